@@ -1,0 +1,179 @@
+"""The generated catalog on disk, as the control plane and the edges read it.
+
+Layout of a catalog directory (written by :mod:`controlplane.pipeline`)::
+
+    catalog.json                       metadata of every title (the schema below)
+    titles/{id}/key.bin                16-byte AES-128 content key (origin only; never served)
+    titles/{id}/poster.jpg             2:3 poster art
+    titles/{id}/backdrop.jpg           16:9 backdrop art
+    titles/{id}/{rendition}/index.m3u8 media playlist; its key line reads
+                                       #EXT-X-KEY:METHOD=AES-128,URI="__KEY_URI__"
+                                       and the edge puts the license URL in its place
+    titles/{id}/{rendition}/seg_00000.ts  MPEG-TS (video + two audio tracks), AES-128-CBC with
+                                       PKCS#7 padding, IV = the media sequence number (no IV
+                                       attribute), as RFC 8216 section 5.2 describes
+    titles/{id}/subs/{lang}.vtt        WebVTT subtitles, one file per language
+    titles/{id}/trickplay/thumbs.vtt   WebVTT thumbnail index: cues point at
+                                       sprite_NNN.jpg#xywh=x,y,w,h in the same folder
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CATALOG_FORMAT = 1
+KEY_URI_PLACEHOLDER = "__KEY_URI__"
+
+
+class CatalogError(Exception):
+    """The catalog directory is missing, unreadable or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Rendition:
+    id: str
+    width: int
+    height: int
+    bitrate_bps: int
+    """Nominal (target) bitrate of the video, in bit/s."""
+    bandwidth_bps: int
+    """Peak segment bitrate including audio and TS overhead, as EXT-X-STREAM-INF BANDWIDTH."""
+    average_bandwidth_bps: int
+    codecs: str
+    frame_rate: float
+
+
+@dataclass(frozen=True)
+class Track:
+    language: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Title:
+    id: str
+    name: str
+    synopsis: str
+    year: int
+    genres: tuple[str, ...]
+    duration_s: float
+    maturity_rating: str
+    regions: tuple[str, ...]
+    """ISO 3166 country codes where the title may be played; ("*",) means everywhere."""
+    requires_plan: str
+    """The lowest plan that may play it: "basic" or "premium"."""
+    segment_duration_s: float
+    segment_durations_s: tuple[float, ...]
+    renditions: tuple[Rendition, ...]
+    audio: tuple[Track, ...]
+    subtitles: tuple[Track, ...]
+    trickplay_interval_s: float
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def segment_count(self) -> int:
+        return len(self.segment_durations_s)
+
+    @property
+    def audio_languages(self) -> list[str]:
+        return [t.language for t in self.audio]
+
+    @property
+    def subtitle_languages(self) -> list[str]:
+        return [t.language for t in self.subtitles]
+
+    def rendition(self, rendition_id: str) -> Rendition | None:
+        return next((r for r in self.renditions if r.id == rendition_id), None)
+
+    def playable_in(self, region: str) -> bool:
+        return "*" in self.regions or region.upper() in self.regions
+
+
+@dataclass(frozen=True)
+class Catalog:
+    root: Path
+    titles: dict[str, Title]
+    profile: str
+
+    def title_dir(self, title_id: str) -> Path:
+        return self.root / "titles" / title_id
+
+    def content_key(self, title_id: str) -> bytes:
+        key = (self.title_dir(title_id) / "key.bin").read_bytes()
+        if len(key) != 16:
+            raise CatalogError(f"{title_id}: key.bin is {len(key)} bytes, expected 16")
+        return key
+
+
+def _title_from_json(raw: dict[str, Any]) -> Title:
+    return Title(
+        id=raw["id"],
+        name=raw["name"],
+        synopsis=raw["synopsis"],
+        year=int(raw["year"]),
+        genres=tuple(raw["genres"]),
+        duration_s=float(raw["duration_s"]),
+        maturity_rating=raw["maturity_rating"],
+        regions=tuple(r.upper() if r != "*" else r for r in raw["regions"]),
+        requires_plan=raw.get("requires_plan", "basic"),
+        segment_duration_s=float(raw["segment_duration_s"]),
+        segment_durations_s=tuple(float(d) for d in raw["segment_durations_s"]),
+        renditions=tuple(Rendition(**r) for r in raw["renditions"]),
+        audio=tuple(Track(**t) for t in raw["audio"]),
+        subtitles=tuple(Track(**t) for t in raw["subtitles"]),
+        trickplay_interval_s=float(raw.get("trickplay_interval_s", 10.0)),
+        extra={k: v for k, v in raw.items() if k.startswith("x_")},
+    )
+
+
+def load_catalog(root: Path) -> Catalog:
+    """Read and check ``root/catalog.json``; raise :class:`CatalogError` with a plain reason."""
+    meta = root / "catalog.json"
+    try:
+        raw = json.loads(meta.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CatalogError(f"no catalog at {root}") from exc
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"{meta} is unreadable: {exc}") from exc
+    if not isinstance(raw, dict) or raw.get("format") != CATALOG_FORMAT:
+        raise CatalogError(f"{meta} has an unknown format (expected {CATALOG_FORMAT})")
+    titles: dict[str, Title] = {}
+    try:
+        for entry in raw["titles"]:
+            title = _title_from_json(entry)
+            titles[title.id] = title
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CatalogError(f"{meta} is inconsistent: {exc!r}") from exc
+    for title in titles.values():
+        tdir = root / "titles" / title.id
+        missing = [r.id for r in title.renditions if not (tdir / r.id / "index.m3u8").is_file()]
+        if not (tdir / "key.bin").is_file():
+            missing.append("key.bin")
+        if missing:
+            raise CatalogError(f"{title.id}: missing {', '.join(missing)}")
+    return Catalog(root=root, titles=titles, profile=str(raw.get("profile", "default")))
+
+
+def title_to_json(title: Title) -> dict[str, Any]:
+    """Inverse of the loader: the catalog.json entry for one title."""
+    return {
+        "id": title.id,
+        "name": title.name,
+        "synopsis": title.synopsis,
+        "year": title.year,
+        "genres": list(title.genres),
+        "duration_s": title.duration_s,
+        "maturity_rating": title.maturity_rating,
+        "regions": list(title.regions),
+        "requires_plan": title.requires_plan,
+        "segment_duration_s": title.segment_duration_s,
+        "segment_durations_s": list(title.segment_durations_s),
+        "renditions": [vars(r) for r in title.renditions],
+        "audio": [vars(t) for t in title.audio],
+        "subtitles": [vars(t) for t in title.subtitles],
+        "trickplay_interval_s": title.trickplay_interval_s,
+        **title.extra,
+    }
