@@ -1,0 +1,48 @@
+"""Admin API (its own loopback port): server clock, edge health, telemetry read-back.
+
+The edge fleet adds its fault-injection routes to the same app.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from controlplane.backend import BACKEND
+from controlplane.errors import field, json_body
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/admin/state")
+async def state(request: web.Request) -> web.Response:
+    b = request.app[BACKEND]
+    return web.json_response({
+        "server_time": b.clock.now(),
+        "clock_offset_s": b.clock.offset_s,
+        "health": b.health.snapshot(),
+        "policy": vars(b.policy),
+        "catalog": {"root": str(b.catalog.root), "profile": b.catalog.profile,
+                    "titles": sorted(b.catalog.titles)},
+    })
+
+
+@routes.post("/admin/clock")
+async def set_clock(request: web.Request) -> web.Response:
+    """``{"offset_s": N}`` shifts server time by N seconds (licenses, tokens, signed URLs)."""
+    b = request.app[BACKEND]
+    b.clock.offset_s = field(await json_body(request), "offset_s", float)
+    return web.json_response({"server_time": b.clock.now(), "clock_offset_s": b.clock.offset_s})
+
+
+@routes.get("/admin/telemetry")
+async def telemetry(request: web.Request) -> web.Response:
+    b = request.app[BACKEND]
+    limit = min(int(request.query.get("limit", "200")), 5000)
+    rows = b.db.execute(
+        "SELECT seq, device_id, received_at, event FROM telemetry ORDER BY seq DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    events = [{**dict(r), "event": json.loads(r["event"])} for r in reversed(rows)]
+    return web.json_response({"events": events})

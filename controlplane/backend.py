@@ -1,0 +1,44 @@
+"""The services every handler shares, reachable as ``request.app[BACKEND]``."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from controlplane.catalog import Catalog
+from controlplane.clock import Clock
+from controlplane.config import Policy
+from controlplane.health import EdgeHealth
+from controlplane.keys import ServerKeys
+from controlplane.signing import UrlSigner
+
+if TYPE_CHECKING:
+    from controlplane.edge import EdgeFleet
+
+
+@dataclass
+class Backend:
+    catalog: Catalog
+    db: sqlite3.Connection
+    policy: Policy
+    clock: Clock
+    signer: UrlSigner
+    keys: ServerKeys
+    health: EdgeHealth = field(default_factory=EdgeHealth)
+    fleet: EdgeFleet | None = None
+    base_url: str = ""
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def key_uri(self, title_id: str) -> str:
+        return self.url(f"/v1/licenses/streaming/{title_id}")
+
+    def art_url(self, title_id: str, kind: str) -> str:
+        return self.url(f"/v1/art/{title_id}/{kind}.jpg")
+
+
+BACKEND = web.AppKey("backend", Backend)

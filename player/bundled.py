@@ -1,0 +1,134 @@
+"""Start the bundled control plane as a subprocess and wait for its ready line.
+
+The client never imports the control plane: it runs ``python -m controlplane`` and talks HTTP to
+the URLs of the JSON ready line, exactly as it would to a real backend.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+
+class ControlPlaneStartError(RuntimeError):
+    """The bundled control plane exited or stayed silent instead of printing its ready line."""
+
+
+@dataclass(frozen=True)
+class ReadyInfo:
+    base_url: str
+    admin_url: str
+    edges: tuple[tuple[str, str], ...]
+    """(name, url) of every edge."""
+    license_public_key: str
+    raw: dict[str, Any]
+
+    @classmethod
+    def parse(cls, line: str) -> ReadyInfo:
+        raw = json.loads(line)
+        if not isinstance(raw, dict) or raw.get("event") != "ready":
+            raise ValueError(f"not a ready line: {line[:200]!r}")
+        return cls(
+            base_url=raw["base_url"],
+            admin_url=raw["admin_url"],
+            edges=tuple((e["name"], e["url"]) for e in raw["edges"]),
+            license_public_key=raw["license_public_key"],
+            raw=raw,
+        )
+
+
+class BundledControlPlane:
+    """``with BundledControlPlane(["--catalog", "test"]) as cp: cp.ready.base_url``."""
+
+    def __init__(
+        self,
+        args: Sequence[str] = (),
+        *,
+        on_output: Callable[[str], None] | None = None,
+        start_timeout_s: float = 600.0,
+        env: dict[str, str] | None = None,
+        python: str = sys.executable,
+        cwd: Path | None = None,
+    ) -> None:
+        self.args = list(args)
+        self.on_output = on_output
+        self.start_timeout_s = start_timeout_s
+        self.env = env
+        self.python = python
+        self.cwd = cwd or Path(__file__).resolve().parent.parent
+        self.proc: subprocess.Popen[str] | None = None
+        self._ready: ReadyInfo | None = None
+        self.output: list[str] = []
+        self._pump_thread: threading.Thread | None = None
+
+    @property
+    def ready(self) -> ReadyInfo:
+        if self._ready is None:
+            raise ControlPlaneStartError("the control plane has not started")
+        return self._ready
+
+    def start(self) -> ReadyInfo:
+        env = dict(os.environ if self.env is None else self.env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self.proc = subprocess.Popen(
+            [self.python, "-m", "controlplane", *self.args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.cwd, env=env,
+        )
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._pump_thread = threading.Thread(target=self._pump, args=(self.proc.stderr,),
+                                             daemon=True)
+        self._pump_thread.start()
+        line_box: list[str] = []
+        reader = threading.Thread(target=lambda: line_box.append(self.proc.stdout.readline()),  # type: ignore[union-attr]
+                                  daemon=True)
+        reader.start()
+        reader.join(self.start_timeout_s)
+        line = line_box[0] if line_box else ""
+        if not line:
+            self.stop()
+            tail = "\n".join(self.output[-15:])
+            raise ControlPlaneStartError(f"the bundled control plane did not start:\n{tail}")
+        self._ready = ReadyInfo.parse(line)
+        return self._ready
+
+    def _pump(self, stream: TextIO) -> None:
+        for line in stream:
+            line = line.rstrip("\n")
+            self.output.append(line)
+            del self.output[:-500]
+            if self.on_output:
+                self.on_output(line)
+
+    def stop(self, timeout_s: float = 10.0) -> int | None:
+        """SIGTERM, then SIGKILL after ``timeout_s``; returns the exit status."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout_s)
+        if self._pump_thread is not None:
+            self._pump_thread.join(2.0)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None and not stream.closed:
+                stream.close()
+        return proc.returncode
+
+    def __enter__(self) -> BundledControlPlane:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
