@@ -49,9 +49,7 @@ async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRu
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server
-    assert server is not None and server.sockets  # started above
-    bound = server.sockets[0].getsockname()[1]
+    bound = runner.addresses[0][1]
     return runner, f"http://{host}:{bound}"
 
 

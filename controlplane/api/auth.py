@@ -102,7 +102,7 @@ def _public_key(body: dict[str, Any]) -> str | None:
         raise ApiError(400, "bad_request", "public_key must be base64") from exc
     if len(raw) != 32:
         raise ApiError(400, "bad_request", "public_key must be a raw 32-byte X25519 key")
-    return text
+    return str(text)
 
 
 def authenticate(request: web.Request) -> Caller:

@@ -1,0 +1,1 @@
+"""Fixtures and fakes shared by the test folders."""
