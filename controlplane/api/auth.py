@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from controlplane.backend import BACKEND, Backend
 from controlplane.errors import ApiError, field, json_body
@@ -102,6 +103,10 @@ def _public_key(body: dict[str, Any]) -> str | None:
         raise ApiError(400, "bad_request", "public_key must be base64") from exc
     if len(raw) != 32:
         raise ApiError(400, "bad_request", "public_key must be a raw 32-byte X25519 key")
+    try:  # a low-order point (e.g. all zeros) yields no shared secret: refuse it now
+        X25519PrivateKey.generate().exchange(X25519PublicKey.from_public_bytes(raw))
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", "public_key is not a usable X25519 key") from exc
     return str(text)
 
 

@@ -85,6 +85,10 @@ def test_registration_login_and_token_checks(controlplane: ReadyInfo, http: http
     _assert_error(http.post(base + "/v1/devices", json={"email": email, "password": "pw1234",
                                                         "name": "tv", "public_key": "abc"}),
                   400, "bad_request")
+    zeros = base64.b64encode(bytes(32)).decode()
+    _assert_error(http.post(base + "/v1/devices", json={"email": email, "password": "pw1234",
+                                                        "name": "tv", "public_key": zeros}),
+                  400, "bad_request")
     device = register(http, controlplane, email, "pw1234")
     assert device.tokens["token_type"] == "Bearer" and device.tokens["expires_in"] > 0
     me = device.get("/v1/me").json()

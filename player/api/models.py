@@ -1,0 +1,76 @@
+"""Typed views of the control plane's answers the engine relies on (the rest stays JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from player.errors import ServerError
+
+JSON = dict[str, Any]
+
+
+def _field(raw: JSON, name: str, kind: type | tuple[type, ...], request: str) -> Any:
+    value = raw.get(name)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ServerError(f"The server's answer is missing a valid {name!r}.", request=request)
+    return value
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """``POST /v1/devices``, ``/v1/auth/login`` and ``/v1/auth/refresh`` answers."""
+
+    access_token: str
+    refresh_token: str
+    expires_in_s: float
+    device_id: str
+    account_id: str
+
+    @classmethod
+    def parse(cls, raw: JSON, request: str) -> Tokens:
+        return cls(
+            access_token=_field(raw, "access_token", str, request),
+            refresh_token=_field(raw, "refresh_token", str, request),
+            expires_in_s=float(_field(raw, "expires_in", (int, float), request)),
+            device_id=_field(raw, "device_id", str, request),
+            account_id=str(raw.get("account_id", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Playback:
+    """``POST /v1/playback``: where the manifest, steering and key of one session are."""
+
+    session_id: str
+    title_id: str
+    manifest_url: str
+    steering_url: str | None
+    license_url: str
+    resume_position_s: float
+    duration_s: float
+    segment_duration_s: float
+    pathways: tuple[tuple[str, str], ...]
+    """(pathway id, edge base URL) in the server's order."""
+    expires_at: float | None
+    raw: JSON = field(repr=False, compare=False)
+
+    @classmethod
+    def parse(cls, raw: JSON, request: str) -> Playback:
+        pathways = tuple((str(p["id"]), str(p["url"])) for p in raw.get("pathways") or ()
+                         if isinstance(p, dict) and "id" in p and "url" in p)
+        steering = raw.get("steering_url")
+        expires = raw.get("expires_at")
+        return cls(
+            session_id=_field(raw, "session_id", str, request),
+            title_id=_field(raw, "title_id", str, request),
+            manifest_url=_field(raw, "manifest_url", str, request),
+            steering_url=steering if isinstance(steering, str) else None,
+            license_url=_field(raw, "license_url", str, request),
+            resume_position_s=float(raw.get("resume_position_s") or 0.0),
+            duration_s=float(raw.get("duration_s") or 0.0),
+            segment_duration_s=float(raw.get("segment_duration_s") or 0.0),
+            pathways=pathways,
+            expires_at=float(expires) if isinstance(expires, int | float) else None,
+            raw=raw,
+        )
