@@ -1,0 +1,144 @@
+"""The bridge to mpv: a loopback HLS media playlist answered from the engine's buffer.
+
+mpv is only the decoder. It plays ``http://127.0.0.1:{port}/{token}/media.m3u8``, a VOD playlist
+with one entry per segment position; each ``seg/{k}.ts`` request tells the source where mpv is
+reading (``on_request``) and waits for ``source.segment(k)``: plaintext TS from whichever rendition
+the ABR picked, already decrypted, never written to disk. Renditions share aligned closed GOPs and
+timestamps, so a switch is just different bytes at the next position.
+
+The bridge runs on the engine's asyncio loop. A failing source ends the stream: that request and
+every later segment request get 503 at once (mpv never hangs on it), ``error`` holds the exception
+and ``on_error`` is called once, so the engine can stop mpv and say why.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable, Sequence
+
+from player.http_loopback import ClientGone, HttpLimits, LoopbackHttpServer, Request, Response
+from player.segments import SegmentSource
+
+log = logging.getLogger("player.mpv.bridge")
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+SEGMENT_TYPE = "video/mp2t"
+_SEGMENT_PATH = re.compile(r"seg/(0|[1-9][0-9]{0,8})\.ts")
+
+
+def media_playlist(durations_s: Sequence[float]) -> str:
+    """The VOD media playlist for segments of ``durations_s`` (URIs ``seg/{k}.ts``; no key)."""
+    target = max((math.ceil(d) for d in durations_s), default=1)
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:3",
+        f"#EXT-X-TARGETDURATION:{max(target, 1)}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+    ]
+    for k, duration in enumerate(durations_s):
+        lines += [f"#EXTINF:{duration:.6f},", f"seg/{k}.ts"]
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+class LoopbackBridge:
+    """Serves ``source`` to mpv over loopback HTTP; :meth:`start` returns the playlist URL."""
+
+    def __init__(
+        self,
+        source: SegmentSource,
+        host: str = "127.0.0.1",
+        *,
+        token: str | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        limits: HttpLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._token = token or secrets.token_urlsafe(24)
+        self._on_error = on_error
+        self._clock = clock
+        self._server = LoopbackHttpServer(self._handle, host, limits)
+        self._host = host
+        self._playlist = b""
+        self._count = 0
+        self.error: BaseException | None = None
+        """Why the stream ended in error, once it has."""
+        self.url = ""
+
+    async def start(self) -> str:
+        """Listen on a free loopback port; returns the URL of ``media.m3u8``."""
+        self._count = self._source.segment_count
+        durations = list(self._source.segment_durations_s)
+        if len(durations) != self._count:
+            raise ValueError("segment_durations_s must have segment_count entries")
+        self._playlist = media_playlist(durations).encode("ascii")
+        port = await self._server.start()
+        self.url = f"http://{self._host}:{port}/{self._token}/media.m3u8"
+        log.debug("bridge listening on %s:%d (%d segments)", self._host, port, self._count)
+        return self.url
+
+    async def close(self) -> None:
+        await self._server.close()
+
+    async def _handle(self, request: Request, client: ClientGone) -> Response:
+        started = self._clock()
+        response, what = await self._route(request, client)
+        log.debug("%s %s %d %dB %.0fms%s", request.method, what, response.status,
+                  len(response.body), (self._clock() - started) * 1000,
+                  f" range={request.headers['range']}" if "range" in request.headers else "")
+        return response
+
+    async def _route(self, request: Request, client: ClientGone) -> tuple[Response, str]:
+        # Compare the token in constant time; never log it, only the part after it.
+        _, token, rest = [*request.target.split("/", 2), "", ""][:3]
+        if not secrets.compare_digest(token.encode(), self._token.encode()):
+            return Response(404), "?"
+        if rest == "media.m3u8":
+            if request.method not in ("GET", "HEAD"):
+                return _not_allowed(), rest
+            return Response(200, self._playlist, PLAYLIST_TYPE,
+                            {"Cache-Control": "no-store"}), rest
+        match = _SEGMENT_PATH.fullmatch(rest)
+        if match is None:
+            return Response(404), "?"
+        if request.method not in ("GET", "HEAD"):
+            return _not_allowed(), rest
+        index = int(match.group(1))
+        if index >= self._count:
+            return Response(404), rest
+        return await self._segment(index, client), rest
+
+    async def _segment(self, index: int, client: ClientGone) -> Response:
+        if self.error is not None:
+            return Response(503)
+        self._source.on_request(index)
+        try:
+            data = await client.wait(self._source.segment(index))
+        except Exception as exc:
+            self._fail(index, exc)
+            return Response(503)
+        if data is None:
+            log.debug("seg/%d: client went away while waiting", index)
+            return Response(503)
+        return Response(200, data, SEGMENT_TYPE, {"Cache-Control": "no-store"}, ranges=True)
+
+    def _fail(self, index: int, exc: Exception) -> None:
+        if self.error is not None:
+            return
+        self.error = exc
+        log.warning("seg/%d: source failed, ending the stream: %s", index, exc)
+        if self._on_error is not None:
+            try:
+                self._on_error(exc)
+            except Exception:
+                log.exception("on_error callback failed")
+
+
+def _not_allowed() -> Response:
+    return Response(405, headers={"Allow": "GET, HEAD"})
