@@ -1,0 +1,188 @@
+"""Failover policy: why a fetch left an edge, how long to wait for one, and where the segment is
+on another pathway.
+
+**Timeout rule** (:func:`adaptive_timeout_s`). A response may take ``timeout_factor`` × what is
+expected of it, but never less than ``min_timeout_s`` and never more than ``buffer_fraction`` of
+the media buffered ahead (nor ``max_timeout_s``)::
+
+    timeout = clamp(timeout_factor × expected_s, min_timeout_s,
+                    max(min_timeout_s, min(max_timeout_s, buffer_fraction × buffer_s)))
+
+``expected_s`` is the edge's time to first byte (an EWMA of measured TTFBs, seeded by the probe
+RTT) for the TTFB timeout, and the time one ``stall_chunk_bytes`` chunk takes at the edge's
+measured throughput for the stall timeout (no byte for that long, re-armed after every chunk
+with the buffer left *then*). So a full buffer tolerates a slow answer, a draining one fails
+over fast, and no wait is ever longer than a quarter of what is buffered.
+
+**Causes** (:class:`Cause`): each says whether it trips the edge's circuit at once (``hard``) and
+whether the bytes already received are kept and resumed on the next edge with
+``Range: bytes=N-`` (``resumable``). See docs/engine.md for the decision table.
+
+**Pathways** (:class:`PathwayPlaylists`): the same rendition on another pathway has the same path
+after the edge's base URL but another host and possibly another signed token, so segment URIs
+come from that pathway's own media playlist, fetched when first needed and cached until the
+multivariant playlist is reloaded (fresh tokens after ``403 url_expired``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from player.errors import ManifestError
+from player.manifest import MediaPlaylist, Multivariant, Segment, parse_media_playlist
+
+log = logging.getLogger("edge")
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    timeout_factor: float = 4.0
+    """Multiple of the expected time (TTFB, or one chunk's transfer) allowed (factor).
+    Default 4.0."""
+    min_timeout_s: float = 0.3
+    """Shortest TTFB or stall timeout (seconds): below it loopback jitter would fail over
+    healthy edges. Default 0.3."""
+    buffer_fraction: float = 0.25
+    """Longest TTFB or stall timeout as a share of the media buffered ahead (0..1). Default 0.25."""
+    max_timeout_s: float = 5.0
+    """Longest TTFB or stall timeout, whatever the buffer (seconds). Default 5.0."""
+    default_ttfb_s: float = 0.1
+    """Expected TTFB of an edge never measured (seconds). Default 0.1."""
+    ttfb_ewma_alpha: float = 0.3
+    """Weight of a new TTFB sample in the per-edge average (0..1). Default 0.3."""
+    stall_chunk_bytes: int = 64 * 1024
+    """The chunk whose transfer time is the expected gap between bytes (bytes). Default 65536."""
+    default_throughput_bps: float = 5e6
+    """Throughput assumed for an edge never measured, for the stall rule (bits/s). Default 5e6."""
+    progress_interval_s: float = 0.05
+    """Least time between two ABR progress reports of one download (seconds). Default 0.05."""
+
+
+def adaptive_timeout_s(expected_s: float, buffer_s: float, config: FetchConfig) -> float:
+    """The timeout rule of the module docstring."""
+    c = config
+    ceiling = max(c.min_timeout_s, min(c.max_timeout_s, c.buffer_fraction * max(buffer_s, 0.0)))
+    return min(max(c.timeout_factor * expected_s, c.min_timeout_s), ceiling)
+
+
+class Cause(enum.Enum):
+    """Why a fetch attempt left an edge: (value, hard, resumable)."""
+
+    REFUSED = ("refused", True, False)
+    """Connection refused or reset before an answer (the edge is down)."""
+    TTFB_TIMEOUT = ("ttfb_timeout", True, False)
+    """No response headers within the TTFB timeout (hung or overloaded)."""
+    STALL = ("stall", True, True)
+    """The body stopped for longer than the stall timeout."""
+    HTTP_5XX = ("http_5xx", False, False)
+    """The edge answered 5xx."""
+    HTTP_4XX = ("http_4xx", False, False)
+    """Another 4xx (404, a 403 other than url_expired, 416): the edge lacks the segment."""
+    URL_EXPIRED = ("url_expired", False, False)
+    """403 url_expired again after refreshing the URLs."""
+    TRUNCATED = ("truncated", False, True)
+    """The body ended short of Content-Length (connection closed mid-body)."""
+    CORRUPT = ("corrupt", True, False)
+    """The bytes do not decrypt, or are not MPEG-TS."""
+    PLAYLIST = ("playlist", False, False)
+    """The pathway's media playlist could not be read or lacks the segment."""
+
+    def __init__(self, label: str, hard: bool, resumable: bool) -> None:
+        self.label = label
+        self.hard = hard
+        self.resumable = resumable
+
+
+@dataclass(frozen=True)
+class FailoverEvent:
+    """One decision to leave an edge (or to refresh its URLs), for logs and telemetry."""
+
+    index: int
+    """Segment position."""
+    rendition_id: str
+    cause: str
+    """A :class:`Cause` label, or ``"url_refresh"`` (same edge, fresh URLs)."""
+    detail: str
+    from_edge: str
+    to_edge: str | None
+    """None: no edge left (the fetch failed)."""
+    detection_s: float
+    """From the request's start (or its last byte, for stalls, truncation and corruption) to
+    the decision (seconds)."""
+    measured_from: str
+    """``"request"`` or ``"last_byte"``."""
+    resume_from_byte: int
+    """Bytes kept for a Range request on ``to_edge`` (0: starting over)."""
+    at_s: float
+    """Clock time of the decision."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"type": "failover", "index": self.index, "rendition": self.rendition_id,
+                "cause": self.cause, "detail": self.detail, "from": self.from_edge,
+                "to": self.to_edge, "detection_s": self.detection_s,
+                "measured_from": self.measured_from, "resume_from_byte": self.resume_from_byte,
+                "at_s": self.at_s}
+
+
+FetchText = Callable[[str, str], Awaitable[str]]
+"""``fetch_text(pathway_id, url)``: a playlist from that pathway's edge (raises on failure)."""
+
+
+class PathwayPlaylists:
+    """Media playlists per (pathway, rendition), fetched lazily; the rendition ladder."""
+
+    def __init__(self, multivariant: Multivariant, fetch_text: FetchText) -> None:
+        self._fetch = fetch_text
+        self._cache: dict[tuple[str, str], MediaPlaylist] = {}
+        self.generation = 0
+        """Bumped by every :meth:`reset` (a reloaded multivariant playlist)."""
+        self._refresh_lock = asyncio.Lock()
+        self.multivariant = multivariant
+        self.reset(multivariant)
+
+    def reset(self, multivariant: Multivariant) -> None:
+        """New URLs (a reloaded multivariant playlist): forget every cached media playlist."""
+        default = multivariant.pathway(multivariant.default_pathway)
+        self.multivariant = multivariant
+        self.ladder = tuple(v.rendition_id for v in default.variants)
+        """Rendition ids, lowest bandwidth first: rung i is ``ladder[i]``."""
+        self.bitrates_bps = tuple(v.bandwidth_bps for v in default.variants)
+        self._cache.clear()
+        self.generation += 1
+
+    async def refresh(self, seen_generation: int,
+                      reload: Callable[[], Awaitable[Multivariant]]) -> None:
+        """Reload the URLs once for everyone who saw ``seen_generation`` (concurrent callers
+        share one reload)."""
+        async with self._refresh_lock:
+            if self.generation == seen_generation:
+                self.reset(await reload())
+
+    def cached(self, pathway: str, rendition_id: str) -> MediaPlaylist | None:
+        return self._cache.get((pathway, rendition_id))
+
+    async def playlist(self, pathway: str, rendition_id: str) -> MediaPlaylist:
+        key = (pathway, rendition_id)
+        if key in self._cache:
+            return self._cache[key]
+        try:
+            uri = self.multivariant.pathway(pathway).variant(rendition_id).uri
+        except KeyError:
+            raise ManifestError(f"Pathway {pathway} has no rendition {rendition_id}.") from None
+        generation = self.generation
+        playlist = parse_media_playlist(await self._fetch(pathway, uri), uri)
+        if generation == self.generation:
+            self._cache[key] = playlist
+        log.debug("media playlist %s/%s: %d segments", pathway, rendition_id,
+                  len(playlist.segments))
+        return playlist
+
+    async def segment(self, pathway: str, rendition_id: str, index: int) -> Segment:
+        playlist = await self.playlist(pathway, rendition_id)
+        if not 0 <= index < len(playlist.segments):
+            raise ManifestError(f"{pathway}/{rendition_id} has no segment {index}.")
+        return playlist.segments[index]

@@ -1,0 +1,451 @@
+"""Fetch one segment from the best edge, failing over until some edge delivers valid plaintext.
+
+One :meth:`SegmentFetcher.fetch` call:
+
+1. takes the best usable edge from the :class:`~player.edgepool.EdgePool` (minus those this fetch
+   has already left) and the segment's URI on that edge's pathway (its media playlist);
+2. streams the body with the adaptive TTFB and stall timeouts (:mod:`player.failover`), feeding
+   the ABR policy ``on_progress`` and asking ``should_abandon`` (→ :class:`Abandoned`);
+3. decrypts and validates it (:mod:`player.decrypt`);
+4. on a failure, reports it to the pool, records a :class:`~player.failover.FailoverEvent` and
+   goes on to the next edge, resuming with ``Range: bytes=N-`` when the cause keeps the bytes
+   (AES-CBC is over the whole file, so the ciphertext is identical on every edge and the joined
+   file is validated after decryption like any other). ``403 url_expired`` first reloads the URLs
+   (``refresh_urls``) and retries the same edge.
+5. When no edge is left: ``reload_steering()``, then every edge once more; then
+   ``reload_manifest()``, then every edge once more (these two retries try edges whose circuit is
+   open too: it is the last thing before showing an error); then :class:`NoEdgeError` with each
+   edge's last error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from abr.interface import AbrPolicy
+from player.decrypt import CorruptSegment, Decryptor
+from player.edgepool import EdgePool, edges_of
+from player.errors import ManifestError, NoEdgeError, PlayerError
+from player.failover import (
+    Cause,
+    FailoverEvent,
+    FetchConfig,
+    PathwayPlaylists,
+    adaptive_timeout_s,
+)
+from player.manifest import MediaPlaylist, Multivariant, Segment
+
+log = logging.getLogger("edge")
+net_log = logging.getLogger("net")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A segment delivered: plaintext TS and how the last (successful) request went."""
+
+    index: int
+    rung: int
+    rendition_id: str
+    data: bytes
+    edge: str
+    bytes_: int
+    """Bytes of the successful request (after a Range resume: only the rest)."""
+    seconds: float
+    """That request, from its start to the last byte."""
+    ttfb_s: float
+    failovers: int
+    resumed_from_byte: int
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    """The ABR dropped the download: fetch ``lower`` instead."""
+
+    index: int
+    rung: int
+    lower: int
+    bytes_so_far: int
+    edge: str
+
+
+class _Failed(Exception):
+    def __init__(self, cause: Cause, detail: str, detection_s: float,
+                 measured_from: str = "request") -> None:
+        super().__init__(detail)
+        self.cause = cause
+        self.detail = detail
+        self.detection_s = detection_s
+        self.measured_from = measured_from
+
+    def describe(self) -> str:
+        return f"{self.cause.label}: {self.detail}"
+
+
+class _UrlExpired(Exception):
+    pass
+
+
+class _Abandon(Exception):
+    def __init__(self, lower: int) -> None:
+        super().__init__(lower)
+        self.lower = lower
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _error_code(body: bytes) -> str | None:
+    try:
+        raw = json.loads(body)
+    except ValueError:
+        return None
+    code = raw.get("error") if isinstance(raw, dict) else None
+    return code if isinstance(code, str) else None
+
+
+Reload = Callable[[], Awaitable[Multivariant]]
+ReloadSteering = Callable[[], Awaitable[Sequence[str] | None]]
+
+
+class SegmentFetcher:
+    """``await fetcher.fetch(index, rung)`` → :class:`Fetched` or :class:`Abandoned`.
+
+    ``buffer_s`` reads the media buffered ahead now (the timeouts and abandonment use it);
+    ``refresh_urls`` reloads the multivariant playlist (fresh signed URLs); ``reload_steering``
+    returns a new pathway priority (or None); ``reload_manifest`` returns a new multivariant
+    playlist (possibly new edges); ``on_failover`` receives every failover event.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, pool: EdgePool, multivariant: Multivariant,
+                 decryptor: Decryptor, policy: AbrPolicy, *,
+                 buffer_s: Callable[[], float] = lambda: 0.0,
+                 refresh_urls: Reload | None = None,
+                 reload_steering: ReloadSteering | None = None,
+                 reload_manifest: Reload | None = None,
+                 on_failover: Callable[[FailoverEvent], None] | None = None,
+                 config: FetchConfig | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config or FetchConfig()
+        self._http = http
+        self.pool = pool
+        self.playlists = PathwayPlaylists(multivariant, self.fetch_playlist_text)
+        """Segment URIs per pathway and the rendition ladder."""
+        self._decryptor = decryptor
+        self._policy = policy
+        self.buffer_level = buffer_s
+        """Reads the media buffered ahead now (seconds); the scheduler sets it."""
+        self._refresh_urls = refresh_urls
+        self._reload_steering = reload_steering
+        self._reload_manifest = reload_manifest
+        self._listeners: list[Callable[[FailoverEvent], None]] = []
+        if on_failover is not None:
+            self._listeners.append(on_failover)
+        self._clock = clock
+        self._ttfb_s: dict[str, float] = {}
+
+    def subscribe(self, listener: Callable[[FailoverEvent], None]) -> None:
+        """Also send every failover event to ``listener``."""
+        self._listeners.append(listener)
+
+    # --- the timeout rule, per edge ------------------------------------------------------------
+
+    def expected_ttfb_s(self, edge: str) -> float:
+        if edge in self._ttfb_s:
+            return self._ttfb_s[edge]
+        rtt = self.pool.status(edge).rtt_s
+        return rtt if rtt is not None else self.config.default_ttfb_s
+
+    def ttfb_timeout_s(self, edge: str) -> float:
+        return adaptive_timeout_s(self.expected_ttfb_s(edge), self.buffer_level(), self.config)
+
+    def stall_timeout_s(self, edge: str) -> float:
+        throughput = self.pool.status(edge).throughput_bps or self.config.default_throughput_bps
+        expected = self.config.stall_chunk_bytes * 8 / throughput
+        return adaptive_timeout_s(expected, self.buffer_level(), self.config)
+
+    def _note_ttfb(self, edge: str, ttfb_s: float) -> None:
+        old = self._ttfb_s.get(edge)
+        a = self.config.ttfb_ewma_alpha
+        self._ttfb_s[edge] = ttfb_s if old is None else a * ttfb_s + (1 - a) * old
+
+    # --- one segment ---------------------------------------------------------------------------
+
+    async def fetch(self, index: int, rung: int) -> Fetched | Abandoned:
+        rendition = self.playlists.ladder[rung]
+        partial = bytearray()
+        tried: set[str] = set()
+        failures: dict[str, str] = {}
+        refreshed: set[str] = set()
+        retry_same: str | None = None
+        pending: tuple[str, _Failed] | None = None
+        stage = 0  # 0: usual; 1: after reloading steering; 2: after reloading the manifest
+        failovers = 0
+        while True:
+            edge = retry_same or self._pick(tried, forced=stage > 0)
+            retry_same = None
+            if edge is None:
+                if stage == 0 and self._reload_steering is not None:
+                    stage = 1
+                    await self._steering_reload()
+                    tried.clear()
+                    continue
+                if stage <= 1 and self._reload_manifest is not None:
+                    stage = 2
+                    await self._manifest_reload()
+                    tried.clear()
+                    continue
+                if pending is not None:
+                    self._emit(index, rendition, pending, None, len(partial))
+                for name in self.pool.names:
+                    failures.setdefault(name, self.pool.status(name).last_error or "not tried")
+                log.warning("segment %d: every edge failed: %s", index, failures)
+                raise NoEdgeError(failures)
+            if pending is not None:
+                self._emit(index, rendition, pending, edge, len(partial))
+                failovers += 1
+                pending = None
+            seen = self.playlists.generation
+            try:
+                segment = await self._segment_on(edge, rendition, index)
+                return await self._attempt(edge, segment, index, rung, rendition, partial,
+                                           failovers)
+            except _UrlExpired:
+                if edge not in refreshed and self._refresh_urls is not None:
+                    refreshed.add(edge)
+                    retry_same = edge
+                    start = self._clock()
+                    await self.playlists.refresh(seen, self._refresh_urls)
+                    log.info("segment %d: %s answered url_expired: URLs refreshed in %.0f ms",
+                             index, edge, (self._clock() - start) * 1000)
+                    self._emit(index, rendition, (edge, _Failed(
+                        Cause.URL_EXPIRED, "403 url_expired: URLs refreshed", 0.0)), edge, 0,
+                        cause="url_refresh")
+                    continue
+                failure = _Failed(Cause.URL_EXPIRED, "403 url_expired after a refresh", 0.0)
+            except _Abandon as abandon:
+                size = len(partial)
+                log.info("segment %d: abandoned rung %d at %d bytes for rung %d", index, rung,
+                         size, abandon.lower)
+                return Abandoned(index, rung, abandon.lower, size, edge)
+            except _Failed as exc:
+                failure = exc
+            self.pool.report_failure(edge, failure.describe(), hard=failure.cause.hard)
+            failures[edge] = failure.describe()
+            tried.add(edge)
+            if not failure.cause.resumable:
+                partial.clear()
+            pending = (edge, failure)
+
+    async def timeline(self) -> MediaPlaylist:
+        """The lowest rendition's media playlist from the best edge that answers (the
+        timeline every rendition shares); :class:`NoEdgeError` if none does."""
+        rendition = self.playlists.ladder[0]
+        failures: dict[str, str] = {}
+        refreshed = False
+        for status in self.pool.ordered():
+            edge = status.name
+            for _ in range(2):
+                seen = self.playlists.generation
+                try:
+                    return await self.playlists.playlist(edge, rendition)
+                except _UrlExpired:
+                    if refreshed or self._refresh_urls is None:
+                        failures[edge] = "url_expired"
+                        break
+                    refreshed = True
+                    await self.playlists.refresh(seen, self._refresh_urls)
+                except _Failed as exc:
+                    self.pool.report_failure(edge, exc.describe(), hard=exc.cause.hard)
+                    failures[edge] = exc.describe()
+                    break
+                except ManifestError as exc:
+                    failures[edge] = f"playlist: {exc.message}"
+                    break
+        raise NoEdgeError(failures)
+
+    def _pick(self, tried: set[str], forced: bool) -> str | None:
+        try:
+            return self.pool.best(exclude=tried).name
+        except NoEdgeError:
+            if not forced:
+                return None
+        for status in self.pool.ordered():
+            if status.name not in tried:
+                return status.name
+        return None
+
+    async def _steering_reload(self) -> None:
+        assert self._reload_steering is not None
+        log.warning("every edge failed: reloading steering")
+        try:
+            priority = await self._reload_steering()
+        except (PlayerError, httpx.HTTPError) as exc:
+            log.warning("steering reload failed: %s", _describe(exc))
+            return
+        if priority:
+            self.pool.apply_steering(priority)
+
+    async def _manifest_reload(self) -> None:
+        assert self._reload_manifest is not None
+        log.warning("every edge failed again: reloading the playback manifest")
+        try:
+            multivariant = await self._reload_manifest()
+        except (PlayerError, httpx.HTTPError) as exc:
+            log.warning("manifest reload failed: %s", _describe(exc))
+            return
+        self.pool.set_edges(edges_of(multivariant))
+        self.playlists.reset(multivariant)
+
+    def _emit(self, index: int, rendition: str, pending: tuple[str, _Failed], to: str | None,
+              resume_from: int, cause: str | None = None) -> None:
+        edge, failure = pending
+        event = FailoverEvent(index, rendition, cause or failure.cause.label, failure.detail,
+                              edge, to, failure.detection_s, failure.measured_from, resume_from,
+                              self._clock())
+        log.warning("segment %d: failover %s → %s (%s: %s, detected in %.0f ms%s)", index, edge,
+                    to or "none", event.cause, failure.detail, failure.detection_s * 1000,
+                    f", resuming at byte {resume_from}" if resume_from else "")
+        for listener in self._listeners:
+            listener(event)
+
+    # --- one attempt on one edge ---------------------------------------------------------------
+
+    async def _segment_on(self, edge: str, rendition: str, index: int) -> Segment:
+        try:
+            return await self.playlists.segment(edge, rendition, index)
+        except ManifestError as exc:
+            raise _Failed(Cause.PLAYLIST, exc.message, 0.0) from None
+
+    async def fetch_playlist_text(self, edge: str, url: str) -> str:
+        """A media playlist from ``edge`` (the :class:`PathwayPlaylists` fetcher), with the
+        same timeouts and failure causes as a segment."""
+        start = self._clock()
+        timeout = self.ttfb_timeout_s(edge)  # a playlist is a few KB: it comes with the headers
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._http.get(url, timeout=self.config.max_timeout_s * 2)
+        except TimeoutError:
+            raise _Failed(Cause.TTFB_TIMEOUT, f"playlist: no answer in {timeout:.2f} s",
+                          self._clock() - start) from None
+        except httpx.TransportError as exc:
+            raise _Failed(Cause.REFUSED, f"playlist: {_describe(exc)}",
+                          self._clock() - start) from None
+        self._check_status(response.status_code, response.content, start)
+        return response.text
+
+    def _check_status(self, status: int, body: bytes, start: float) -> None:
+        if status < 400:
+            return
+        code = _error_code(body)
+        if status == 403 and code == "url_expired":
+            raise _UrlExpired()
+        cause = Cause.HTTP_5XX if status >= 500 else Cause.HTTP_4XX
+        raise _Failed(cause, f"answered {status}{f' {code}' if code else ''}",
+                      self._clock() - start)
+
+    async def _attempt(self, edge: str, segment: Segment, index: int, rung: int,
+                       rendition: str, partial: bytearray, failovers: int) -> Fetched:
+        offset = len(partial)
+        headers = {"Accept-Encoding": "identity"}  # byte offsets must be the file's
+        if segment.byterange is not None:
+            first, length = segment.byterange
+            headers["Range"] = f"bytes={first + offset}-{first + length - 1}"
+        elif offset:
+            headers["Range"] = f"bytes={offset}-"
+        loop = asyncio.get_running_loop()
+        start = last_byte = self._clock()
+        ttfb_timeout = self.ttfb_timeout_s(edge)
+        ttfb: float | None = None
+        total: int | None = None
+        received = 0
+        try:
+            async with asyncio.timeout(ttfb_timeout) as deadline:
+                async with self._http.stream("GET", segment.uri, headers=headers,
+                                             timeout=self.config.max_timeout_s * 2) as response:
+                    last_byte = self._clock()
+                    ttfb = last_byte - start
+                    self._note_ttfb(edge, ttfb)
+                    status = response.status_code
+                    if status >= 400:
+                        self._check_status(status, await response.aread(), start)
+                    if offset and status == 200 and segment.byterange is None:
+                        log.info("segment %d: %s ignored the Range: starting over", index, edge)
+                        partial.clear()
+                        offset = 0
+                    elif offset and not self._range_matches(response, offset):
+                        raise _Failed(Cause.HTTP_4XX, "the Range answer does not match",
+                                      self._clock() - start)
+                    length = response.headers.get("Content-Length")
+                    total = offset + int(length) if length and length.isdigit() else None
+                    deadline.reschedule(loop.time() + self.stall_timeout_s(edge))
+                    last_progress = start
+                    async for chunk in response.aiter_bytes():
+                        partial += chunk
+                        received += len(chunk)
+                        last_byte = self._clock()
+                        deadline.reschedule(loop.time() + self.stall_timeout_s(edge))
+                        if (total is not None
+                                and last_byte - last_progress >= self.config.progress_interval_s):
+                            last_progress = last_byte
+                            self._progress(rung, len(partial), total, last_byte - start,
+                                           received, ttfb)
+        except TimeoutError:
+            now = self._clock()
+            if ttfb is None:
+                raise _Failed(Cause.TTFB_TIMEOUT, f"no answer in {ttfb_timeout:.2f} s",
+                              now - start) from None
+            raise _Failed(Cause.STALL, f"no byte for {now - last_byte:.2f} s after "
+                          f"{len(partial)} bytes", now - last_byte, "last_byte") from None
+        except httpx.TimeoutException as exc:
+            raise _Failed(Cause.TTFB_TIMEOUT if ttfb is None else Cause.STALL, _describe(exc),
+                          self._clock() - start) from None
+        except httpx.TransportError as exc:
+            now = self._clock()
+            if ttfb is None:
+                raise _Failed(Cause.REFUSED, _describe(exc), now - start) from None
+            raise _Failed(Cause.TRUNCATED, f"{_describe(exc)} after {len(partial)} bytes",
+                          now - last_byte, "last_byte") from None
+        end = self._clock()
+        if total is not None and len(partial) < total:
+            raise _Failed(Cause.TRUNCATED, f"{len(partial)} of {total} bytes", end - last_byte,
+                          "last_byte")
+        try:
+            data = await self._decryptor.plaintext(segment, bytes(partial))
+        except CorruptSegment as exc:
+            raise _Failed(Cause.CORRUPT, exc.message, self._clock() - last_byte,
+                          "last_byte") from None
+        seconds = end - start
+        self.pool.report_success(edge, received, seconds)
+        self._policy.on_download_complete(rung, received, seconds, ttfb, end)
+        net_log.debug("segment %d %s from %s: %d bytes in %.0f ms (ttfb %.0f ms)", index,
+                      rendition, edge, received, seconds * 1000, ttfb * 1000)
+        return Fetched(index, rung, rendition, data, edge, received, seconds, ttfb, failovers,
+                       offset)
+
+    @staticmethod
+    def _range_matches(response: httpx.Response, offset: int) -> bool:
+        if response.status_code != 206:
+            return False
+        content_range = response.headers.get("Content-Range", "")
+        unit, _, rest = content_range.partition(" ")
+        first = rest.partition("-")[0]
+        return unit == "bytes" and first.isdigit() and int(first) == offset
+
+    def _progress(self, rung: int, so_far: int, total: int, elapsed_s: float, received: int,
+                  ttfb_s: float) -> None:
+        now = self._clock()
+        self._policy.on_progress(rung, so_far, total, elapsed_s, now)
+        lower = self._policy.should_abandon(rung, so_far, total, elapsed_s,
+                                            self.buffer_level(), now)
+        if lower is not None and lower < rung:
+            self._policy.on_download_complete(rung, received, elapsed_s, ttfb_s, now)
+            raise _Abandon(lower)

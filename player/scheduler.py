@@ -1,0 +1,340 @@
+"""The segment scheduler: keeps the forward buffer at its target and serves it to the bridge.
+
+``Scheduler`` implements :class:`player.segments.SegmentSource`. After ``await start()`` a loop on
+the engine's asyncio loop fetches the first missing position at or after the playhead while the
+media from the playhead to that position is under ``buffer.target_s``: the ABR policy picks the
+rung (``choose(k, buffer_s, now_s)``), the :class:`~player.fetcher.SegmentFetcher` fetches,
+fails over, decrypts and validates, and the plaintext goes into the
+:class:`~player.buffer.SegmentBuffer`. An abandoned download is fetched again at the rung the
+policy names.
+
+**One fetch at a time**, by default: on one link, two downloads share the bandwidth, so a second
+only helps when the first is latency-bound. With ``parallel_fetch`` on, a second position is
+fetched alongside when the buffer is under ``parallel_below_s`` *and* the throughput estimate is
+at least ``parallel_headroom`` × the current rung's bitrate (both halves of the link still arrive
+faster than real time).
+
+**Playhead.** ``on_request(k)`` (mpv asked for position k) moves it. A position that is buffered,
+being fetched, or the next one after the buffered run keeps the buffer (segments more than
+``back_buffer_s`` behind are evicted); any other position is a seek outside the buffer: the
+buffer is flushed, fetches in flight are cancelled and fetching restarts at k.
+
+**Pause** changes nothing in fetching (the buffer still fills to its target); a wait in
+``segment()`` while paused is not counted as a rebuffer.
+
+**Events** (``on_event(dict)``, each with ``type`` and ``at_s``): ``rendition_switch`` (from, to,
+rendition, reason), ``abandon``, ``failover`` (see :class:`~player.failover.FailoverEvent`),
+``rebuffer_start`` / ``rebuffer_end`` (index, waited_s), ``seek`` (index, flushed),
+``pause`` / ``resume``, ``end_of_stream``, ``error`` (code, message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from abr.interface import AbrPolicy
+from player.buffer import BufferConfig, BufferedSegment, SegmentBuffer
+from player.errors import PlayerError
+from player.failover import FailoverEvent
+from player.fetcher import Abandoned, SegmentFetcher
+from player.segments import SegmentSourceError
+
+log = logging.getLogger("abr")
+edge_log = logging.getLogger("edge")
+
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    buffer: BufferConfig = field(default_factory=BufferConfig)
+    """Target, back-buffer and window of the forward buffer."""
+    parallel_fetch: bool = False
+    """Allow one extra fetch in parallel when the buffer is low (bool). Default False."""
+    parallel_below_s: float = 10.0
+    """Buffer under which the extra fetch may start (seconds). Default 10.0."""
+    parallel_headroom: float = 2.5
+    """The estimate must exceed this × the current rung's bitrate for it (factor). Default 2.5."""
+
+
+class Scheduler:
+    """``Scheduler(fetcher, policy, start_index=k, on_event=cb)``; ``await start()``;
+    ``await stop()``."""
+
+    def __init__(self, fetcher: SegmentFetcher, policy: AbrPolicy, *,
+                 config: SchedulerConfig | None = None, start_index: int = 0,
+                 on_event: Callable[[Event], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config or SchedulerConfig()
+        self.fetcher = fetcher
+        self.policy = policy
+        self._on_event = on_event
+        self._clock = clock
+        self._start_index = start_index
+        self._buffer: SegmentBuffer | None = None
+        self._durations_s: tuple[float, ...] = ()
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._rung: int | None = None
+        self._paused = False
+        self._stopped = False
+        self._ended = False
+        self.error: BaseException | None = None
+        """What ended the stream (``NoEdgeError``, ``LicenseError``…), None while healthy."""
+        self.rebuffers: list[tuple[int, float]] = []
+        """(position, seconds waited) for every rebuffer."""
+        self.fetched: list[tuple[int, int, str]] = []
+        """(position, rung, edge) of every stored segment, in order."""
+        fetcher.subscribe(self._failover)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read the timeline (one media playlist), start the ABR session and the fetch loop."""
+        timeline = await self.fetcher.timeline()
+        self._durations_s = tuple(s.duration_s for s in timeline.segments)
+        self._buffer = SegmentBuffer(self._durations_s, self.config.buffer)
+        self._buffer.set_playhead(max(0, min(self._start_index, len(self._durations_s) - 1)))
+        self.fetcher.buffer_level = lambda: self.buffer_s
+        self.policy.start(self.fetcher.playlists.bitrates_bps, timeline.target_duration_s)
+        self._loop_task = asyncio.create_task(self._run(), name="scheduler")
+
+    async def stop(self) -> None:
+        """Cancel the loop and every fetch; waiters in ``segment()`` get SegmentSourceError."""
+        if self._stopped:
+            return
+        self._stopped = True
+        tasks = [*self._tasks]
+        if self._loop_task is not None:
+            tasks.append(self._loop_task)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._inflight.clear()
+        if self._buffer is not None and self._buffer.error is None:
+            self._buffer.fail(SegmentSourceError("playback stopped"))
+
+    @property
+    def buffer(self) -> SegmentBuffer:
+        if self._buffer is None:
+            raise RuntimeError("Scheduler.start() has not run")
+        return self._buffer
+
+    # --- SegmentSource -------------------------------------------------------------------------
+
+    @property
+    def segment_count(self) -> int:
+        return len(self._durations_s)
+
+    @property
+    def segment_durations_s(self) -> Sequence[float]:
+        return self._durations_s
+
+    async def segment(self, index: int) -> bytes:
+        buffer = self.buffer
+        if not 0 <= index < buffer.count:
+            raise IndexError(index)
+        ready = buffer.get(index)
+        if ready is not None:
+            return ready.data
+        if not self._will_fetch(index):
+            self.on_request(index)
+        counted = not self._paused
+        start = self._clock()
+        if counted:
+            self._emit({"type": "rebuffer_start", "index": index, "buffer_s": buffer.buffer_s})
+            log.warning("rebuffering: segment %d is not buffered", index)
+        try:
+            return (await buffer.wait_for(index)).data
+        finally:
+            if counted:
+                waited = self._clock() - start
+                self.rebuffers.append((index, waited))
+                self._emit({"type": "rebuffer_end", "index": index, "waited_s": waited})
+                log.info("rebuffer of segment %d ended after %.0f ms", index, waited * 1000)
+
+    def on_request(self, index: int) -> None:
+        buffer = self.buffer
+        if not 0 <= index < buffer.count:
+            return
+        old = buffer.playhead
+        keep = (index in buffer or index in self._inflight
+                or old <= index <= buffer.contiguous_end())
+        if keep:
+            buffer.set_playhead(index)
+        else:
+            for k, task in list(self._inflight.items()):
+                task.cancel()
+                del self._inflight[k]
+            dropped = len(buffer)
+            buffer.flush()
+            buffer.set_playhead(index)
+            self._ended = False
+            log.info("seek to %d outside the buffer: %d segments flushed", index, dropped)
+        if not keep or abs(index - old) > 1:
+            self._emit({"type": "seek", "index": index, "from": old, "flushed": not keep})
+        for k, task in list(self._inflight.items()):
+            if not buffer.within_window(k):
+                task.cancel()
+                del self._inflight[k]
+        self._wake.set()
+
+    # --- controls ------------------------------------------------------------------------------
+
+    @property
+    def buffer_s(self) -> float:
+        return self._buffer.buffer_s if self._buffer is not None else 0.0
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            self._emit({"type": "pause"})
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self._emit({"type": "resume"})
+
+    @property
+    def max_rung(self) -> int | None:
+        return self.policy.max_rung
+
+    @max_rung.setter
+    def max_rung(self, rung: int | None) -> None:
+        self.policy.max_rung = rung
+        log.info("max rung %s", "none" if rung is None else rung)
+
+    @property
+    def rung(self) -> int | None:
+        """The rung of the last decision."""
+        return self._rung
+
+    @property
+    def ended(self) -> bool:
+        """Every position from the playhead to the end is buffered."""
+        return self._ended
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            self._schedule()
+            await self._wake.wait()
+
+    def _will_fetch(self, index: int) -> bool:
+        buffer = self.buffer
+        return index in self._inflight or (
+            buffer.playhead <= index
+            and buffer.seconds_between(buffer.playhead, index) < self.config.buffer.target_s)
+
+    def _parallel_ok(self) -> bool:
+        c = self.config
+        estimate = self.policy.estimate_bps
+        if not c.parallel_fetch or estimate is None or self.buffer_s >= c.parallel_below_s:
+            return False
+        bitrates = self.fetcher.playlists.bitrates_bps
+        rung = min(self._rung or 0, len(bitrates) - 1)
+        return estimate >= c.parallel_headroom * bitrates[rung]
+
+    def _schedule(self) -> None:
+        if self.error is not None or self._stopped:
+            return
+        buffer = self.buffer
+        while len(self._inflight) < (2 if self._parallel_ok() else 1):
+            k = buffer.contiguous_end()
+            while k < buffer.count and (k in buffer or k in self._inflight):
+                k += 1
+            if k >= buffer.count:
+                if not self._inflight and not self._ended:
+                    self._ended = True
+                    self._emit({"type": "end_of_stream", "index": buffer.playhead})
+                    log.info("end of stream: everything up to the last segment is buffered")
+                return
+            if buffer.seconds_between(buffer.playhead, k) >= self.config.buffer.target_s:
+                return
+            task = asyncio.create_task(self._fetch(k), name=f"fetch-{k}")
+            self._inflight[k] = task
+            self._tasks.add(task)
+            task.add_done_callback(functools.partial(self._fetch_done, k))
+
+    def _fetch_done(self, index: int, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._inflight.get(index) is task:
+            del self._inflight[index]
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._fail(exc)
+        self._wake.set()
+
+    async def _fetch(self, index: int) -> None:
+        buffer = self.buffer
+        decision = self.policy.choose(index, buffer.buffer_s, self._clock())
+        rung = max(0, min(decision.rung, len(self.fetcher.playlists.ladder) - 1))
+        self._decided(index, rung, decision.reason)
+        while True:
+            result = await self.fetcher.fetch(index, rung)
+            if not isinstance(result, Abandoned):
+                break
+            self._emit({"type": "abandon", "index": index, "rung": rung, "lower": result.lower,
+                        "bytes": result.bytes_so_far, "edge": result.edge})
+            rung = result.lower
+            self._decided(index, rung, "abandoned a download that would drain the buffer")
+        if self._stopped or not buffer.within_window(index) or index in buffer:
+            return
+        buffer.put(BufferedSegment(index, result.data, result.rendition_id, rung,
+                                   buffer.durations_s[index]))
+        self.fetched.append((index, rung, result.edge))
+
+    def _decided(self, index: int, rung: int, reason: str) -> None:
+        ladder = self.fetcher.playlists.ladder
+        log.info("segment %d: rung %d (%s), %s, buffer %.1f s", index, rung, ladder[rung],
+                 reason, self.buffer_s)
+        if rung != self._rung:
+            self._emit({"type": "rendition_switch", "index": index, "from": self._rung,
+                        "to": rung, "rendition": ladder[rung], "reason": reason})
+        self._rung = rung
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.error is not None or self._stopped:
+            return
+        self.error = exc
+        if isinstance(exc, PlayerError):
+            code, message = exc.code, exc.message
+            edge_log.error("stream failed: %s", exc)
+        else:
+            code, message = "internal", f"{type(exc).__name__}: {exc}"
+            edge_log.error("stream failed on an unexpected error", exc_info=exc)
+        for task in self._inflight.values():
+            task.cancel()
+        error = SegmentSourceError(message)
+        error.__cause__ = exc
+        self.buffer.fail(error)
+        self._emit({"type": "error", "code": code, "message": message})
+
+    def _failover(self, event: FailoverEvent) -> None:
+        self._emit(event.as_dict())
+
+    def _emit(self, event: Event) -> None:
+        event.setdefault("at_s", self._clock())
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:
+            edge_log.exception("event subscriber failed on %s", event.get("type"))
+
