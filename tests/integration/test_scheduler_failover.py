@@ -30,7 +30,7 @@ from player.segments import SegmentSourceError
 from player.steering import SteeringClient
 from tests.conftest import StartControlPlane
 from tests.helpers.fake_catalog import fake_segment, make_fake_catalog
-from tests.unit.player.test_fetcher import FixedPolicy
+from tests.helpers.policies import FixedPolicy
 
 SEGMENTS = 30
 SEGMENT_BYTES = 188 * 2000  # 376 KB: a fault lands mid-stream, not between titles

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from abr.interface import Decision
 from player.circuit import State
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool, edges_of
@@ -22,6 +21,7 @@ from player.failover import FailoverEvent, FetchConfig, adaptive_timeout_s
 from player.fetcher import Abandoned, Fetched, SegmentFetcher
 from player.manifest import Multivariant, parse_multivariant
 from tests.helpers.fake_catalog import encrypt_segment, fake_segment
+from tests.helpers.policies import FixedPolicy
 
 KEY = hashlib.sha256(b"unit-key").digest()[:16]
 KEY_URI = "http://cp.test/v1/licenses/streaming/t1"
@@ -29,53 +29,6 @@ EDGES = ("e1", "e2", "e3")
 RENDITIONS = (("360p", 800_000), ("720p", 2_500_000))
 SEGMENT_BYTES = 188 * 400
 FAST = FetchConfig(min_timeout_s=0.1, progress_interval_s=0.0)
-
-
-class FixedPolicy:
-    """A trivial AbrPolicy: always ``rung``; abandons ``abandon_rung`` downloads once asked."""
-
-    name = "fixed"
-
-    def __init__(self, rung: int = 0, abandon_to: int | None = None) -> None:
-        self.rung = rung
-        self.abandon_to = abandon_to
-        self._max_rung: int | None = None
-        self.completed: list[tuple[int, int]] = []
-        self.progress: list[tuple[int, int]] = []
-        self.started: tuple[Sequence[int], float] | None = None
-
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
-        self.started = (tuple(bitrates_bps), segment_duration_s)
-
-    def on_download_complete(self, rung: int, bytes_: int, seconds: float, ttfb_s: float,
-                             now_s: float) -> None:
-        self.completed.append((rung, bytes_))
-
-    def on_progress(self, rung: int, bytes_so_far: int, total_bytes: int, elapsed_s: float,
-                    now_s: float) -> None:
-        self.progress.append((bytes_so_far, total_bytes))
-
-    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
-        rung = self.rung if self._max_rung is None else min(self.rung, self._max_rung)
-        return Decision(rung, "fixed")
-
-    def should_abandon(self, rung: int, bytes_so_far: int, total_bytes: int, elapsed_s: float,
-                       buffer_s: float, now_s: float) -> int | None:
-        if self.abandon_to is not None and rung > self.abandon_to:
-            return self.abandon_to
-        return None
-
-    @property
-    def estimate_bps(self) -> float | None:
-        return 50e6
-
-    @property
-    def max_rung(self) -> int | None:
-        return self._max_rung
-
-    @max_rung.setter
-    def max_rung(self, rung: int | None) -> None:
-        self._max_rung = rung
 
 
 def plaintext(rendition: str, index: int) -> bytes:

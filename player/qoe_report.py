@@ -1,0 +1,162 @@
+"""The quality-of-experience report of one session, computed from its telemetry events alone.
+
+``QoeReport.from_events(events)`` reads the event dicts :mod:`player.telemetry` documents:
+
+* ``ttff_ms``: from ``first_frame`` (None if playback never started);
+* rebuffers: ``rebuffer_end`` events with cause ``stall`` (start-up and seek waits are not
+  rebuffers), their count and total seconds;
+* ``switches``: ``rendition_switch`` events after the first rung decision, with ``up``/``down``;
+* ``average_bitrate_bps``: time-weighted over what was *played* (``session_end``'s
+  ``played_by_rung`` seconds × that rung's bitrate), so a segment fetched but never shown does
+  not count;
+* edges used (``first_frame``'s edge, every failover's target), failovers with cause and
+  detection time, the error (code, message) if the session ended in one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FailoverSummary:
+    cause: str
+    edge_from: str
+    edge_to: str | None
+    detection_ms: float
+    index: int
+
+
+@dataclass(frozen=True)
+class QoeReport:
+    title_id: str = ""
+    session_id: str = ""
+    ttff_ms: float | None = None
+    """Time to first frame: play() to mpv's first frame, milliseconds."""
+    played_s: float = 0.0
+    """Media seconds played (seeks skip, pauses do not count)."""
+    end_reason: str | None = None
+    """``eof``, ``stopped`` or ``error``; None if the session has not ended."""
+    position_s: float | None = None
+    rebuffer_count: int = 0
+    rebuffer_s: float = 0.0
+    switches: int = 0
+    switches_up: int = 0
+    switches_down: int = 0
+    average_bitrate_bps: float | None = None
+    """Time-weighted over the media played, bit/s (the variants' BANDWIDTH)."""
+    renditions_played: dict[str, float] = field(default_factory=dict)
+    """Rendition id → seconds played."""
+    edges_used: list[str] = field(default_factory=list)
+    failovers: list[FailoverSummary] = field(default_factory=list)
+    url_refreshes: int = 0
+    seeks: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @classmethod
+    def from_events(cls, events: Iterable[Mapping[str, Any]]) -> QoeReport:
+        title_id = session_id = ""
+        ttff: float | None = None
+        end: Mapping[str, Any] | None = None
+        rebuffers: list[float] = []
+        ups = downs = seeks = refreshes = 0
+        edges: list[str] = []
+        failovers: list[FailoverSummary] = []
+        error: tuple[str | None, str | None] = (None, None)
+        renditions: dict[int, str] = {}
+
+        def used(edge: object) -> None:
+            if isinstance(edge, str) and edge and edge not in edges:
+                edges.append(edge)
+
+        for e in events:
+            kind = e.get("type")
+            title_id = str(e.get("title_id") or title_id)
+            session_id = str(e.get("session_id") or session_id)
+            if kind == "first_frame" and ttff is None:
+                ttff = float(e.get("ttff_ms", 0.0))
+                used(e.get("edge"))
+            elif kind == "rebuffer_end" and e.get("cause", "stall") == "stall":
+                rebuffers.append(float(e.get("waited_ms", 0.0)) / 1000)
+            elif kind == "rendition_switch":
+                to = e.get("to")
+                if isinstance(to, int) and isinstance(e.get("rendition"), str):
+                    renditions[to] = str(e["rendition"])
+                before = e.get("from")
+                if isinstance(before, int) and isinstance(to, int):
+                    ups += to > before
+                    downs += to < before
+            elif kind == "failover":
+                if e.get("cause") == "url_refresh":
+                    refreshes += 1
+                    continue
+                failovers.append(FailoverSummary(
+                    str(e.get("cause")), str(e.get("edge_from")),
+                    None if e.get("edge_to") is None else str(e.get("edge_to")),
+                    float(e.get("detection_ms", 0.0)), int(e.get("index", -1))))
+                used(e.get("edge_to"))
+            elif kind == "seek":
+                seeks += 1
+            elif kind == "error" and error[0] is None:
+                error = (str(e.get("code")), str(e.get("message")))
+            elif kind == "session_end":
+                end = e
+        played_s = 0.0
+        average: float | None = None
+        played: dict[str, float] = {}
+        position: float | None = None
+        reason: str | None = None
+        if end is not None:
+            reason = str(end.get("reason"))
+            position = end.get("position_s")
+            by_rung = {int(k): float(v) for k, v in (end.get("played_by_rung") or {}).items()}
+            bitrates = list(end.get("bitrates_bps") or [])
+            played_s = float(end.get("played_s", sum(by_rung.values())))
+            weighted = sum(s * bitrates[r] for r, s in by_rung.items() if r < len(bitrates))
+            total = sum(s for r, s in by_rung.items() if r < len(bitrates))
+            average = weighted / total if total > 0 else None
+            played = {renditions.get(r, f"rung {r}"): round(s, 3) for r, s in by_rung.items()}
+        return cls(title_id=title_id, session_id=session_id, ttff_ms=ttff,
+                   played_s=round(played_s, 3), end_reason=reason,
+                   position_s=None if position is None else round(float(position), 3),
+                   rebuffer_count=len(rebuffers), rebuffer_s=round(sum(rebuffers), 3),
+                   switches=ups + downs, switches_up=ups, switches_down=downs,
+                   average_bitrate_bps=None if average is None else round(average),
+                   renditions_played=played, edges_used=edges, failovers=failovers,
+                   url_refreshes=refreshes, seeks=seeks, error_code=error[0],
+                   error_message=error[1])
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def text(self) -> str:
+        """A short human-readable report (what ``edgeplay play --headless`` prints)."""
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.0f} ms"
+        lines = [
+            f"Title:              {self.title_id} (session {self.session_id or '-'})",
+            f"Ended:              {self.end_reason or '-'} at "
+            f"{'-' if self.position_s is None else f'{self.position_s:.1f} s'}",
+            f"Time to first frame: {ms(self.ttff_ms)}",
+            f"Played:             {self.played_s:.1f} s",
+            f"Rebuffers:          {self.rebuffer_count} ({self.rebuffer_s:.2f} s)",
+            f"Switches:           {self.switches} (up {self.switches_up}, "
+            f"down {self.switches_down})",
+            "Average bitrate:    " + ("-" if self.average_bitrate_bps is None
+                                      else f"{self.average_bitrate_bps / 1000:.0f} kbit/s"),
+            "Renditions:         " + (", ".join(f"{k} {v:.1f} s"
+                                                for k, v in self.renditions_played.items())
+                                      or "-"),
+            f"Edges used:         {', '.join(self.edges_used) or '-'}",
+            f"Failovers:          {len(self.failovers)}"
+            + (f", URL refreshes: {self.url_refreshes}" if self.url_refreshes else ""),
+        ]
+        for f in self.failovers:
+            lines.append(f"  segment {f.index}: {f.edge_from} → {f.edge_to or 'none'} "
+                         f"({f.cause}, detected in {f.detection_ms:.0f} ms)")
+        if self.error_code:
+            lines.append(f"Error:              {self.error_code}: {self.error_message}")
+        return "\n".join(lines)

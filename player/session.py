@@ -1,0 +1,685 @@
+"""``PlaybackSession``: one title from ``play()`` to ``stop()``, the whole play path tied together.
+
+``await play()``: ``POST /v1/playback`` → the multivariant playlist → in parallel: steering
+(priority applied to the edge pool), probes of the top edges, the streaming key → the
+:class:`~player.scheduler.Scheduler` (ABR: :class:`abr.hysteresis.HysteresisPolicy`, start
+position from the control plane's resume position unless ``start_over``) → the
+:class:`~player.bridge.LoopbackBridge` → mpv plays the bridge's URL; ``play()`` returns at the
+first frame (``first_frame`` event with ``ttff_ms``) or raises the typed error
+(:mod:`player.errors`).
+
+Then: :meth:`pause`, :meth:`resume`, :meth:`seek` (exact; the scheduler follows mpv's requests),
+:meth:`set_audio` (mpv ``aid``; both languages are muxed in every segment), :meth:`set_subtitles`
+(the WebVTT fetched from the edges and handed to mpv as ``memory://``: never on disk),
+:attr:`max_rung`, :meth:`wait_ended` (``eof``, ``stopped``; raises on ``error``), :meth:`stop`
+(tears everything down and sends the last telemetry) and :meth:`report` (the QoE report).
+
+**Threads.** Everything runs on one asyncio loop (the caller's). mpv calls back on its own
+thread; those callbacks only ``loop.call_soon_threadsafe`` into the loop. Commands to mpv run on
+one worker thread of the session's own (a synchronous libmpv command must never block the loop,
+which serves mpv's segment requests through the bridge). A Qt UI drives a session from its engine
+thread with ``asyncio.run_coroutine_threadsafe``.
+
+**Errors mid-stream.** When the scheduler's stream dies (every edge down after the steering and
+manifest reloads, the key refused), the bridge's ``on_error`` stops mpv and :meth:`wait_ended`
+raises the scheduler's typed error (``NoEdgeError``…), also sent as an ``error`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+
+from abr.config import HysteresisConfig
+from abr.hysteresis import HysteresisPolicy
+from abr.interface import AbrPolicy
+from player.api import ControlPlaneClient
+from player.api.models import Playback
+from player.bridge import LoopbackBridge
+from player.decrypt import Decryptor, KeyCache
+from player.edgepool import EdgePool, EdgePoolConfig
+from player.errors import ManifestError, PlayerError
+from player.failover import FetchConfig
+from player.fetcher import SegmentFetcher
+from player.manifest import Multivariant, parse_media_playlist, parse_multivariant
+from player.mpv_seam import MpvEvent, MpvLike
+from player.qoe_report import QoeReport
+from player.scheduler import Scheduler, SchedulerConfig
+from player.segments import SegmentSourceError
+from player.steering import SteeringClient
+from player.telemetry import Telemetry, TelemetryConfig
+
+log = logging.getLogger("player.session")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    start_over: bool = False
+    """Start at 0 instead of the control plane's resume position. Default False."""
+    max_rung: int | None = None
+    """Highest rung the ABR may pick (index, 0 = lowest); None: no cap. Default None."""
+    initial_estimate_bps: float | None = None
+    """Throughput persisted from the last session, bit/s; None: the policy's default."""
+    abr: HysteresisConfig = field(default_factory=HysteresisConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    fetch: FetchConfig = field(default_factory=FetchConfig)
+    edges: EdgePoolConfig = field(default_factory=lambda: EdgePoolConfig(probe_bytes=65536))
+    """Edge pool tunables; the start-up probe is 64 KiB per edge (3 × 256 KiB would hold the
+    first segment back for over a second on a 5 Mbit/s link)."""
+    telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
+    post_telemetry: bool = True
+    """Send events to the control plane (``POST /v1/telemetry``). Default True."""
+    startup_probe_wait_s: float = 0.15
+    """How long start-up waits for the edge probes after steering and the key, s. Default 0.15."""
+    first_frame_timeout_s: float = 20.0
+    """play() gives up when mpv shows nothing for this long, seconds. Default 20."""
+    steering_check_s: float = 1.0
+    """How often the steering task looks at the TTL and ``pool.degraded``, seconds. Default 1."""
+    degraded_reload_min_s: float = 3.0
+    """Least time between two early steering reloads while the pool is degraded, s. Default 3."""
+    progress_interval_s: float | None = 10.0
+    """Write the position to the control plane this often while playing (and on pause, seek and
+    stop), seconds; None: never. Default 10."""
+    stop_timeout_s: float = 3.0
+    """How long stop() waits for mpv to acknowledge, seconds. Default 3."""
+
+
+class _Served:
+    """The scheduler as the bridge sees it, remembering which rung each position was served at."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.rungs: dict[int, int] = {}
+        self.first: tuple[int, str, str] | None = None
+        """(index, rendition, edge) of the first segment handed to mpv."""
+
+    @property
+    def segment_count(self) -> int:
+        return self.scheduler.segment_count
+
+    @property
+    def segment_durations_s(self) -> Sequence[float]:
+        return self.scheduler.segment_durations_s
+
+    def on_request(self, index: int) -> None:
+        self.scheduler.on_request(index)
+
+    async def segment(self, index: int) -> bytes:
+        data = await self.scheduler.segment(index)
+        buffered = self.scheduler.buffer.get(index)
+        if buffered is not None:
+            self.rungs[index] = buffered.rung
+            if self.first is None:
+                edge = next((e for k, _, e in reversed(self.scheduler.fetched) if k == index), "")
+                self.first = (index, buffered.rendition_id, edge)
+        return data
+
+
+class PlaybackSession:
+    """``PlaybackSession(cp, title_id, profile_id, mpv)``; ``await play()``; controls;
+    ``await stop()``; ``report()``. ``mpv`` belongs to the caller (created early, reused)."""
+
+    def __init__(self, cp: ControlPlaneClient, title_id: str, profile_id: str, mpv: MpvLike, *,
+                 config: SessionConfig | None = None, http: httpx.AsyncClient | None = None,
+                 policy: AbrPolicy | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config or SessionConfig()
+        self.cp = cp
+        self.title_id = title_id
+        self.profile_id = profile_id
+        self.mpv = mpv
+        self._http = http
+        self._own_http = http is None
+        self.policy: AbrPolicy = policy or HysteresisPolicy(
+            self.config.abr, initial_estimate_bps=self.config.initial_estimate_bps)
+        self._clock = clock
+        self.telemetry = Telemetry(
+            title_id=title_id, config=self.config.telemetry, clock=clock,
+            post=cp.post_telemetry if self.config.post_telemetry else None)
+        self.playback: Playback | None = None
+        self.multivariant: Multivariant | None = None
+        self.pool: EdgePool | None = None
+        self.steering: SteeringClient | None = None
+        self.scheduler: Scheduler | None = None
+        self.bridge: LoopbackBridge | None = None
+        self._served: _Served | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="mpv-cmd")
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._done: asyncio.Future[str] | None = None
+        self._first_frame: asyncio.Future[None] | None = None
+        self._file_started = False
+        self._playing = False
+        self._seeking = False
+        self._stopping = False
+        self._closed = False
+        self._ended_emitted = False
+        self._last_steering_s = -1e9
+        self._starts: list[float] = []
+        self.error: PlayerError | None = None
+        """Why the session ended in error, None otherwise."""
+        self.position_s = 0.0
+        """The last position mpv reported (seconds)."""
+        self.played_s = 0.0
+        """Media seconds played so far (seeks skip; pauses do not count)."""
+        self._played_by_rung: dict[int, float] = {}
+        self.paused = False
+        self._resume_s = 0.0
+
+    # --- start ---------------------------------------------------------------------------------
+
+    async def play(self) -> None:
+        """Start playback; returns at the first frame. Raises :class:`PlayerError` subclasses
+        (``AuthError``, ``EntitlementError``, ``ManifestError``, ``LicenseError``,
+        ``NoEdgeError``, ``PlayerError(code="playback")``)."""
+        self._loop = asyncio.get_running_loop()
+        self._done = self._loop.create_future()
+        self._first_frame = self._loop.create_future()
+        started = self._clock()
+        self.telemetry.start()
+        try:
+            await self._open()
+            await self._start_mpv()
+        except BaseException as exc:
+            error = self._typed(exc)
+            if not isinstance(exc, asyncio.CancelledError):
+                self._finish("error", error)
+            await self.stop()
+            if error is exc or isinstance(exc, asyncio.CancelledError):
+                raise
+            raise error from exc
+        ttff_ms = (self._clock() - started) * 1000
+        first = self._served.first if self._served else None
+        self.telemetry.emit("first_frame", ttff_ms=round(ttff_ms, 1),
+                            rendition=first[1] if first else None,
+                            edge=first[2] if first else None)
+        log.info("first frame after %.0f ms", ttff_ms)
+        self._spawn(self._steering_loop(), "steering")
+        if self.config.progress_interval_s:
+            self._spawn(self._progress_loop(self.config.progress_interval_s), "progress")
+
+    async def _open(self) -> None:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0),
+                                           headers={"User-Agent": "Edgeplay/0.1"})
+        http = self._http
+        playback = await self.cp.start_playback(self.title_id, self.profile_id)
+        self.playback = playback
+        self.telemetry.session_id = playback.session_id
+        mv = await self._fetch_multivariant(playback.manifest_url)
+        self.multivariant = mv
+        pool = EdgePool.from_multivariant(mv, http, config=self.config.edges, clock=self._clock)
+        self.pool = pool
+        if mv.steering_uri:
+            self.steering = SteeringClient(mv.steering_uri, self.cp.fetch_json,
+                                           clock=self._clock)
+        keys = KeyCache(self.cp.streaming_key)
+
+        async def steer() -> None:
+            with contextlib.suppress(PlayerError, httpx.HTTPError):
+                await self._reload_steering("start")
+
+        probe = asyncio.ensure_future(pool.probe())
+        self._tasks.add(probe)
+        probe.add_done_callback(self._tasks.discard)
+        results = await asyncio.gather(steer(), keys.get(playback.license_url),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        # Probes rank the edges; on a slow link they would hold the first segment back, so
+        # start-up waits for them only this long (they finish in the background).
+        await asyncio.wait({probe}, timeout=self.config.startup_probe_wait_s)
+        resume_s = 0.0 if self.config.start_over else playback.resume_position_s
+        if playback.duration_s and resume_s >= playback.duration_s - 1.0:
+            resume_s = 0.0
+        segment_s = playback.segment_duration_s or 0.0
+        start_index = int(resume_s // segment_s) if segment_s > 0 else 0
+        if self.config.max_rung is not None:
+            self.policy.max_rung = self.config.max_rung
+        fetcher = SegmentFetcher(
+            http, pool, mv, Decryptor(keys), self.policy,
+            refresh_urls=self._refresh_urls,
+            reload_steering=self._steering_hook if self.steering else None,
+            reload_manifest=self._reload_manifest, config=self.config.fetch, clock=self._clock)
+        scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
+                              start_index=start_index, on_event=self._on_scheduler_event,
+                              clock=self._clock)
+        self.scheduler = scheduler
+        self.telemetry.emit("session_start", start_index=start_index,
+                            resume_position_s=resume_s,
+                            renditions=list(fetcher.playlists.ladder),
+                            bitrates_bps=list(fetcher.playlists.bitrates_bps),
+                            edges=[s.name for s in pool.ordered()])
+        await scheduler.start()
+        self._served = _Served(scheduler)
+        durations = list(scheduler.segment_durations_s)
+        self._starts = [sum(durations[:k]) for k in range(len(durations))]
+        self.bridge = LoopbackBridge(self._served, on_error=self._on_bridge_error)
+        await self.bridge.start()
+        self.position_s = resume_s
+        self._resume_s = resume_s
+
+    async def _start_mpv(self) -> None:
+        assert self._loop is not None and self.bridge is not None and self._first_frame
+        loop = self._loop
+
+        def on_event(event: MpvEvent) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nothing to tell
+                loop.call_soon_threadsafe(self._on_mpv_event, event)
+
+        def on_time(_name: str, value: Any) -> None:
+            if isinstance(value, int | float):
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(self._on_time, float(value))
+
+        self._unsubscribe.append(self.mpv.on_event(on_event))
+        self._unsubscribe.append(self.mpv.observe("time-pos", on_time))
+        start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
+        url = self.bridge.url
+        await self._mpv_call(self.mpv.set, "start", start)
+        await self._mpv_call(self.mpv.play, url)
+        try:
+            async with asyncio.timeout(self.config.first_frame_timeout_s):
+                await asyncio.shield(self._first_frame)
+        except TimeoutError:
+            raise PlayerError(f"Playback did not start within "
+                              f"{self.config.first_frame_timeout_s:.0f} s.",
+                              code="playback") from None
+
+    async def _fetch_multivariant(self, url: str) -> Multivariant:
+        return parse_multivariant(await self.cp.fetch_text(url), url)
+
+    # --- hooks for the fetcher -----------------------------------------------------------------
+
+    async def _refresh_urls(self) -> Multivariant:
+        assert self.playback is not None
+        mv = await self._fetch_multivariant(self.playback.manifest_url)
+        self.multivariant = mv
+        return mv
+
+    async def _steering_hook(self) -> Sequence[str] | None:
+        return await self._reload_steering("failover")
+
+    async def _reload_steering(self, reason: str) -> tuple[str, ...] | None:
+        if self.steering is None or self.pool is None:
+            return None
+        self._last_steering_s = self._clock()
+        edge = None
+        with contextlib.suppress(PlayerError):
+            edge = self.pool.best().name if reason != "start" else None
+        manifest = await self.steering.reload(edge, self.policy.estimate_bps)
+        self.pool.apply_steering(manifest.pathway_priority)
+        self.telemetry.emit("steering", priority=list(manifest.pathway_priority), reason=reason)
+        return manifest.pathway_priority
+
+    async def _reload_manifest(self) -> Multivariant:
+        playback = await self.cp.start_playback(self.title_id, self.profile_id)
+        self.playback = playback
+        mv = await self._fetch_multivariant(playback.manifest_url)
+        self.multivariant = mv
+        if mv.steering_uri:
+            self.steering = SteeringClient(mv.steering_uri, self.cp.fetch_json,
+                                           clock=self._clock)
+        log.info("playback manifest reloaded: session %s", playback.session_id)
+        return mv
+
+    async def _steering_loop(self) -> None:
+        while self.steering is not None and not self._stopping:
+            steering, pool = self.steering, self.pool
+            wait = steering.seconds_until_reload()
+            if wait is None or pool is None:
+                return
+            await asyncio.sleep(min(max(wait, 0.05), self.config.steering_check_s))
+            reason = None
+            if steering.reload_due():
+                reason = "ttl"
+            elif pool.degraded and (self._clock() - self._last_steering_s
+                                    >= self.config.degraded_reload_min_s):
+                reason = "degraded"
+            if reason is not None:
+                try:
+                    await self._reload_steering(reason)
+                except (PlayerError, httpx.HTTPError) as exc:
+                    log.info("steering reload (%s) failed: %s", reason, exc)
+
+    async def _progress_loop(self, interval_s: float) -> None:
+        while not self._stopping:
+            await asyncio.sleep(interval_s)
+            if not self.paused:
+                await self._save_progress()
+
+    async def _save_progress(self) -> None:
+        playback = self.playback
+        if playback is None or self.position_s <= 0:
+            return
+        try:
+            async with asyncio.timeout(2.0):
+                await self.cp.put_progress(
+                    self.profile_id, self.title_id, position_s=round(self.position_s, 3),
+                    duration_s=playback.duration_s or None,
+                    event_time_ms=int(time.time() * 1000))
+        except (PlayerError, httpx.HTTPError, TimeoutError) as exc:
+            log.info("progress not saved: %s", exc)
+
+    # --- events --------------------------------------------------------------------------------
+
+    def _on_scheduler_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "rendition_switch":
+            to = int(event["to"])
+            bitrates = self.scheduler.fetcher.playlists.bitrates_bps if self.scheduler else ()
+            self.telemetry.emit("rendition_switch", index=event.get("index"),
+                                **{"from": event.get("from"), "to": to},
+                                rendition=event.get("rendition"),
+                                bitrate_bps=bitrates[to] if to < len(bitrates) else None,
+                                reason=event.get("reason"))
+        elif kind == "failover":
+            self.telemetry.emit(
+                "failover", index=event.get("index"), cause=event.get("cause"),
+                edge_from=event.get("from"), edge_to=event.get("to"),
+                detection_ms=round(float(event.get("detection_s", 0.0)) * 1000, 1),
+                resume_from_byte=event.get("resume_from_byte"), detail=event.get("detail"))
+        elif kind in ("rebuffer_start", "rebuffer_end"):
+            cause = ("startup" if not self._playing else "seek" if self._seeking else "stall")
+            fields: dict[str, Any] = {"index": event.get("index"), "cause": cause}
+            if kind == "rebuffer_end":
+                fields["waited_ms"] = round(float(event.get("waited_s", 0.0)) * 1000, 1)
+            self.telemetry.emit(kind, **fields)
+        elif kind == "abandon":
+            self.telemetry.emit("abandon", index=event.get("index"), rung=event.get("rung"),
+                                lower=event.get("lower"), edge=event.get("edge"))
+        elif kind == "error":
+            self.telemetry.emit("error", code=event.get("code"), message=event.get("message"))
+        else:
+            log.debug("scheduler: %s", event)
+
+    def _on_bridge_error(self, exc: BaseException) -> None:
+        error = self._typed(exc)
+        log.warning("stream ended in error: %s", error)
+        if self.error is None:
+            self.error = error
+        self._spawn(self._mpv_call(self.mpv.command, "stop"), "mpv-stop")
+
+    def _on_mpv_event(self, event: MpvEvent) -> None:
+        if event.name == "start-file":
+            self._file_started = True
+        elif event.name == "playback-restart":
+            self._seeking = False
+            if self._first_frame is not None and not self._first_frame.done():
+                self._playing = True
+                self._first_frame.set_result(None)
+        elif event.name == "end-file" and self._file_started:
+            if event.reason == "eof" and self.error is None:
+                self._finish("eof")
+            elif event.reason == "error" or self.error is not None:
+                error = self.error or PlayerError(
+                    f"The video could not be played ({event.error or 'decoder error'}).",
+                    code="playback")
+                self._finish("error", error)
+            else:
+                self._finish("stopped")
+        elif event.name == "shutdown":
+            self._finish("stopped" if self.error is None else "error", self.error)
+
+    def _on_time(self, position_s: float) -> None:
+        delta = position_s - self.position_s
+        self.position_s = position_s
+        if not self._playing or self._seeking or not 0 < delta <= 2.0 or not self._starts:
+            return
+        index = max(0, bisect.bisect_right(self._starts, position_s) - 1)
+        rung = self._rung_at(index)
+        self.played_s += delta
+        self._played_by_rung[rung] = self._played_by_rung.get(rung, 0.0) + delta
+
+    def _rung_at(self, index: int) -> int:
+        """The rung position ``index`` was served at (else buffered at, else the current one)."""
+        if self._served is not None and index in self._served.rungs:
+            return self._served.rungs[index]
+        scheduler = self.scheduler
+        buffered = scheduler.buffer.get(index) if scheduler is not None else None
+        if buffered is not None:
+            return buffered.rung
+        rung = scheduler.rung if scheduler is not None else None
+        return -1 if rung is None else rung
+
+    def _finish(self, reason: str, error: PlayerError | None = None) -> None:
+        if self._done is None or self._done.done():
+            return
+        if error is not None:
+            self.error = error
+            if not any(e["type"] == "error" for e in self.telemetry.events):
+                self.telemetry.emit("error", code=error.code, message=error.message)
+        if self._first_frame is not None and not self._first_frame.done():
+            self._first_frame.set_exception(error or PlayerError(
+                "Playback ended before the first frame.", code="playback"))
+            self._first_frame.exception()  # retrieved: no warning if nobody waits
+        log.info("session ended: %s", reason)
+        self._done.set_result(reason)
+
+    def _typed(self, exc: BaseException) -> PlayerError:
+        """The error to show: the scheduler's typed cause beats mpv's or the bridge's view."""
+        scheduler_error = self.scheduler.error if self.scheduler else None
+        for candidate in (scheduler_error, exc.__cause__ if isinstance(
+                exc, SegmentSourceError) else None, exc):
+            if isinstance(candidate, PlayerError):
+                return candidate
+        if isinstance(exc, httpx.HTTPError):
+            return PlayerError(f"A network error stopped playback ({type(exc).__name__}).",
+                               code="network")
+        return PlayerError(f"Playback failed: {type(exc).__name__}: {exc}", code="playback")
+
+    # --- controls ------------------------------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        return self._done is not None and self._done.done()
+
+    @property
+    def duration_s(self) -> float:
+        if self.scheduler is not None and self.scheduler.segment_count:
+            return float(sum(self.scheduler.segment_durations_s))
+        return self.playback.duration_s if self.playback else 0.0
+
+    @property
+    def max_rung(self) -> int | None:
+        return self.policy.max_rung
+
+    @max_rung.setter
+    def max_rung(self, rung: int | None) -> None:
+        if self.scheduler is not None:
+            self.scheduler.max_rung = rung
+        else:
+            self.policy.max_rung = rung
+
+    async def pause(self) -> None:
+        if self.paused:
+            return
+        self.paused = True
+        if self.scheduler:
+            self.scheduler.pause()
+        await self._mpv_call(self.mpv.set, "pause", True)
+        self.telemetry.emit("pause", position_s=round(self.position_s, 3))
+        await self._save_progress()
+
+    async def resume(self) -> None:
+        if not self.paused:
+            return
+        self.paused = False
+        if self.scheduler:
+            self.scheduler.resume()
+        await self._mpv_call(self.mpv.set, "pause", False)
+        self.telemetry.emit("resume", position_s=round(self.position_s, 3))
+
+    async def seek(self, position_s: float) -> None:
+        """Exact seek to ``position_s`` (clamped to the title); the scheduler follows mpv."""
+        target = max(0.0, min(position_s, max(0.0, self.duration_s - 0.1)))
+        self.telemetry.emit("seek", from_s=round(self.position_s, 3), to_s=round(target, 3))
+        self._seeking = True
+        self.position_s = target
+        await self._mpv_call(self.mpv.seek, target, exact=True)
+        self._spawn(self._save_progress(), "progress")
+
+    @property
+    def audio_languages(self) -> list[str]:
+        """Audio languages in the order they are muxed (the playback answer's ``audio``)."""
+        raw = self.playback.raw.get("audio") if self.playback else None
+        return [str(a.get("language")) for a in raw or () if isinstance(a, dict)]
+
+    async def set_audio(self, language: str) -> None:
+        """Switch the audio track to ``language`` (``"en"``; mpv ``aid``, no new download)."""
+        languages = self.audio_languages
+        if language not in languages:
+            raise ValueError(f"no audio track in {language!r} (have {languages})")
+        position = languages.index(language)
+        tracks = await self._mpv_call(self.mpv.get, "track-list") or []
+        audio = [t for t in tracks if isinstance(t, dict) and t.get("type") == "audio"]
+        aid = audio[position]["id"] if position < len(audio) else position + 1
+        await self._mpv_call(self.mpv.set, "aid", aid)
+        self.telemetry.emit("audio", language=language, aid=aid)
+
+    @property
+    def subtitle_languages(self) -> list[str]:
+        raw = self.playback.raw.get("subtitles") if self.playback else None
+        return [str(s.get("language")) for s in raw or () if isinstance(s, dict)]
+
+    async def set_subtitles(self, language: str | None) -> None:
+        """Show subtitles in ``language`` (None: off). The WebVTT comes from the edges (best
+        first) and goes to mpv from memory."""
+        if language is None:
+            await self._mpv_call(self.mpv.set, "sid", "no")
+            self.telemetry.emit("subtitles", language=None)
+            return
+        text = await self.fetch_subtitles(language)
+        # The bridge's playlist is opened with demuxer-lavf-format=hls, a per-file option that
+        # applies to an added subtitle too; the main stream is open already: say it is WebVTT.
+        await self._mpv_call(self.mpv.set, "demuxer-lavf-format", "webvtt")
+        await self._mpv_call(self.mpv.command, "sub-add", "memory://" + text, "select",
+                             language, language)
+        self.telemetry.emit("subtitles", language=language, bytes=len(text))
+
+    async def fetch_subtitles(self, language: str) -> str:
+        """The WebVTT text for ``language`` from the best edge that serves it."""
+        mv, pool, http = self.multivariant, self.pool, self._http
+        if mv is None or pool is None or http is None:
+            raise RuntimeError("play() has not run")
+        failures: dict[str, str] = {}
+        for status in pool.ordered():
+            try:
+                group = mv.pathway(status.name).variants[0].subtitles_group
+            except KeyError:
+                continue
+            rendition = next((s for s in mv.subtitles.get(group or "", ())
+                              if s.language == language and s.uri), None)
+            if rendition is None or rendition.uri is None:
+                continue
+            try:
+                playlist = parse_media_playlist(await self.cp.fetch_text(rendition.uri),
+                                                rendition.uri)
+                parts = []
+                for segment in playlist.segments:
+                    response = await http.get(segment.uri)
+                    response.raise_for_status()
+                    parts.append(response.text)
+                return "\n".join(parts)
+            except (PlayerError, httpx.HTTPError) as exc:
+                failures[status.name] = f"{type(exc).__name__}: {exc}"
+                pool.report_failure(status.name, f"subtitles: {type(exc).__name__}")
+        if not failures:
+            raise ManifestError(f"There are no {language!r} subtitles for this title.")
+        raise PlayerError(f"The {language!r} subtitles could not be loaded "
+                          f"({'; '.join(f'{k}: {v}' for k, v in failures.items())}).",
+                          code="subtitles")
+
+    async def wait_ended(self) -> str:
+        """Wait for the end: ``"eof"`` or ``"stopped"``; raises the typed error on ``error``."""
+        if self._done is None:
+            raise RuntimeError("play() has not run")
+        reason = await asyncio.shield(self._done)
+        if reason == "error" and self.error is not None:
+            raise self.error
+        return reason
+
+    async def stop(self) -> None:
+        """Stop playback (if still going), tear everything down and post the last telemetry.
+        Safe to call more than once and after the end."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stopping = True
+        if self._done is not None and not self._done.done() and self._file_started:
+            with contextlib.suppress(Exception):
+                await self._mpv_call(self.mpv.command, "stop")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.config.stop_timeout_s):
+                    await asyncio.shield(self._done)
+        if self._done is not None and not self._done.done():
+            self._finish("stopped")
+        for unsubscribe in self._unsubscribe:
+            with contextlib.suppress(Exception):
+                unsubscribe()
+        self._unsubscribe.clear()
+        if self.position_s > 0 and self._playing:
+            await self._save_progress()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self.bridge is not None:
+            await self.bridge.close()
+        self._emit_end()
+        await self.telemetry.close()
+        if self._own_http and self._http is not None:
+            await self._http.aclose()
+        self._executor.shutdown(wait=False)
+
+    def _emit_end(self) -> None:
+        if self._ended_emitted:
+            return
+        self._ended_emitted = True
+        reason = (self._done.result() if self._done is not None and self._done.done()
+                  else "stopped")
+        bitrates = list(self.scheduler.fetcher.playlists.bitrates_bps) if self.scheduler else []
+        self.telemetry.emit(
+            "session_end", reason=reason, position_s=round(self.position_s, 3),
+            played_s=round(self.played_s, 3), bitrates_bps=bitrates,
+            played_by_rung={str(k): round(v, 3) for k, v in self._played_by_rung.items()
+                            if k >= 0},
+            rebuffers=len(self.scheduler.rebuffers) if self.scheduler else 0)
+
+    def report(self) -> QoeReport:
+        """The QoE report from the events so far (complete after :meth:`stop`)."""
+        return QoeReport.from_events(self.telemetry.events)
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    async def _mpv_call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a (synchronous, possibly blocking) mpv call on the session's mpv thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.warning("%s task failed: %s", name, t.exception())
+        task.add_done_callback(done)
+

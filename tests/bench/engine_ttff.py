@@ -1,0 +1,152 @@
+"""Time to first frame: the whole play path vs mpv opening the rendition straight from an edge.
+
+    .venv/bin/python tests/bench/engine_ttff.py [--reps 15] [--catalog test|media] [--shaped]
+
+*Engine*: ``PlaybackSession.play()`` — ``POST /v1/playback``, multivariant playlist, steering +
+edge probes + key in parallel, the lowest rendition's media playlist (the timeline), the first
+segment (fetch, decrypt, validate), the loopback bridge, mpv's first frame. *Plain mpv*: the
+same libmpv settings (vo/ao null, the engine's paced options), loading the media playlist of the
+rendition the engine started on directly from the best edge, with the bearer token in
+``http-header-fields`` for the key (mpv fetches playlist, key and segment itself); timed from
+``loadfile`` to the first frame only. Both players are warm (created once). Repetitions
+alternate. Prints median / p90 of both and the ratio of medians (target ≤ 2×).
+
+``--shaped``: the same again with the control plane and edges in a network namespace behind a
+veth whose server side is shaped with ``tbf rate 5mbit burst 32kbit latency 400ms`` (needs root,
+``ip`` and ``tc``; the namespace is removed at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from player.bundled import ReadyInfo
+from player.manifest import parse_multivariant
+from player.mpv_seam import RealMpv, create_mpv, wait_for_first_frame
+from tests.bench.engine_common import (
+    catalog_args,
+    session,
+    signed_in,
+    start_controlplane,
+    start_controlplane_in,
+    summary,
+)
+
+TITLES = {"test": "pocket-meadow", "media": "short"}
+
+
+async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
+                  label: str) -> tuple[list[float], list[float]]:
+    cp, profile = await signed_in(ready.base_url)
+    token = cp.credentials.access_token if cp.credentials else ""
+    plain = create_mpv(file_options=None, http_header_fields=f"Authorization: Bearer {token}")
+    engine_ms: list[float] = []
+    plain_ms: list[float] = []
+    loop = asyncio.get_running_loop()
+    try:
+        for rep in range(reps + 1):  # the first round warms both up and is not counted
+            async with session(cp, profile, title, engine_mpv) as s:
+                first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
+                rendition = first["rendition"]
+                edge = s.pool.ordered()[0].name if s.pool else None
+            playback = await cp.start_playback(title, profile)
+            mv = parse_multivariant(await cp.fetch_text(playback.manifest_url),
+                                    playback.manifest_url)
+            pathway = mv.pathway(edge or mv.default_pathway)
+            url = pathway.variant(rendition).uri
+            seconds = await loop.run_in_executor(None, wait_for_first_frame, plain, url, 20.0)
+            plain.command("stop")
+            if rep:
+                engine_ms.append(float(first["ttff_ms"]))
+                plain_ms.append(seconds * 1000)
+    finally:
+        plain.terminate()
+        await cp.aclose()
+    ratio = sorted(engine_ms)[len(engine_ms) // 2] / sorted(plain_ms)[len(plain_ms) // 2]
+    print(f"[{label}] {reps} reps, title {title}")
+    print(f"  engine (full path): {summary(engine_ms)}")
+    print(f"  plain mpv (edge):   {summary(plain_ms)}")
+    print(f"  ratio of medians:   {ratio:.2f}x")
+    return engine_ms, plain_ms
+
+
+def loopback(args: argparse.Namespace, mpv: RealMpv) -> None:
+    cp = start_controlplane(catalog_args(args.catalog))
+    try:
+        asyncio.run(measure(cp.ready, TITLES[args.catalog], args.reps, mpv, "loopback"))
+    finally:
+        cp.stop()
+
+
+NS = "edgeplay-bench"
+HOST_IP, NS_IP = "10.231.77.1", "10.231.77.2"
+
+
+def _ip(*argv: str, check: bool = True) -> None:
+    subprocess.run(list(argv), check=check, capture_output=True)
+
+
+def shaped(args: argparse.Namespace, mpv: RealMpv) -> None:
+    if not (shutil.which("ip") and shutil.which("tc")):
+        print("[shaped] skipped: `ip` or `tc` is not available")
+        return
+    try:
+        _ip("ip", "netns", "add", NS)
+        _ip("ip", "link", "add", "epb-host", "type", "veth", "peer", "name", "epb-ns")
+        _ip("ip", "link", "set", "epb-ns", "netns", NS)
+        _ip("ip", "addr", "add", f"{HOST_IP}/30", "dev", "epb-host")
+        _ip("ip", "link", "set", "epb-host", "up")
+        _ip("ip", "netns", "exec", NS, "ip", "addr", "add", f"{NS_IP}/30", "dev", "epb-ns")
+        _ip("ip", "netns", "exec", NS, "ip", "link", "set", "epb-ns", "up")
+        _ip("ip", "netns", "exec", NS, "ip", "link", "set", "lo", "up")
+        _ip("ip", "netns", "exec", NS, "tc", "qdisc", "add", "dev", "epb-ns", "root", "tbf",
+            "rate", "5mbit", "burst", "32kbit", "latency", "400ms")
+    except (subprocess.CalledProcessError, OSError) as exc:
+        print(f"[shaped] skipped: could not build the namespace ({exc})")
+        _cleanup()
+        return
+    proc = None
+    try:
+        proc, ready = start_controlplane_in(NS, NS_IP, catalog_args(args.catalog))
+        asyncio.run(measure(ready, TITLES[args.catalog], args.shaped_reps, mpv,
+                            "shaped 5 Mbit/s"))
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
+        _cleanup()
+
+
+def _cleanup() -> None:
+    _ip("ip", "link", "del", "epb-host", check=False)
+    _ip("ip", "netns", "del", NS, check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--shaped-reps", type=int, default=7)
+    parser.add_argument("--catalog", choices=("test", "media"), default="test")
+    parser.add_argument("--shaped", action="store_true")
+    args = parser.parse_args()
+    started = time.monotonic()
+    mpv = create_mpv()
+    try:
+        loopback(args, mpv)
+        if args.shaped:
+            shaped(args, mpv)
+    finally:
+        mpv.terminate()
+    print(f"total {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

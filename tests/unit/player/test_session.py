@@ -1,0 +1,238 @@
+"""PlaybackSession against an in-memory control plane and edges (httpx.MockTransport) and FakeMpv.
+
+The real bridge listens on loopback; mpv is a fake that "shows" the first frame as soon as it is
+asked to play, from a thread of its own (as libmpv would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from player.api import ControlPlaneClient
+from player.errors import LicenseError, ManifestError
+from player.mpv_seam import FakeMpv, MpvEvent
+from player.session import PlaybackSession, SessionConfig
+from player.telemetry import TelemetryConfig
+from player.tokens import Credentials, MemoryStore
+from tests.helpers.fake_catalog import fake_segment
+from tests.helpers.policies import FixedPolicy
+
+CP = "http://cp.test"
+EDGES = {"edge-1": "http://edge1.test", "edge-2": "http://edge2.test"}
+RENDITIONS = (("360p", 800_000), ("720p", 2_500_000))
+SEGMENTS = 6
+SEGMENT_BYTES = 188 * 50
+KEY = hashlib.sha256(b"k").digest()[:16]
+VTT = "WEBVTT\n\n00:00:00.000 --> 00:00:04.000\nhello\n"
+
+
+def master() -> str:
+    lines = ["#EXTM3U", "#EXT-X-VERSION:6",
+             f'#EXT-X-CONTENT-STEERING:SERVER-URI="{CP}/v1/steering/s1",PATHWAY-ID="edge-1"']
+    for name in EDGES:
+        lines.append(f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs-{name}",NAME="English",'
+                     f'LANGUAGE="en",URI="{CP}/v1/playback/s1/subs/{name}/en.m3u8"')
+    for name, base in EDGES.items():
+        for rid, bps in RENDITIONS:
+            lines += [f'#EXT-X-STREAM-INF:BANDWIDTH={bps},PATHWAY-ID="{name}",'
+                      f'SUBTITLES="subs-{name}"', f"{base}/media/t1/{rid}/index.m3u8"]
+    return "\n".join(lines) + "\n"
+
+
+def media() -> str:
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:4",
+             "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-MEDIA-SEQUENCE:0"]
+    for k in range(SEGMENTS):
+        lines += ["#EXTINF:4.0,", f"seg_{k}.ts"]
+    return "\n".join([*lines, "#EXT-X-ENDLIST"]) + "\n"
+
+
+class World:
+    def __init__(self, *, manifest: str | None = None, key: bytes = KEY) -> None:
+        self.manifest = manifest if manifest is not None else master()
+        self.key = key
+        self.telemetry: list[dict[str, Any]] = []
+        self.progress: list[dict[str, Any]] = []
+        self.playbacks = 0
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        path = request.url.path
+        if url.startswith(CP):
+            if path == "/v1/playback":
+                self.playbacks += 1
+                return httpx.Response(201, json={
+                    "session_id": "s1", "title_id": "t1",
+                    "manifest_url": f"{CP}/v1/playback/s1/master.m3u8",
+                    "steering_url": f"{CP}/v1/steering/s1",
+                    "license_url": f"{CP}/v1/licenses/streaming/t1",
+                    "resume_position_s": 9.0, "duration_s": SEGMENTS * 4.0,
+                    "segment_duration_s": 4.0,
+                    "audio": [{"language": "en", "name": "English"},
+                              {"language": "es", "name": "Español"}],
+                    "subtitles": [{"language": "en", "name": "English"}]})
+            if path.endswith("master.m3u8"):
+                return httpx.Response(200, text=self.manifest)
+            if path.startswith("/v1/steering"):
+                return httpx.Response(200, json={"VERSION": 1, "TTL": 10,
+                                                 "PATHWAY-PRIORITY": ["edge-2", "edge-1"]})
+            if path.startswith("/v1/licenses"):
+                return httpx.Response(200, content=self.key)
+            if path == "/v1/telemetry":
+                self.telemetry += json.loads(request.content)["events"]
+                return httpx.Response(202, json={"accepted": 1})
+            if "/progress/" in path:
+                self.progress.append(json.loads(request.content))
+                return httpx.Response(200, json={"applied": True})
+            if "/subs/" in path:
+                edge = EDGES[path.split("/")[-2]]
+                return httpx.Response(200, text="\n".join([
+                    "#EXTM3U", "#EXT-X-TARGETDURATION:24", "#EXTINF:24.0,",
+                    f"{edge}/media/t1/subs/en.vtt", "#EXT-X-ENDLIST", ""]))
+        if path == "/health":
+            return httpx.Response(200, json={"status": "ok"})
+        if path == "/v1/probe":
+            return httpx.Response(200, content=bytes(65536))
+        if path.endswith(".m3u8"):
+            return httpx.Response(200, text=media())
+        if path.endswith(".vtt"):
+            return httpx.Response(200, text=VTT)
+        if path.endswith(".ts"):
+            rid = path.split("/")[-2]
+            k = int(path.rsplit("_", 1)[1].removesuffix(".ts"))
+            return httpx.Response(200, content=fake_segment("t1", rid, k, SEGMENT_BYTES))
+        return httpx.Response(404, json={"error": "not_found"})
+
+
+class AutoMpv(FakeMpv):
+    """Shows the first frame right after ``play`` (on another thread, like libmpv)."""
+
+    def play(self, url: str) -> None:
+        super().play(url)
+        events = [MpvEvent("start-file"), MpvEvent("file-loaded"),
+                  MpvEvent("playback-restart")]
+        threading.Thread(target=self.emit_events, args=(events,)).start()
+
+    def command(self, name: str, *args: str) -> Any:
+        super().command(name, *args)
+        if name == "stop":
+            self.emit(MpvEvent("end-file", "stop"))
+
+
+def make(world: World, mpv: FakeMpv, **config: Any) -> PlaybackSession:
+    transport = httpx.MockTransport(world.handle)
+    creds = Credentials("dev1", "access", "refresh", "acc1", None)
+    cp = ControlPlaneClient(CP, store=MemoryStore(creds), transport=transport)
+    http = httpx.AsyncClient(transport=transport)
+    cfg = SessionConfig(telemetry=TelemetryConfig(flush_interval_s=60), **config)
+    return PlaybackSession(cp, "t1", "p1", mpv, config=cfg, http=http, policy=FixedPolicy(1))
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+
+
+def types(session: PlaybackSession) -> list[str]:
+    return [e["type"] for e in session.telemetry.events]
+
+
+def test_play_controls_and_stop() -> None:
+    world, mpv = World(), AutoMpv()
+
+    async def main() -> PlaybackSession:
+        session = make(world, mpv)
+        await session.play()
+        assert session.scheduler is not None and session.pool is not None
+        assert session.scheduler.buffer.playhead == 2  # resume at 9 s → segment 2
+        assert ("set", ("start", "9.000")) in mpv.calls
+        assert mpv.properties["path"] == session.bridge.url if session.bridge else False
+        assert session.pool.ordered()[0].name == "edge-2"  # steering applied
+
+        for pos in (9.0, 10.0, 11.0, 12.0, 13.0):  # played 4 s at rung 1 (segment 2 and 3)
+            mpv.emit_property("time-pos", pos)
+        await session.pause()
+        assert mpv.properties["pause"] is True and session.scheduler.paused
+        await session.resume()
+        await session.seek(17.25)
+        assert ("seek", (17.25, True)) in mpv.calls
+        await session.set_audio("es")
+        assert mpv.properties["aid"] == 2
+        with pytest.raises(ValueError):
+            await session.set_audio("de")
+        await session.set_subtitles("en")
+        sub_add = [c for c in mpv.calls if c[0] == "command" and c[1][0] == "sub-add"]
+        assert sub_add and sub_add[0][1][1] == "memory://" + VTT
+        await session.set_subtitles(None)
+        assert mpv.properties["sid"] == "no"
+        await session.stop()
+        assert await session.wait_ended() == "stopped"
+        return session
+
+    session = asyncio.run(main())
+    kinds = types(session)
+    assert kinds[:3] == ["steering", "session_start", "rendition_switch"]
+    assert "first_frame" in kinds and kinds[-1] == "session_end"
+    for kind in ("pause", "resume", "seek", "audio", "subtitles"):
+        assert kind in kinds
+    report = session.report()
+    assert report.end_reason == "stopped" and report.played_s == 4.0
+    assert report.average_bitrate_bps == 2_500_000 and report.ttff_ms is not None
+    assert [e["type"] for e in world.telemetry] == kinds  # everything posted at the end
+    assert world.progress and world.progress[-1]["position_s"] == 17.25
+
+
+def test_end_of_file_ends_the_session() -> None:
+    world, mpv = World(), AutoMpv()
+
+    async def main() -> str:
+        session = make(world, mpv, start_over=True)
+        await session.play()
+        assert ("set", ("start", "none")) in mpv.calls
+        mpv.emit(MpvEvent("end-file", "eof"))
+        reason = await asyncio.wait_for(session.wait_ended(), 5)
+        await session.stop()
+        return reason
+
+    assert asyncio.run(main()) == "eof"
+
+
+@pytest.mark.parametrize(("world", "error", "text"), [
+    (World(manifest="#EXTM3U\n#EXT-X-STREAM-INF:PATHWAY-ID=\"a\"\nx.m3u8\n"), ManifestError,
+     "BANDWIDTH"),
+    (World(key=b"short"), LicenseError, "5 bytes"),
+], ids=["manifest", "key"])
+def test_a_malformed_manifest_or_key_is_a_clear_error(world: World, error: type[Exception],
+                                                      text: str) -> None:
+    mpv = AutoMpv()
+
+    async def main() -> PlaybackSession:
+        session = make(world, mpv)
+        with pytest.raises(error, match=text):
+            await session.play()
+        return session
+
+    session = asyncio.run(main())
+    assert not [c for c in mpv.calls if c[0] == "play"]
+    kinds = types(session)
+    assert "error" in kinds and kinds[-1] == "session_end"
+    assert session.report().error_code == error.default_code  # type: ignore[attr-defined]
+
+
+def test_the_first_frame_timeout_is_a_playback_error() -> None:
+    world, mpv = World(), FakeMpv()  # never shows a frame
+
+    async def main() -> None:
+        session = make(world, mpv, first_frame_timeout_s=0.2)
+        with pytest.raises(Exception, match="did not start") as info:
+            await session.play()
+        assert getattr(info.value, "code", None) == "playback"
+
+    asyncio.run(main())

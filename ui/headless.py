@@ -1,0 +1,192 @@
+"""``edgeplay play TITLE --headless``: play with the real libmpv (vo/ao null), print the QoE report.
+
+Order: the control plane (``--control-plane URL``, else the bundled one, stopped at exit) →
+device credentials (:class:`player.tokens.TokenStore`; first use registers a device with the
+demo account) → the title (an id, else the best search match) → ``create_mpv(vo="null",
+ao="null")`` → :class:`player.session.PlaybackSession` on an asyncio loop on this thread until
+the end, ``--duration`` seconds of playback, or Ctrl+C/SIGTERM → the report (text, or one JSON
+object with ``--json``) on stdout. Exit status: 0 played, 1 playback or setup error (one line on
+stderr, no traceback), 2 usage (argparse).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from player.api import ControlPlaneClient
+from player.bundled import BundledControlPlane, ControlPlaneStartError
+from player.errors import AuthError, NotFoundError, PlayerError
+from player.mpv_seam import MpvLike, create_mpv
+from player.qoe_report import QoeReport
+from player.session import PlaybackSession, SessionConfig
+from player.tokens import TokenStore
+
+log = logging.getLogger("ui")
+
+DEMO_EMAIL = "demo@edgeplay.test"
+DEMO_PASSWORD = "edgeplay"
+
+
+@dataclass(frozen=True)
+class HeadlessOptions:
+    title: str
+    control_plane: str | None = None
+    catalog: str = "default"
+    catalog_dir: str | None = None
+    json: bool = False
+    duration_s: float | None = None
+    start_over: bool = False
+    max_rung: int | None = None
+    speed: float = 1.0
+    verbose: bool = False
+
+
+class HeadlessError(Exception):
+    """A setup failure with a one-line message for the user."""
+
+
+async def sign_in(cp: ControlPlaneClient) -> str:
+    """Make sure the device is signed in (registering it on first use); returns a profile id."""
+    if not cp.signed_in:
+        await cp.register_device(DEMO_EMAIL, DEMO_PASSWORD,
+                                 f"edgeplay headless ({socket.gethostname()})")
+    try:
+        profiles = await cp.profiles()
+    except AuthError:
+        await cp.login(DEMO_EMAIL, DEMO_PASSWORD)
+        profiles = await cp.profiles()
+    if not profiles:
+        raise HeadlessError("the account has no profile")
+    return str(profiles[0]["id"])
+
+
+async def resolve_title(cp: ControlPlaneClient, title: str, profile_id: str) -> dict[str, Any]:
+    """``title`` as an id, else the best search match (an exact name first)."""
+    with contextlib.suppress(NotFoundError):
+        return await cp.title(title, profile_id)
+    results = await cp.search(title, profile_id)
+    if not results:
+        raise HeadlessError(f"no title matches {title!r}")
+    exact = [r for r in results if str(r.get("name", "")).casefold() == title.casefold()]
+    return (exact or results)[0]
+
+
+async def play_title(cp: ControlPlaneClient, options: HeadlessOptions, mpv: MpvLike,
+                     err: TextIO) -> tuple[QoeReport, PlayerError | None]:
+    profile_id = await sign_in(cp)
+    title = await resolve_title(cp, options.title, profile_id)
+    if title.get("playable") is False:
+        raise HeadlessError(f"{title.get('name')} cannot be played here "
+                            f"({title.get('unplayable_reason')})")
+    print(f"Playing {title.get('name')} ({title.get('id')})…", file=err, flush=True)
+    config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung)
+    session = PlaybackSession(cp, str(title["id"]), profile_id, mpv, config=config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    error: PlayerError | None = None
+    try:
+        play = asyncio.ensure_future(session.play())
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({play, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not play.done():
+            play.cancel()
+            with contextlib.suppress(asyncio.CancelledError, PlayerError):
+                await play
+        else:
+            play.result()
+            if options.speed != 1.0:
+                mpv.set("speed", options.speed)
+            await _until_done(session, stop, options.duration_s)
+        stopper.cancel()
+    except PlayerError as exc:
+        error = exc
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+        await session.stop()
+    return session.report(), error
+
+
+async def _until_done(session: PlaybackSession, stop: asyncio.Event,
+                      duration_s: float | None) -> None:
+    ended = asyncio.ensure_future(session.wait_ended())
+    try:
+        while not ended.done() and not stop.is_set():
+            if duration_s is not None and session.played_s >= duration_s:
+                break
+            await asyncio.wait({ended}, timeout=0.05)
+        if ended.done():
+            ended.result()  # raises the typed error of a failed stream
+    finally:
+        if not ended.done():
+            ended.cancel()
+
+
+def _print_report(report: QoeReport, as_json: bool, out: TextIO,
+                  error: PlayerError | None) -> None:
+    if as_json:
+        body = report.to_json()
+        body["ok"] = error is None
+        out.write(json.dumps(body, ensure_ascii=False) + "\n")
+    else:
+        out.write(report.text() + "\n")
+    out.flush()
+
+
+async def _run(base_url: str, options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
+    store = TokenStore(base_url)
+    if store.message:
+        print(f"edgeplay: note: {store.message}", file=err, flush=True)
+    mpv = create_mpv(vo="null", ao="null")
+    try:
+        async with ControlPlaneClient(base_url, store=store) as cp:
+            report, error = await play_title(cp, options, mpv, err)
+    finally:
+        mpv.terminate()
+    _print_report(report, options.json, out, error)
+    if error is not None:
+        print(f"edgeplay: {error.message}", file=err, flush=True)
+        return 1
+    return 0
+
+
+def run_headless(options: HeadlessOptions, out: TextIO = sys.stdout,
+                 err: TextIO = sys.stderr) -> int:
+    """Play ``options.title`` headless; returns the exit status."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO if options.verbose else logging.ERROR,
+                            stream=err, format="%(asctime)s %(name)s: %(message)s")
+    bundled: BundledControlPlane | None = None
+    try:
+        base_url = options.control_plane
+        if base_url is None:
+            args = (["--catalog-dir", options.catalog_dir] if options.catalog_dir
+                    else ["--catalog", options.catalog])
+            print("Starting the bundled control plane…", file=err, flush=True)
+            bundled = BundledControlPlane(args)
+            base_url = bundled.start().base_url
+        return asyncio.run(_run(base_url, options, out, err))
+    except (HeadlessError, ControlPlaneStartError) as exc:
+        print(f"edgeplay: {str(exc).splitlines()[0] if str(exc) else exc!r}", file=err)
+        return 1
+    except PlayerError as exc:
+        print(f"edgeplay: {exc.message}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        print("edgeplay: interrupted", file=err)
+        return 1
+    finally:
+        if bundled is not None:
+            bundled.stop()
