@@ -15,9 +15,9 @@ from pathlib import Path
 
 import platformdirs
 
+from controlplane import pipeline
 from controlplane.catalog import Catalog, CatalogError, load_catalog
 from controlplane.config import policy_with_overrides
-from controlplane import pipeline
 
 APP = "edgeplay"
 

@@ -1,0 +1,96 @@
+"""Generation profiles: which titles, which ladder and which encoding settings."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from controlplane.pipeline.errors import PipelineError
+from controlplane.pipeline.ladder import DEFAULT_LADDER, TEST_LADDER, Rung
+from controlplane.pipeline.titles import DEFAULT_TITLES, TEST_TITLES, TitleSpec
+
+PIPELINE_VERSION = 1
+"""Bump when the pipeline's output changes; cached catalogs with another version are rebuilt."""
+
+
+@dataclass(frozen=True)
+class Track:
+    language: str
+    """BCP 47 code in catalog.json and playlists (``"en"``)."""
+    iso639_2: str
+    """Three-letter code for ffmpeg's stream metadata (``"eng"``)."""
+    name: str
+
+
+AUDIO_TRACKS: tuple[Track, ...] = (
+    Track("en", "eng", "English"),
+    Track("es", "spa", "Español"),
+)
+SUBTITLE_TRACKS: tuple[Track, ...] = AUDIO_TRACKS
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    frame_rate: int = 24
+    """Frames per second of every rendition (default 24)."""
+    segment_duration_s: int = 4
+    """Target segment length in seconds; a keyframe (closed GOP) starts every segment."""
+    x264_preset: str = "ultrafast"
+    """x264 speed preset; ultrafast keeps the default catalog within its time budget."""
+    qp_min: int = 18
+    """Lowest x264 quantiser. Synthetic pictures need few bits; without a floor x264 spends the
+    CBR budget on ever finer quantisation (slow), with it the rest is cheap filler data."""
+    audio_bitrate_bps: int = 48_000
+    """Bitrate of each (mono, 48 kHz) AAC track."""
+    trickplay_interval_s: int = 4
+    """Seconds between trick-play thumbnails (one per segment)."""
+    thumb_width: int = 240
+    """Width of one trick-play thumbnail in pixels (height below; 16:9)."""
+    thumb_height: int = 135
+    sprite_columns: int = 5
+    """Thumbnails per row of a sprite sheet."""
+    sprite_rows: int = 5
+    """Rows per sprite sheet (so 25 thumbnails, 100 s of video, per sheet)."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    titles: tuple[TitleSpec, ...]
+    ladder: tuple[Rung, ...]
+    encode: EncodeSettings
+    poster_size: tuple[int, int]
+    backdrop_size: tuple[int, int]
+
+    def fingerprint(self) -> str:
+        """Changes whenever the output would: pipeline version or any setting or title."""
+        digest = hashlib.sha256(f"{PIPELINE_VERSION}|{self!r}".encode()).hexdigest()
+        return digest[:16]
+
+
+PROFILES: dict[str, Profile] = {
+    "default": Profile(
+        name="default",
+        titles=DEFAULT_TITLES,
+        ladder=DEFAULT_LADDER,
+        encode=EncodeSettings(),
+        poster_size=(600, 900),
+        backdrop_size=(1280, 720),
+    ),
+    "test": Profile(
+        name="test",
+        titles=TEST_TITLES,
+        ladder=TEST_LADDER,
+        encode=EncodeSettings(thumb_width=160, thumb_height=90),
+        poster_size=(200, 300),
+        backdrop_size=(320, 180),
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise PipelineError(f"unknown catalog profile {name!r} (known: {known})") from None
