@@ -58,10 +58,12 @@ class LoopbackBridge:
         on_error: Callable[[BaseException], None] | None = None,
         limits: HttpLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_served: Callable[[str, int], None] | None = None,
     ) -> None:
         self._source = source
         self._token = token or secrets.token_urlsafe(24)
         self._on_error = on_error
+        self._on_served = on_served
         self._clock = clock
         self._server = LoopbackHttpServer(self._handle, host, limits)
         self._host = host
@@ -89,6 +91,11 @@ class LoopbackBridge:
     async def _handle(self, request: Request, client: ClientGone) -> Response:
         started = self._clock()
         response, what = await self._route(request, client)
+        if self._on_served is not None:
+            try:
+                self._on_served(what, response.status)
+            except Exception:
+                log.exception("on_served callback failed")
         log.debug("%s %s %d %dB %.0fms%s", request.method, what, response.status,
                   len(response.body), (self._clock() - started) * 1000,
                   f" range={request.headers['range']}" if "range" in request.headers else "")

@@ -151,6 +151,10 @@ class SegmentFetcher:
             self._listeners.append(on_failover)
         self._clock = clock
         self._ttfb_s: dict[str, float] = {}
+        self.on_stage: Callable[[str, int], None] | None = None
+        """Optional tracer: ``on_stage(stage, index)`` at ``seg_request``, ``seg_headers``,
+        ``seg_body`` (last byte) and ``seg_ready`` (decrypted and valid) of every attempt (the
+        session's start-up breakdown)."""
 
     def subscribe(self, listener: Callable[[FailoverEvent], None]) -> None:
         """Also send every failover event to ``listener``."""
@@ -171,6 +175,13 @@ class SegmentFetcher:
         throughput = self.pool.status(edge).throughput_bps or self.config.default_throughput_bps
         expected = self.config.stall_chunk_bytes * 8 / throughput
         return adaptive_timeout_s(expected, self.buffer_level(), self.config)
+
+    def _stage(self, stage: str, index: int) -> None:
+        if self.on_stage is not None:
+            try:
+                self.on_stage(stage, index)
+            except Exception:
+                log.exception("stage tracer failed")
 
     def _note_ttfb(self, edge: str, ttfb_s: float) -> None:
         old = self._ttfb_s.get(edge)
@@ -364,6 +375,7 @@ class SegmentFetcher:
         loop = asyncio.get_running_loop()
         start = last_byte = self._clock()
         ttfb_timeout = self.ttfb_timeout_s(edge)
+        self._stage("seg_request", index)
         ttfb: float | None = None
         total: int | None = None
         received = 0
@@ -374,6 +386,7 @@ class SegmentFetcher:
                     last_byte = self._clock()
                     ttfb = last_byte - start
                     self._note_ttfb(edge, ttfb)
+                    self._stage("seg_headers", index)
                     status = response.status_code
                     if status >= 400:
                         self._check_status(status, await response.aread(), start)
@@ -415,6 +428,7 @@ class SegmentFetcher:
             raise _Failed(Cause.TRUNCATED, f"{_describe(exc)} after {len(partial)} bytes",
                           now - last_byte, "last_byte") from None
         end = self._clock()
+        self._stage("seg_body", index)
         if total is not None and len(partial) < total:
             raise _Failed(Cause.TRUNCATED, f"{len(partial)} of {total} bytes", end - last_byte,
                           "last_byte")
@@ -423,6 +437,7 @@ class SegmentFetcher:
         except CorruptSegment as exc:
             raise _Failed(Cause.CORRUPT, exc.message, self._clock() - last_byte,
                           "last_byte") from None
+        self._stage("seg_ready", index)
         seconds = end - start
         self.pool.report_success(edge, received, seconds)
         self._policy.on_download_complete(rung, received, seconds, ttfb, end)

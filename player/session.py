@@ -103,6 +103,7 @@ class _Served:
         self.rungs: dict[int, int] = {}
         self.first: tuple[int, str, str] | None = None
         """(index, rendition, edge) of the first segment handed to mpv."""
+        self.on_first_request: Callable[[], None] | None = None
 
     @property
     def segment_count(self) -> int:
@@ -113,6 +114,9 @@ class _Served:
         return self.scheduler.segment_durations_s
 
     def on_request(self, index: int) -> None:
+        if self.on_first_request is not None:
+            self.on_first_request()
+            self.on_first_request = None
         self.scheduler.on_request(index)
 
     async def segment(self, index: int) -> bytes:
@@ -168,6 +172,10 @@ class PlaybackSession:
         self._ended_emitted = False
         self._last_steering_s = -1e9
         self._starts: list[float] = []
+        self._t0 = 0.0
+        self.startup_ms: dict[str, float] = {}
+        """Start-up stage → ms since ``play()`` was called (the first time each stage happened);
+        see docs/engine.md, *Session*. Logged at debug on ``player.session``."""
         self.error: PlayerError | None = None
         """Why the session ended in error, None otherwise."""
         self.position_s = 0.0
@@ -187,7 +195,7 @@ class PlaybackSession:
         self._loop = asyncio.get_running_loop()
         self._done = self._loop.create_future()
         self._first_frame = self._loop.create_future()
-        started = self._clock()
+        started = self._t0 = self._clock()
         self.telemetry.start()
         try:
             await self._open()
@@ -201,6 +209,8 @@ class PlaybackSession:
                 raise
             raise error from exc
         ttff_ms = (self._clock() - started) * 1000
+        self._mark("first_frame")
+        log.debug("start-up stages (ms): %s", self.startup_ms)
         first = self._served.first if self._served else None
         self.telemetry.emit("first_frame", ttff_ms=round(ttff_ms, 1),
                             rendition=first[1] if first else None,
@@ -216,9 +226,11 @@ class PlaybackSession:
                                            headers={"User-Agent": "Edgeplay/0.1"})
         http = self._http
         playback = await self.cp.start_playback(self.title_id, self.profile_id)
+        self._mark("playback")
         self.playback = playback
         self.telemetry.session_id = playback.session_id
         mv = await self._fetch_multivariant(playback.manifest_url)
+        self._mark("multivariant")
         self.multivariant = mv
         pool = EdgePool.from_multivariant(mv, http, config=self.config.edges, clock=self._clock)
         self.pool = pool
@@ -230,11 +242,15 @@ class PlaybackSession:
         async def steer() -> None:
             with contextlib.suppress(PlayerError, httpx.HTTPError):
                 await self._reload_steering("start")
+                self._mark("steering")
 
         probe = asyncio.ensure_future(pool.probe())
         self._tasks.add(probe)
         probe.add_done_callback(self._tasks.discard)
-        results = await asyncio.gather(steer(), keys.get(playback.license_url),
+        probe.add_done_callback(lambda _: self._mark("probes"))
+        keytask = asyncio.ensure_future(keys.get(playback.license_url))
+        keytask.add_done_callback(lambda _: self._mark("key"))
+        results = await asyncio.gather(steer(), keytask,
                                        return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -263,12 +279,17 @@ class PlaybackSession:
                             renditions=list(fetcher.playlists.ladder),
                             bitrates_bps=list(fetcher.playlists.bitrates_bps),
                             edges=[s.name for s in pool.ordered()])
+        fetcher.on_stage = lambda stage, index: self._mark(stage)
         await scheduler.start()
+        self._mark("timeline")
         self._served = _Served(scheduler)
+        self._served.on_first_request = lambda: self._mark("mpv_segment")
         durations = list(scheduler.segment_durations_s)
         self._starts = [sum(durations[:k]) for k in range(len(durations))]
-        self.bridge = LoopbackBridge(self._served, on_error=self._on_bridge_error)
+        self.bridge = LoopbackBridge(self._served, on_error=self._on_bridge_error,
+                                     on_served=self._on_served)
         await self.bridge.start()
+        self._mark("bridge")
         self.position_s = resume_s
         self._resume_s = resume_s
 
@@ -291,6 +312,7 @@ class PlaybackSession:
         url = self.bridge.url
         await self._mpv_call(self.mpv.set, "start", start)
         await self._mpv_call(self.mpv.play, url)
+        self._mark("loadfile")
         try:
             async with asyncio.timeout(self.config.first_frame_timeout_s):
                 await asyncio.shield(self._first_frame)
@@ -298,6 +320,18 @@ class PlaybackSession:
             raise PlayerError(f"Playback did not start within "
                               f"{self.config.first_frame_timeout_s:.0f} s.",
                               code="playback") from None
+
+    def _on_served(self, what: str, status: int) -> None:
+        if what == "media.m3u8":
+            self._mark("mpv_playlist")
+        elif what.startswith("seg/") and status < 300:
+            self._mark("seg_served")
+
+    def _mark(self, stage: str) -> None:
+        if stage not in self.startup_ms:
+            ms = round((self._clock() - self._t0) * 1000, 1)
+            self.startup_ms[stage] = ms
+            log.debug("start-up: %s at %.1f ms", stage, ms)
 
     async def _fetch_multivariant(self, url: str) -> Multivariant:
         return parse_multivariant(await self.cp.fetch_text(url), url)

@@ -33,6 +33,7 @@ from player.manifest import parse_multivariant
 from player.mpv_seam import RealMpv, create_mpv, wait_for_first_frame
 from tests.bench.engine_common import (
     catalog_args,
+    median,
     session,
     signed_in,
     start_controlplane,
@@ -50,11 +51,13 @@ async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
     plain = create_mpv(file_options=None, http_header_fields=f"Authorization: Bearer {token}")
     engine_ms: list[float] = []
     plain_ms: list[float] = []
+    stages: list[dict[str, float]] = []
     loop = asyncio.get_running_loop()
     try:
         for rep in range(reps + 1):  # the first round warms both up and is not counted
             async with session(cp, profile, title, engine_mpv) as s:
                 first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
+                marks = dict(s.startup_ms)
                 rendition = first["rendition"]
                 edge = s.pool.ordered()[0].name if s.pool else None
             playback = await cp.start_playback(title, profile)
@@ -67,6 +70,7 @@ async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
             if rep:
                 engine_ms.append(float(first["ttff_ms"]))
                 plain_ms.append(seconds * 1000)
+                stages.append(marks)
     finally:
         plain.terminate()
         await cp.aclose()
@@ -75,7 +79,20 @@ async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
     print(f"  engine (full path): {summary(engine_ms)}")
     print(f"  plain mpv (edge):   {summary(plain_ms)}")
     print(f"  ratio of medians:   {ratio:.2f}x")
+    print(breakdown(stages))
     return engine_ms, plain_ms
+
+
+def breakdown(stages: list[dict[str, float]]) -> str:
+    """Per start-up stage: median ms since play() (``PlaybackSession.startup_ms``), in order."""
+    names = sorted({n for marks in stages for n in marks},
+                   key=lambda n: median([m[n] for m in stages if n in m]))
+    lines = ["  engine stages (median ms since play(); [p90]; n = reps that had the stage):"]
+    for name in names:
+        values = sorted(m[name] for m in stages if name in m)
+        p90 = values[min(len(values) - 1, round(0.9 * (len(values) - 1)))]
+        lines.append(f"    {name:<14} {median(values):7.1f}  [{p90:7.1f}]  n={len(values)}")
+    return "\n".join(lines)
 
 
 def loopback(args: argparse.Namespace, mpv: RealMpv) -> None:

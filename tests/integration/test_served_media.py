@@ -76,10 +76,11 @@ def test_libmpv_plays_every_rendition_from_the_edges(device: Device) -> None:
     _, variants = _variants(device, str(title["id"]))
     assert len(variants) == 5
     token = device.tokens["access_token"]
-    player = mpv.MPV(vo="null", ao="null", ytdl=False,
-                     http_header_fields=f"Authorization: Bearer {token}")
-    try:
-        for variant in variants:
+    for variant in variants:
+        # A fresh player per rendition: nothing carries over from the previous file.
+        player = mpv.MPV(vo="null", ao="null", ytdl=False,
+                         http_header_fields=f"Authorization: Bearer {token}")
+        try:
             width, height = variant.stream_info.resolution
             player.play(variant.uri)
             deadline = time.monotonic() + 20
@@ -92,5 +93,5 @@ def test_libmpv_plays_every_rendition_from_the_edges(device: Device) -> None:
             assert (player.time_pos or 0) > 1.0
             audio = [t for t in player.track_list if t["type"] == "audio"]
             assert len(audio) == 2
-    finally:
-        player.terminate()
+        finally:
+            player.terminate()
