@@ -1,0 +1,1 @@
+"""Baseline policies from the literature, implemented from their papers and public sources."""

@@ -1,0 +1,64 @@
+"""dash.js's DYNAMIC strategy: BOLA when the buffer is high, the throughput rule when it is low.
+
+dash.js (``AbrController._updateDynamicAbrStrategy``) switches to BOLA once the buffer reaches the
+stable buffer time and back to throughput when it falls under half of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from abr.base import PolicyBase
+from abr.baselines.bola import Bola, BolaConfig
+from abr.baselines.throughput import ThroughputRule
+from abr.interface import Decision
+
+
+@dataclass(frozen=True)
+class DynamicConfig:
+    switch_on_s: float = 12.0
+    """Buffer at which BOLA takes over, seconds. Default 12 (dash.js ``stableBufferTime``)."""
+    switch_off_s: float = 6.0
+    """Buffer under which the throughput rule takes back over, seconds. Default 6 (half)."""
+    max_buffer_s: float = 60.0
+    """The client's buffer cap, passed on to BOLA, seconds. Default 60."""
+
+
+class Dynamic(PolicyBase):
+    name = "dynamic"
+
+    def __init__(self, config: DynamicConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or DynamicConfig()
+        self.bola = Bola(BolaConfig(max_buffer_s=self.config.max_buffer_s))
+        self.throughput = ThroughputRule()
+        self.using_bola = False
+
+    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
+        super().start(bitrates_bps, segment_duration_s)
+        self.bola.start(list(bitrates_bps), segment_duration_s)
+        self.throughput.start(bitrates_bps, segment_duration_s)
+        self.using_bola = False
+
+    def on_download_complete(
+        self, rung: int, bytes_: int, seconds: float, ttfb_s: float, now_s: float
+    ) -> None:
+        self.throughput.on_download_complete(rung, bytes_, seconds, ttfb_s, now_s)
+        self.bola.on_download_complete(rung, bytes_, seconds, ttfb_s, now_s)
+
+    @property
+    def estimate_bps(self) -> float | None:
+        return self.throughput.estimate_bps
+
+    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+        if self.using_bola:
+            self.using_bola = buffer_s >= self.config.switch_off_s
+        else:
+            self.using_bola = buffer_s >= self.config.switch_on_s
+        for part in (self.bola, self.throughput):
+            part.max_rung = self.max_rung
+            part.last_rung = self.last_rung
+        inner = self.bola if self.using_bola else self.throughput
+        decision = inner.choose(segment_index, buffer_s, now_s)
+        return self._decide(decision.rung, f"dynamic/{decision.reason}")

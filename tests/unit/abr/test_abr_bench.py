@@ -1,0 +1,65 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from abr.__main__ import main
+
+
+def write_inputs(folder: Path) -> tuple[Path, Path]:
+    traces = folder / "train"
+    traces.mkdir()
+    for name, kbps in (("fast_a", 8000), ("fast_b", 6000), ("slow_a", 900)):
+        periods = [{"duration_ms": 5000, "bandwidth_kbps": kbps, "latency_ms": 80}] * 4
+        periods += [{"duration_ms": 5000, "bandwidth_kbps": kbps / 4, "latency_ms": 80}]
+        (traces / f"{name}.json").write_text(json.dumps(periods))
+    movie = folder / "movie.json"
+    ladder = [300, 750, 1200, 1850, 2850, 4300]
+    movie.write_text(
+        json.dumps(
+            {
+                "segment_duration_ms": 4000,
+                "bitrates_kbps": ladder,
+                "segment_sizes_bits": [[b * 4000 for b in ladder]] * 8,
+            }
+        )
+    )
+    return traces, movie
+
+
+def test_bench_runs_every_policy_per_class_and_writes_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    traces, movie = write_inputs(tmp_path)
+    out = tmp_path / "bench.json"
+    assert (
+        main(
+            [
+                "bench",
+                "--traces",
+                str(traces),
+                "--movie",
+                f"fast={movie}",
+                "--movie",
+                f"slow={movie}",
+                "--json",
+                str(out),
+                "--grid-s",
+                "0.2",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "hysteresis" in printed and "optimal" in printed
+    data = json.loads(out.read_text())
+    assert set(data["summary"]) == {"fast", "slow"}
+    fast = data["summary"]["fast"]
+    assert fast["traces"] == 2
+    names = {"hysteresis", "throughput", "bba", "bola", "dynamic", "optimal"}
+    assert set(fast["policies"]) == names
+    for row in fast["policies"].values():
+        assert {"qoe_mean", "qoe_median", "qoe_p10"} <= set(row)
+    assert fast["policies"]["hysteresis"]["above_bound"] == 0
+    assert 0 < fast["policies"]["hysteresis"]["pct_of_optimal"] <= 100.0 + 1e-9
+    assert len(data["runs"]) == 3 and set(data["targets"]) == {"fast", "slow"}

@@ -1,0 +1,125 @@
+import pytest
+
+from abr.config import HysteresisConfig
+from abr.hysteresis import HysteresisPolicy
+from abr.interface import AbrPolicy, Decision
+
+LADDER = [300_000, 750_000, 1_200_000, 1_850_000, 2_850_000, 4_300_000]
+SEG_S = 4.0
+
+
+def feed(policy: HysteresisPolicy, bps: float, now_s: float, rung: int = 0) -> None:
+    """One 2-second download at ``bps`` finishing at ``now_s``."""
+    policy.on_download_complete(rung, int(bps * 2.0 / 8), 2.0, 0.0, now_s)
+
+
+def started(**overrides: float) -> HysteresisPolicy:
+    policy = HysteresisPolicy(HysteresisConfig(**overrides))  # type: ignore[arg-type]
+    policy.start(LADDER, SEG_S)
+    return policy
+
+
+def test_is_an_abr_policy_and_returns_decisions() -> None:
+    policy = started()
+    assert isinstance(policy, AbrPolicy)
+    decision = policy.choose(0, 0.0, 0.0)
+    assert isinstance(decision, Decision) and decision.reason == "startup"
+
+
+def test_starts_conservatively_or_from_persisted_estimate() -> None:
+    assert started().choose(0, 0.0, 0.0).rung == 1  # 0.75 x 1 Mbit/s default -> 750k
+    persisted = HysteresisPolicy(initial_estimate_bps=3_000_000)
+    persisted.start(LADDER, SEG_S)
+    assert persisted.estimate_bps == 3_000_000
+    assert persisted.choose(0, 0.0, 0.0).rung == 3  # 0.75 x 3M = 2.25M -> 1.85M
+
+
+def test_startup_climbs_at_once_only_with_double_headroom() -> None:
+    policy = started()
+    assert policy.choose(0, 0.0, 0.0).rung == 1
+    feed(policy, 3.0e6, 1.0)  # 3 Mbit/s: half of it covers 1.2M (rung 2), not 1.85M
+    decision = policy.choose(1, 4.0, 1.0)
+    assert decision == Decision(2, "up: startup headroom")
+    # once the buffer reached up_min_buffer_s the dwell rule applies again
+    feed(policy, 20e6, 2.0)
+    assert policy.choose(2, 12.0, 2.0).rung == 2
+    feed(policy, 20e6, 3.0)
+    assert policy.choose(3, 5.0, 3.0).rung == 2
+
+
+def test_no_step_up_inside_the_dwell_time() -> None:
+    policy = started(up_dwell_s=10.0)
+    policy.choose(0, 0.0, 0.0)  # rung 1
+    for t in (2.0, 4.0, 6.0, 8.0, 10.0):
+        feed(policy, 10e6, t)  # plenty of headroom from t=2
+        assert policy.choose(1, 20.0, t + 0.5).rung == 1  # 8.5 s < 10 s of dwell
+    feed(policy, 10e6, 12.0)
+    decision = policy.choose(2, 20.0, 12.0)
+    assert decision.rung == 5 and decision.reason == "up: sustained headroom"
+
+
+def test_headroom_must_be_unbroken_and_buffer_sufficient() -> None:
+    policy = started(up_dwell_s=4.0, buffer_up_horizon_s=1e9, startup_up_safety=0.0)
+    policy.choose(0, 0.0, 0.0)
+    feed(policy, 10e6, 0.0)
+    feed(policy, 10e6, 2.0)
+    assert policy.choose(1, 5.0, 5.0).rung == 1  # buffer 5 s < up_min_buffer_s
+    for t in (6.0, 6.5, 7.0):
+        feed(policy, 0.2e6, t)  # the estimate dips: headroom broken
+    assert policy.headroom_s(2, 7.0) == 0.0
+    for t in (8.0, 9.0):
+        feed(policy, 50e6, t)
+    assert 0.0 < policy.headroom_s(2, 9.0) < 4.0
+    assert policy.choose(2, 20.0, 9.0).rung == 1
+
+
+def test_immediate_step_down_when_projected_buffer_under_reservoir() -> None:
+    policy = started(reservoir_s=8.0)
+    policy.last_rung = 5
+    for t in (1.0, 2.0, 3.0):
+        feed(policy, 2.0e6, t, rung=5)
+    # 4.3 Mbit/s x 4 s takes 8.6 s at 2 Mbit/s: 12 - 8.6 + 4 = 7.4 s < 8 s reservoir
+    decision = policy.choose(3, 12.0, 3.0)
+    assert decision.reason == "down: buffer at risk"
+    assert decision.rung == 4  # 2.85M x 4 / 2M = 5.7 s: 12 - 5.7 + 4 = 10.3 s >= 8
+    # with a full buffer the dip is ridden out
+    policy.last_rung = 5
+    assert policy.choose(4, 40.0, 4.0).rung == 5
+
+
+def test_max_rung_cap_is_honoured() -> None:
+    policy = started(up_dwell_s=0.0)
+    policy.max_rung = 2
+    policy.choose(0, 0.0, 0.0)
+    for t in (1.0, 2.0):
+        feed(policy, 100e6, t)
+    assert policy.choose(1, 30.0, 3.0).rung == 2
+    policy.max_rung = 1
+    assert policy.choose(2, 30.0, 4.0) == Decision(1, "cap")
+    with pytest.raises(ValueError):
+        policy.max_rung = -1
+
+
+def test_abandons_a_download_that_would_drain_the_buffer() -> None:
+    policy = started()
+    feed(policy, 5e6, 1.0, rung=4)
+    total = int(4_300_000 * SEG_S / 8)  # 2.15 MB
+    # 1 s in, 125 kB arrived: 1 Mbit/s, 2.03 MB left takes ~16 s with a 6 s buffer
+    lower = policy.should_abandon(5, 125_000, total, 1.0, 6.0, 2.0)
+    assert lower is not None and lower < 5
+    # the lower rung must fit in the buffer at 1 Mbit/s: 750k x 4 s = 3 s <= 5 s, 1.2M: 4.8 s
+    assert lower == 2
+    assert policy.last_rung == 2
+
+
+def test_does_not_abandon_a_download_that_fits() -> None:
+    policy = started()
+    feed(policy, 5e6, 1.0, rung=4)
+    total = int(4_300_000 * SEG_S / 8)
+    # 1 s in at 8 Mbit/s: 1.15 MB left takes ~1.15 s, buffer 6 s
+    assert policy.should_abandon(5, 1_000_000, total, 1.0, 6.0, 2.0) is None
+    # a slow download with a big buffer is left alone too
+    assert policy.should_abandon(5, 125_000, total, 1.0, 40.0, 2.0) is None
+    # too young to judge, and rung 0 has nowhere to go
+    assert policy.should_abandon(5, 1_000, total, 0.2, 1.0, 2.0) is None
+    assert policy.should_abandon(0, 1_000, total, 2.0, 1.0, 2.0) is None
