@@ -9,10 +9,12 @@ import statistics
 import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from abr.base import PolicyBase
+from abr.interface import Decision
 from abr.optimal import OptimalConfig, offline_optimal
 from abr.policies import BASELINES, POLICIES
 from abr.sim.movie import Movie
@@ -26,6 +28,22 @@ DEFAULT_PAIRING = {
 }
 """Trace class -> movie file in the movies folder next to the traces folder."""
 OPTIMAL = "optimal"
+OPTIMAL_PLAN = "optimal_plan"
+"""The bound's own plan replayed in the simulator: a feasible schedule, so a lower bound on the
+true optimum; the gap to ``optimal`` is how loose the grid makes the bound."""
+
+
+class PlanReplay(PolicyBase):
+    """Fetches a fixed rung sequence (the optimal bound's plan); never abandons."""
+
+    name = OPTIMAL_PLAN
+
+    def __init__(self, plan: Sequence[int]) -> None:
+        super().__init__()
+        self.plan = tuple(plan)
+
+    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+        return self._decide(self.plan[segment_index], "plan")
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,7 @@ class Job:
     max_buffer_s: float
     grid_s: float
     with_optimal: bool
+    cached_optimal: dict[str, float] | None = None
 
 
 def trace_classes(traces_dir: Path) -> dict[Path, str]:
@@ -70,11 +89,16 @@ def run_job(job: Job) -> dict[str, Any]:
             "avg_bitrate_kbps": q.avg_bitrate_bps / 1000.0,
             "startup_delay_s": q.startup_delay_s,
         }
-    if job.with_optimal:
+    if job.cached_optimal is not None:
+        sessions[OPTIMAL] = {"qoe_lin": job.cached_optimal[OPTIMAL]}
+        sessions[OPTIMAL_PLAN] = {"qoe_lin": job.cached_optimal[OPTIMAL_PLAN]}
+    elif job.with_optimal:
         best = offline_optimal(
             trace, movie, OptimalConfig(grid_s=job.grid_s, max_buffer_s=job.max_buffer_s)
         )
+        replay = simulate(PlanReplay(best.rungs), trace, movie, sim_config)
         sessions[OPTIMAL] = {"qoe_lin": best.qoe_lin}
+        sessions[OPTIMAL_PLAN] = {"qoe_lin": replay.qoe.qoe_lin}
     return {
         "trace": trace.name,
         "class": job.trace_class,
@@ -107,7 +131,14 @@ def summarise(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 "qoe_median": statistics.median(qoe),
                 "qoe_p10": _p10(qoe),
             }
-            if name != OPTIMAL:
+            if name == OPTIMAL_PLAN and optimal_mean is not None:
+                row["pct_of_optimal"] = 100.0 * row["qoe_mean"] / optimal_mean
+                row["above_bound"] = sum(
+                    1
+                    for r in in_class
+                    if r["sessions"][name]["qoe_lin"] > r["sessions"][OPTIMAL]["qoe_lin"] + 1e-9
+                )
+            if name not in (OPTIMAL, OPTIMAL_PLAN):
                 for key in (
                     "rebuffer_ratio",
                     "switches_per_min",
@@ -208,6 +239,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-optimal", action="store_true", help="skip the optimal bound")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (at most 2)")
+    parser.add_argument(
+        "--optimal-cache",
+        type=Path,
+        help="JSON file of optimal bounds keyed by trace, movie, grid and buffer cap: read when "
+        "it exists, bounds not in it are computed and the file is rewritten (the bound does "
+        "not depend on any policy)",
+    )
+
+
+def cache_key(job: Job) -> str:
+    """What the optimal bound depends on: trace file, movie file, grid and buffer cap."""
+    return "|".join(
+        (
+            Path(job.trace_path).name,
+            Path(job.movie_path).name,
+            f"{job.grid_s:g}",
+            f"{job.max_buffer_s:g}",
+        )
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -236,12 +286,22 @@ def main(args: argparse.Namespace) -> int:
                 not args.no_optimal,
             )
         )
+    cache: dict[str, dict[str, float]] = {}
+    if args.optimal_cache is not None and args.optimal_cache.exists() and not args.no_optimal:
+        cache = json.loads(args.optimal_cache.read_text())
+        jobs = [replace(job, cached_optimal=cache.get(cache_key(job))) for job in jobs]
     workers = max(1, min(args.jobs, 2))
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             runs = list(pool.map(run_job, jobs))
     else:
         runs = [run_job(job) for job in jobs]
+    if args.optimal_cache is not None and not args.no_optimal:
+        for job, run in zip(jobs, runs, strict=True):
+            cache[cache_key(job)] = {
+                key: run["sessions"][key]["qoe_lin"] for key in (OPTIMAL, OPTIMAL_PLAN)
+            }
+        args.optimal_cache.write_text(json.dumps(cache, indent=1, sort_keys=True))
     summary = summarise(runs)
     print(format_table(summary))
     checks = targets(summary)

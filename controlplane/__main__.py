@@ -57,7 +57,8 @@ def _serve(argv: list[str]) -> int:
                         default=Path(platformdirs.user_data_dir(APP)) / "controlplane",
                         help="accounts, progress, licenses and keys (default: user data dir)")
     parser.add_argument("--request-log", type=Path,
-                        help="append the edges' JSON request log here (default: stderr)")
+                        help="append the edges' JSON request log to this file; '-' for stderr "
+                             "(default: requests.jsonl in the state dir)")
     parser.add_argument("--policy", action="append", default=[], metavar="NAME=VALUE",
                         help="override a policy duration or limit, e.g. access_token_ttl_s=5")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -71,7 +72,12 @@ def _serve(argv: list[str]) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     catalog = _catalog(args)
-    request_log = args.request_log.open("a", buffering=1) if args.request_log else sys.stderr
+    if str(args.request_log) == "-":
+        request_log = sys.stderr
+    else:
+        log_path = args.request_log or args.state_dir / "requests.jsonl"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        request_log = log_path.open("a", buffering=1, encoding="utf-8")
     options = ServerOptions(catalog=catalog, state_dir=args.state_dir, policy=policy,
                             host=args.host, port=args.port, admin_port=args.admin_port,
                             edges=args.edges, request_log=request_log)
@@ -80,6 +86,9 @@ def _serve(argv: list[str]) -> int:
     except OSError as exc:
         _say(f"controlplane: cannot listen on {args.host}: {exc.strerror or exc}")
         return 1
+    finally:
+        if request_log is not sys.stderr:
+            request_log.close()
     return 0
 
 

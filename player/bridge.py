@@ -13,6 +13,7 @@ and ``on_error`` is called once, so the engine can stop mpv and say why.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -72,20 +73,45 @@ class LoopbackBridge:
         self.error: BaseException | None = None
         """Why the stream ended in error, once it has."""
         self.url = ""
+        self._ready: asyncio.Future[None] | None = None
+        """Done once the playlist exists (an exception: it never will); made by start()."""
 
-    async def start(self) -> str:
-        """Listen on a free loopback port; returns the URL of ``media.m3u8``."""
-        self._count = self._source.segment_count
-        durations = list(self._source.segment_durations_s)
-        if len(durations) != self._count:
-            raise ValueError("segment_durations_s must have segment_count entries")
-        self._playlist = media_playlist(durations).encode("ascii")
+    async def start(self, *, deferred: bool = False) -> str:
+        """Listen on a free loopback port; returns the URL of ``media.m3u8``.
+
+        ``deferred``: the source does not know its timeline yet (the engine starts mpv while it
+        is still fetching it). Playlist requests are then held until :meth:`timeline_ready`
+        (or answered 503 after :meth:`abort`), so mpv's own opening overlaps the engine's."""
+        self._ready = asyncio.get_running_loop().create_future()
+        if not deferred:
+            self._build_playlist()
         port = await self._server.start()
         self.url = f"http://{self._host}:{port}/{self._token}/media.m3u8"
         log.debug("bridge listening on %s:%d (%d segments)", self._host, port, self._count)
         return self.url
 
+    def _build_playlist(self) -> None:
+        count = self._source.segment_count
+        durations = list(self._source.segment_durations_s)
+        if len(durations) != count:
+            raise ValueError("segment_durations_s must have segment_count entries")
+        self._playlist = media_playlist(durations).encode("ascii")
+        self._count = count
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+
+    def timeline_ready(self) -> None:
+        """The source knows its timeline now: answer the held playlist requests (deferred)."""
+        self._build_playlist()
+
+    def abort(self, exc: BaseException) -> None:
+        """The timeline will never come: held and later playlist requests get 503."""
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_exception(exc)
+            self._ready.exception()  # retrieved: no warning when nobody was waiting
+
     async def close(self) -> None:
+        self.abort(ConnectionAbortedError("bridge closed"))
         await self._server.close()
 
     async def _handle(self, request: Request, client: ClientGone) -> Response:
@@ -109,6 +135,13 @@ class LoopbackBridge:
         if rest == "media.m3u8":
             if request.method not in ("GET", "HEAD"):
                 return _not_allowed(), rest
+            ready = self._ready
+            if ready is None or not ready.done() or ready.exception() is not None:
+                try:
+                    if await client.wait(self._wait_ready()) is None:
+                        return Response(503), rest  # mpv hung up meanwhile
+                except Exception:
+                    return Response(503), rest
             return Response(200, self._playlist, PLAYLIST_TYPE,
                             {"Cache-Control": "no-store"}), rest
         match = _SEGMENT_PATH.fullmatch(rest)
@@ -134,6 +167,12 @@ class LoopbackBridge:
             log.debug("seg/%d: client went away while waiting", index)
             return Response(503)
         return Response(200, data, SEGMENT_TYPE, {"Cache-Control": "no-store"}, ranges=True)
+
+    async def _wait_ready(self) -> bytes:
+        if self._ready is None:
+            raise ConnectionAbortedError("bridge not started")
+        await asyncio.shield(self._ready)
+        return self._playlist
 
     def _fail(self, index: int, exc: Exception) -> None:
         if self.error is not None:

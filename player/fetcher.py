@@ -256,10 +256,11 @@ class SegmentFetcher:
                 partial.clear()
             pending = (edge, failure)
 
-    async def timeline(self) -> MediaPlaylist:
-        """The lowest rendition's media playlist from the best edge that answers (the
-        timeline every rendition shares); :class:`NoEdgeError` if none does."""
-        rendition = self.playlists.ladder[0]
+    async def timeline(self, rung: int = 0) -> MediaPlaylist:
+        """Rung ``rung``'s media playlist (default: the lowest) from the best edge that answers:
+        the timeline every rendition shares, cached for the fetches; :class:`NoEdgeError` if no
+        edge answers."""
+        rendition = self.playlists.ladder[rung]
         failures: dict[str, str] = {}
         refreshed = False
         for status in self.pool.ordered():

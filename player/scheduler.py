@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from abr.interface import AbrPolicy
+from abr.interface import AbrPolicy, Decision
 from player.buffer import BufferConfig, BufferedSegment, SegmentBuffer
 from player.errors import PlayerError
 from player.failover import FailoverEvent
@@ -70,13 +70,18 @@ class Scheduler:
     def __init__(self, fetcher: SegmentFetcher, policy: AbrPolicy, *,
                  config: SchedulerConfig | None = None, start_index: int = 0,
                  on_event: Callable[[Event], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 first_max_rung: int | None = None) -> None:
+        """``first_max_rung``: cap on the first segment's rung (a fast start: its download is
+        on the time to first frame); None: the policy alone decides."""
         self.config = config or SchedulerConfig()
         self.fetcher = fetcher
         self.policy = policy
         self._on_event = on_event
         self._clock = clock
         self._start_index = start_index
+        self._first_max_rung = first_max_rung
+        self._first: Decision | None = None
         self._buffer: SegmentBuffer | None = None
         self._durations_s: tuple[float, ...] = ()
         self._inflight: dict[int, asyncio.Task[None]] = {}
@@ -97,15 +102,42 @@ class Scheduler:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Read the timeline (one media playlist), start the ABR session and the fetch loop."""
-        timeline = await self.fetcher.timeline()
+    async def start(self, *, segment_duration_s: float | None = None) -> None:
+        """Read the timeline (one media playlist), start the ABR session and the fetch loop.
+
+        With ``segment_duration_s`` (the nominal segment duration, e.g. from the playback
+        answer) the ABR session starts first and the first segment's rung is decided before the
+        timeline, whose playlist is then that rung's: its segment URIs are known as soon as the
+        timeline is, with no second playlist round trip. Without it the timeline is the lowest
+        rung's playlist and ``policy.start`` gets its target duration."""
+        bitrates = self.fetcher.playlists.bitrates_bps
+        rung = 0
+        if segment_duration_s:
+            self.policy.start(bitrates, segment_duration_s)
+            self._first = self._first_decision(self._start_index)
+            rung = self._clamp(self._first.rung)
+        timeline = await self.fetcher.timeline(rung)
         self._durations_s = tuple(s.duration_s for s in timeline.segments)
         self._buffer = SegmentBuffer(self._durations_s, self.config.buffer)
         self._buffer.set_playhead(max(0, min(self._start_index, len(self._durations_s) - 1)))
         self.fetcher.buffer_level = lambda: self.buffer_s
-        self.policy.start(self.fetcher.playlists.bitrates_bps, timeline.target_duration_s)
+        if not segment_duration_s:
+            self.policy.start(bitrates, timeline.target_duration_s)
         self._loop_task = asyncio.create_task(self._run(), name="scheduler")
+
+    def _clamp(self, rung: int) -> int:
+        return max(0, min(rung, len(self.fetcher.playlists.ladder) - 1))
+
+    def _first_decision(self, index: int) -> Decision:
+        """The policy's start-up choice for the first segment, under ``first_max_rung``."""
+        cap = self._first_max_rung
+        saved = self.policy.max_rung
+        if cap is not None:
+            self.policy.max_rung = cap if saved is None else min(saved, cap)
+        try:
+            return self.policy.choose(index, 0.0, self._clock())
+        finally:
+            self.policy.max_rung = saved
 
     async def stop(self) -> None:
         """Cancel the loop and every fetch; waiters in ``segment()`` get SegmentSourceError."""
@@ -283,8 +315,12 @@ class Scheduler:
 
     async def _fetch(self, index: int) -> None:
         buffer = self.buffer
-        decision = self.policy.choose(index, buffer.buffer_s, self._clock())
-        rung = max(0, min(decision.rung, len(self.fetcher.playlists.ladder) - 1))
+        if self._rung is None:  # the first decision of the session
+            decision = self._first or self._first_decision(index)
+        else:
+            decision = self.policy.choose(index, buffer.buffer_s, self._clock())
+        self._first = None
+        rung = self._clamp(decision.rung)
         self._decided(index, rung, decision.reason)
         while True:
             result = await self.fetcher.fetch(index, rung)

@@ -30,9 +30,11 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import functools
 import logging
+import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -63,6 +65,14 @@ log = logging.getLogger("player.session")
 T = TypeVar("T")
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS context every session's HTTP client shares: building one (the CA bundle) takes
+    ~20 ms, which would otherwise land on every time to first frame. Call it early (e.g. when
+    the app starts) to take even the first session's cost off the play path."""
+    return httpx.create_ssl_context()  # httpx's own default: certifi, or SSL_CERT_FILE/DIR
+
+
 @dataclass(frozen=True)
 class SessionConfig:
     start_over: bool = False
@@ -75,13 +85,16 @@ class SessionConfig:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     fetch: FetchConfig = field(default_factory=FetchConfig)
     edges: EdgePoolConfig = field(default_factory=lambda: EdgePoolConfig(probe_bytes=65536))
-    """Edge pool tunables; the start-up probe is 64 KiB per edge (3 × 256 KiB would hold the
-    first segment back for over a second on a 5 Mbit/s link)."""
+    """Edge pool tunables; probes run after the first frame, 64 KiB per edge (3 × 256 KiB
+    take over a second of a 5 Mbit/s link)."""
     telemetry: TelemetryConfig = field(default_factory=TelemetryConfig)
     post_telemetry: bool = True
     """Send events to the control plane (``POST /v1/telemetry``). Default True."""
-    startup_probe_wait_s: float = 0.15
-    """How long start-up waits for the edge probes after steering and the key, s. Default 0.15."""
+    start_max_rung: int | None = 0
+    """Highest rung of the first segment when the start is blind (the session's own policy and
+    no ``initial_estimate_bps``): its whole download is on the time to first frame, so the
+    lowest rung by default; the ABR climbs from the first measurement. None: the policy's
+    startup choice. Default 0."""
     first_frame_timeout_s: float = 20.0
     """play() gives up when mpv shows nothing for this long, seconds. Default 20."""
     steering_check_s: float = 1.0
@@ -91,6 +104,9 @@ class SessionConfig:
     progress_interval_s: float | None = 10.0
     """Write the position to the control plane this often while playing (and on pause, seek and
     stop), seconds; None: never. Default 10."""
+    warm_edge: bool = True
+    """Open the connection to the default pathway's edge (``GET /health``, from the playback
+    answer's ``pathways``) while the multivariant playlist is fetched. Default True."""
     stop_timeout_s: float = 3.0
     """How long stop() waits for mpv to acknowledge, seconds. Default 3."""
 
@@ -98,8 +114,9 @@ class SessionConfig:
 class _Served:
     """The scheduler as the bridge sees it, remembering which rung each position was served at."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
-        self.scheduler = scheduler
+    def __init__(self) -> None:
+        self.scheduler: Scheduler | None = None
+        """Set once the session has built it (the bridge listens before that)."""
         self.rungs: dict[int, int] = {}
         self.first: tuple[int, str, str] | None = None
         """(index, rendition, edge) of the first segment handed to mpv."""
@@ -107,19 +124,22 @@ class _Served:
 
     @property
     def segment_count(self) -> int:
-        return self.scheduler.segment_count
+        return self.scheduler.segment_count if self.scheduler else 0
 
     @property
     def segment_durations_s(self) -> Sequence[float]:
-        return self.scheduler.segment_durations_s
+        return self.scheduler.segment_durations_s if self.scheduler else ()
 
     def on_request(self, index: int) -> None:
         if self.on_first_request is not None:
             self.on_first_request()
             self.on_first_request = None
-        self.scheduler.on_request(index)
+        if self.scheduler is not None:
+            self.scheduler.on_request(index)
 
     async def segment(self, index: int) -> bytes:
+        if self.scheduler is None:
+            raise SegmentSourceError("the stream has not started")
         data = await self.scheduler.segment(index)
         buffered = self.scheduler.buffer.get(index)
         if buffered is not None:
@@ -145,6 +165,7 @@ class PlaybackSession:
         self.mpv = mpv
         self._http = http
         self._own_http = http is None
+        self._own_policy = policy is None
         self.policy: AbrPolicy = policy or HysteresisPolicy(
             self.config.abr, initial_estimate_bps=self.config.initial_estimate_bps)
         self._clock = clock
@@ -173,6 +194,12 @@ class PlaybackSession:
         self._last_steering_s = -1e9
         self._starts: list[float] = []
         self._t0 = 0.0
+        self._session_started = False
+        self._loadfile_sent = False
+        self._steering_start: asyncio.Task[None] | None = None
+        self._callbacks: asyncio.Future[None] | None = None
+        self._start_index = 0
+        self._start_resume_s = 0.0
         self.startup_ms: dict[str, float] = {}
         """Start-up stage → ms since ``play()`` was called (the first time each stage happened);
         see docs/engine.md, *Session*. Logged at debug on ``player.session``."""
@@ -199,11 +226,14 @@ class PlaybackSession:
         self.telemetry.start()
         try:
             await self._open()
-            await self._start_mpv()
+            await self._wait_first_frame()
         except BaseException as exc:
             error = self._typed(exc)
             if not isinstance(exc, asyncio.CancelledError):
                 self._finish("error", error)
+            if self._loadfile_sent:  # mpv may still be opening the bridge: stop it first
+                with contextlib.suppress(Exception):
+                    await self._mpv_call(self.mpv.command, "stop")
             await self.stop()
             if error is exc or isinstance(exc, asyncio.CancelledError):
                 raise
@@ -216,51 +246,62 @@ class PlaybackSession:
                             rendition=first[1] if first else None,
                             edge=first[2] if first else None)
         log.info("first frame after %.0f ms", ttff_ms)
+        if self.pool is not None:
+            # Probes rank the edges for later segments; before the first frame they would only
+            # share the link (and the CPU) with the first segment, so they start now.
+            self._spawn(self.pool.probe(), "probe")
         self._spawn(self._steering_loop(), "steering")
         if self.config.progress_interval_s:
             self._spawn(self._progress_loop(self.config.progress_interval_s), "progress")
 
     async def _open(self) -> None:
+        """The start-up path, ordered by what the first frame waits for (docs/engine.md,
+        *Session*): the bridge listens and mpv's callbacks are registered while
+        ``POST /v1/playback`` is under way → the streaming key and the multivariant playlist
+        (in that order, concurrently) while a connection to the default pathway's edge is
+        warmed → mpv opens the bridge URL once the key is good; the scheduler reads the start
+        rung's media playlist (the timeline) and fetches the first segment at once; steering
+        runs alongside. The bridge holds mpv's requests until the timeline and the segment are
+        there. Probes wait for the first frame."""
+        assert self._loop is not None
         if self._http is None:
+            # One client (HTTP/1.1 keep-alive, a pool per edge) for the whole session.
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0),
-                                           headers={"User-Agent": "Edgeplay/0.1"})
+                                           headers={"User-Agent": "Edgeplay/0.1"},
+                                           verify=tls_context())
         http = self._http
+        served = self._served = _Served()
+        served.on_first_request = lambda: self._mark("mpv_segment")
+        self.bridge = LoopbackBridge(served, on_error=self._on_bridge_error,
+                                     on_served=self._on_served)
+        listening = self._startup(self.bridge.start(deferred=True), "bridge")
+        callbacks = self._callbacks = asyncio.ensure_future(self._mpv_call(self._subscribe_mpv))
         playback = await self.cp.start_playback(self.title_id, self.profile_id)
         self._mark("playback")
         self.playback = playback
         self.telemetry.session_id = playback.session_id
-        mv = await self._fetch_multivariant(playback.manifest_url)
-        self._mark("multivariant")
-        self.multivariant = mv
-        pool = EdgePool.from_multivariant(mv, http, config=self.config.edges, clock=self._clock)
-        self.pool = pool
-        if mv.steering_uri:
-            self.steering = SteeringClient(mv.steering_uri, self.cp.fetch_json,
-                                           clock=self._clock)
-        keys = KeyCache(self.cp.streaming_key)
-
-        async def steer() -> None:
-            with contextlib.suppress(PlayerError, httpx.HTTPError):
-                await self._reload_steering("start")
-                self._mark("steering")
-
-        probe = asyncio.ensure_future(pool.probe())
-        self._tasks.add(probe)
-        probe.add_done_callback(self._tasks.discard)
-        probe.add_done_callback(lambda _: self._mark("probes"))
-        keytask = asyncio.ensure_future(keys.get(playback.license_url))
-        keytask.add_done_callback(lambda _: self._mark("key"))
-        results = await asyncio.gather(steer(), keytask,
-                                       return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        # Probes rank the edges; on a slow link they would hold the first segment back, so
-        # start-up waits for them only this long (they finish in the background).
-        await asyncio.wait({probe}, timeout=self.config.startup_probe_wait_s)
         resume_s = 0.0 if self.config.start_over else playback.resume_position_s
         if playback.duration_s and resume_s >= playback.duration_s - 1.0:
             resume_s = 0.0
+        self.position_s = self._resume_s = resume_s
+        multivariant = self._startup(self._fetch_multivariant(playback.manifest_url),
+                                     "multivariant")
+        keys = KeyCache(self.cp.streaming_key)
+        key = self._startup(keys.get(playback.license_url), "key")
+        if playback.pathways and self.config.warm_edge:  # the connection the timeline will use
+            self._spawn(self._warm(http, playback.pathways[0][1]), "warm")
+        mv = await multivariant
+        self.multivariant = mv
+        # mpv opens the bridge as soon as the manifest and the key are good (a refused or
+        # malformed key fails before mpv), while the engine reads the timeline.
+        loadfile = self._startup(self._load_mpv(listening, callbacks, key), "loadfile")
+        pool = EdgePool.from_multivariant(mv, http, config=self.config.edges, clock=self._clock)
+        if mv.default_pathway != mv.pathways[0].id:  # until steering answers (HLS §7.2)
+            pool.apply_steering([mv.default_pathway])
+        self.pool = pool
+        steering_uri = mv.steering_uri or playback.steering_url
+        if steering_uri:
+            self._start_steering(steering_uri, pool)
         segment_s = playback.segment_duration_s or 0.0
         start_index = int(resume_s // segment_s) if segment_s > 0 else 0
         if self.config.max_rung is not None:
@@ -270,31 +311,74 @@ class PlaybackSession:
             refresh_urls=self._refresh_urls,
             reload_steering=self._steering_hook if self.steering else None,
             reload_manifest=self._reload_manifest, config=self.config.fetch, clock=self._clock)
+        fetcher.on_stage = self._on_fetch_stage
+        blind = self._own_policy and self.config.initial_estimate_bps is None
         scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
                               start_index=start_index, on_event=self._on_scheduler_event,
-                              clock=self._clock)
-        self.scheduler = scheduler
-        self.telemetry.emit("session_start", start_index=start_index,
-                            resume_position_s=resume_s,
-                            renditions=list(fetcher.playlists.ladder),
-                            bitrates_bps=list(fetcher.playlists.bitrates_bps),
-                            edges=[s.name for s in pool.ordered()])
-        fetcher.on_stage = lambda stage, index: self._mark(stage)
-        await scheduler.start()
-        self._mark("timeline")
-        self._served = _Served(scheduler)
-        self._served.on_first_request = lambda: self._mark("mpv_segment")
+                              clock=self._clock,
+                              first_max_rung=self.config.start_max_rung if blind else None)
+        self.scheduler = served.scheduler = scheduler
+        self._start_index, self._start_resume_s = start_index, resume_s
+        timeline = self._startup(scheduler.start(segment_duration_s=segment_s or None),
+                                 "timeline")
+        try:
+            await key
+            await timeline
+        except BaseException:
+            self.bridge.abort(ConnectionAbortedError("start-up failed"))
+            await asyncio.wait({loadfile})
+            raise
         durations = list(scheduler.segment_durations_s)
         self._starts = [sum(durations[:k]) for k in range(len(durations))]
-        self.bridge = LoopbackBridge(self._served, on_error=self._on_bridge_error,
-                                     on_served=self._on_served)
-        await self.bridge.start()
-        self._mark("bridge")
-        self.position_s = resume_s
-        self._resume_s = resume_s
+        self.bridge.timeline_ready()
+        self._emit_session_start()
+        await loadfile
 
-    async def _start_mpv(self) -> None:
-        assert self._loop is not None and self.bridge is not None and self._first_frame
+    async def _warm(self, http: httpx.AsyncClient, edge_url: str) -> None:
+        """Open the keep-alive connection to the edge the first segment comes from while the
+        control plane answers (a failure here is harmless: the fetch will find it)."""
+        with contextlib.suppress(httpx.HTTPError, TimeoutError):
+            async with asyncio.timeout(self.config.edges.health_timeout_s):
+                await http.get(edge_url.rstrip("/") + "/health")
+        self._mark("warm")
+
+    def _startup(self, coro: Awaitable[T], stage: str) -> asyncio.Future[T]:
+        """A start-up step running concurrently; its stage is marked when it succeeds."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Future[T]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is None:
+                self._mark(stage)
+        task.add_done_callback(done)
+        return task
+
+    def _start_steering(self, uri: str, pool: EdgePool) -> None:
+        self.steering = SteeringClient(uri, self.cp.fetch_json, clock=self._clock)
+        self._last_steering_s = self._clock()
+        task = asyncio.ensure_future(self._initial_steering(self.steering, pool))
+        task.set_name("steering-start")
+        self._steering_start = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _initial_steering(self, steering: SteeringClient, pool: EdgePool) -> None:
+        """Steering at start-up, alongside the timeline and the first segment (which come from
+        the default pathway until it answers, or if it fails)."""
+        try:
+            manifest = await steering.reload(None, self.policy.estimate_bps)
+        except (PlayerError, httpx.HTTPError) as exc:
+            log.info("steering at start failed (%s): the default pathway leads", exc)
+            return
+        pool.apply_steering(manifest.pathway_priority)
+        self.telemetry.emit("steering", priority=list(manifest.pathway_priority),
+                            reason="start")
+        self._mark("steering")
+
+    def _subscribe_mpv(self) -> None:
+        """Register mpv's callbacks (on the mpv thread, before anything is loaded)."""
+        assert self._loop is not None
         loop = self._loop
 
         def on_event(event: MpvEvent) -> None:
@@ -308,11 +392,25 @@ class PlaybackSession:
 
         self._unsubscribe.append(self.mpv.on_event(on_event))
         self._unsubscribe.append(self.mpv.observe("time-pos", on_time))
+
+    async def _load_mpv(self, listening: Awaitable[str], callbacks: Awaitable[None],
+                        key: Awaitable[bytes]) -> None:
+        """``start`` and ``loadfile`` of the bridge URL, in one trip to the mpv thread, once
+        the bridge listens, mpv's callbacks are registered and the key is good."""
+        url = await listening
+        await callbacks
+        await key
         start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
-        url = self.bridge.url
-        await self._mpv_call(self.mpv.set, "start", start)
-        await self._mpv_call(self.mpv.play, url)
-        self._mark("loadfile")
+
+        def load() -> None:
+            self.mpv.set("start", start)
+            self.mpv.play(url)
+
+        self._loadfile_sent = True
+        await self._mpv_call(load)
+
+    async def _wait_first_frame(self) -> None:
+        assert self._first_frame is not None
         try:
             async with asyncio.timeout(self.config.first_frame_timeout_s):
                 await asyncio.shield(self._first_frame)
@@ -320,6 +418,22 @@ class PlaybackSession:
             raise PlayerError(f"Playback did not start within "
                               f"{self.config.first_frame_timeout_s:.0f} s.",
                               code="playback") from None
+
+    def _emit_session_start(self) -> None:
+        """``session_start``, once: before the scheduler's first event, else after start-up."""
+        if self._session_started or self.scheduler is None or self.pool is None:
+            return
+        self._session_started = True
+        playlists = self.scheduler.fetcher.playlists
+        self.telemetry.emit("session_start", start_index=self._start_index,
+                            resume_position_s=self._start_resume_s,
+                            renditions=list(playlists.ladder),
+                            bitrates_bps=list(playlists.bitrates_bps),
+                            edges=[s.name for s in self.pool.ordered()])
+
+    def _on_fetch_stage(self, stage: str, index: int) -> None:
+        if index == self._start_index:
+            self._mark(stage)
 
     def _on_served(self, what: str, status: int) -> None:
         if what == "media.m3u8":
@@ -371,6 +485,8 @@ class PlaybackSession:
         return mv
 
     async def _steering_loop(self) -> None:
+        if self._steering_start is not None:  # the start-up reload may still be under way
+            await asyncio.wait({self._steering_start})
         while self.steering is not None and not self._stopping:
             steering, pool = self.steering, self.pool
             wait = steering.seconds_until_reload()
@@ -411,6 +527,7 @@ class PlaybackSession:
     # --- events --------------------------------------------------------------------------------
 
     def _on_scheduler_event(self, event: dict[str, Any]) -> None:
+        self._emit_session_start()
         kind = event.get("type")
         if kind == "rendition_switch":
             to = int(event["to"])
@@ -661,6 +778,8 @@ class PlaybackSession:
                     await asyncio.shield(self._done)
         if self._done is not None and not self._done.done():
             self._finish("stopped")
+        if self._callbacks is not None:  # registered on the mpv thread: let it finish first
+            await asyncio.wait({self._callbacks})
         for unsubscribe in self._unsubscribe:
             with contextlib.suppress(Exception):
                 unsubscribe()

@@ -45,7 +45,7 @@ TITLES = {"test": "pocket-meadow", "media": "short"}
 
 
 async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
-                  label: str) -> tuple[list[float], list[float]]:
+                  label: str, settle_s: float) -> tuple[list[float], list[float]]:
     cp, profile = await signed_in(ready.base_url)
     token = cp.credentials.access_token if cp.credentials else ""
     plain = create_mpv(file_options=None, http_header_fields=f"Authorization: Bearer {token}")
@@ -55,6 +55,10 @@ async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
     loop = asyncio.get_running_loop()
     try:
         for rep in range(reps + 1):  # the first round warms both up and is not counted
+            # Each side starts on an idle link and CPU: what the other side left in flight
+            # (read-ahead, the next segment, probes) drains first. On the shaped link the tbf
+            # queue alone holds up to 400 ms of bytes.
+            await asyncio.sleep(settle_s)
             async with session(cp, profile, title, engine_mpv) as s:
                 first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
                 marks = dict(s.startup_ms)
@@ -65,6 +69,7 @@ async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
                                     playback.manifest_url)
             pathway = mv.pathway(edge or mv.default_pathway)
             url = pathway.variant(rendition).uri
+            await asyncio.sleep(settle_s)
             seconds = await loop.run_in_executor(None, wait_for_first_frame, plain, url, 20.0)
             plain.command("stop")
             if rep:
@@ -98,7 +103,8 @@ def breakdown(stages: list[dict[str, float]]) -> str:
 def loopback(args: argparse.Namespace, mpv: RealMpv) -> None:
     cp = start_controlplane(catalog_args(args.catalog))
     try:
-        asyncio.run(measure(cp.ready, TITLES[args.catalog], args.reps, mpv, "loopback"))
+        asyncio.run(measure(cp.ready, TITLES[args.catalog], args.reps, mpv, "loopback",
+                            args.settle))
     finally:
         cp.stop()
 
@@ -134,7 +140,7 @@ def shaped(args: argparse.Namespace, mpv: RealMpv) -> None:
     try:
         proc, ready = start_controlplane_in(NS, NS_IP, catalog_args(args.catalog))
         asyncio.run(measure(ready, TITLES[args.catalog], args.shaped_reps, mpv,
-                            "shaped 5 Mbit/s"))
+                            "shaped 5 Mbit/s", max(args.settle, 0.8)))
     finally:
         if proc is not None:
             proc.terminate()
@@ -153,6 +159,8 @@ def main() -> None:
     parser.add_argument("--shaped-reps", type=int, default=7)
     parser.add_argument("--catalog", choices=("test", "media"), default="test")
     parser.add_argument("--shaped", action="store_true")
+    parser.add_argument("--settle", type=float, default=0.3,
+                        help="idle seconds before each timed run (shaped: at least 0.8)")
     args = parser.parse_args()
     started = time.monotonic()
     mpv = create_mpv()
