@@ -36,6 +36,17 @@ class HysteresisConfig:
     percentile: PercentileConfig = field(default_factory=PercentileConfig)
     """The cautious estimate that judges buffer-funded steps up: the 20th percentile of the last
     20 samples, weighted by transfer time (see :class:`abr.percentile.PercentileConfig`)."""
+    max_buffer_s: float = 60.0
+    """The player's buffer cap, seconds. Default 60. Near it the client would idle, wasting
+    throughput, so the buffer may fund steps up judged with the EWMA estimate (see
+    ``full_buffer_margin_s``)."""
+    full_buffer_margin_s: float = 8.0
+    """Within this of ``max_buffer_s`` the buffer is *full*: a buffer-funded step up is judged
+    with the EWMA estimate instead of the cautious percentile, seconds. Default 8."""
+    startup_abandon_budget_s: float = 4.0
+    """Before the first segment has arrived nothing can stall, only the start is delayed: the
+    first download is abandoned only if finishing it would take longer than this, seconds.
+    Default 4."""
     abandon_margin_s: float = 1.0
     """Abandon a download whose remaining time would leave less than this in the buffer,
     seconds. Default 1."""

@@ -44,11 +44,15 @@ class HysteresisPolicy(PolicyBase):
         self._headroom_since_s: list[float | None] = []
         self.percentile = SlidingPercentileEstimator(self.config.percentile)
         self._in_startup = True
+        self._completed = 0
+        self._abandoned_rung: int | None = None
 
     def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
         super().start(bitrates_bps, segment_duration_s)
         self._headroom_since_s = [None] * len(self.bitrates_bps)
         self._in_startup = True
+        self._completed = 0
+        self._abandoned_rung = None
 
     # -- measurements ---------------------------------------------------------------------------
 
@@ -65,6 +69,9 @@ class HysteresisPolicy(PolicyBase):
         self, rung: int, bytes_: int, seconds: float, ttfb_s: float, now_s: float
     ) -> None:
         super().on_download_complete(rung, bytes_, seconds, ttfb_s, now_s)
+        if bytes_ > 0 and self._abandoned_rung is None:
+            self._completed += 1
+        self._abandoned_rung = None
         self.percentile.sample(bytes_, seconds, ttfb_s)
         measured = self.estimator.estimate_bps()
         for index, bps in enumerate(self.bitrates_bps):
@@ -119,7 +126,8 @@ class HysteresisPolicy(PolicyBase):
         comfortable_s = cfg.reservoir_s + cfg.cushion_s
         cautious = self.percentile.estimate_bps()
         if current < top and buffer_s >= comfortable_s and cautious is not None:
-            cautious = min(cautious, estimate)
+            full = buffer_s >= cfg.max_buffer_s - cfg.full_buffer_margin_s
+            cautious = estimate if full else min(cautious, estimate)
             for higher in range(top, current, -1):
                 drain_per_media_s = self.bitrates_bps[higher] / cautious - 1.0
                 if buffer_s - cfg.buffer_up_horizon_s * drain_per_media_s >= comfortable_s:
@@ -143,7 +151,10 @@ class HysteresisPolicy(PolicyBase):
             return None
         rate_bps = 8.0 * max(bytes_so_far, 1) / transfer_s
         remaining_s = 8.0 * (total_bytes - bytes_so_far) / rate_bps
-        budget_s = buffer_s - cfg.abandon_margin_s
+        if self._completed == 0:  # nothing buffered yet: only the start is delayed
+            budget_s = cfg.startup_abandon_budget_s
+        else:
+            budget_s = buffer_s - cfg.abandon_margin_s
         if remaining_s <= budget_s:
             return None
         choice = None
@@ -160,4 +171,5 @@ class HysteresisPolicy(PolicyBase):
                 return None
             choice = 0
         self.last_rung = choice
+        self._abandoned_rung = rung
         return choice

@@ -30,6 +30,11 @@ class OptimalConfig:
     """Time and buffer resolution of merged states, seconds. Default 0.1."""
     max_buffer_s: float = 60.0
     """The buffer cap, as the simulator's, seconds. Default 60."""
+    optimistic: bool = True
+    """True: snap states optimistically to the grid (the upper bound). False: keep each state's
+    exact time and playout end and only merge states that share a grid cell (the best QoE wins),
+    so the plan found is feasible and its value is exactly what the simulator would score: a
+    lower bound on the true optimum. Default True."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ def offline_optimal(
                     gain = mbps[rung] - REBUFFER_PENALTY * stall_s - abs(mbps[rung] - mbps[prev])
                     new_end_s = (end_s if end_s > done_s else done_s) + seg_s
                     candidates[rung].append((value + gain, done_s, new_end_s, parent))
-        layer = [_pareto(states, grid) for states in candidates]
+        layer = [_pareto(states, grid, config.optimistic) for states in candidates]
         history.append(layer)
     best_rung, best_index, best_value = 0, 0, -math.inf
     for rung in rungs:
@@ -92,20 +97,37 @@ def offline_optimal(
     return OptimalResult(best_value / movie.segment_count, tuple(plan), explored)
 
 
-def _pareto(states: list[State], grid_s: float) -> list[State]:
+def _pareto(states: list[State], grid_s: float, optimistic: bool = True) -> list[State]:
     """Snap optimistically (time down, playout end up) and drop dominated states.
+
+    With ``optimistic=False`` nothing is snapped: of the states sharing a grid cell only the one
+    with the best QoE is kept, with its exact values, so every kept state is reachable.
 
     A beats B when A is no later, has at least B's QoE, and its QoE surplus pays for any
     playout-end deficit at the rebuffer price (a second of buffer can save at most a second of
     stall): ``W_A >= W_B`` and ``W_A + 4.3 * end_A >= W_B + 4.3 * end_B``.
     """
-    snapped = sorted(
-        (
-            (math.floor(t_s / grid_s) * grid_s, math.ceil(end_s / grid_s - 1e-9) * grid_s, value, p)
-            for value, t_s, end_s, p in states
-        ),
-        key=lambda s: (s[0], -s[2], -s[1]),
-    )
+    if optimistic:
+        snapped = sorted(
+            (
+                (
+                    math.floor(t_s / grid_s) * grid_s,
+                    math.ceil(end_s / grid_s - 1e-9) * grid_s,
+                    value,
+                    p,
+                )
+                for value, t_s, end_s, p in states
+            ),
+            key=lambda s: (s[0], -s[2], -s[1]),
+        )
+    else:
+        cells: dict[tuple[int, int], tuple[float, float, float, int]] = {}
+        for value, t_s, end_s, p in states:
+            cell = (math.floor(t_s / grid_s), math.ceil(end_s / grid_s - 1e-9))
+            held = cells.get(cell)
+            if held is None or value > held[2]:
+                cells[cell] = (t_s, end_s, value, p)
+        snapped = sorted(cells.values(), key=lambda s: (s[0], -s[2], -s[1]))
     kept: list[State] = []
     # staircase over kept states of (u, w): u descending, w ascending
     us: list[float] = []

@@ -9,13 +9,16 @@ from abr.baselines.bba import Bba
 from abr.baselines.bola import Bola, BolaConfig
 from abr.baselines.dynamic import Dynamic, DynamicConfig
 from abr.baselines.throughput import ThroughputRule
+from abr.config import HysteresisConfig
 from abr.hysteresis import HysteresisPolicy
 
 PolicyFactory = Callable[[float], PolicyBase]
 """Builds a fresh policy for a client whose buffer cap is the argument, seconds."""
 
 POLICIES: dict[str, PolicyFactory] = {
-    "hysteresis": lambda max_buffer_s: HysteresisPolicy(),
+    "hysteresis": lambda max_buffer_s: HysteresisPolicy(
+        HysteresisConfig(max_buffer_s=max_buffer_s)
+    ),
     "throughput": lambda max_buffer_s: ThroughputRule(),
     "bba": lambda max_buffer_s: Bba(),
     "bola": lambda max_buffer_s: Bola(BolaConfig(max_buffer_s=max_buffer_s)),

@@ -71,9 +71,13 @@ class Scheduler:
                  config: SchedulerConfig | None = None, start_index: int = 0,
                  on_event: Callable[[Event], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 first_max_rung: int | None = None) -> None:
+                 first_max_rung: int | None = None, hold_until_released: bool = False) -> None:
         """``first_max_rung``: cap on the first segment's rung (a fast start: its download is
-        on the time to first frame); None: the policy alone decides."""
+        on the time to first frame); None: the policy alone decides.
+        ``hold_until_released``: until :meth:`release` (the session calls it at the first
+        frame) fetch no further than one segment past the position mpv is reading, at no more
+        than ``first_max_rung``, so big read-ahead downloads do not compete with mpv's start
+        for the link and the CPU while one segment of margin is still buffered."""
         self.config = config or SchedulerConfig()
         self.fetcher = fetcher
         self.policy = policy
@@ -82,6 +86,7 @@ class Scheduler:
         self._start_index = start_index
         self._first_max_rung = first_max_rung
         self._first: Decision | None = None
+        self._held = hold_until_released
         self._buffer: SegmentBuffer | None = None
         self._durations_s: tuple[float, ...] = ()
         self._inflight: dict[int, asyncio.Task[None]] = {}
@@ -114,7 +119,7 @@ class Scheduler:
         rung = 0
         if segment_duration_s:
             self.policy.start(bitrates, segment_duration_s)
-            self._first = self._first_decision(self._start_index)
+            self._first = self._capped_decision(self._start_index, 0.0)
             rung = self._clamp(self._first.rung)
         timeline = await self.fetcher.timeline(rung)
         self._durations_s = tuple(s.duration_s for s in timeline.segments)
@@ -128,14 +133,15 @@ class Scheduler:
     def _clamp(self, rung: int) -> int:
         return max(0, min(rung, len(self.fetcher.playlists.ladder) - 1))
 
-    def _first_decision(self, index: int) -> Decision:
-        """The policy's start-up choice for the first segment, under ``first_max_rung``."""
+    def _capped_decision(self, index: int, buffer_s: float) -> Decision:
+        """The policy's choice under ``first_max_rung`` (the first segment, and the start-up
+        hold)."""
         cap = self._first_max_rung
         saved = self.policy.max_rung
         if cap is not None:
             self.policy.max_rung = cap if saved is None else min(saved, cap)
         try:
-            return self.policy.choose(index, 0.0, self._clock())
+            return self.policy.choose(index, buffer_s, self._clock())
         finally:
             self.policy.max_rung = saved
 
@@ -229,6 +235,12 @@ class Scheduler:
     def paused(self) -> bool:
         return self._paused
 
+    def release(self) -> None:
+        """End the start-up hold: fill the buffer to its target from now on."""
+        if self._held:
+            self._held = False
+            self._wake.set()
+
     def pause(self) -> None:
         if not self._paused:
             self._paused = True
@@ -297,6 +309,8 @@ class Scheduler:
                 return
             if buffer.seconds_between(buffer.playhead, k) >= self.config.buffer.target_s:
                 return
+            if self._held and k > buffer.playhead + 1:
+                return
             task = asyncio.create_task(self._fetch(k), name=f"fetch-{k}")
             self._inflight[k] = task
             self._tasks.add(task)
@@ -316,7 +330,9 @@ class Scheduler:
     async def _fetch(self, index: int) -> None:
         buffer = self.buffer
         if self._rung is None:  # the first decision of the session
-            decision = self._first or self._first_decision(index)
+            decision = self._first or self._capped_decision(index, buffer.buffer_s)
+        elif self._held:
+            decision = self._capped_decision(index, buffer.buffer_s)
         else:
             decision = self.policy.choose(index, buffer.buffer_s, self._clock())
         self._first = None

@@ -104,6 +104,10 @@ class SessionConfig:
     progress_interval_s: float | None = 10.0
     """Write the position to the control plane this often while playing (and on pause, seek and
     stop), seconds; None: never. Default 10."""
+    hold_readahead_until_first_frame: bool = True
+    """Until the first frame, fetch at most one segment past the one mpv is reading, at no more
+    than the start rung (when capped): a full-rate read-ahead download would slow mpv's start
+    on two cores. The ABR climbs from the first frame on. Default True."""
     warm_edge: bool = True
     """Open the connection to the default pathway's edge (``GET /health``, from the playback
     answer's ``pathways``) while the multivariant playlist is fetched. Default True."""
@@ -246,6 +250,8 @@ class PlaybackSession:
                             rendition=first[1] if first else None,
                             edge=first[2] if first else None)
         log.info("first frame after %.0f ms", ttff_ms)
+        if self.scheduler is not None:
+            self.scheduler.release()
         if self.pool is not None:
             # Probes rank the edges for later segments; before the first frame they would only
             # share the link (and the CPU) with the first segment, so they start now.
@@ -316,7 +322,8 @@ class PlaybackSession:
         scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
                               start_index=start_index, on_event=self._on_scheduler_event,
                               clock=self._clock,
-                              first_max_rung=self.config.start_max_rung if blind else None)
+                              first_max_rung=self.config.start_max_rung if blind else None,
+                              hold_until_released=self.config.hold_readahead_until_first_frame)
         self.scheduler = served.scheduler = scheduler
         self._start_index, self._start_resume_s = start_index, resume_s
         timeline = self._startup(scheduler.start(segment_duration_s=segment_s or None),

@@ -1,7 +1,10 @@
 """dash.js's DYNAMIC strategy: BOLA when the buffer is high, the throughput rule when it is low.
 
-dash.js (``AbrController._updateDynamicAbrStrategy``) switches to BOLA once the buffer reaches the
-stable buffer time and back to throughput when it falls under half of it.
+dash.js (``AbrController._updateDynamicAbrStrategy``) switches to BOLA once the buffer exceeds the
+stable buffer time (12 s, ``DEFAULT_MIN_BUFFER_TIME``) and back to throughput when it falls to
+half of it or below. Only the active rule is asked (BOLA enters through its own startup step, so
+its placeholder buffer keeps the throughput rule's rung), and dash.js's InsufficientBufferRule
+caps both, as it runs next to either.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from abr.base import PolicyBase
-from abr.baselines.bola import Bola, BolaConfig
+from abr.baselines.bola import Bola, BolaConfig, insufficient_buffer_cap
 from abr.baselines.throughput import ThroughputRule
 from abr.interface import Decision
 
@@ -18,9 +21,10 @@ from abr.interface import Decision
 @dataclass(frozen=True)
 class DynamicConfig:
     switch_on_s: float = 12.0
-    """Buffer at which BOLA takes over, seconds. Default 12 (dash.js ``stableBufferTime``)."""
+    """Buffer above which BOLA takes over, seconds. Default 12 (dash.js ``stableBufferTime``)."""
     switch_off_s: float = 6.0
-    """Buffer under which the throughput rule takes back over, seconds. Default 6 (half)."""
+    """Buffer at or below which the throughput rule takes back over, seconds. Default 6
+    (half)."""
     max_buffer_s: float = 60.0
     """The client's buffer cap, passed on to BOLA, seconds. Default 60."""
 
@@ -53,12 +57,17 @@ class Dynamic(PolicyBase):
 
     def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
         if self.using_bola:
-            self.using_bola = buffer_s >= self.config.switch_off_s
+            self.using_bola = buffer_s > self.config.switch_off_s
         else:
-            self.using_bola = buffer_s >= self.config.switch_on_s
+            self.using_bola = buffer_s > self.config.switch_on_s
         for part in (self.bola, self.throughput):
             part.max_rung = self.max_rung
             part.last_rung = self.last_rung
         inner = self.bola if self.using_bola else self.throughput
         decision = inner.choose(segment_index, buffer_s, now_s)
-        return self._decide(decision.rung, f"dynamic/{decision.reason}")
+        rung, reason = decision.rung, f"dynamic/{decision.reason}"
+        self.throughput.max_rung = self.max_rung
+        cap = insufficient_buffer_cap(self.throughput, buffer_s)
+        if cap is not None and cap < rung:
+            rung, reason = cap, "dynamic/insufficient buffer"
+        return self._decide(rung, reason)

@@ -12,7 +12,7 @@ from controlplane.api.auth import Caller, authenticate
 from controlplane.api.profiles import owned_profile
 from controlplane.backend import BACKEND, Backend
 from controlplane.catalog import Title
-from controlplane.errors import ApiError
+from controlplane.errors import ApiError, field
 
 routes = web.RouteTableDef()
 
@@ -67,6 +67,16 @@ def title_json(b: Backend, title: Title, caller: Caller | None = None,
         out["playable"] = reason is None
         out["unplayable_reason"] = None if reason is None else reason.code
     return out
+
+
+def entitled_title(b: Backend, caller: Caller, body: dict[str, Any]) -> tuple[Title, sqlite3.Row]:
+    """The title and profile a playback or download request names, if the caller may play it."""
+    title = lookup_title(b, field(body, "title_id", str))
+    profile = owned_profile(b, caller, field(body, "profile_id", str))
+    reason = refusal(caller, profile, title)
+    if reason is not None:
+        raise reason
+    return title, profile
 
 
 def lookup_title(b: Backend, title_id: str) -> Title:

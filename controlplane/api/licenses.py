@@ -15,8 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from controlplane.api.auth import Caller, authenticate
-from controlplane.api.catalog import lookup_title, refusal
-from controlplane.api.profiles import owned_profile
+from controlplane.api.catalog import entitled_title
 from controlplane.backend import BACKEND, Backend
 from controlplane.errors import ApiError, field, json_body
 from controlplane.keys import b64, wrap_content_key
@@ -86,11 +85,7 @@ async def issue(request: web.Request) -> web.Response:
     caller = authenticate(request)
     b = request.app[BACKEND]
     body = await json_body(request)
-    title = lookup_title(b, field(body, "title_id", str))
-    profile = owned_profile(b, caller, field(body, "profile_id", str))
-    reason = refusal(caller, profile, title)
-    if reason is not None:
-        raise reason
+    title, profile = entitled_title(b, caller, body)
     device_key = _device_key(caller)
     if _active_count(b, caller.account_id) >= b.policy.download_limit:
         raise ApiError(403, "download_limit", f"this account already has "

@@ -16,11 +16,10 @@ from typing import Any
 from aiohttp import web
 
 from controlplane.api.auth import authenticate
-from controlplane.api.catalog import lookup_title, refusal
-from controlplane.api.profiles import owned_profile
+from controlplane.api.catalog import entitled_title, lookup_title, refusal
 from controlplane.backend import BACKEND, Backend
 from controlplane.catalog import Title
-from controlplane.errors import ApiError, field, json_body
+from controlplane.errors import ApiError, json_body
 
 routes = web.RouteTableDef()
 
@@ -87,11 +86,7 @@ async def start_playback(request: web.Request) -> web.Response:
     caller = authenticate(request)
     b = request.app[BACKEND]
     body = await json_body(request)
-    title = lookup_title(b, field(body, "title_id", str))
-    profile = owned_profile(b, caller, field(body, "profile_id", str))
-    reason = refusal(caller, profile, title)
-    if reason is not None:
-        raise reason
+    title, profile = entitled_title(b, caller, body)
     session_id = secrets.token_urlsafe(18)
     b.db.execute(
         "INSERT INTO playback_sessions VALUES (?, ?, ?, ?, ?, ?)",

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -45,7 +46,8 @@ TITLES = {"test": "pocket-meadow", "media": "short"}
 
 
 async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
-                  label: str, settle_s: float) -> tuple[list[float], list[float]]:
+                  label: str, settle_s: float,
+                  **config: Any) -> tuple[list[float], list[float]]:
     cp, profile = await signed_in(ready.base_url)
     token = cp.credentials.access_token if cp.credentials else ""
     plain = create_mpv(file_options=None, http_header_fields=f"Authorization: Bearer {token}")
@@ -59,7 +61,7 @@ async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
             # (read-ahead, the next segment, probes) drains first. On the shaped link the tbf
             # queue alone holds up to 400 ms of bytes.
             await asyncio.sleep(settle_s)
-            async with session(cp, profile, title, engine_mpv) as s:
+            async with session(cp, profile, title, engine_mpv, **config) as s:
                 first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
                 marks = dict(s.startup_ms)
                 rendition = first["rendition"]
@@ -100,11 +102,21 @@ def breakdown(stages: list[dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def config_of(args: argparse.Namespace) -> dict[str, Any]:
+    """SessionConfig overrides from ``--set name=python-literal`` (A/B runs)."""
+    import ast
+    out: dict[str, Any] = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        out[name] = ast.literal_eval(value)
+    return out
+
+
 def loopback(args: argparse.Namespace, mpv: RealMpv) -> None:
     cp = start_controlplane(catalog_args(args.catalog))
     try:
         asyncio.run(measure(cp.ready, TITLES[args.catalog], args.reps, mpv, "loopback",
-                            args.settle))
+                            args.settle, **config_of(args)))
     finally:
         cp.stop()
 
@@ -140,7 +152,7 @@ def shaped(args: argparse.Namespace, mpv: RealMpv) -> None:
     try:
         proc, ready = start_controlplane_in(NS, NS_IP, catalog_args(args.catalog))
         asyncio.run(measure(ready, TITLES[args.catalog], args.shaped_reps, mpv,
-                            "shaped 5 Mbit/s", max(args.settle, 0.8)))
+                            "shaped 5 Mbit/s", max(args.settle, 0.8), **config_of(args)))
     finally:
         if proc is not None:
             proc.terminate()
@@ -159,6 +171,8 @@ def main() -> None:
     parser.add_argument("--shaped-reps", type=int, default=7)
     parser.add_argument("--catalog", choices=("test", "media"), default="test")
     parser.add_argument("--shaped", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a SessionConfig field for the engine, e.g. warm_edge=False")
     parser.add_argument("--settle", type=float, default=0.3,
                         help="idle seconds before each timed run (shaped: at least 0.8)")
     args = parser.parse_args()

@@ -56,10 +56,25 @@ def test_bench_runs_every_policy_per_class_and_writes_json(
     assert set(data["summary"]) == {"fast", "slow"}
     fast = data["summary"]["fast"]
     assert fast["traces"] == 2
-    names = {"hysteresis", "throughput", "bba", "bola", "dynamic", "optimal"}
+    names = {"hysteresis", "throughput", "bba", "bola", "dynamic", "optimal", "optimal_plan"}
     assert set(fast["policies"]) == names
     for row in fast["policies"].values():
         assert {"qoe_mean", "qoe_median", "qoe_p10"} <= set(row)
     assert fast["policies"]["hysteresis"]["above_bound"] == 0
     assert 0 < fast["policies"]["hysteresis"]["pct_of_optimal"] <= 100.0 + 1e-9
     assert len(data["runs"]) == 3 and set(data["targets"]) == {"fast", "slow"}
+
+
+def test_optimal_cache_is_written_then_reused(tmp_path: Path) -> None:
+    traces, movie = write_inputs(tmp_path)
+    cache = tmp_path / "cache.json"
+    args = ["bench", "--traces", str(traces), "--movie", str(movie), "--grid-s", "0.5"]
+    assert main([*args, "--optimal-cache", str(cache), "--json", str(tmp_path / "a.json")]) == 0
+    stored = json.loads(cache.read_text())
+    assert len(stored) == 3
+    for key in stored:  # poison the cache: a reused value must show up in the next run
+        stored[key]["optimal"] = 99.0
+    cache.write_text(json.dumps(stored))
+    assert main([*args, "--optimal-cache", str(cache), "--json", str(tmp_path / "b.json")]) == 0
+    data = json.loads((tmp_path / "b.json").read_text())
+    assert all(run["sessions"]["optimal"]["qoe_lin"] == 99.0 for run in data["runs"])

@@ -123,3 +123,43 @@ def test_does_not_abandon_a_download_that_fits() -> None:
     # too young to judge, and rung 0 has nowhere to go
     assert policy.should_abandon(5, 1_000, total, 0.2, 1.0, 2.0) is None
     assert policy.should_abandon(0, 1_000, total, 2.0, 1.0, 2.0) is None
+
+
+def test_first_download_is_abandoned_only_past_the_startup_budget() -> None:
+    policy = started()
+    total = int(750_000 * SEG_S / 8)  # 375 kB
+    # nothing buffered yet (buffer 0): 1 s in at 1.5 Mbit/s, ~1 s left: no stall is possible,
+    # the start is barely delayed -> keep it (the old rule dropped it for want of buffer)
+    assert policy.should_abandon(1, 187_500, total, 1.0, 0.0, 1.0) is None
+    # at 0.2 Mbit/s the rest takes ~14 s, past the 4 s budget -> the lowest rung
+    assert policy.should_abandon(1, 25_000, total, 1.0, 0.0, 1.0) == 0
+
+
+def test_a_full_buffer_funds_a_step_with_the_ewma_estimate() -> None:
+    def at_rung_two(**overrides: float) -> HysteresisPolicy:
+        policy = started(**overrides)
+        policy.last_rung = 2
+        policy._in_startup = False
+        # a bursty link: mostly 3 Mbit/s, with slow samples that hold the 20th percentile down
+        for k in range(20):
+            feed(policy, 900_000 if k % 4 == 0 else 3_000_000, 2.0 * k, rung=2)
+        return policy
+
+    # 54 s buffered in a 60 s cap: the client would idle, so the buffer funds rung 4 (2.85M)
+    assert at_rung_two().choose(20, 54.0, 40.0).rung > 2
+    # the same buffer when the cap is far away: judged with the cautious percentile
+    assert at_rung_two(max_buffer_s=240.0).choose(20, 54.0, 40.0).rung == 2
+
+
+def test_choose_is_cheap() -> None:
+    import time
+
+    policy = started()
+    for k in range(20):
+        feed(policy, 3e6, 2.0 * k, rung=2)
+    policy.choose(0, 0.0, 0.0)
+    start = time.perf_counter()
+    for k in range(2000):
+        policy.choose(k, 30.0 + (k % 20), 40.0 + k)
+    per_call_us = (time.perf_counter() - start) / 2000 * 1e6
+    assert per_call_us < 200.0, per_call_us

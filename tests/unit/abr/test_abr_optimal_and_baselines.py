@@ -2,9 +2,12 @@ from pathlib import Path
 
 import pytest
 
+from abr.base import PolicyBase
 from abr.baselines.bba import Bba
-from abr.baselines.bola import Bola
+from abr.baselines.bola import Bola, BolaConfig
+from abr.baselines.dynamic import Dynamic
 from abr.baselines.throughput import ThroughputRule
+from abr.interface import Decision
 from abr.optimal import OptimalConfig, offline_optimal
 from abr.policies import POLICIES
 from abr.sim.movie import Movie
@@ -15,6 +18,19 @@ from .sim_helpers import cbr_movie, constant_trace
 
 LADDER = [300_000, 750_000, 1_200_000, 1_850_000, 2_850_000, 4_300_000]
 SHARED = Path(__file__).resolve().parents[4] / "shared" / "traces"
+
+
+class PlanReplay(PolicyBase):
+    """Fetches a fixed rung sequence."""
+
+    name = "plan"
+
+    def __init__(self, plan: tuple[int, ...]) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+        return self._decide(self.plan[segment_index], "plan")
 
 
 def bumpy_traces() -> list[Trace]:
@@ -55,7 +71,7 @@ def test_optimal_plays_top_on_a_fast_link_and_returns_its_plan() -> None:
 def test_throughput_rule_uses_mean_of_last_four_with_safety() -> None:
     rule = ThroughputRule()
     rule.start(LADDER, 4.0)
-    assert rule.choose(0, 0.0, 0.0).rung == 0
+    assert rule.choose(0, 0.0, 0.0).rung == 1  # dash.js's initial 1000 kbit/s -> 750k
     for bps in (1e6, 1e6, 1e6, 1e6, 3e6):  # window: 1,1,1,3 -> 1.5M x 0.9 = 1.35M
         rule.on_download_complete(0, int(bps / 8), 1.0, 0.0, 0.0)
     assert rule.estimate_bps == pytest.approx(1.5e6)
@@ -83,3 +99,43 @@ def test_bola_prefers_higher_rungs_with_more_buffer_and_guards_oscillation() -> 
     bola.last_rung = 1
     decision = bola.choose(1, 56.0, 1.0)  # buffer says top, throughput says 1
     assert decision.rung == 1 and decision.reason.startswith("bola-o")
+
+
+def test_feasible_plan_scores_what_the_simulator_scores_and_stays_under_the_bound() -> None:
+    movie = short_movie()
+    for trace in bumpy_traces()[:4]:
+        bound = offline_optimal(trace, movie, OptimalConfig(grid_s=0.1)).qoe_lin
+        feasible = offline_optimal(trace, movie, OptimalConfig(grid_s=0.5, optimistic=False))
+        replayed = simulate(PlanReplay(feasible.rungs), trace, movie).qoe.qoe_lin
+        assert replayed == pytest.approx(feasible.qoe_lin, abs=1e-9)
+        assert feasible.qoe_lin <= bound + 1e-9
+
+
+def test_bola_keeps_its_startup_rung_through_the_placeholder_buffer() -> None:
+    bola = Bola()
+    bola.start(LADDER, 4.0)
+    assert bola.choose(0, 0.0, 0.0).rung == 1  # initial bitrate, no estimate yet
+    bola.on_download_complete(1, int(3e6 * 2 / 8), 2.0, 0.0, 2.0)  # 3 Mbit/s: 0.9x -> rung 3
+    assert bola.choose(1, 4.0, 2.0).rung == 3  # startup: throughput rung
+    assert bola.placeholder_s > 0
+    bola.on_download_complete(3, int(3e6 * 2 / 8), 2.0, 0.0, 4.0)
+    # 6 s of real buffer alone would say rung 0; the placeholder keeps rung 3
+    assert bola.choose(2, 6.0, 4.0).rung == 3
+    without = Bola(BolaConfig(placeholder=False))
+    without.start(LADDER, 4.0)
+    without.choose(0, 0.0, 0.0)
+    without.on_download_complete(1, int(3e6 * 2 / 8), 2.0, 0.0, 2.0)
+    without.choose(1, 4.0, 2.0)
+    without.on_download_complete(3, int(3e6 * 2 / 8), 2.0, 0.0, 4.0)
+    assert without.choose(2, 6.0, 4.0).rung == 0
+
+
+def test_insufficient_buffer_rule_caps_bola_and_dynamic() -> None:
+    for policy in (Bola(), Dynamic()):
+        policy.start(LADDER, 4.0)
+        policy.choose(0, 0.0, 0.0)
+        for k in range(3):
+            policy.on_download_complete(3, int(4e6 * 2 / 8), 2.0, 0.0, 2.0 * (k + 1))
+        policy.last_rung = 5
+        # 4 Mbit/s x 0.5 x (2 s / 4 s) = 1 Mbit/s -> at most rung 1
+        assert policy.choose(3, 2.0, 8.0).rung <= 1
