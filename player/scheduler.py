@@ -189,7 +189,10 @@ class Scheduler:
         start = self._clock()
         if counted:
             self._emit({"type": "rebuffer_start", "index": index, "buffer_s": buffer.buffer_s})
-            log.warning("rebuffering: segment %d is not buffered", index)
+            # Before anything was served this is the start-up wait (mpv opened the stream
+            # while the first segment was still coming): expected, not a stall.
+            log.log(logging.INFO if not self.fetched else logging.WARNING,
+                    "rebuffering: segment %d is not buffered", index)
         try:
             return (await buffer.wait_for(index)).data
         finally:

@@ -1,11 +1,14 @@
 """``PlaybackSession``: one title from ``play()`` to ``stop()``, the whole play path tied together.
 
-``await play()``: ``POST /v1/playback`` → the multivariant playlist → in parallel: steering
-(priority applied to the edge pool), probes of the top edges, the streaming key → the
-:class:`~player.scheduler.Scheduler` (ABR: :class:`abr.hysteresis.HysteresisPolicy`, start
-position from the control plane's resume position unless ``start_over``) → the
-:class:`~player.bridge.LoopbackBridge` → mpv plays the bridge's URL; ``play()`` returns at the
-first frame (``first_frame`` event with ``ttff_ms``) or raises the typed error
+``await play()`` (ordered for the time to first frame; docs/engine.md, *Session*): the
+:class:`~player.bridge.LoopbackBridge` listens while ``POST /v1/playback`` is under way → the
+multivariant playlist and the streaming key concurrently → mpv opens the bridge URL as soon as
+both are good, while steering runs and the :class:`~player.scheduler.Scheduler` (ABR:
+:class:`abr.hysteresis.HysteresisPolicy`, the lowest rung first when nothing is measured; start
+position from the control plane's resume position unless ``start_over``) reads the timeline and
+fetches the first segment; the bridge holds mpv's requests until they are there. Edge probes run
+after the first frame. ``play()`` returns at the first frame (``first_frame`` event with
+``ttff_ms``; ``startup_ms`` has the time of every stage) or raises the typed error
 (:mod:`player.errors`).
 
 Then: :meth:`pause`, :meth:`resume`, :meth:`seek` (exact; the scheduler follows mpv's requests),

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from player.bundled import ReadyInfo
 from player.manifest import parse_multivariant
-from player.mpv_seam import RealMpv, create_mpv, wait_for_first_frame
+from player.mpv_seam import BRIDGE_FILE_OPTIONS, RealMpv, create_mpv, wait_for_first_frame
 from tests.bench.engine_common import (
     catalog_args,
     median,
@@ -50,7 +50,10 @@ async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
                   **config: Any) -> tuple[list[float], list[float]]:
     cp, profile = await signed_in(ready.base_url)
     token = cp.credentials.access_token if cp.credentials else ""
-    plain = create_mpv(file_options=None, http_header_fields=f"Authorization: Bearer {token}")
+    # The same libmpv options *and* per-file options as the engine's mpv (forced HLS, no
+    # probing: valid for any HLS URL), so plain mpv gets every setting the engine does.
+    plain = create_mpv(file_options=BRIDGE_FILE_OPTIONS,
+                       http_header_fields=f"Authorization: Bearer {token}")
     engine_ms: list[float] = []
     plain_ms: list[float] = []
     stages: list[dict[str, float]] = []
@@ -63,7 +66,7 @@ async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
             await asyncio.sleep(settle_s)
             async with session(cp, profile, title, engine_mpv, **config) as s:
                 first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
-                marks = dict(s.startup_ms)
+                marks = dict(getattr(s, "startup_ms", {}))
                 rendition = first["rendition"]
                 edge = s.pool.ordered()[0].name if s.pool else None
             playback = await cp.start_playback(title, profile)
@@ -92,6 +95,8 @@ async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
 
 def breakdown(stages: list[dict[str, float]]) -> str:
     """Per start-up stage: median ms since play() (``PlaybackSession.startup_ms``), in order."""
+    if not any(stages):
+        return "  (no per-stage marks from this engine)"
     names = sorted({n for marks in stages for n in marks},
                    key=lambda n: median([m[n] for m in stages if n in m]))
     lines = ["  engine stages (median ms since play(); [p90]; n = reps that had the stage):"]
