@@ -14,8 +14,13 @@ missing=()
 have_lib 'libmpv\.so\.[12]' || missing+=(libmpv)
 command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 have_lib 'libEGL\.so\.1' || missing+=(libegl1)
-have_lib 'libxkbcommon-x11\.so' || missing+=(libxkbcommon-x11-0)
-have_lib 'libxcb-cursor\.so' || missing+=(libxcb-cursor0)
+# Qt's X11 platform plugin (libQt6XcbQpa) links these.
+for pair in libxkbcommon-x11:libxkbcommon-x11-0 libxcb-cursor:libxcb-cursor0 \
+            libxcb-icccm:libxcb-icccm4 libxcb-keysyms:libxcb-keysyms1 libxcb-image:libxcb-image0 \
+            libxcb-render-util:libxcb-render-util0 libxcb-randr:libxcb-randr0 \
+            libxcb-shape:libxcb-shape0 libxcb-xkb:libxcb-xkb1 libX11-xcb:libx11-xcb1; do
+  have_lib "${pair%%:*}\.so" || missing+=("${pair#*:}")
+done
 have_lib 'libfontconfig\.so' || missing+=(libfontconfig1)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ "$want" = test ]; then
@@ -89,7 +94,13 @@ extras=""
 stamp=".venv/.edgeplay-$want-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
   say "installing Python packages${extras:+ (with test tools)}"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
+  log=.venv/pip-install.log
+  if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip &&
+         .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"; } >"$log" 2>&1
+  then
+    tail -n 25 "$log" >&2
+    say "installing the Python packages failed (full log: $log)"
+    exit 1
+  fi
   touch "$stamp"
 fi

@@ -1,7 +1,10 @@
 """The ``edgeplay`` command.
 
-``edgeplay [--catalog default|test]`` starts the bundled control plane and edges and serves until
-Ctrl+C. ``edgeplay play TITLE --headless [--json] [--duration S] [--control-plane URL]
+``edgeplay [--tv] [--control-plane URL] [--data-dir DIR] [--catalog default|test]`` opens the
+app (``ui/app.py``) against the bundled control plane unless a URL is given.
+``edgeplay --screenshot FILE [--tv] [--page home|details|player|downloads]`` saves that page as
+a PNG and exits. ``edgeplay serve`` only serves the bundled control plane until Ctrl+C.
+``edgeplay play TITLE --headless [--json] [--duration S] [--control-plane URL]
 [--start-over] [--max-rung N] [--catalog …]`` plays a title with libmpv and no window, and prints
 the QoE report (see ``ui/headless.py``).
 """
@@ -31,8 +34,7 @@ def _run_bundled(args: argparse.Namespace) -> int:
     print(f"Admin API:     {ready.admin_url}")
     for name, url in ready.edges:
         print(f"Edge {name}:    {url}")
-    print("The desktop interface is not part of this build yet; the backend is serving. "
-          "Press Ctrl+C to stop.", flush=True)
+    print("Serving. Press Ctrl+C to stop.", flush=True)
     try:
         while cp.proc is not None and cp.proc.poll() is None:
             time.sleep(0.5)
@@ -65,7 +67,21 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgeplay", description="Edgeplay streaming client")
     parser.add_argument("--catalog", choices=("default", "test"), default="default",
                         help="which bundled catalog to serve (default: default)")
+    parser.add_argument("--catalog-dir", metavar="DIR",
+                        help="serve this catalog directory from the bundled control plane")
+    parser.add_argument("--control-plane", metavar="URL",
+                        help="use this control plane instead of starting the bundled one")
+    parser.add_argument("--tv", action="store_true",
+                        help="TV mode: fullscreen 10-foot interface driven by the arrows")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="keep settings, app data and caches in DIR")
+    parser.add_argument("--screenshot", metavar="FILE",
+                        help="open --page, save a PNG once it has settled, and exit")
+    parser.add_argument("--page", choices=("home", "details", "player", "downloads"),
+                        default="home", help="the page --screenshot shows (default: home)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="only serve the bundled control plane until Ctrl+C")
     play = sub.add_parser("play", help="play a title")
     play.add_argument("title", metavar="TITLE", help="a title id or name")
     play.add_argument("--headless", action="store_true",
@@ -102,8 +118,14 @@ def main(argv: list[str] | None = None) -> int:
             catalog=args.play_catalog or args.catalog, catalog_dir=args.catalog_dir,
             json=args.json, duration_s=args.duration, start_over=args.start_over,
             max_rung=args.max_rung, speed=args.speed, verbose=args.verbose))
-    signal.signal(signal.SIGTERM, _interrupt)
-    return _run_bundled(args)
+    if args.command == "serve":
+        signal.signal(signal.SIGTERM, _interrupt)
+        return _run_bundled(args)
+    from ui.app import AppOptions, run_app
+    return run_app(AppOptions(
+        control_plane=args.control_plane, catalog=args.catalog, catalog_dir=args.catalog_dir,
+        data_dir=args.data_dir, tv=args.tv, screenshot=args.screenshot, page=args.page,
+        verbose=args.verbose))
 
 
 if __name__ == "__main__":

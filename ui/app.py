@@ -1,0 +1,125 @@
+"""The desktop / TV app's entry point: builds the objects in order — QApplication →
+``setlocale(LC_NUMERIC, "C")`` → mpv (``vo=libmpv``) → the engine loop → widgets — runs Qt,
+then shuts down cleanly: the session stops, the render context is freed before mpv terminates,
+the control plane stops, and the process exits 0."""
+
+from __future__ import annotations
+
+import locale
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("ui")
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    control_plane: str | None = None
+    catalog: str = "default"
+    catalog_dir: str | None = None
+    data_dir: str | None = None
+    tv: bool = False
+    screenshot: str | None = None
+    page: str = "home"
+    verbose: bool = False
+    fake_mpv: bool = False
+    """No libmpv at all (tests)."""
+
+
+def _gl_available() -> bool:
+    from PySide6.QtGui import QGuiApplication
+    return QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
+def run_app(options: AppOptions) -> int:
+    logging.basicConfig(level=logging.INFO if options.verbose else logging.WARNING,
+                        stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QSurfaceFormat
+    from PySide6.QtWidgets import QApplication
+
+    from ui.aio import AsyncLoop, Runner
+    from ui.artwork import ArtCache
+    from ui.backend import Backend
+    from ui.config import AppPaths, Settings
+    from ui.playback import PlayerController
+    from ui.video import MpvVideoWidget, NullVideoWidget
+    from ui.window import MainWindow
+
+    QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    fmt = QSurfaceFormat.defaultFormat()
+    fmt.setSwapInterval(1)
+    QSurfaceFormat.setDefaultFormat(fmt)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Edgeplay")
+    app.setDesktopFileName("edgeplay")
+    locale.setlocale(locale.LC_NUMERIC, "C")  # libmpv refuses to start otherwise
+
+    paths = AppPaths.under(Path(options.data_dir)) if options.data_dir else AppPaths.default()
+    settings = Settings.load(paths.settings_file)
+    gl = _gl_available() and not options.fake_mpv
+    mpv: Any
+    if gl:
+        from player.mpv_seam import create_mpv
+        mpv = create_mpv(vo="libmpv", ao=os.environ.get("EDGEPLAY_AO", "pulse,alsa,null"),
+                         sub_font_size=str(settings.subtitle_size), hwdec="no")
+    else:
+        from player.mpv_seam import FakeMpv
+        mpv = FakeMpv()
+    aio = AsyncLoop()
+    aio.start()
+    runner = Runner(aio)
+    url = options.control_plane or settings.control_plane_url
+    backend = Backend(runner, paths, control_plane_url=url or "", catalog=options.catalog,
+                      catalog_dir=options.catalog_dir)
+    art = ArtCache(runner, paths.art_cache)
+    video = MpvVideoWidget(mpv.handle) if gl else NullVideoWidget()
+    controller = PlayerController(runner, mpv)
+    tv = options.tv or settings.start_in_tv
+    window = MainWindow(backend, art, controller, video, settings, paths, tv=tv,
+                        auto_sign_in=options.screenshot is not None)
+    job = None
+    if options.screenshot:
+        from ui.screenshot import ScreenshotJob
+        job = ScreenshotJob(window, Path(options.screenshot), options.page)
+    if tv:
+        window.go_fullscreen()
+    else:
+        window.resize(1600, 900)
+        window.show()
+    window.raise_()
+    window.activateWindow()
+    window.start()
+    status = app.exec()
+    if job is not None and not job.saved:
+        status = 1
+    shutdown(window, runner, aio, backend, art, controller, video, mpv)
+    return status
+
+
+def shutdown(window: Any, runner: Any, aio: Any, backend: Any, art: Any, controller: Any,
+             video: Any, mpv: Any) -> None:
+    """Stop playback, free the render context, terminate mpv, stop the engine and the control
+    plane — in that order."""
+    stopping = controller.stop()
+    if stopping is not None:
+        try:
+            stopping.result(5.0)
+        except Exception as exc:
+            log.warning("stopping playback: %s", exc)
+    runner.close()
+    video.free()
+    mpv.terminate()
+    if aio.running:
+        try:
+            aio.submit(art.aclose()).result(3.0)
+        except Exception as exc:
+            log.warning("closing the art client: %s", exc)
+    backend.stop()
+    aio.stop()
+    window.close()

@@ -1,0 +1,92 @@
+"""Where the app keeps its files, and its settings (one JSON file in the config folder).
+
+``AppPaths.default()`` follows platformdirs (config, data, cache); ``AppPaths.under(DIR)`` keeps
+everything in one folder (``edgeplay --data-dir DIR``). Secrets never go here: tokens live in the
+OS keyring (:mod:`player.tokens`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+log = logging.getLogger("ui")
+APP = "edgeplay"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    config: Path
+    data: Path
+    cache: Path
+
+    @classmethod
+    def default(cls) -> AppPaths:
+        return cls(Path(platformdirs.user_config_dir(APP)), Path(platformdirs.user_data_dir(APP)),
+                   Path(platformdirs.user_cache_dir(APP)))
+
+    @classmethod
+    def under(cls, root: Path) -> AppPaths:
+        return cls(root / "config", root / "data", root / "cache")
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config / "settings.json"
+
+    @property
+    def art_cache(self) -> Path:
+        return self.cache / "art"
+
+    @property
+    def controlplane_state(self) -> Path:
+        return self.data / "controlplane"
+
+
+@dataclass
+class Settings:
+    """User settings; every field has its default here."""
+
+    control_plane_url: str = ""
+    """Empty: start the bundled control plane."""
+    quality_cap: int | None = None
+    """Highest rendition index the ABR may pick (None: Auto)."""
+    data_saver: bool = False
+    """Caps streaming at the second rung (480p on the bundled ladder)."""
+    subtitle_size: int = 55
+    """mpv ``sub-font-size`` (scaled to a 720-line screen)."""
+    volume: int = 100
+    download_dir: str = ""
+    download_quota_gb: float = 20.0
+    start_in_tv: bool = False
+    profile_id: str = ""
+    """The profile picked last (later runs go straight home)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Settings:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("settings unreadable (%s): using the defaults", exc)
+            return cls()
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in names}) if isinstance(raw, dict) \
+            else cls()
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2), encoding="utf-8")
+        tmp.replace(path)
+
+    def effective_max_rung(self) -> int | None:
+        caps = [c for c in (self.quality_cap, 1 if self.data_saver else None) if c is not None]
+        return min(caps) if caps else None

@@ -1,0 +1,163 @@
+"""One ``QStyledItemDelegate`` per tile kind: posters (genre rows, search), Continue Watching
+(poster + progress bar + time left), profile avatars. They paint the artwork from
+:class:`ui.artwork.ArtCache` (a placeholder until it arrives), the title and the focus ring."""
+
+from __future__ import annotations
+
+import hashlib
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from ui import theme as th
+from ui.artwork import ArtCache
+from ui.models import Role
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def _placeholder_color(seed: str) -> QColor:
+    digest = hashlib.md5(seed.encode()).digest()
+    return QColor.fromHsv(digest[0] * 360 // 256, 120, 90)
+
+
+def _focused(option: QStyleOptionViewItem) -> bool:
+    return bool(option.state & QStyle.StateFlag.State_HasFocus)
+
+
+class PosterDelegate(QStyledItemDelegate):
+    """A 2:3 poster with the title and a second line under it."""
+
+    def __init__(self, art: ArtCache, theme: th.Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.art = art
+        self.theme = theme
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return QSize(self.theme.tile_w, self.theme.tile_h)
+
+    def poster_rect(self, option: QStyleOptionViewItem) -> QRect:
+        t = self.theme
+        r = option.rect
+        return QRect(r.x() + t.focus_px + 1, r.y() + t.focus_px + 1, t.poster_w - 2,
+                     t.poster_h - 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        t = self.theme
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        poster = self.poster_rect(option)
+        radius = max(4, t.poster_w // 24)
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(poster), radius, radius)
+        url = str(index.data(Role.POSTER_URL) or "")
+        widget = option.widget
+        dpr = widget.devicePixelRatioF() if widget is not None else 1.0
+        size = QSize(round(poster.width() * dpr), round(poster.height() * dpr))
+        pixmap = self.art.pixmap(url, size) if url else None
+        painter.setClipPath(path)
+        if pixmap is not None:
+            pixmap.setDevicePixelRatio(dpr)
+            painter.drawPixmap(poster.topLeft(), pixmap)
+        else:
+            base = _placeholder_color(str(index.data(Role.ID) or ""))
+            grad = QLinearGradient(poster.topLeft(), poster.bottomRight())
+            grad.setColorAt(0, base.lighter(130))
+            grad.setColorAt(1, base.darker(200))
+            painter.fillRect(poster, grad)
+            painter.setPen(QColor(th.TEXT))
+            painter.setFont(t.font(t.font_px + 2, bold=True))
+            painter.drawText(poster.adjusted(8, 8, -8, -8),
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             str(index.data() or ""))
+        self.paint_overlay(painter, poster, index)
+        painter.setClipping(False)
+        focused = _focused(option)
+        if focused:
+            pen = QPen(t.focus_color, t.focus_px)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            half = t.focus_px / 2
+            painter.drawRoundedRect(QRectF(poster).adjusted(-half, -half, half, half),
+                                    radius + half, radius + half)
+        text_top = poster.bottom() + t.focus_px + 4
+        width = poster.width()
+        painter.setPen(QColor(th.TEXT if focused else "#d7d9de"))
+        font = t.font(t.font_px, bold=focused)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        name = metrics.elidedText(str(index.data() or ""), Qt.TextElideMode.ElideRight, width)
+        painter.drawText(QRect(poster.left(), text_top, width, metrics.height()),
+                         Qt.AlignmentFlag.AlignLeft, name)
+        painter.setPen(QColor(th.MUTED))
+        small = QFont(font)
+        small.setBold(False)
+        small.setPixelSize(max(11, t.font_px - 3))
+        painter.setFont(small)
+        sub = painter.fontMetrics().elidedText(str(index.data(Role.SUBTITLE) or ""),
+                                               Qt.TextElideMode.ElideRight, width)
+        painter.drawText(QRect(poster.left(), text_top + metrics.height(), width,
+                               painter.fontMetrics().height()), Qt.AlignmentFlag.AlignLeft, sub)
+        painter.restore()
+
+    def paint_overlay(self, painter: QPainter, poster: QRect, index: Index) -> None:
+        """What a tile kind draws over its poster (nothing here)."""
+
+
+class ContinueDelegate(PosterDelegate):
+    """Continue Watching: the poster with a progress bar across its foot."""
+
+    def paint_overlay(self, painter: QPainter, poster: QRect, index: Index) -> None:
+        fraction = index.data(Role.PROGRESS)
+        if fraction is None:
+            return
+        h = max(5, self.theme.focus_px + 2)
+        shade = QLinearGradient(0, poster.bottom() - 40, 0, poster.bottom())
+        shade.setColorAt(0, QColor(0, 0, 0, 0))
+        shade.setColorAt(1, QColor(0, 0, 0, 190))
+        painter.fillRect(QRect(poster.left(), poster.bottom() - 40, poster.width(), 41), shade)
+        track = QRect(poster.left() + 8, poster.bottom() - h - 8, poster.width() - 16, h)
+        painter.fillRect(track, QColor(255, 255, 255, 70))
+        done = QRect(track.left(), track.top(), round(track.width() * float(fraction)), h)
+        painter.fillRect(done, QColor(th.ACCENT))
+
+
+class ProfileDelegate(QStyledItemDelegate):
+    """A round avatar in the profile's colour with its initial, the name under it."""
+
+    def __init__(self, theme: th.Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme = theme
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        side = self.theme.poster_w
+        return QSize(side + 40, side + self.theme.font_px * 3)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        t = self.theme
+        r: QRect = option.rect
+        side = t.poster_w - 2 * t.focus_px
+        avatar = QRect(r.x() + (r.width() - side) // 2, r.y() + t.focus_px * 2, side, side)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(str(index.data(Role.COLOR) or th.ACCENT)))
+        painter.drawRoundedRect(avatar, side // 8, side // 8)
+        is_add = index.data(Role.ID) == "__add__"
+        painter.setPen(QColor(th.TEXT))
+        painter.setFont(t.font(side // 2, bold=True))
+        initial = "+" if is_add else str(index.data() or "?")[:1].upper()
+        painter.drawText(avatar, Qt.AlignmentFlag.AlignCenter, initial)
+        focused = _focused(option)
+        if focused:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(t.focus_color, t.focus_px))
+            painter.drawRoundedRect(avatar.adjusted(-t.focus_px, -t.focus_px, t.focus_px,
+                                                    t.focus_px), side // 8 + 2, side // 8 + 2)
+        painter.setPen(QColor(th.TEXT if focused else th.MUTED))
+        painter.setFont(t.font(t.font_px + 2, bold=focused))
+        painter.drawText(QRect(r.x(), avatar.bottom() + t.focus_px * 2 + 6, r.width(),
+                               t.font_px * 2), Qt.AlignmentFlag.AlignHCenter,
+                         str(index.data() or ""))
+        painter.restore()

@@ -1,0 +1,128 @@
+"""Title details: backdrop, synopsis, year, duration, rating, languages; Play / Resume from mm:ss
+/ Play from the start; Download (the offline work fills it in)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ui.artwork import ArtCache
+from ui.models import fmt_clock, fmt_duration, progress_fraction
+from ui.nav import Action
+from ui.theme import Theme
+from ui.widgets import ButtonBar, Page
+
+JSON = dict[str, Any]
+
+
+class DetailsPage(Page):
+    """Signals:
+        play(dict, bool): the title and start_over.
+        download(dict): the Download button.
+    """
+
+    play = Signal(dict, bool)
+    download = Signal(dict)
+
+    def __init__(self, art: ArtCache, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.art = art
+        self.theme = theme
+        self.title_json: JSON = {}
+        self.poster = QLabel()
+        self.poster.setFixedSize(theme.poster_w * 2, theme.poster_h * 2)
+        self.name = QLabel()
+        self.name.setObjectName("h1")
+        self.name.setWordWrap(True)
+        self.meta = QLabel()
+        self.meta.setObjectName("muted")
+        self.synopsis = QLabel()
+        self.synopsis.setWordWrap(True)
+        self.synopsis.setMaximumWidth(900)
+        self.langs = QLabel()
+        self.langs.setObjectName("muted")
+        self.langs.setWordWrap(True)
+        self.resume = QPushButton("Resume")
+        self.resume.setObjectName("primary")
+        self.start = QPushButton("Play from the start")
+        self.dl = QPushButton("Download")
+        self.buttons = ButtonBar([self.resume, self.start, self.dl])
+        self.buttons.row.addStretch(1)
+        self.note = QLabel()
+        self.note.setObjectName("muted")
+        text = QVBoxLayout()
+        text.addStretch(1)
+        for w in (self.name, self.meta, self.synopsis, self.langs):
+            text.addWidget(w)
+        text.addSpacing(16)
+        text.addWidget(self.buttons)
+        text.addWidget(self.note)
+        text.addStretch(2)
+        row = QHBoxLayout(self)
+        row.addWidget(self.poster, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addSpacing(40)
+        row.addLayout(text, 1)
+        self.resume.clicked.connect(lambda: self.play.emit(self.title_json, False))
+        self.start.clicked.connect(lambda: self.play.emit(self.title_json, True))
+        self.dl.clicked.connect(lambda: self.download.emit(self.title_json))
+        art.loaded.connect(self._art)
+        self.apply_theme(theme)
+
+    def apply_theme(self, theme: Theme) -> None:
+        super().apply_theme(theme)
+        self.theme = theme
+        self.poster.setFixedSize(round(theme.poster_w * 1.8), round(theme.poster_h * 1.8))
+
+    def show_title(self, title: JSON) -> None:
+        self.title_json = title
+        self.name.setText(str(title.get("name", "")))
+        genres = ", ".join(str(g) for g in title.get("genres") or [])
+        parts = [str(title.get("year") or ""), fmt_duration(float(title.get("duration_s") or 0)),
+                 str(title.get("maturity_rating") or ""), genres]
+        self.meta.setText("   ·   ".join(p for p in parts if p))
+        self.synopsis.setText(str(title.get("synopsis") or ""))
+        audio = ", ".join(str(a.get("name") or a.get("language")) for a in title.get("audio") or [])
+        subs = ", ".join(str(s.get("name") or s.get("language"))
+                         for s in title.get("subtitles") or [])
+        self.langs.setText(f"Audio: {audio or '—'}\nSubtitles: {subs or 'none'}")
+        fraction = progress_fraction(title)
+        progress = title.get("progress") or {}
+        if fraction is not None and 0 < fraction < 0.95:
+            position = float(progress.get("position_s") or 0)
+            self.resume.setText(f"▶  Resume from {fmt_clock(position)}")
+            self.start.setVisible(True)
+        else:
+            self.resume.setText("▶  Play")
+            self.start.setVisible(False)
+        playable = title.get("playable", True) is not False
+        self.resume.setEnabled(playable)
+        self.start.setEnabled(playable)
+        self.note.setText("" if playable else
+                          f"Not available here ({title.get('unplayable_reason')}).")
+        self._art(str(title.get("poster_url") or ""))
+
+    def _art(self, url: str) -> None:
+        if not url or url != self.title_json.get("poster_url"):
+            return
+        size = self.poster.size()
+        pixmap: QPixmap | None = self.art.pixmap(url, QSize(size.width(), size.height()))
+        if pixmap is not None:
+            self.poster.setPixmap(pixmap)
+        else:
+            self.poster.clear()
+
+    def focus_default(self) -> None:
+        self.buttons.focus_first()
+        if not self.buttons.contains_focus():
+            self.dl.setFocus()
+
+    def on_action(self, action: Action) -> bool:
+        if not self.buttons.contains_focus() and action != Action.BACK:
+            self.focus_default()
+            return True
+        if action in (Action.UP, Action.DOWN):
+            return True
+        return self.buttons.on_action(action)

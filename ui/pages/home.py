@@ -1,0 +1,285 @@
+"""Home: a top bar (Home, Search, Downloads, Settings, profile) over rows of tiles — Continue
+Watching first, then one row per genre, then Downloads — each a :class:`RowView` on a
+:class:`TitleRowModel`. Up/down move between rows keeping the column; left/right move along a
+row; search shows a results row instead of the rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.artwork import ArtCache
+from ui.delegates import ContinueDelegate, PosterDelegate
+from ui.models import Role, TitleRowModel
+from ui.nav import Action
+from ui.theme import Theme
+from ui.widgets import ButtonBar, Page, RowView
+
+JSON = dict[str, Any]
+
+
+class Section(QWidget):
+    """A row title over a row of tiles."""
+
+    def __init__(self, model: TitleRowModel, delegate: PosterDelegate,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(6)
+        self.label = QLabel(model.title)
+        self.label.setObjectName("h2")
+        self.view = RowView()
+        self.view.setModel(model)
+        self.view.setItemDelegate(delegate)
+        self.model = model
+        self.delegate = delegate
+        box.addWidget(self.label)
+        box.addWidget(self.view)
+        self.resize_for(delegate.theme)
+
+    def resize_for(self, theme: Theme) -> None:
+        self.delegate.theme = theme
+        self.view.setFixedHeight(theme.tile_h + 4)
+        self.view.setSpacing(0)
+
+
+class TopBar(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.logo = QLabel("EDGEPLAY")
+        self.logo.setObjectName("logo")
+        self.home = QPushButton("Home")
+        self.downloads = QPushButton("Downloads")
+        self.settings = QPushButton("Settings")
+        for b in (self.home, self.downloads, self.settings):
+            b.setObjectName("nav")
+            b.setCheckable(True)
+        self.home.setChecked(True)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search titles")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMaximumWidth(420)
+        self.profile = QPushButton("")
+        self.profile.setObjectName("avatar")
+        self.bar = ButtonBar(spacing=8, parent=self)
+        self.bar.row.setContentsMargins(0, 0, 0, 0)
+        self.bar.row.addWidget(self.logo)
+        self.bar.row.addSpacing(24)
+        for w in (self.home, self.downloads, self.settings):
+            self.bar.add(w)
+        self.bar.row.addStretch(1)
+        self.bar.add(self.search, 1)
+        self.bar.add(self.profile)
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.bar)
+
+    def set_profile(self, profile: JSON) -> None:
+        name = str(profile.get("name", ""))
+        color = str(profile.get("avatar_color") or "#e50914")
+        self.profile.setText(name[:1].upper())
+        self.profile.setToolTip(f"{name}: switch profile")
+        self.profile.setStyleSheet(f"QPushButton {{ background: {color}; min-width: 1.6em; }}"
+                                   "QPushButton:focus { border-color: white; }")
+
+
+class HomePage(Page):
+    """Signals:
+        open_title(dict): a tile was chosen.
+        navigate(str): "downloads", "settings" or "profiles".
+        search(str): the user typed a query (debounced).
+    """
+
+    open_title = Signal(dict)
+    navigate = Signal(str)
+    search = Signal(str)
+
+    def __init__(self, art: ArtCache, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.art = art
+        self.theme = theme
+        self.top = TopBar()
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.body = QWidget()
+        self.rows_box = QVBoxLayout(self.body)
+        self.rows_box.setContentsMargins(0, 0, 0, 0)
+        self.rows_box.setSpacing(18)
+        self.rows_box.addStretch(1)
+        self.scroller.setWidget(self.body)
+        self.empty = QLabel("Loading your rows…")
+        self.empty.setObjectName("muted")
+        box = QVBoxLayout(self)
+        box.addWidget(self.top)
+        box.addSpacing(8)
+        box.addWidget(self.empty)
+        box.addWidget(self.scroller, 1)
+        self.sections: list[Section] = []
+        self.results = Section(TitleRowModel("search", "Results"),
+                               PosterDelegate(art, theme), self.body)
+        self.results.hide()
+        self.rows_box.insertWidget(0, self.results)
+        self._wire(self.results)
+        self._debounce = QTimer(self, singleShot=True, interval=250)
+        self._debounce.timeout.connect(lambda: self.search.emit(self.top.search.text().strip()))
+        self.top.search.textChanged.connect(self._query_changed)
+        self.top.search.returnPressed.connect(self._search_enter)
+        self.top.downloads.clicked.connect(lambda: self.navigate.emit("downloads"))
+        self.top.settings.clicked.connect(lambda: self.navigate.emit("settings"))
+        self.top.profile.clicked.connect(lambda: self.navigate.emit("profiles"))
+        self.top.home.clicked.connect(lambda: self.top.home.setChecked(True))
+        art.loaded.connect(self._art_loaded)
+        self.apply_theme(theme)
+
+    # --- content -------------------------------------------------------------------------------
+
+    def _wire(self, section: Section) -> None:
+        section.view.chosen.connect(self._chosen)
+
+    def set_rows(self, rows: list[JSON]) -> None:
+        focus_row = self.focused_section_index()
+        for s in self.sections:
+            s.setParent(None)
+            s.deleteLater()
+        self.sections = []
+        for row in rows:
+            items = [i for i in row.get("items") or [] if isinstance(i, dict)]
+            if not items:
+                continue
+            model = TitleRowModel(str(row.get("id", "")), str(row.get("title", "")), items)
+            kind = ContinueDelegate if model.row_id == "continue-watching" else PosterDelegate
+            section = Section(model, kind(self.art, self.theme), self.body)
+            self._wire(section)
+            self.rows_box.insertWidget(self.rows_box.count() - 1, section)
+            section.show()
+            self.sections.append(section)
+        self.empty.setVisible(not self.sections)
+        self.empty.setText("Nothing to watch here yet." if not rows else "")
+        if focus_row is not None or (self.isVisible() and not self.focusWidget()):
+            self.focus_row(min(focus_row or 0, len(self.visible_sections()) - 1))
+
+    def set_results(self, query: str, titles: list[JSON]) -> None:
+        self.results.model.set_titles(titles)
+        self.results.label.setText(f"Results for “{query}”" if titles
+                                   else f"No titles match “{query}”")
+        self.results.show()
+        for s in self.sections:
+            s.setVisible(False)
+
+    def clear_search(self) -> None:
+        self.results.hide()
+        for s in self.sections:
+            s.show()
+
+    def _query_changed(self, text: str) -> None:
+        if text.strip():
+            self._debounce.start()
+        else:
+            self._debounce.stop()
+            self.clear_search()
+
+    def _search_enter(self) -> None:
+        if self.results.isVisible() and self.results.model.rowCount():
+            self.focus_row(0)
+
+    def _chosen(self, index: QModelIndex) -> None:
+        title = index.data(Role.TITLE)
+        if isinstance(title, dict):
+            self.open_title.emit(title)
+
+    def _art_loaded(self, url: str) -> None:
+        for s in [self.results, *self.sections]:
+            if s.isVisible():
+                s.model.art_loaded(url)
+
+    def apply_theme(self, theme: Theme) -> None:
+        super().apply_theme(theme)
+        self.theme = theme
+        for s in [self.results, *self.sections]:
+            s.resize_for(theme)
+        self.rows_box.setSpacing(theme.font_px)
+
+    # --- navigation ----------------------------------------------------------------------------
+
+    def visible_sections(self) -> list[Section]:
+        return [s for s in [self.results, *self.sections] if not s.isHidden()]
+
+    def focused_section_index(self) -> int | None:
+        for i, s in enumerate(self.visible_sections()):
+            if s.view.hasFocus():
+                return i
+        return None
+
+    def focus_row(self, i: int, x: int | None = None) -> bool:
+        sections = self.visible_sections()
+        if not sections or i < 0:
+            return False
+        section = sections[min(i, len(sections) - 1)]
+        if x is None:
+            section.view.ensure_current()
+            section.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            section.view.focus_near_x(x)
+        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
+        return True
+
+    def focus_default(self) -> None:
+        if not self.focus_row(0):
+            self.top.home.setFocus()
+
+    def on_action(self, action: Action) -> bool:
+        current = self.focused_section_index()
+        if current is None:  # the top bar
+            if action == Action.DOWN:
+                if not self.focus_row(0):
+                    self.top.home.setFocus()
+                return True
+            if action == Action.UP:
+                return True
+            if action in (Action.LEFT, Action.RIGHT) and self.top.search.hasFocus():
+                edit = self.top.search
+                at_edge = (edit.cursorPosition() == 0 if action == Action.LEFT
+                           else edit.cursorPosition() == len(edit.text()))
+                if not at_edge:
+                    return False  # let the line edit move its cursor
+            if self.top.bar.on_action(action):
+                return True
+            if action == Action.BACK and self.top.search.text():
+                self.top.search.clear()
+                return True
+            return False
+        view = self.visible_sections()[current].view
+        if action == Action.UP:
+            if current == 0:
+                (self.top.search if self.results.isVisible() else self.top.home).setFocus()
+                self.scroller.verticalScrollBar().setValue(0)
+            else:
+                self.focus_row(current - 1, view.current_x())
+            return True
+        if action == Action.DOWN:
+            if current + 1 < len(self.visible_sections()):
+                self.focus_row(current + 1, view.current_x())
+            return True
+        if action == Action.BACK and current > 0:
+            self.focus_row(0)
+            self.scroller.verticalScrollBar().setValue(0)
+            return True
+        if action == Action.BACK and self.results.isVisible():
+            self.top.search.clear()
+            self.top.search.setFocus()
+            return True
+        return view.on_action(action)

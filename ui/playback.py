@@ -1,0 +1,254 @@
+"""The Qt side of a :class:`player.session.PlaybackSession`: controls in, state out.
+
+The session lives on the engine loop; every control is submitted there, and what the player page
+shows comes back as signals: a ``state`` snapshot taken on the loop every 250 ms (position,
+duration, buffer, estimate, rendition, edges, dropped frames), each telemetry event as it
+happens, and the end (``ended``) or the typed error that stopped playback (``failed``).
+
+Signals:
+    started(): the first frame is up.
+    state(dict): a snapshot (see :meth:`_snapshot`).
+    telemetry(dict): one engine telemetry event (``rendition_switch``, ``failover``, …).
+    ended(str): "eof" or "stopped".
+    failed(object): the :class:`player.errors.PlayerError` that stopped playback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from player.api import ControlPlaneClient
+from player.mpv_seam import MpvLike
+from player.session import PlaybackSession, SessionConfig
+from ui.aio import Runner
+
+log = logging.getLogger("ui.player")
+SessionFactory = Callable[[ControlPlaneClient, str, str, MpvLike, SessionConfig], Any]
+
+
+def real_session(cp: ControlPlaneClient, title_id: str, profile_id: str, mpv: MpvLike,
+                 config: SessionConfig) -> PlaybackSession:
+    return PlaybackSession(cp, title_id, profile_id, mpv, config=config)
+
+
+class PlayerController(QObject):
+    started = Signal()
+    state = Signal(dict)
+    telemetry = Signal(dict)
+    ended = Signal(str)
+    failed = Signal(object)
+
+    def __init__(self, runner: Runner, mpv: MpvLike, *,
+                 make_session: SessionFactory = real_session,
+                 poll_ms: int = 250, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.mpv = mpv
+        self.make_session = make_session
+        self.session: Any = None
+        self.playing = False
+        self.paused = False
+        self.volume = 100
+        self.muted = False
+        self.position_s = 0.0
+        self.duration_s = 0.0
+        self.title: dict[str, Any] = {}
+        self.rendition: str | None = None
+        self.bitrate_bps: int | None = None
+        self.renditions: list[str] = []
+        self.max_rung: int | None = None
+        self.audio: str | None = None
+        self.subtitles: str | None = None
+        self._play_future: concurrent.futures.Future[Any] | None = None
+        self._poll = QTimer(self, interval=poll_ms)
+        self._poll.timeout.connect(self._request_state)
+        self._polling = False
+        self.telemetry.connect(self._on_event)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def play(self, cp: ControlPlaneClient, title: dict[str, Any], profile_id: str, *,
+             start_over: bool, max_rung: int | None) -> None:
+        self.stop()
+        self.title = title
+        self.max_rung = max_rung
+        self.paused = False
+        self.position_s = 0.0
+        self.duration_s = float(title.get("duration_s") or 0)
+        self.rendition = self.bitrate_bps = None
+        langs = [str(a.get("language")) for a in title.get("audio") or []]
+        self.audio = langs[0] if langs else None
+        self.subtitles = None
+        config = SessionConfig(start_over=start_over, max_rung=max_rung)
+        session = self.make_session(cp, str(title["id"]), profile_id, self.mpv, config)
+        self.session = session
+        emit = self.telemetry.emit
+        session.telemetry.subscribe(lambda event: emit(dict(event)))
+        self._play_future = self.runner.run(self._run(session), None, self._failed,
+                                            key="playback")
+        self._poll.start()
+
+    async def _run(self, session: Any) -> None:
+        await session.play()
+        self.runner.post(self._started)
+        try:
+            reason = await session.wait_ended()
+        except asyncio.CancelledError:
+            raise
+        self.runner.post(lambda: self._ended(str(reason)))
+
+    def _started(self) -> None:
+        self.playing = True
+        self.started.emit()
+        self._apply_volume()
+
+    def _ended(self, reason: str) -> None:
+        self.playing = False
+        self._poll.stop()
+        self.ended.emit(reason)
+
+    def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, asyncio.CancelledError | concurrent.futures.CancelledError):
+            return
+        log.warning("playback failed: %s", exc)
+        self.playing = False
+        self._poll.stop()
+        self.failed.emit(exc)
+
+    def stop(self) -> concurrent.futures.Future[Any] | None:
+        """Stop the session (on the loop); returns the future of the stop."""
+        session, self.session = self.session, None
+        self._poll.stop()
+        self.runner.invalidate("playback")
+        self.runner.invalidate("player-state")
+        self.playing = False
+        if session is None:
+            return None
+        if self._play_future is not None and not self._play_future.done():
+            self._play_future.cancel()
+
+        async def stop() -> None:
+            with contextlib.suppress(Exception):
+                await session.stop()
+        return self.runner.aio.submit(stop())
+
+    # --- controls ------------------------------------------------------------------------------
+
+    def _submit(self, coro: Any) -> None:
+        self.runner.run(coro, None, lambda exc: log.warning("control failed: %s", exc))
+
+    def toggle_pause(self) -> None:
+        if self.session is None:
+            return
+        self.paused = not self.paused
+        self._submit(self.session.pause() if self.paused else self.session.resume())
+
+    def seek_to(self, position_s: float) -> None:
+        if self.session is None:
+            return
+        upper = max(0.0, self.duration_s - 0.5) if self.duration_s else position_s
+        self.position_s = max(0.0, min(position_s, upper))
+        self._submit(self.session.seek(self.position_s))
+
+    def seek_by(self, delta_s: float) -> None:
+        self.seek_to(self.position_s + delta_s)
+
+    def set_quality(self, rung: int | None) -> None:
+        self.max_rung = rung
+        if self.session is not None:
+            session = self.session
+
+            async def apply() -> None:
+                session.max_rung = rung
+            self._submit(apply())
+
+    def set_audio(self, language: str) -> None:
+        self.audio = language
+        if self.session is not None:
+            self._submit(self.session.set_audio(language))
+
+    def set_subtitles(self, language: str | None) -> None:
+        self.subtitles = language
+        if self.session is not None:
+            self._submit(self.session.set_subtitles(language))
+
+    def set_volume(self, volume: int) -> None:
+        self.volume = max(0, min(130, volume))
+        self.muted = False
+        self._apply_volume()
+
+    def toggle_mute(self) -> None:
+        self.muted = not self.muted
+        self._apply_volume()
+
+    def set_mpv(self, name: str, value: Any) -> None:
+        mpv = self.mpv
+
+        async def apply() -> None:
+            await asyncio.get_running_loop().run_in_executor(None, mpv.set, name, value)
+        self._submit(apply())
+
+    def _apply_volume(self) -> None:
+        self.set_mpv("volume", self.volume)
+        self.set_mpv("mute", self.muted)
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def _request_state(self) -> None:
+        if self.session is None or self._polling:
+            return
+        self._polling = True
+        self.runner.run(self._snapshot(self.session), self._got_state,
+                        lambda exc: self._got_state(None), key="player-state")
+
+    def _got_state(self, snap: dict[str, Any] | None) -> None:
+        self._polling = False
+        if snap is None:
+            return
+        self.position_s = float(snap["position_s"])
+        self.duration_s = float(snap["duration_s"]) or self.duration_s
+        snap.update(rendition=self.rendition, bitrate_bps=self.bitrate_bps,
+                    volume=self.volume, muted=self.muted, paused=self.paused)
+        self.state.emit(snap)
+
+    async def _snapshot(self, session: Any) -> dict[str, Any]:  # on the engine loop
+        sched = getattr(session, "scheduler", None)
+        pool = getattr(session, "pool", None)
+        policy = getattr(session, "policy", None)
+        position = float(getattr(session, "position_s", 0.0))
+        buffer_s = float(sched.buffer_s) if sched is not None else 0.0
+        edges = []
+        if pool is not None:
+            for e in pool.ordered():
+                edges.append({"name": e.name, "state": str(getattr(e.state, "value", e.state)),
+                              "rtt_ms": None if e.rtt_s is None else round(e.rtt_s * 1000, 1),
+                              "throughput_bps": e.throughput_bps, "last_error": e.last_error})
+        dropped = None
+        with contextlib.suppress(Exception):
+            dropped = await asyncio.get_running_loop().run_in_executor(
+                None, self.mpv.get, "frame-drop-count")
+        return {
+            "position_s": position,
+            "duration_s": float(getattr(session, "duration_s", 0.0) or 0.0),
+            "buffer_s": buffer_s,
+            "buffered_end_s": position + buffer_s,
+            "estimate_bps": getattr(policy, "estimate_bps", None) if policy else None,
+            "edge": edges[0]["name"] if edges else None,
+            "edges": edges,
+            "dropped_frames": dropped,
+        }
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind == "rendition_switch":
+            self.rendition = event.get("rendition") or self.rendition
+            self.bitrate_bps = event.get("bitrate_bps") or self.bitrate_bps
+        elif kind == "session_start":
+            self.renditions = [str(r) for r in event.get("renditions") or []]

@@ -1,0 +1,93 @@
+"""``edgeplay --screenshot FILE [--tv] [--page home|details|player|downloads]``: open that page
+against the control plane, wait until it has settled (rows and visible art loaded; for the
+player, a few seconds of playback with the stats overlay), save a PNG, and quit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from ui.window import MainWindow
+
+log = logging.getLogger("ui")
+TIMEOUT_S = 90.0
+
+
+class ScreenshotJob:
+    def __init__(self, window: MainWindow, path: Path, page: str) -> None:
+        self.window = window
+        self.path = path
+        self.page = page
+        self.saved = False
+        self._started = time.monotonic()
+        self._stage = "home"
+        self._quiet_since = 0.0
+        window.home_ready.connect(self._home_ready)
+        window.controller.started.connect(self._playing)
+        window.controller.failed.connect(lambda exc: self._fail(f"playback failed: {exc}"))
+        self._timer = QTimer(window, interval=200)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    def _home_ready(self) -> None:
+        if self._stage != "home":
+            return
+        self._stage = "settle"
+        self._quiet_since = time.monotonic() + 0.5
+        w = self.window
+        if self.page == "details":
+            title = self._first_title()
+            if title:
+                w.open_title(title)
+        elif self.page == "downloads":
+            w.show_page("downloads")
+        elif self.page == "player":
+            title = self._first_title()
+            if title:
+                self._stage = "playing"
+                w.open_title(title)
+                w.play(title, True)
+                w.player.stats.show()
+
+    def _first_title(self) -> dict[str, object] | None:
+        sections = self.window.home.sections
+        for s in reversed(sections):  # a genre row: no resume prompt
+            titles = [t for t in s.model.titles() if t.get("playable", True) is not False]
+            if titles:
+                return titles[0]
+        return None
+
+    def _playing(self) -> None:
+        self._play_started = time.monotonic()
+        self._stage = "played"
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now - self._started > TIMEOUT_S:
+            self._fail("the page did not settle in time")
+            return
+        if self._stage == "settle":
+            if self.window.art._pending:
+                self._quiet_since = now
+            elif now - self._quiet_since > 0.8:
+                self._save()
+        elif self._stage == "played" and now - self._play_started > 4.0:
+            self.window.player.show_controls(auto_hide=False)
+            self._save()
+
+    def _save(self) -> None:
+        self._timer.stop()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        image = self.window.grab()
+        self.saved = bool(image.save(str(self.path), "PNG"))
+        log.warning("screenshot %s: %s", "saved" if self.saved else "NOT saved", self.path)
+        QApplication.quit()
+
+    def _fail(self, why: str) -> None:
+        self._timer.stop()
+        log.error("screenshot: %s", why)
+        QApplication.quit()

@@ -1,0 +1,92 @@
+"""The video surface, after mpv's own Qt example: a ``QOpenGLWidget`` with an
+``MpvRenderContext``. mpv renders into ``defaultFramebufferObject()`` at physical pixels; its
+update callback (on mpv's render thread) is queued to the GUI thread as a repaint. Teardown:
+``makeCurrent()`` → ``ctx.free()`` → ``doneCurrent()``, before ``mpv.terminate()``."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QOpenGLContext, QPainter
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
+from PySide6.QtWidgets import QWidget
+
+log = logging.getLogger("player.mpv")
+
+
+class MpvVideoWidget(QOpenGLWidget):
+    """Signals:
+        frame_ready(): mpv has a new frame (emitted from mpv's thread, queued here).
+        gl_ready(): the render context exists; playback may start.
+    """
+
+    frame_ready = Signal()
+    gl_ready = Signal()
+
+    def __init__(self, mpv_handle: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.mpv = mpv_handle
+        self.ctx: Any = None
+        self._proc: Any = None
+        self.frames = 0
+        self.frame_ready.connect(self.update, Qt.ConnectionType.QueuedConnection)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+
+    @property
+    def ready(self) -> bool:
+        return self.ctx is not None
+
+    def initializeGL(self) -> None:
+        from mpv import MpvGlGetProcAddressFn, MpvRenderContext
+
+        def get_proc_address(_ctx: Any, name: bytes) -> int:
+            context = QOpenGLContext.currentContext()
+            if context is None:
+                return 0
+            return int(context.getProcAddress(name) or 0)
+
+        self._proc = MpvGlGetProcAddressFn(get_proc_address)
+        self.ctx = MpvRenderContext(self.mpv, "opengl",
+                                    opengl_init_params={"get_proc_address": self._proc})
+        self.ctx.update_cb = self.frame_ready.emit
+        log.info("mpv render context created (OpenGL)")
+        self.gl_ready.emit()
+
+    def paintGL(self) -> None:
+        if self.ctx is None:
+            return
+        ratio = self.devicePixelRatioF()
+        self.ctx.render(flip_y=True, opengl_fbo={
+            "w": round(self.width() * ratio), "h": round(self.height() * ratio),
+            "fbo": self.defaultFramebufferObject()})
+        self.frames += 1
+
+    def free(self) -> None:
+        """Free the render context (before mpv terminates)."""
+        if self.ctx is None:
+            return
+        self.makeCurrent()
+        self.ctx.update_cb = None
+        self.ctx.free()
+        self.ctx = None
+        self.doneCurrent()
+        log.info("mpv render context freed")
+
+
+class NullVideoWidget(QWidget):
+    """A black surface where OpenGL is missing (``QT_QPA_PLATFORM=offscreen``, fake engines)."""
+
+    gl_ready = Signal()
+    ready = True
+
+    def paintEvent(self, event: object) -> None:
+        QPainter(self).fillRect(self.rect(), QColor("black"))
+
+    def free(self) -> None:
+        pass
+
+
+_ = ctypes  # python-mpv passes the callback through ctypes

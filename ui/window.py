@@ -1,0 +1,397 @@
+"""The main window: a stack of pages, the router (keys → actions → the focused page; Back
+walks the history), the start-up flow (control plane → sign-in → profile → home) and TV mode.
+
+Signals:
+    home_ready(): the home rows are on screen (screenshots, benchmarks, tests).
+    page_changed(str): the page now shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QLineEdit, QMainWindow, QStackedWidget, QWidget
+
+from player.errors import AuthError
+from ui.artwork import ArtCache
+from ui.backend import Backend
+from ui.config import AppPaths, Settings
+from ui.message import Message, MessageBus
+from ui.nav import Action, action_for
+from ui.pages.details import DetailsPage
+from ui.pages.home import HomePage
+from ui.pages.other import DownloadsPage, SettingsPage
+from ui.pages.player import PlayerPage
+from ui.pages.start import ProfilesPage, SignInPage, SplashPage
+from ui.playback import PlayerController
+from ui.theme import Theme, theme_for
+from ui.widgets import Page, Toast
+
+log = logging.getLogger("ui")
+JSON = dict[str, Any]
+
+
+class MainWindow(QMainWindow):
+    home_ready = Signal()
+    page_changed = Signal(str)
+
+    def __init__(self, backend: Backend, art: ArtCache, controller: PlayerController,
+                 video: QWidget, settings: Settings, paths: AppPaths, *, tv: bool = False,
+                 auto_sign_in: bool = False, messages: MessageBus | None = None) -> None:
+        super().__init__()
+        self.backend = backend
+        self.art = art
+        self.controller = controller
+        self.settings = settings
+        self.paths = paths
+        self.auto_sign_in = auto_sign_in
+        self.messages = messages or MessageBus(self)
+        self.tv = tv
+        self.theme: Theme = theme_for(tv)
+        self.profile: JSON = {}
+        self.started_at = time.monotonic()
+        self.home_ready_s: float | None = None
+        self.setWindowTitle("Edgeplay")
+        self.stack = QStackedWidget()
+        self.setCentralWidget(self.stack)
+        self.splash = SplashPage()
+        self.signin = SignInPage()
+        self.profiles = ProfilesPage(self.theme)
+        self.home = HomePage(art, self.theme)
+        self.details = DetailsPage(art, self.theme)
+        self.player = PlayerPage(controller, video, self.theme)
+        self.downloads = DownloadsPage()
+        self.settings_page = SettingsPage(settings)
+        self.pages: dict[str, Page] = {
+            "splash": self.splash, "signin": self.signin, "profiles": self.profiles,
+            "home": self.home, "details": self.details, "player": self.player,
+            "downloads": self.downloads, "settings": self.settings_page}
+        for page in self.pages.values():
+            self.stack.addWidget(page)
+        self.history: list[str] = []
+        self.toast = Toast(self)
+        self.messages.shown.connect(self._show_message)
+        self._wire()
+        self.apply_theme()
+        QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
+
+    # --- wiring --------------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        b = self.backend
+        b.status.connect(self.splash.set_status)
+        b.ready.connect(self._backend_ready)
+        b.start_failed.connect(self._start_failed)
+        self.splash.retry.clicked.connect(self._retry_start)
+        self.signin.submitted.connect(self._sign_in)
+        self.profiles.picked.connect(self._pick_profile)
+        self.profiles.create_profile.connect(self._create_profile)
+        self.profiles.rename.connect(self._rename_profile)
+        self.profiles.delete.connect(self._delete_profile)
+        self.home.open_title.connect(self.open_title)
+        self.home.navigate.connect(self._navigate)
+        self.home.search.connect(self._search)
+        self.details.play.connect(self.play)
+        self.details.download.connect(lambda t: self.messages.info(
+            "Downloads are coming with the offline work; nothing was downloaded."))
+        self.player.leave.connect(self._leave_player)
+        self.player.toggle_fullscreen.connect(self.toggle_fullscreen)
+        self.controller.failed.connect(self._playback_failed)
+        self.downloads.back.clicked.connect(lambda: self.show_page("home", remember=False))
+        self.settings_page.changed.connect(lambda: self.settings.save(self.paths.settings_file))
+        self.settings_page.tv_toggled.connect(self.set_tv)
+
+    def start(self) -> None:
+        self.show_page("splash", remember=False)
+        self.backend.start()
+
+    def _retry_start(self) -> None:
+        self.splash.retry.hide()
+        self.backend.start()
+
+    def _start_failed(self, text: str) -> None:
+        self.splash.set_status(f"Edgeplay could not reach its service: {text}")
+        self.splash.retry.show()
+        self.splash.retry.setFocus()
+
+    # --- sign-in and profiles ------------------------------------------------------------------
+
+    def _backend_ready(self) -> None:
+        if self.backend.keyring_note:
+            self.signin.note.setText(self.backend.keyring_note)
+        if self.auto_sign_in:
+            self.backend.runner.run(self.backend.ensure_demo(), self._have_profiles,
+                                    self._auth_failed, key="auth")
+        elif self.backend.signed_in:
+            self.splash.set_status("Signing in…")
+            self.backend.runner.run(self.backend.resume_session(), self._have_profiles,
+                                    self._auth_failed, key="auth")
+        else:
+            self.show_page("signin", remember=False)
+
+    def _auth_failed(self, exc: BaseException) -> None:
+        self.show_page("signin", remember=False)
+        text = getattr(exc, "message", None) or str(exc)
+        self.signin.failed(text)
+
+    def _sign_in(self, email: str, password: str, create: bool) -> None:
+        self.backend.runner.run(self.backend.sign_in(email, password, create),
+                                self._signed_in, self._auth_failed, key="auth")
+
+    def _signed_in(self, profiles: list[JSON]) -> None:
+        self.settings.profile_id = ""
+        self._have_profiles(profiles)
+
+    def _have_profiles(self, profiles: list[JSON]) -> None:
+        self.profiles.set_profiles(profiles)
+        remembered = [p for p in profiles if p.get("id") == self.settings.profile_id]
+        if remembered or (self.auto_sign_in and profiles):
+            self._pick_profile((remembered or profiles)[0])
+        else:
+            self.show_page("profiles", remember=False)
+
+    def _pick_profile(self, profile: JSON) -> None:
+        self.profile = profile
+        self.settings.profile_id = str(profile.get("id", ""))
+        self.settings.save(self.paths.settings_file)
+        self.home.top.set_profile(profile)
+        self.history.clear()
+        self.show_page("home", remember=False)
+        self.load_home()
+
+    def _profile_call(self, coro: Any) -> None:
+        async def then_list() -> list[JSON]:
+            await coro
+            return await self.backend.cp.profiles()
+        self.backend.runner.run(then_list(), self.profiles.set_profiles,
+                                lambda exc: self.messages.engine_error(exc), key="profiles")
+
+    def _create_profile(self, name: str, color: str) -> None:
+        self._profile_call(self.backend.cp.create_profile(name, avatar_color=color))
+
+    def _rename_profile(self, pid: str, name: str, color: str) -> None:
+        self._profile_call(self.backend.update_profile(pid, name=name, avatar_color=color))
+
+    def _delete_profile(self, pid: str) -> None:
+        self._profile_call(self.backend.delete_profile(pid))
+
+    # --- home, details, search -----------------------------------------------------------------
+
+    def load_home(self) -> None:
+        pid = str(self.profile.get("id", ""))
+        self.backend.call(lambda cp: cp.rows(pid), self._rows,
+                          lambda exc: self.messages.engine_error(exc, retry=self.load_home),
+                          key="rows")
+
+    def _rows(self, rows: list[JSON]) -> None:
+        self.home.set_rows(rows)
+        first = self.home_ready_s is None
+        if self.stack.currentWidget() is self.home and (first or not self.home.isAncestorOf(
+                self.focusWidget())):
+            self.home.focus_default()
+        if self.home_ready_s is None:
+            self.home_ready_s = time.monotonic() - self.started_at
+            log.info("home ready %.0f ms after start", self.home_ready_s * 1000)
+        self.home_ready.emit()
+
+    def _search(self, query: str) -> None:
+        if not query:
+            return
+        pid = str(self.profile.get("id", ""))
+        self.backend.call(lambda cp: cp.search(query, pid),
+                          lambda results: self.home.set_results(query, results),
+                          lambda exc: self.messages.engine_error(exc), key="search")
+
+    def open_title(self, title: JSON) -> None:
+        self.details.show_title(title)
+        self.show_page("details")
+        pid = str(self.profile.get("id", ""))
+        tid = str(title.get("id", ""))
+        self.backend.call(lambda cp: cp.title(tid, pid), self._details_loaded,
+                          lambda exc: self.messages.engine_error(exc), key="details")
+
+    def _details_loaded(self, title: JSON) -> None:
+        had_focus = self.details.buttons.contains_focus()
+        self.details.show_title(title)
+        if self.stack.currentWidget() is self.details and (
+                had_focus or not self.details.buttons.contains_focus()):
+            self.details.focus_default()
+
+    def _navigate(self, where: str) -> None:
+        if where == "profiles":
+            self.show_page("profiles")
+            self.backend.call(lambda cp: cp.profiles(), self.profiles.set_profiles,
+                              key="profiles")
+        else:
+            self.show_page(where)
+
+    # --- playback ------------------------------------------------------------------------------
+
+    def play(self, title: JSON, start_over: bool) -> None:
+        progress = title.get("progress") or {}
+        resume_s = 0.0 if start_over else float(progress.get("position_s") or 0)
+        self.show_page("player")
+        self.player.begin(title, resume_s)
+        self._pending_play = (title, start_over)
+        self._try_play(0)
+
+    def _try_play(self, attempt: int) -> None:
+        video = self.player.video
+        if not getattr(video, "ready", True):  # the GL context comes with the first paint
+            if attempt < 40:
+                QTimer.singleShot(50, lambda: self._try_play(attempt + 1))
+                return
+            self.messages.error("Video output could not start (no OpenGL).")
+            return
+        title, start_over = self._pending_play
+        self.controller.play(self.backend.cp, title, str(self.profile.get("id", "")),
+                             start_over=start_over,
+                             max_rung=self.settings.effective_max_rung())
+        self.controller.set_mpv("sub-font-size", self.settings.subtitle_size)
+
+    def _playback_failed(self, exc: object) -> None:
+        assert isinstance(exc, BaseException)
+        title = self.controller.title
+        self.messages.engine_error(
+            exc, retry=lambda: self.play(title, False) if title else None,
+            sign_in=lambda: self.show_page("signin"))
+        if isinstance(exc, AuthError):
+            self.show_page("signin")
+
+    def _leave_player(self) -> None:
+        self.controller.stop()
+        if self.isFullScreen() and not self.tv:
+            self.showNormal()
+        self.go_back()
+        if self.details.title_json:
+            self.open_title_refresh()
+        self.load_home()
+
+    def open_title_refresh(self) -> None:
+        pid = str(self.profile.get("id", ""))
+        tid = str(self.details.title_json.get("id", ""))
+        self.backend.call(lambda cp: cp.title(tid, pid), self._details_loaded, key="details")
+
+    # --- pages and the router ------------------------------------------------------------------
+
+    def current_name(self) -> str:
+        current = self.stack.currentWidget()
+        return next((n for n, p in self.pages.items() if p is current), "")
+
+    def show_page(self, name: str, remember: bool = True) -> None:
+        current = self.current_name()
+        if current == name:
+            self.pages[name].focus_default()
+            return
+        if remember and current and current not in ("splash", "signin"):
+            self.history.append(current)
+        page = self.pages[name]
+        self.stack.setCurrentWidget(page)
+        self.home.top.home.setChecked(name == "home")
+        page.focus_default()
+        self.page_changed.emit(name)
+
+    def go_back(self) -> bool:
+        if self.current_name() == "player":
+            self.controller.stop()
+        while self.history:
+            name = self.history.pop()
+            if name != self.current_name():
+                self.stack.setCurrentWidget(self.pages[name])
+                self.pages[name].focus_default()
+                self.page_changed.emit(name)
+                return True
+        if self.current_name() in ("downloads", "settings", "details"):
+            self.show_page("home", remember=False)
+            return True
+        return False
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        if not self.isActiveWindow() and QApplication.activeWindow() is not None:
+            return False
+        focus = QApplication.focusWidget()
+        if obj is not focus and not (focus is None and obj is self):
+            return False
+        return self.route(event)
+
+    def route(self, event: QKeyEvent) -> bool:
+        """Keys → the page (player keys, then actions) → the window (back, fullscreen)."""
+        page = self.pages.get(self.current_name())
+        if page is None:
+            return False
+        if isinstance(page, PlayerPage) and page.on_key(event):
+            return True
+        action = action_for(event)
+        if action is None:
+            if event.key() == Qt.Key.Key_F11:
+                self.toggle_fullscreen()
+                return True
+            return False
+        focus = QApplication.focusWidget()
+        if isinstance(focus, QLineEdit) and event.key() == Qt.Key.Key_Backspace:
+            return False  # editing text
+        if action == Action.BACK and self.isFullScreen() and not self.tv:
+            self.showNormal()
+            return True
+        if page.on_action(action):
+            self._ensure_focus(self.pages[self.current_name()])
+            return True
+        if action == Action.BACK:
+            self.go_back()
+            return True
+        self._ensure_focus(self.pages[self.current_name()])
+        return action in (Action.UP, Action.DOWN, Action.LEFT, Action.RIGHT)
+
+    def _ensure_focus(self, page: Page) -> None:
+        """Focus is never lost: if nothing on the page has it, the page's default gets it."""
+        focus = QApplication.focusWidget()
+        if focus is None or not (page is focus or page.isAncestorOf(focus)):
+            page.focus_default()
+
+    # --- look ----------------------------------------------------------------------------------
+
+    def apply_theme(self) -> None:
+        self.theme = theme_for(self.tv)
+        self.setStyleSheet(self.theme.style_sheet())
+        for page in self.pages.values():
+            page.apply_theme(self.theme)
+        self.settings_page.tv.blockSignals(True)
+        self.settings_page.tv.setChecked(self.tv)
+        self.settings_page.tv.blockSignals(False)
+
+    def set_tv(self, on: bool) -> None:
+        self.tv = on
+        self.apply_theme()
+        if on:
+            self.go_fullscreen()
+        elif self.isFullScreen():
+            self.showNormal()
+        page = self.pages.get(self.current_name())
+        if page is not None:
+            self._ensure_focus(page)
+
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.go_fullscreen()
+
+    def go_fullscreen(self) -> None:
+        screen = self.screen()
+        if screen is not None:  # without a window manager, fullscreen alone does not resize
+            self.setGeometry(screen.geometry())
+        self.showFullScreen()
+
+    def _show_message(self, message: Message) -> None:
+        self.toast.show_message(message)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.toast.isVisible():
+            self.toast.place()
