@@ -15,9 +15,13 @@
   without a break for ``up_dwell_s``, once the buffer holds ``up_min_buffer_s``; or, above the
   cushion, to the highest rung the buffer can fund for ``buffer_up_horizon_s`` of media while
   staying above the cushion, judged with a cautious estimate (the lower of the EWMA pair and a
-  sliding 20th percentile) so one fast burst does not buy a step that must be undone.
+  sliding 20th percentile) so one fast burst does not buy a step that must be undone. A *full*
+  buffer (within ``full_buffer_margin_s`` of the player's cap ``max_buffer_s``) is judged with
+  the EWMA estimate instead: there the alternative is idling, which wastes throughput for sure.
 * **Abandon** an in-flight download whose remaining time would leave less than
   ``abandon_margin_s`` in the buffer, naming the highest lower rung that would arrive in time.
+  The first download (nothing buffered, so nothing can stall) only when it would take longer
+  than ``startup_abandon_budget_s``.
 * Never above ``max_rung``.
 """
 
