@@ -11,6 +11,7 @@ from abr.baselines.dynamic import Dynamic, DynamicConfig
 from abr.baselines.throughput import ThroughputRule
 from abr.config import HysteresisConfig
 from abr.hysteresis import HysteresisPolicy
+from abr.mpc import MpcConfig, RobustMpcPolicy
 
 PolicyFactory = Callable[[float], PolicyBase]
 """Builds a fresh policy for a client whose buffer cap is the argument, seconds."""
@@ -23,5 +24,6 @@ POLICIES: dict[str, PolicyFactory] = {
     "bba": lambda max_buffer_s: Bba(),
     "bola": lambda max_buffer_s: Bola(BolaConfig(max_buffer_s=max_buffer_s)),
     "dynamic": lambda max_buffer_s: Dynamic(DynamicConfig(max_buffer_s=max_buffer_s)),
+    "robust_mpc": lambda max_buffer_s: RobustMpcPolicy(MpcConfig(max_buffer_s=max_buffer_s)),
 }
 BASELINES = ("throughput", "bba", "bola", "dynamic")

@@ -56,7 +56,16 @@ def test_bench_runs_every_policy_per_class_and_writes_json(
     assert set(data["summary"]) == {"fast", "slow"}
     fast = data["summary"]["fast"]
     assert fast["traces"] == 2
-    names = {"hysteresis", "throughput", "bba", "bola", "dynamic", "optimal", "optimal_plan"}
+    names = {
+        "hysteresis",
+        "throughput",
+        "bba",
+        "bola",
+        "dynamic",
+        "robust_mpc",
+        "optimal",
+        "optimal_plan",
+    }
     assert set(fast["policies"]) == names
     for row in fast["policies"].values():
         assert {"qoe_mean", "qoe_median", "qoe_p10"} <= set(row)
