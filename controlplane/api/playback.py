@@ -112,6 +112,9 @@ async def start_playback(request: web.Request) -> web.Response:
         "pathways": [{"id": name, "url": url} for name, url in pathways],
         "thumbnails": None,
         "expires_at": b.clock.now() + SESSION_TTL_S,
+        # The playlist manifest_url would answer now, inline: it saves the client a round trip
+        # before its first segment. Reloads (fresh tokens, new steering order) use manifest_url.
+        "multivariant_playlist": multivariant_playlist(b, session_id, title) if pathways else None,
     }
     if pathways:
         base = media_base(b, pathways[0][1], title)

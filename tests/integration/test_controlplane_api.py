@@ -218,6 +218,9 @@ def test_multivariant_playlist_steering_key_and_segments(controlplane: ReadyInfo
     assert {p["id"] for p in play["pathways"]} == {"edge-1", "edge-2", "edge-3"}
 
     text = http.get(play["manifest_url"]).text
+    inline = play["multivariant_playlist"]
+    assert inline.splitlines()[:4] == text.splitlines()[:4]  # same playlist, tokens re-signed
+    assert len(inline.splitlines()) == len(text.splitlines())
     playlist = m3u8.loads(text)
     assert playlist.is_variant
     renditions = len(title["renditions"])
