@@ -107,6 +107,7 @@ async def start_playback(request: web.Request) -> web.Response:
         "resume_position_s": resume,
         "duration_s": title.duration_s,
         "segment_duration_s": title.segment_duration_s,
+        "segment_durations_s": list(title.segment_durations_s),
         "audio": [{"language": t.language, "name": t.name} for t in title.audio],
         "subtitles": [{"language": t.language, "name": t.name} for t in title.subtitles],
         "pathways": [{"id": name, "url": url} for name, url in pathways],

@@ -215,6 +215,7 @@ def test_multivariant_playlist_steering_key_and_segments(controlplane: ReadyInfo
     device = new_device(http, controlplane)
     play = _start(device, title["id"])
     assert play["resume_position_s"] == 0.0
+    assert play["segment_durations_s"] == title["segment_durations_s"]
     assert {p["id"] for p in play["pathways"]} == {"edge-1", "edge-2", "edge-3"}
 
     text = http.get(play["manifest_url"]).text
