@@ -6,6 +6,13 @@ reading (``on_request``) and waits for ``source.segment(k)``: plaintext TS from 
 the ABR picked, already decrypted, never written to disk. Renditions share aligned closed GOPs and
 timestamps, so a switch is just different bytes at the next position.
 
+**Progressive delivery.** When the source also has ``stream(k)``
+(:class:`~player.segments.StreamingSegmentSource`: the scheduler does), a ``GET`` is answered
+as soon as the segment's length is known, with ``Content-Length`` (plaintext length, derived
+from the ciphertext's), and its bytes follow as the engine validates them. If a stream cannot be
+completed as announced the connection is closed mid-body (ffmpeg then skips the rest of that
+segment; a dead stream also ends the bridge's stream as below).
+
 The bridge runs on the engine's asyncio loop. A failing source ends the stream: that request and
 every later segment request get 503 at once (mpv never hangs on it), ``error`` holds the exception
 and ``on_error`` is called once, so the engine can stop mpv and say why.
@@ -19,10 +26,10 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from player.http_loopback import ClientGone, HttpLimits, LoopbackHttpServer, Request, Response
-from player.segments import SegmentSource
+from player.segments import SegmentSource, SegmentSourceError, SegmentStream
 
 log = logging.getLogger("player.mpv.bridge")
 
@@ -122,8 +129,10 @@ class LoopbackBridge:
                 self._on_served(what, response.status)
             except Exception:
                 log.exception("on_served callback failed")
-        log.debug("%s %s %d %dB %.0fms%s", request.method, what, response.status,
-                  len(response.body), (self._clock() - started) * 1000,
+        log.debug("%s %s %d %dB%s %.0fms%s", request.method, what, response.status,
+                  response.length if response.stream is not None else len(response.body),
+                  " streamed" if response.stream is not None else "",
+                  (self._clock() - started) * 1000,
                   f" range={request.headers['range']}" if "range" in request.headers else "")
         return response
 
@@ -152,12 +161,15 @@ class LoopbackBridge:
         index = int(match.group(1))
         if index >= self._count:
             return Response(404), rest
-        return await self._segment(index, client), rest
+        return await self._segment(index, client, request.method), rest
 
-    async def _segment(self, index: int, client: ClientGone) -> Response:
+    async def _segment(self, index: int, client: ClientGone, method: str) -> Response:
         if self.error is not None:
             return Response(503)
         self._source.on_request(index)
+        stream_of = getattr(self._source, "stream", None)
+        if method == "GET" and stream_of is not None:
+            return await self._streamed(index, client, stream_of)
         try:
             data = await client.wait(self._source.segment(index))
         except Exception as exc:
@@ -167,6 +179,39 @@ class LoopbackBridge:
             log.debug("seg/%d: client went away while waiting", index)
             return Response(503)
         return Response(200, data, SEGMENT_TYPE, {"Cache-Control": "no-store"}, ranges=True)
+
+    async def _streamed(self, index: int, client: ClientGone,
+                        stream_of: Callable[[int], Awaitable[SegmentStream]]) -> Response:
+        """Progressive delivery: headers as soon as the length is known, then the bytes as
+        the source validates them (``Content-Length``: the plaintext length is known from the
+        ciphertext's before the end, see ``player.decrypt.plaintext_length``)."""
+        try:
+            stream = await client.wait(stream_of(index))
+        except Exception as exc:
+            self._fail(index, exc)
+            return Response(503)
+        if stream is None:
+            log.debug("seg/%d: client went away while waiting", index)
+            return Response(503)
+        return Response(200, content_type=SEGMENT_TYPE, headers={"Cache-Control": "no-store"},
+                        ranges=True, stream=self._relay(index, stream), length=stream.length)
+
+    async def _relay(self, index: int, stream: SegmentStream) -> AsyncIterator[bytes]:
+        """The source's chunks; a dead stream ends the bridge's stream (``on_error``), any
+        other failure only this response (the server closes the connection mid-body)."""
+        try:
+            async for chunk in stream.chunks:
+                yield chunk
+        except SegmentSourceError as exc:
+            self._fail(index, exc)
+            raise
+        except Exception as exc:
+            log.info("seg/%d: aborting mpv's request mid-body: %s", index, exc)
+            raise
+        finally:
+            close = getattr(stream.chunks, "aclose", None)
+            if close is not None:
+                await close()
 
     async def _wait_ready(self) -> bytes:
         if self._ready is None:

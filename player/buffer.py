@@ -14,8 +14,11 @@ error given to :meth:`SegmentBuffer.fail` when the stream ended in error. Nothin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+
+log = logging.getLogger("edge")
 
 
 @dataclass(frozen=True)
@@ -167,3 +170,162 @@ class SegmentBuffer:
                 waiters.remove(waiter)
                 if not waiters:
                     del self._waiters[index]
+
+
+class SegmentAborted(Exception):
+    """Bytes of a segment already handed to a reader turned out not to be the segment's (the
+    edge corrupted them, or the download changed rendition), or the download was dropped: the
+    reader must hang up (the bridge closes mpv's connection)."""
+
+
+class LiveSegment:
+    """A segment while it is being fetched, readable as its validated plaintext arrives.
+
+    The fetcher writes: :meth:`set_length` (the plaintext length, from the edge's
+    ``Content-Length``), :meth:`append` (validated plaintext, in order), :meth:`restart` (the
+    download starts over from byte 0, e.g. on another edge after corruption: what comes next is
+    compared with what is already here, and only the confirmed prefix stays readable),
+    :meth:`seal` (the end). The scheduler: :meth:`reset` (a lower rung after an abandonment),
+    :meth:`fail`. Readers: :meth:`chunks` from the start, while :attr:`streamable`.
+
+    Bytes once handed out cannot be taken back. A restarted download's bytes that differ from
+    bytes a reader already has replace them for what the reader has not read yet
+    (:attr:`differed_at`; the length and the packet boundaries are the same, so the reader goes
+    on with valid bytes). If the length or the rendition changes after some bytes were handed
+    out, the segment is *tainted*: every reader's :meth:`chunks` raises :class:`SegmentAborted`
+    (the bridge cuts mpv's request) and new readers wait for the whole validated segment in the
+    buffer. Nothing here does I/O.
+    """
+
+    def __init__(self, index: int, on_change: Callable[[], None] | None = None) -> None:
+        self.index = index
+        self.rung = -1
+        self.rendition_id = ""
+        self.edge = ""
+        """The edge of the current attempt."""
+        self.length: int | None = None
+        """Plaintext bytes of the whole segment, once known."""
+        self.data = bytearray()
+        self.handed_out = 0
+        """The most bytes any reader has taken."""
+        self.tainted = False
+        self.differed_at: int | None = None
+        """Where bytes already handed out first differed from the validated segment (an edge
+        corrupted them without breaking the TS framing; found when another edge's copy was
+        compared), or None."""
+        self._confirmed = 0
+        """Readable bytes (``len(data)`` except while a restarted download re-checks them)."""
+        self._error: BaseException | None = None
+        self._epoch = 0
+        self._waiters: list[asyncio.Future[None]] = []
+        self._on_change = on_change
+
+    @property
+    def received(self) -> int:
+        """Plaintext bytes of the current download so far."""
+        return self._confirmed
+
+    @property
+    def streamable(self) -> bool:
+        """Can a reader start now (the length is known, nothing went wrong)?"""
+        return self.length is not None and not self.tainted and self._error is None
+
+    # --- the writer ----------------------------------------------------------------------------
+
+    def set_length(self, length: int) -> None:
+        if self.length is not None and self.length != length and self.handed_out:
+            self._taint()
+        self.length = length
+        self._notify()
+
+    def append(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        pos = self._confirmed
+        overlap = min(len(chunk), len(self.data) - pos)
+        if overlap > 0 and self.data[pos:pos + overlap] != chunk[:overlap]:
+            old = self.data[pos:pos + overlap]
+            first = next(i for i in range(overlap) if old[i] != chunk[i])
+            if self.handed_out > pos + first and self.differed_at is None:
+                # Same segment, same length, so the framing is intact: the reader goes on with
+                # the right bytes from here. Cutting it off would make ffmpeg skip the rest of
+                # the segment (it does not ask again); see docs/engine.md.
+                self.differed_at = pos + first
+                log.warning("segment %d: bytes already handed to mpv differ from the valid "
+                            "segment from byte %d on (%d handed out); the rest is right",
+                            self.index, pos + first, self.handed_out)
+            del self.data[pos + first:]
+            overlap = first
+        if overlap < len(chunk):
+            self.data += chunk[overlap:]
+        self._confirmed = pos + len(chunk)
+        self._notify()
+
+    def restart(self) -> None:
+        """The download starts over from byte 0: re-check what is here against it."""
+        self._confirmed = 0
+
+    def seal(self) -> bytes:
+        """The download is complete and valid: drop unconfirmed bytes, return the segment."""
+        if len(self.data) > self._confirmed:
+            if self.handed_out > self._confirmed:
+                self._taint()
+            del self.data[self._confirmed:]
+        if self.length != len(self.data):
+            if self.handed_out:
+                self._taint()
+            self.length = len(self.data)
+        self._notify()
+        return bytes(self.data)
+
+    def reset(self) -> None:
+        """Another rendition will be fetched instead: forget everything."""
+        if self.handed_out:
+            self._taint()
+        self.data.clear()
+        self._confirmed = 0
+        self.length = None
+        self._notify()
+
+    def fail(self, error: BaseException) -> None:
+        """The download ended without a segment: readers get ``error``."""
+        if self._error is None:
+            self._error = error
+        self._notify()
+
+    def _taint(self) -> None:
+        self.tainted = True
+        self._epoch += 1
+
+    def _notify(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        if self._on_change is not None:
+            self._on_change()
+
+    # --- readers -------------------------------------------------------------------------------
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The segment from its first byte, each chunk as soon as it is validated. Raises
+        :class:`SegmentAborted` when the segment is tainted, or the :meth:`fail` error."""
+        epoch, pos = self._epoch, 0
+        if self.length is None:
+            raise SegmentAborted(f"segment {self.index}: length unknown")
+        length = self.length
+        while pos < length:
+            while True:
+                if epoch != self._epoch or self.length != length:
+                    raise SegmentAborted(f"segment {self.index}: bytes already sent changed")
+                if self._error is not None:
+                    raise self._error
+                if self._confirmed > pos:
+                    break
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+                await waiter
+            chunk = bytes(self.data[pos:min(self._confirmed, length)])
+            pos += len(chunk)
+            self.handed_out = max(self.handed_out, pos)
+            yield chunk

@@ -5,8 +5,9 @@ the IV is the key's IV attribute or, without one, the segment's media sequence n
 (:meth:`player.manifest.Key.iv_for`). Whatever the edge sent, the plaintext must be MPEG-TS: a
 whole number of 188-byte packets, each starting with the sync byte 0x47 (every packet is checked;
 ``data[::188]`` makes that one C-level slice). A bad padding or a bad sync is
-:class:`CorruptSegment`, which the fetcher treats as the edge's fault and fails over; it never
-reaches the bridge.
+:class:`CorruptSegment`, which the fetcher treats as the edge's fault and fails over.
+:class:`StreamDecryptor` does the same incrementally, as the bytes arrive: a packet is handed
+on only once its sync byte is checked, the last block only once the padding is.
 
 Keys are fetched once per key URI (:class:`KeyCache`); concurrent fetches of one URI share a
 single request.
@@ -18,7 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 from player.errors import LicenseError, PlayerError
 from player.manifest import Segment
@@ -61,6 +62,95 @@ def decrypt_aes128(data: bytes, key: bytes, iv: bytes) -> bytes:
         return unpadder.update(padded) + unpadder.finalize()
     except ValueError:
         raise CorruptSegment("The segment does not decrypt (bad PKCS#7 padding).") from None
+
+
+def plaintext_length(encrypted: bool, length: int) -> int:
+    """The plaintext length of a valid segment whose fetched bytes are ``length`` long.
+
+    Clear segments: ``length`` itself. AES-128 segments: PKCS#7 adds 1–16 bytes, and valid
+    plaintext is whole 188-byte TS packets; at most one multiple of 188 lies in the 16 values
+    ``length - 16 .. length - 1``, so the plaintext length is known from the ciphertext's
+    ``Content-Length`` before a byte is decrypted (the padding is checked against it at the
+    end). :class:`CorruptSegment` when no valid length exists."""
+    if encrypted:
+        if length <= 0 or length % AES_BLOCK_BYTES:
+            raise CorruptSegment(f"The encrypted segment is {length} bytes long, not a whole "
+                                 f"number of {AES_BLOCK_BYTES}-byte AES blocks.")
+        plain = (length - 1) // TS_PACKET_BYTES * TS_PACKET_BYTES
+        if plain <= 0 or length - plain > AES_BLOCK_BYTES:
+            raise CorruptSegment(f"No whole number of TS packets encrypts to {length} bytes.")
+        return plain
+    if length <= 0 or length % TS_PACKET_BYTES:
+        raise CorruptSegment(f"The segment is {length} bytes long, not a whole number of "
+                             f"{TS_PACKET_BYTES}-byte TS packets.")
+    return length
+
+
+class StreamDecryptor:
+    """Incremental :func:`decrypt_aes128` + :func:`validate_ts`: bytes in as they arrive,
+    validated plaintext out, whole TS packets at a time.
+
+    :meth:`feed` takes the next fetched bytes (any split) and returns the plaintext packets
+    completed by them, every sync byte checked; :meth:`finish` checks the padding and returns
+    the rest. CBC decrypts block by block (the state is the previous ciphertext block, which
+    the cipher object keeps with any partial block), so a segment resumed on another edge with
+    ``Range: bytes=N-`` just goes on feeding. The last 16 bytes of plaintext are held back
+    until :meth:`finish` (they may be the padding), as is a partial packet.
+    :class:`CorruptSegment` as soon as a packet is out of sync; the output of every call
+    before it is valid. Without a key (clear segments) only the TS check applies."""
+
+    def __init__(self, key: bytes | None, iv: bytes | None) -> None:
+        self._cipher: CipherContext | None = None
+        if key is not None:
+            if iv is None or len(key) != AES_BLOCK_BYTES or len(iv) != AES_BLOCK_BYTES:
+                raise ValueError("key and IV must be 16 bytes")
+            self._cipher = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+        self._pending = bytearray()
+        """Plaintext not handed out yet (a partial packet, the held-back block)."""
+        self.bytes_in = 0
+        """Fetched bytes fed so far."""
+        self.bytes_out = 0
+        """Plaintext handed out so far."""
+
+    def feed(self, data: bytes) -> bytes:
+        self.bytes_in += len(data)
+        self._pending += self._cipher.update(data) if self._cipher is not None else data
+        hold = AES_BLOCK_BYTES if self._cipher is not None else 0
+        ready = (len(self._pending) - hold) // TS_PACKET_BYTES * TS_PACKET_BYTES
+        return self._take(ready) if ready > 0 else b""
+
+    def finish(self) -> bytes:
+        """The rest of the plaintext; :class:`CorruptSegment` for a bad length or padding."""
+        if self._cipher is not None:
+            if not self.bytes_in or self.bytes_in % AES_BLOCK_BYTES:
+                raise CorruptSegment(f"The encrypted segment is {self.bytes_in} bytes long, not "
+                                     f"a whole number of {AES_BLOCK_BYTES}-byte AES blocks.")
+            self._pending += self._cipher.finalize()
+            self._cipher = None
+            pad = self._pending[-1] if self._pending else 0
+            if not 1 <= pad <= AES_BLOCK_BYTES or len(self._pending) < pad or any(
+                    b != pad for b in self._pending[-pad:]):
+                raise CorruptSegment("The segment does not decrypt (bad PKCS#7 padding).")
+            del self._pending[-pad:]
+        if not self.bytes_out and not self._pending:
+            raise CorruptSegment("The segment is empty.")
+        if len(self._pending) % TS_PACKET_BYTES:
+            total = self.bytes_out + len(self._pending)
+            raise CorruptSegment(f"The segment is {total} bytes long, not a whole number of "
+                                 f"{TS_PACKET_BYTES}-byte TS packets.")
+        return self._take(len(self._pending))
+
+    def _take(self, size: int) -> bytes:
+        out = bytes(self._pending[:size])
+        syncs = out[::TS_PACKET_BYTES]
+        if syncs.count(TS_SYNC_BYTE) != len(syncs):
+            bad = next(i for i, b in enumerate(syncs) if b != TS_SYNC_BYTE)
+            at = self.bytes_out + bad * TS_PACKET_BYTES
+            raise CorruptSegment(f"TS packet {at // TS_PACKET_BYTES} (byte {at}) has no sync "
+                                 "byte.")
+        del self._pending[:size]
+        self.bytes_out += size
+        return out
 
 
 FetchKey = Callable[[str], Awaitable[bytes]]
@@ -118,3 +208,19 @@ class Decryptor:
             data = decrypt_aes128(data, key, segment.key.iv_for(segment.sequence))
         validate_ts(data)
         return data
+
+    async def stream(self, segment: Segment) -> StreamDecryptor:
+        """An incremental decryptor for ``segment`` (waits for its key, if any)."""
+        if segment.key is None:
+            return StreamDecryptor(None, None)
+        key = await self.keys.get(segment.key.uri)
+        return StreamDecryptor(key, segment.key.iv_for(segment.sequence))
+
+    def stream_now(self, segment: Segment) -> StreamDecryptor | None:
+        """:meth:`stream` when the key is already cached (else None): no wait."""
+        if segment.key is None:
+            return StreamDecryptor(None, None)
+        key = self.keys.cached(segment.key.uri)
+        if key is None:
+            return None
+        return StreamDecryptor(key, segment.key.iv_for(segment.sequence))

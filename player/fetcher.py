@@ -6,12 +6,18 @@ One :meth:`SegmentFetcher.fetch` call:
    has already left) and the segment's URI on that edge's pathway (its media playlist);
 2. streams the body with the adaptive TTFB and stall timeouts (:mod:`player.failover`), feeding
    the ABR policy ``on_progress`` and asking ``should_abandon`` (→ :class:`Abandoned`);
-3. decrypts and validates it (:mod:`player.decrypt`);
+3. decrypts and validates it as it arrives (:class:`~player.decrypt.StreamDecryptor`: AES-CBC
+   block by block, every TS packet's sync byte, the padding at the end), writing the plaintext
+   into a :class:`~player.buffer.LiveSegment` the bridge can stream to mpv before the last byte;
+   the plaintext length is known from the edge's ``Content-Length``
+   (:func:`~player.decrypt.plaintext_length`);
 4. on a failure, reports it to the pool, records a :class:`~player.failover.FailoverEvent` and
-   goes on to the next edge, resuming with ``Range: bytes=N-`` when the cause keeps the bytes
-   (AES-CBC is over the whole file, so the ciphertext is identical on every edge and the joined
-   file is validated after decryption like any other). ``403 url_expired`` first reloads the URLs
-   (``refresh_urls``) and retries the same edge.
+   goes on to the next edge, resuming with ``Range: bytes=N-`` from the bytes received so far
+   (AES-CBC is over the whole file, so the ciphertext is identical on every edge and the
+   decryptor's CBC state just goes on). Only corruption starts over from byte 0 on the next
+   edge (the live segment compares the new plaintext with what was already handed out).
+   ``403 url_expired`` first reloads the URLs (``refresh_urls``) and retries the same edge.
+   Once mpv has some of a segment's bytes, the ABR may no longer abandon it.
 5. When no edge is left: ``reload_steering()``, then every edge once more; then
    ``reload_manifest()``, then every edge once more (these two retries try edges whose circuit is
    open too: it is the last thing before showing an error); then :class:`NoEdgeError` with each
@@ -30,7 +36,8 @@ from dataclasses import dataclass
 import httpx
 
 from abr.interface import AbrPolicy
-from player.decrypt import CorruptSegment, Decryptor
+from player.buffer import LiveSegment
+from player.decrypt import CorruptSegment, Decryptor, StreamDecryptor, plaintext_length
 from player.edgepool import EdgePool, edges_of
 from player.errors import ManifestError, NoEdgeError, PlayerError
 from player.failover import (
@@ -96,6 +103,30 @@ class _Abandon(Exception):
     def __init__(self, lower: int) -> None:
         super().__init__(lower)
         self.lower = lower
+
+
+class _Progress:
+    """What one segment's attempts have fetched so far (carried across edges)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start over from byte 0."""
+        self.fetched = 0
+        """Bytes of the file received so far: the offset of a Range resume."""
+        self.decryptor: StreamDecryptor | None = None
+        self.backlog = bytearray()
+        """Bytes received before the key was at hand."""
+
+    def feed(self, chunk: bytes, live: LiveSegment) -> None:
+        self.fetched += len(chunk)
+        if self.decryptor is None:
+            self.backlog += chunk
+            return
+        if self.backlog:
+            chunk, self.backlog = bytes(self.backlog) + chunk, bytearray()
+        live.append(self.decryptor.feed(chunk))
 
 
 def _describe(exc: BaseException) -> str:
@@ -190,9 +221,13 @@ class SegmentFetcher:
 
     # --- one segment ---------------------------------------------------------------------------
 
-    async def fetch(self, index: int, rung: int) -> Fetched | Abandoned:
+    async def fetch(self, index: int, rung: int,
+                    sink: LiveSegment | None = None) -> Fetched | Abandoned:
+        """``sink``: where validated plaintext goes as it arrives (the bridge streams it to mpv
+        from there); the fetcher keeps its own otherwise."""
         rendition = self.playlists.ladder[rung]
-        partial = bytearray()
+        live = sink if sink is not None else LiveSegment(index)
+        progress = _Progress()
         tried: set[str] = set()
         failures: dict[str, str] = {}
         refreshed: set[str] = set()
@@ -215,20 +250,21 @@ class SegmentFetcher:
                     tried.clear()
                     continue
                 if pending is not None:
-                    self._emit(index, rendition, pending, None, len(partial))
+                    self._emit(index, rendition, pending, None, progress.fetched)
                 for name in self.pool.names:
                     failures.setdefault(name, self.pool.status(name).last_error or "not tried")
                 log.warning("segment %d: every edge failed: %s", index, failures)
                 raise NoEdgeError(failures)
             if pending is not None:
-                self._emit(index, rendition, pending, edge, len(partial))
+                self._emit(index, rendition, pending, edge, progress.fetched)
                 failovers += 1
                 pending = None
             seen = self.playlists.generation
             try:
                 segment = await self._segment_on(edge, rendition, index)
-                return await self._attempt(edge, segment, index, rung, rendition, partial,
-                                           failovers)
+                live.edge = edge
+                return await self._attempt(edge, segment, index, rung, rendition, progress,
+                                           live, failovers)
             except _UrlExpired:
                 if edge not in refreshed and self._refresh_urls is not None:
                     refreshed.add(edge)
@@ -243,7 +279,7 @@ class SegmentFetcher:
                     continue
                 failure = _Failed(Cause.URL_EXPIRED, "403 url_expired after a refresh", 0.0)
             except _Abandon as abandon:
-                size = len(partial)
+                size = progress.fetched
                 log.info("segment %d: abandoned rung %d at %d bytes for rung %d", index, rung,
                          size, abandon.lower)
                 return Abandoned(index, rung, abandon.lower, size, edge)
@@ -252,8 +288,11 @@ class SegmentFetcher:
             self.pool.report_failure(edge, failure.describe(), hard=failure.cause.hard)
             failures[edge] = failure.describe()
             tried.add(edge)
-            if not failure.cause.resumable:
-                partial.clear()
+            if failure.cause is Cause.CORRUPT and progress.fetched:
+                # Start over on the next edge; what already reached the sink is compared with
+                # the new bytes (LiveSegment.restart).
+                progress.reset()
+                live.restart()
             pending = (edge, failure)
 
     async def timeline(self, rung: int = 0) -> MediaPlaylist:
@@ -365,14 +404,17 @@ class SegmentFetcher:
                       self._clock() - start)
 
     async def _attempt(self, edge: str, segment: Segment, index: int, rung: int,
-                       rendition: str, partial: bytearray, failovers: int) -> Fetched:
-        offset = len(partial)
+                       rendition: str, progress: _Progress, live: LiveSegment,
+                       failovers: int) -> Fetched:
+        offset = progress.fetched
         headers = {"Accept-Encoding": "identity"}  # byte offsets must be the file's
         if segment.byterange is not None:
             first, length = segment.byterange
             headers["Range"] = f"bytes={first + offset}-{first + length - 1}"
         elif offset:
             headers["Range"] = f"bytes={offset}-"
+        if progress.decryptor is None:
+            progress.decryptor = self._decryptor.stream_now(segment)
         loop = asyncio.get_running_loop()
         start = last_byte = self._clock()
         ttfb_timeout = self.ttfb_timeout_s(edge)
@@ -393,32 +435,47 @@ class SegmentFetcher:
                         self._check_status(status, await response.aread(), start)
                     if offset and status == 200 and segment.byterange is None:
                         log.info("segment %d: %s ignored the Range: starting over", index, edge)
-                        partial.clear()
+                        progress.reset()
+                        progress.decryptor = self._decryptor.stream_now(segment)
+                        live.restart()
                         offset = 0
                     elif offset and not self._range_matches(response, offset):
                         raise _Failed(Cause.HTTP_4XX, "the Range answer does not match",
                                       self._clock() - start)
                     length = response.headers.get("Content-Length")
                     total = offset + int(length) if length and length.isdigit() else None
+                    if total is not None:
+                        try:
+                            live.set_length(plaintext_length(segment.key is not None, total))
+                        except CorruptSegment as exc:
+                            raise _Failed(Cause.CORRUPT, exc.message,
+                                          self._clock() - start) from None
                     deadline.reschedule(loop.time() + self.stall_timeout_s(edge))
                     last_progress = start
                     async for chunk in response.aiter_bytes():
-                        partial += chunk
+                        had = len(live.data)
+                        try:
+                            progress.feed(chunk, live)
+                        except CorruptSegment as exc:
+                            raise _Failed(Cause.CORRUPT, exc.message, 0.0,
+                                          "last_byte") from None
+                        if not had and live.data:
+                            self._stage("seg_first_plain", index)
                         received += len(chunk)
                         last_byte = self._clock()
                         deadline.reschedule(loop.time() + self.stall_timeout_s(edge))
                         if (total is not None
                                 and last_byte - last_progress >= self.config.progress_interval_s):
                             last_progress = last_byte
-                            self._progress(rung, len(partial), total, last_byte - start,
-                                           received, ttfb)
+                            self._progress(rung, progress.fetched, total, last_byte - start,
+                                           received, ttfb, live)
         except TimeoutError:
             now = self._clock()
             if ttfb is None:
                 raise _Failed(Cause.TTFB_TIMEOUT, f"no answer in {ttfb_timeout:.2f} s",
                               now - start) from None
             raise _Failed(Cause.STALL, f"no byte for {now - last_byte:.2f} s after "
-                          f"{len(partial)} bytes", now - last_byte, "last_byte") from None
+                          f"{progress.fetched} bytes", now - last_byte, "last_byte") from None
         except httpx.TimeoutException as exc:
             raise _Failed(Cause.TTFB_TIMEOUT if ttfb is None else Cause.STALL, _describe(exc),
                           self._clock() - start) from None
@@ -426,18 +483,25 @@ class SegmentFetcher:
             now = self._clock()
             if ttfb is None:
                 raise _Failed(Cause.REFUSED, _describe(exc), now - start) from None
-            raise _Failed(Cause.TRUNCATED, f"{_describe(exc)} after {len(partial)} bytes",
+            raise _Failed(Cause.TRUNCATED, f"{_describe(exc)} after {progress.fetched} bytes",
                           now - last_byte, "last_byte") from None
         end = self._clock()
         self._stage("seg_body", index)
-        if total is not None and len(partial) < total:
-            raise _Failed(Cause.TRUNCATED, f"{len(partial)} of {total} bytes", end - last_byte,
-                          "last_byte")
+        if total is not None and progress.fetched < total:
+            raise _Failed(Cause.TRUNCATED, f"{progress.fetched} of {total} bytes",
+                          end - last_byte, "last_byte")
         try:
-            data = await self._decryptor.plaintext(segment, bytes(partial))
+            if progress.decryptor is None:  # the key was not at hand yet
+                progress.decryptor = await self._decryptor.stream(segment)
+                progress.feed(b"", live)
+            live.append(progress.decryptor.finish())
+            if live.length is not None and live.length != live.received:
+                raise CorruptSegment(f"{live.received} bytes of plaintext, not "
+                                     f"{live.length}.")
         except CorruptSegment as exc:
             raise _Failed(Cause.CORRUPT, exc.message, self._clock() - last_byte,
                           "last_byte") from None
+        data = live.seal()
         self._stage("seg_ready", index)
         seconds = end - start
         self.pool.report_success(edge, received, seconds)
@@ -457,9 +521,11 @@ class SegmentFetcher:
         return unit == "bytes" and first.isdigit() and int(first) == offset
 
     def _progress(self, rung: int, so_far: int, total: int, elapsed_s: float, received: int,
-                  ttfb_s: float) -> None:
+                  ttfb_s: float, live: LiveSegment) -> None:
         now = self._clock()
         self._policy.on_progress(rung, so_far, total, elapsed_s, now)
+        if live.handed_out:
+            return  # mpv has some of these bytes: switching rendition now would cut it off
         lower = self._policy.should_abandon(rung, so_far, total, elapsed_s,
                                             self.buffer_level(), now)
         if lower is not None and lower < rung:

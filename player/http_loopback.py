@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 log = logging.getLogger("player.mpv.http")
 
@@ -68,6 +71,12 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     ranges: bool = False
     """Whether a ``Range`` request may be answered with part of ``body``."""
+    stream: AsyncIterator[bytes] | None = None
+    """A body sent as it comes (instead of ``body``): ``length`` bytes in total, announced
+    with ``Content-Length``. If it raises, or ends short, the connection is closed mid-body
+    (the client sees a truncated response, never a wrong one)."""
+    length: int = 0
+    """Bytes ``stream`` will yield."""
 
 
 Handler = Callable[[Request, "ClientGone"], Awaitable[Response]]
@@ -89,7 +98,7 @@ class ClientGone:
     def gone(self) -> bool:
         return self._reader.at_eof() or self._reader.exception() is not None
 
-    async def wait(self, awaitable: Awaitable[bytes]) -> bytes | None:
+    async def wait(self, awaitable: Awaitable[T]) -> T | None:
         """The result of ``awaitable``, or None (after cancelling it) if the client went away."""
         task = asyncio.ensure_future(awaitable)
         try:
@@ -185,6 +194,8 @@ class LoopbackHttpServer:
         self._connections.add(task)
         try:
             await self._serve_connection(reader, writer)
+        except asyncio.CancelledError:
+            pass  # close(): end quietly (asyncio 3.11's stream callback would log the cancel)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass  # the client went away or stalled: nothing to answer
         except Exception:
@@ -225,8 +236,13 @@ class LoopbackHttpServer:
             except Exception:
                 log.exception("handler failed")
                 response = Response(500)
-            if not await self._send(writer, request.method, request.headers.get("range"),
-                                    response, keep_alive=keep_alive):
+            if response.stream is not None:
+                sent = await self._send_stream(writer, request, response, keep_alive=keep_alive,
+                                               client=ClientGone(reader, limits.disconnect_poll_s))
+                if not sent:
+                    return
+            elif not await self._send(writer, request.method, request.headers.get("range"),
+                                      response, keep_alive=keep_alive):
                 return
             if not keep_alive:
                 return
@@ -277,6 +293,66 @@ class LoopbackHttpServer:
         path = target.split("?", 1)[0]
         return Request(method, path, version, headers)
 
+    async def _send_stream(self, writer: asyncio.StreamWriter, request: Request,
+                           response: Response, *, keep_alive: bool, client: ClientGone) -> bool:
+        """Write a streamed response; False if the connection must close (it was cut short)."""
+        assert response.stream is not None
+        stream = response.stream
+        status, length = response.status, response.length
+        first, last = 0, length - 1
+        headers: dict[str, str] = {}
+        if response.content_type:
+            headers["Content-Type"] = response.content_type
+        headers.update(response.headers)
+        range_header = request.headers.get("range")
+        if response.ranges and status == 200:
+            headers["Accept-Ranges"] = "bytes"
+            if range_header is not None:
+                try:
+                    span = parse_range(range_header, length)
+                except ValueError:
+                    span = None
+                    status, first, last = 416, 0, -1
+                    headers["Content-Range"] = f"bytes */{length}"
+                if span is not None:
+                    first, last = span
+                    status = 206
+                    headers["Content-Range"] = f"bytes {first}-{last}/{length}"
+        headers["Content-Length"] = str(last + 1 - first)
+        headers["Connection"] = "keep-alive" if keep_alive else "close"
+        writer.write(_head(status, headers))
+        if request.method == "HEAD" or status == 416 or last < first:
+            await _close_quietly(stream)
+            return await self._drained(writer)
+        pos = 0
+        try:
+            while pos <= last:
+                chunk = await client.wait(anext(stream, b""))
+                if not chunk:  # the client left (None), or the stream ended short (b"")
+                    log.debug("streamed response cut short at byte %d of %d", pos, length)
+                    return False
+                lo, hi = max(first - pos, 0), min(len(chunk), last + 1 - pos)
+                pos += len(chunk)
+                if lo < hi:
+                    writer.write(memoryview(chunk)[lo:hi])
+                    if not await self._drained(writer):
+                        return False
+        except Exception as exc:
+            log.debug("streamed response aborted at byte %d of %d: %s", pos, length, exc)
+            return False
+        finally:
+            await _close_quietly(stream)
+        return not writer.is_closing()
+
+    @staticmethod
+    async def _drained(writer: asyncio.StreamWriter) -> bool:
+        try:
+            await writer.drain()
+        except ConnectionError:
+            log.debug("client went away mid-response")
+            return False
+        return not writer.is_closing()
+
     async def _send(self, writer: asyncio.StreamWriter, method: str, range_header: str | None,
                     response: Response, *, keep_alive: bool) -> bool:
         """Write ``response``; False if the connection is unusable afterwards."""
@@ -311,3 +387,10 @@ class LoopbackHttpServer:
             log.debug("client went away mid-response")
             return False
         return not writer.is_closing()
+
+
+async def _close_quietly(stream: AsyncIterator[bytes]) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        with contextlib.suppress(Exception):
+            await close()

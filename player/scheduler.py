@@ -39,11 +39,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from abr.interface import AbrPolicy, Decision
-from player.buffer import BufferConfig, BufferedSegment, SegmentBuffer
+from player.buffer import BufferConfig, BufferedSegment, LiveSegment, SegmentAborted, SegmentBuffer
 from player.errors import PlayerError
 from player.failover import FailoverEvent
 from player.fetcher import Abandoned, SegmentFetcher
-from player.segments import SegmentSourceError
+from player.segments import SegmentSourceError, SegmentStream, whole
 
 log = logging.getLogger("abr")
 edge_log = logging.getLogger("edge")
@@ -90,6 +90,10 @@ class Scheduler:
         self._buffer: SegmentBuffer | None = None
         self._durations_s: tuple[float, ...] = ()
         self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._live: dict[int, LiveSegment] = {}
+        """Segments being fetched, readable as their plaintext arrives (:meth:`stream`)."""
+        self._changed = asyncio.Event()
+        """Set (and replaced) whenever a segment is stored or a live one changes."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -159,6 +163,7 @@ class Scheduler:
         self._inflight.clear()
         if self._buffer is not None and self._buffer.error is None:
             self._buffer.fail(SegmentSourceError("playback stopped"))
+        self._poke()
 
     @property
     def buffer(self) -> SegmentBuffer:
@@ -201,6 +206,53 @@ class Scheduler:
                 self.rebuffers.append((index, waited))
                 self._emit({"type": "rebuffer_end", "index": index, "waited_s": waited})
                 log.info("rebuffer of segment %d ended after %.0f ms", index, waited * 1000)
+
+    async def stream(self, index: int) -> SegmentStream:
+        """Position ``index`` progressively: the whole segment if buffered, else the download
+        under way as its validated plaintext arrives (once its length is known). The wait for
+        it is a rebuffer like :meth:`segment`'s; it ends when the bytes start to flow. A
+        segment whose streamed bytes turned out wrong (tainted) is only served whole."""
+        buffer = self.buffer
+        if not 0 <= index < buffer.count:
+            raise IndexError(index)
+        ready = buffer.get(index)
+        if ready is not None:
+            return self._whole(ready)
+        if not self._will_fetch(index):
+            self.on_request(index)
+        counted = not self._paused
+        start = self._clock()
+        if counted:
+            self._emit({"type": "rebuffer_start", "index": index, "buffer_s": buffer.buffer_s})
+            log.log(logging.INFO if not self.fetched else logging.WARNING,
+                    "rebuffering: segment %d is not buffered", index)
+        try:
+            while True:
+                ready = buffer.get(index)
+                if ready is not None:
+                    return self._whole(ready)
+                if buffer.error is not None:
+                    raise buffer.error
+                live = self._live.get(index)
+                if live is not None and live.streamable and live.length is not None:
+                    return SegmentStream(live.length, live.chunks(), live.rung,
+                                         live.rendition_id, live.edge)
+                await self._changed.wait()
+        finally:
+            if counted:
+                waited = self._clock() - start
+                self.rebuffers.append((index, waited))
+                self._emit({"type": "rebuffer_end", "index": index, "waited_s": waited})
+                log.info("rebuffer of segment %d ended after %.0f ms", index, waited * 1000)
+
+    def _whole(self, ready: BufferedSegment) -> SegmentStream:
+        edge = next((e for k, _, e in reversed(self.fetched) if k == ready.index), None)
+        return SegmentStream(len(ready.data), whole(ready.data), ready.rung, ready.rendition_id,
+                             edge)
+
+    def _poke(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     def on_request(self, index: int) -> None:
         buffer = self.buffer
@@ -341,19 +393,39 @@ class Scheduler:
         self._first = None
         rung = self._clamp(decision.rung)
         self._decided(index, rung, decision.reason)
-        while True:
-            result = await self.fetcher.fetch(index, rung)
-            if not isinstance(result, Abandoned):
-                break
-            self._emit({"type": "abandon", "index": index, "rung": rung, "lower": result.lower,
-                        "bytes": result.bytes_so_far, "edge": result.edge})
-            rung = result.lower
-            self._decided(index, rung, "abandoned a download that would drain the buffer")
+        live = LiveSegment(index, on_change=self._poke)
+        live.rung, live.rendition_id = rung, self.fetcher.playlists.ladder[rung]
+        self._live[index] = live
+        try:
+            while True:
+                result = await self.fetcher.fetch(index, rung, sink=live)
+                if not isinstance(result, Abandoned):
+                    break
+                self._emit({"type": "abandon", "index": index, "rung": rung,
+                            "lower": result.lower, "bytes": result.bytes_so_far,
+                            "edge": result.edge})
+                rung = result.lower
+                live.reset()
+                live.rung, live.rendition_id = rung, self.fetcher.playlists.ladder[rung]
+                self._decided(index, rung, "abandoned a download that would drain the buffer")
+        except asyncio.CancelledError:
+            live.fail(SegmentAborted(f"segment {index}: download dropped"))
+            raise
+        except BaseException as exc:
+            error = SegmentSourceError(str(exc))
+            error.__cause__ = exc
+            live.fail(error)
+            raise
+        finally:
+            if self._live.get(index) is live:
+                del self._live[index]
+            self._poke()
         if self._stopped or not buffer.within_window(index) or index in buffer:
             return
         buffer.put(BufferedSegment(index, result.data, result.rendition_id, rung,
                                    buffer.durations_s[index]))
         self.fetched.append((index, rung, result.edge))
+        self._poke()
 
     def _decided(self, index: int, rung: int, reason: str) -> None:
         ladder = self.fetcher.playlists.ladder
@@ -379,6 +451,9 @@ class Scheduler:
         error = SegmentSourceError(message)
         error.__cause__ = exc
         self.buffer.fail(error)
+        for live in self._live.values():
+            live.fail(error)
+        self._poke()
         self._emit({"type": "error", "code": code, "message": message})
 
     def _failover(self, event: FailoverEvent) -> None:

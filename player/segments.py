@@ -8,7 +8,8 @@ can be made slow or failing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Container, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 
@@ -41,6 +42,38 @@ class SegmentSource(Protocol):
     def on_request(self, index: int) -> None:
         """mpv asked for segment ``index`` now (its read position: seeks and pacing)."""
         ...
+
+
+@dataclass
+class SegmentStream:
+    """A segment handed over progressively: ``length`` bytes in total, as ``chunks``.
+
+    ``chunks`` may raise :class:`SegmentSourceError` (the stream died: the bridge ends it) or
+    any other exception (this segment's bytes cannot be completed as sent, e.g. corruption
+    found after some reached mpv: the bridge drops mpv's connection mid-body)."""
+
+    length: int
+    chunks: AsyncIterator[bytes]
+    rung: int | None = None
+    rendition_id: str | None = None
+    edge: str | None = None
+
+
+@runtime_checkable
+class StreamingSegmentSource(SegmentSource, Protocol):
+    """A :class:`SegmentSource` that can also hand a segment over while it is still arriving.
+
+    The bridge prefers :meth:`stream` when the source has it (``GET`` requests)."""
+
+    async def stream(self, index: int) -> SegmentStream:
+        """Position ``index`` as soon as its length is known (the same waits and errors as
+        :meth:`SegmentSource.segment`); must be cancel-safe."""
+        ...
+
+
+async def whole(data: bytes) -> AsyncIterator[bytes]:
+    """``data`` as a one-chunk stream."""
+    yield data
 
 
 class StaticSegments:

@@ -59,8 +59,9 @@ from player.manifest import Multivariant, parse_media_playlist, parse_multivaria
 from player.mpv_seam import MpvEvent, MpvLike
 from player.qoe_report import QoeReport
 from player.scheduler import Scheduler, SchedulerConfig
-from player.segments import SegmentSourceError
+from player.segments import SegmentSourceError, SegmentStream
 from player.steering import SteeringClient
+from player.sync.reporter import ProgressSink
 from player.telemetry import Telemetry, TelemetryConfig
 
 log = logging.getLogger("player.session")
@@ -156,6 +157,17 @@ class _Served:
                 self.first = (index, buffered.rendition_id, edge)
         return data
 
+    async def stream(self, index: int) -> SegmentStream:
+        """The scheduler's progressive delivery (the bridge prefers it)."""
+        if self.scheduler is None:
+            raise SegmentSourceError("the stream has not started")
+        stream = await self.scheduler.stream(index)
+        if stream.rung is not None:
+            self.rungs[index] = stream.rung
+        if self.first is None:
+            self.first = (index, stream.rendition_id or "", stream.edge or "")
+        return stream
+
 
 class PlaybackSession:
     """``PlaybackSession(cp, title_id, profile_id, mpv)``; ``await play()``; controls;
@@ -164,8 +176,12 @@ class PlaybackSession:
     def __init__(self, cp: ControlPlaneClient, title_id: str, profile_id: str, mpv: MpvLike, *,
                  config: SessionConfig | None = None, http: httpx.AsyncClient | None = None,
                  policy: AbrPolicy | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 progress: ProgressSink | None = None) -> None:
         self.config = config or SessionConfig()
+        self.progress = progress
+        """Where positions go (``periodic``, ``pause``, ``seek``, ``stop``, ``end``): the
+        durable outbox of :mod:`player.sync`; None: a best-effort ``PUT`` to the control plane."""
         self.cp = cp
         self.title_id = title_id
         self.profile_id = profile_id
@@ -293,10 +309,9 @@ class PlaybackSession:
         if playback.duration_s and resume_s >= playback.duration_s - 1.0:
             resume_s = 0.0
         self.position_s = self._resume_s = resume_s
-        multivariant = self._startup(self._fetch_multivariant(playback.manifest_url),
-                                     "multivariant")
         keys = KeyCache(self.cp.streaming_key)
-        key = self._startup(keys.get(playback.license_url), "key")
+        key = self._startup(keys.get(playback.license_url), "key")  # first: it is a round trip
+        multivariant = self._startup(self._first_multivariant(playback), "multivariant")
         if playback.pathways and self.config.warm_edge:  # the connection the timeline will use
             self._spawn(self._warm(http, playback.pathways[0][1]), "warm")
         mv = await multivariant
@@ -460,6 +475,12 @@ class PlaybackSession:
     async def _fetch_multivariant(self, url: str) -> Multivariant:
         return parse_multivariant(await self.cp.fetch_text(url), url)
 
+    async def _first_multivariant(self, playback: Playback) -> Multivariant:
+        """The playlist the playback answer carried inline, or fetched when it did not."""
+        if playback.multivariant_playlist is not None:
+            return parse_multivariant(playback.multivariant_playlist, playback.manifest_url)
+        return await self._fetch_multivariant(playback.manifest_url)
+
     # --- hooks for the fetcher -----------------------------------------------------------------
 
     async def _refresh_urls(self) -> Multivariant:
@@ -521,9 +542,12 @@ class PlaybackSession:
             if not self.paused:
                 await self._save_progress()
 
-    async def _save_progress(self) -> None:
+    async def _save_progress(self, event: str = "periodic") -> None:
         playback = self.playback
         if playback is None or self.position_s <= 0:
+            return
+        if self.progress is not None:  # the outbox (player/sync) sends it, now or later
+            self.progress.report(self.position_s, self.duration_s or None, event)
             return
         try:
             async with asyncio.timeout(2.0):
@@ -673,7 +697,7 @@ class PlaybackSession:
             self.scheduler.pause()
         await self._mpv_call(self.mpv.set, "pause", True)
         self.telemetry.emit("pause", position_s=round(self.position_s, 3))
-        await self._save_progress()
+        await self._save_progress("pause")
 
     async def resume(self) -> None:
         if not self.paused:
@@ -691,7 +715,7 @@ class PlaybackSession:
         self._seeking = True
         self.position_s = target
         await self._mpv_call(self.mpv.seek, target, exact=True)
-        self._spawn(self._save_progress(), "progress")
+        self._spawn(self._save_progress("seek"), "progress")
 
     @property
     def audio_languages(self) -> list[str]:
@@ -795,7 +819,8 @@ class PlaybackSession:
                 unsubscribe()
         self._unsubscribe.clear()
         if self.position_s > 0 and self._playing:
-            await self._save_progress()
+            eof = self._done is not None and self._done.done() and self._done.result() == "eof"
+            await self._save_progress("end" if eof else "stop")
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -60,7 +60,7 @@ def run_app(options: AppOptions) -> int:
     app.setDesktopFileName("edgeplay")
     locale.setlocale(locale.LC_NUMERIC, "C")  # libmpv refuses to start otherwise
 
-    paths = AppPaths.under(Path(options.data_dir)) if options.data_dir else AppPaths.default()
+    paths = AppPaths.resolve(options.data_dir)
     settings = Settings.load(paths.settings_file)
     gl = _gl_available() and not options.fake_mpv
     mpv: Any

@@ -1,15 +1,21 @@
 """The app's connection to the control plane: start it (bundled) or reach it (a URL), sign in,
 and the catalog calls the pages make. Everything network-bound runs on the engine loop.
 
+Continue watching (docs/sync.md): the backend owns the device's progress outbox
+(``<data>/progress.sqlite3``) and its replayer on the engine loop; playback sessions write through
+:meth:`Backend.progress_reporter`, "Mark as watched" through :meth:`Backend.mark_watched`.
+
 Signals:
     status(str): a start-up line for the splash page ("Generating the catalog: …").
     ready(): the control plane answers; ``client`` is usable.
     start_failed(str): the bundled control plane did not start (the message says why).
+    sync_changed(): titles' progress became synced (or dropped): pending markers may go.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import socket
@@ -21,6 +27,8 @@ from PySide6.QtCore import QObject, Signal
 from player.api import ControlPlaneClient
 from player.bundled import BundledControlPlane
 from player.errors import AuthError
+from player.sync import Outbox, ProgressEvent, ProgressReporter, ProgressSync
+from player.sync import mark_watched as queue_watched
 from player.tokens import CredentialStore, MemoryStore, TokenStore
 from ui.aio import Runner
 from ui.config import AppPaths
@@ -46,6 +54,7 @@ class Backend(QObject):
     status = Signal(str)
     ready = Signal()
     start_failed = Signal(str)
+    sync_changed = Signal()
 
     def __init__(self, runner: Runner, paths: AppPaths, *, control_plane_url: str = "",
                  catalog: str = "default", catalog_dir: str | None = None,
@@ -63,6 +72,9 @@ class Backend(QObject):
         self.base_url = ""
         self.admin_url = ""
         self.keyring_note: str | None = None
+        self._outbox: Outbox | None = None
+        self.sync: ProgressSync | None = None
+        self._sync_task: asyncio.Task[None] | None = None
 
     # --- start-up ------------------------------------------------------------------------------
 
@@ -94,10 +106,13 @@ class Backend(QObject):
         if self._store is not None:
             self.store = self._store
         else:
+            if self.control_plane_url and self.paths.custom:
+                store_key += f" {self.paths.data}"  # a data folder of its own: a device
             tokens = TokenStore(store_key)
             self.keyring_note = tokens.message
             self.store = tokens
         self.client = ControlPlaneClient(url, store=self.store)
+        self.start_sync(self.client)
         self.status.emit("Connecting…")
 
     def _on_output(self, line: str) -> None:  # on the control plane's pump thread
@@ -105,8 +120,81 @@ class Backend(QObject):
         if text:
             self.status.emit(text)
 
+    # --- progress (continue watching) ---------------------------------------------------------
+
+    @property
+    def outbox(self) -> Outbox:
+        if self._outbox is None:
+            self._outbox = Outbox(self.paths.progress_outbox)
+        return self._outbox
+
+    def start_sync(self, client: Any) -> None:
+        """Replay the outbox to ``client`` from now on (call on the engine loop)."""
+        cp = client
+
+        def changed(events: list[ProgressEvent]) -> None:
+            self.runner.post(self.sync_changed.emit)
+        self.sync = ProgressSync(self.outbox, cp, on_change=changed, account_id=lambda: (
+            cp.credentials.account_id if getattr(cp, "credentials", None) else None) or None)
+        self._sync_task = asyncio.ensure_future(self.sync.run())
+
+    def _wake_sync(self) -> None:
+        sync = self.sync
+        if sync is not None:
+            self.runner.aio.call_soon(sync.wake)
+
+    @property
+    def device_id(self) -> str:
+        creds = getattr(self.client, "credentials", None)
+        return str(getattr(creds, "device_id", "") or "")
+
+    def _account_id(self) -> str:
+        creds = getattr(self.client, "credentials", None)
+        return str(getattr(creds, "account_id", "") or "")
+
+    def progress_reporter(self, title_id: str, profile_id: str) -> ProgressReporter:
+        """The reporter a playback session writes its positions to."""
+        return ProgressReporter(self.outbox, profile_id=profile_id, title_id=title_id,
+                                device_id=self.device_id, account_id=self._account_id(),
+                                device_name=device_name(), on_write=lambda _: self._wake_sync())
+
+    def mark_watched(self, title_id: str, profile_id: str, watched: bool) -> ProgressEvent:
+        """Queue "Mark as watched/unwatched" (durable at once; sent when the server answers)."""
+        event = queue_watched(self.outbox, profile_id=profile_id, title_id=title_id,
+                              watched=watched, device_id=self.device_id,
+                              account_id=self._account_id(), device_name=device_name())
+        self._wake_sync()
+        return event
+
+    def local_progress(self, profile_id: str) -> dict[str, ProgressEvent]:
+        """This device's latest event per title of one profile (pending or synced)."""
+        return {e.title_id: e for e in self.outbox.for_profile(profile_id)}
+
+    async def flush_progress(self, timeout_s: float = 1.0) -> None:
+        """Send what is pending before a playback starts, so the server's resume position is
+        the newest one (gives up quietly after ``timeout_s``)."""
+        if self.sync is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self.sync.drain()
+
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close the client (on the loop) and stop the bundled control plane. At exit only."""
+        if self._sync_task is not None and self.runner.aio.running:
+            task, sync = self._sync_task, self.sync
+
+            async def last_flush() -> None:
+                task.cancel()
+                if sync is not None:
+                    with contextlib.suppress(Exception, TimeoutError):
+                        async with asyncio.timeout(2.0):
+                            await sync.drain()
+            try:
+                self.runner.aio.submit(last_flush()).result(timeout_s)
+            except Exception as exc:
+                log.warning("the last progress sync: %s", exc)
+            self._sync_task = None
         if self.client is not None and self.runner.aio.running:
             try:
                 self.runner.aio.submit(self.client.aclose()).result(timeout_s)
@@ -116,6 +204,9 @@ class Backend(QObject):
         if self.bundled is not None:
             self.bundled.stop()
             self.bundled = None
+        if self._outbox is not None:
+            self._outbox.close()
+            self._outbox = None
 
     # --- calls (each runs on the loop; ok/err on the GUI thread) ------------------------------
 
@@ -142,7 +233,7 @@ class Backend(QObject):
     async def sign_in(self, email: str, password: str, create: bool) -> list[JSON]:
         """Register this device (creating the account when asked); returns the profiles."""
         cp = self.cp
-        await cp.register_device(email, password, f"Edgeplay desktop ({socket.gethostname()})",
+        await cp.register_device(email, password, device_name(),
                                  create_account=create, platform="desktop")
         return await cp.profiles()
 
@@ -167,6 +258,10 @@ class Backend(QObject):
 
     async def delete_profile(self, profile_id: str) -> JSON:
         return await self.cp._json("DELETE", f"/v1/profiles/{profile_id}", idempotent=True)
+
+
+def device_name() -> str:
+    return f"Edgeplay desktop ({socket.gethostname()})"
 
 
 def memory_store() -> CredentialStore:

@@ -5,8 +5,9 @@ app (``ui/app.py``) against the bundled control plane unless a URL is given.
 ``edgeplay --screenshot FILE [--tv] [--page home|details|player|downloads]`` saves that page as
 a PNG and exits. ``edgeplay serve`` only serves the bundled control plane until Ctrl+C.
 ``edgeplay play TITLE --headless [--json] [--duration S] [--control-plane URL]
-[--start-over] [--max-rung N] [--catalog …]`` plays a title with libmpv and no window, and prints
-the QoE report (see ``ui/headless.py``).
+[--start-over] [--max-rung N] [--catalog …] [--data-dir DIR]`` plays a title with libmpv and no
+window, and prints the QoE report (see ``ui/headless.py``). ``edgeplay sync --control-plane URL
+[--data-dir DIR]`` replays the progress outbox. ``EDGEPLAY_DATA_DIR`` is ``--data-dir``.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tv", action="store_true",
                         help="TV mode: fullscreen 10-foot interface driven by the arrows")
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="keep settings, app data and caches in DIR")
+                        help="keep settings, app data and caches in DIR (one folder per device; "
+                        "default: $EDGEPLAY_DATA_DIR, else the platform's folders)")
     parser.add_argument("--screenshot", metavar="FILE",
                         help="open --page, save a PNG once it has settled, and exit")
     parser.add_argument("--page", choices=("home", "details", "player", "downloads"),
@@ -101,7 +103,14 @@ def _parser() -> argparse.ArgumentParser:
                       help="highest rendition the ABR may pick (0 = lowest)")
     play.add_argument("-v", "--verbose", action="store_true",
                       help="log the engine's decisions (abr, edge, net, player) to stderr")
+    play.add_argument("--data-dir", metavar="DIR", dest="play_data_dir",
+                      help="the device's data folder (progress outbox, settings)")
     play.add_argument("--speed", type=_positive, default=1.0, help=argparse.SUPPRESS)
+    sync = sub.add_parser("sync", help="send the progress kept while offline, then exit")
+    sync.add_argument("--control-plane", metavar="URL", dest="sync_control_plane", required=True,
+                      help="the control plane to send it to")
+    sync.add_argument("--data-dir", metavar="DIR", dest="sync_data_dir",
+                      help="the device's data folder")
     return parser
 
 
@@ -117,7 +126,13 @@ def main(argv: list[str] | None = None) -> int:
             title=args.title, control_plane=args.control_plane,
             catalog=args.play_catalog or args.catalog, catalog_dir=args.catalog_dir,
             json=args.json, duration_s=args.duration, start_over=args.start_over,
-            max_rung=args.max_rung, speed=args.speed, verbose=args.verbose))
+            max_rung=args.max_rung, speed=args.speed, verbose=args.verbose,
+            data_dir=args.play_data_dir or args.data_dir))
+    if args.command == "sync":
+        from ui.headless import HeadlessOptions, run_headless
+        return run_headless(HeadlessOptions(
+            title="", control_plane=args.sync_control_plane, sync_only=True,
+            data_dir=args.sync_data_dir or args.data_dir, verbose=args.verbose))
     if args.command == "serve":
         signal.signal(signal.SIGTERM, _interrupt)
         return _run_bundled(args)

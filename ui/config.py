@@ -1,8 +1,8 @@
 """Where the app keeps its files, and its settings (one JSON file in the config folder).
 
 ``AppPaths.default()`` follows platformdirs (config, data, cache); ``AppPaths.under(DIR)`` keeps
-everything in one folder (``edgeplay --data-dir DIR``). Secrets never go here: tokens live in the
-OS keyring (:mod:`player.tokens`).
+everything in one folder (``edgeplay --data-dir DIR``, or ``EDGEPLAY_DATA_DIR=DIR``; two folders
+are two devices). Secrets never go here: tokens live in the OS keyring (:mod:`player.tokens`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import platformdirs
 
 log = logging.getLogger("ui")
 APP = "edgeplay"
+DATA_DIR_ENV = "EDGEPLAY_DATA_DIR"
+"""The environment variable equivalent to ``--data-dir``."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,22 @@ class AppPaths:
     @classmethod
     def under(cls, root: Path) -> AppPaths:
         return cls(root / "config", root / "data", root / "cache")
+
+    @classmethod
+    def resolve(cls, data_dir: str | None = None) -> AppPaths:
+        """``--data-dir`` if given, else ``$EDGEPLAY_DATA_DIR``, else the platformdirs folders."""
+        root = data_dir or os.environ.get(DATA_DIR_ENV) or ""
+        return cls.under(Path(root).expanduser()) if root else cls.default()
+
+    @property
+    def custom(self) -> bool:
+        """True for a ``--data-dir`` folder (a device of its own on this machine)."""
+        return self != AppPaths.default()
+
+    @property
+    def progress_outbox(self) -> Path:
+        """The durable progress outbox (SQLite, WAL; :mod:`player.sync`)."""
+        return self.data / "progress.sqlite3"
 
     @property
     def settings_file(self) -> Path:

@@ -1,5 +1,6 @@
 """One ``QStyledItemDelegate`` per tile kind: posters (genre rows, search), Continue Watching
-(poster + progress bar + time left), profile avatars. They paint the artwork from
+(poster + progress bar + time left + a small "pending" marker while this device's progress has
+not reached the server), profile avatars. They paint the artwork from
 :class:`ui.artwork.ArtCache` (a placeholder until it arrives), the title and the focus ring."""
 
 from __future__ import annotations
@@ -121,6 +122,22 @@ class ContinueDelegate(PosterDelegate):
         painter.fillRect(track, QColor(255, 255, 255, 70))
         done = QRect(track.left(), track.top(), round(track.width() * float(fraction)), h)
         painter.fillRect(done, QColor(th.ACCENT))
+        if index.data(Role.SYNC) == "pending":
+            self.paint_pending(painter, poster)
+
+    def paint_pending(self, painter: QPainter, poster: QRect) -> None:
+        """A small "pending" pill in the top-right corner: not synced yet."""
+        font = self.theme.font(max(10, self.theme.font_px - 5), bold=True)
+        painter.setFont(font)
+        text = "pending"
+        w = painter.fontMetrics().horizontalAdvance(text) + 12
+        h = painter.fontMetrics().height() + 4
+        pill = QRect(poster.right() - w - 6, poster.top() + 6, w, h)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 170))
+        painter.drawRoundedRect(pill, h / 2, h / 2)
+        painter.setPen(QColor("#f5b041"))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
 
 
 class ProfileDelegate(QStyledItemDelegate):

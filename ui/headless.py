@@ -5,8 +5,11 @@ device credentials (:class:`player.tokens.TokenStore`; first use registers a dev
 demo account) → the title (an id, else the best search match) → ``create_mpv(vo="null",
 ao="null")`` → :class:`player.session.PlaybackSession` on an asyncio loop on this thread until
 the end, ``--duration`` seconds of playback, or Ctrl+C/SIGTERM → the report (text, or one JSON
-object with ``--json``) on stdout. Exit status: 0 played, 1 playback or setup error (one line on
-stderr, no traceback), 2 usage (argparse).
+object with ``--json``) on stdout. Progress goes through the durable outbox in the data folder
+(``--data-dir`` / ``EDGEPLAY_DATA_DIR``, else platformdirs; :mod:`player.sync`): whatever an
+earlier run left pending (a crash, the control plane down) is replayed first, and the position is
+flushed before exit. ``edgeplay sync`` only replays the outbox. Exit status: 0 played, 1 playback
+or setup error (one line on stderr, no traceback), 2 usage (argparse).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from player.errors import AuthError, NotFoundError, PlayerError
 from player.mpv_seam import MpvLike, create_mpv
 from player.qoe_report import QoeReport
 from player.session import PlaybackSession, SessionConfig
+from player.sync import Outbox, ProgressReporter, ProgressSync
 from player.tokens import TokenStore
+from ui.config import AppPaths
 
 log = logging.getLogger("ui")
 
@@ -47,6 +52,12 @@ class HeadlessOptions:
     max_rung: int | None = None
     speed: float = 1.0
     verbose: bool = False
+    data_dir: str | None = None
+    """The app data folder (one per device); None: ``$EDGEPLAY_DATA_DIR`` or platformdirs."""
+    sync_only: bool = False
+    """``edgeplay sync``: replay the progress outbox and exit."""
+    flush_timeout_s: float = 5.0
+    """How long the last progress may take to reach the control plane at exit, seconds."""
 
 
 class HeadlessError(Exception):
@@ -80,15 +91,29 @@ async def resolve_title(cp: ControlPlaneClient, title: str, profile_id: str) -> 
 
 
 async def play_title(cp: ControlPlaneClient, options: HeadlessOptions, mpv: MpvLike,
-                     err: TextIO) -> tuple[QoeReport, PlayerError | None]:
+                     err: TextIO, sync: ProgressSync | None = None
+                     ) -> tuple[QoeReport, PlayerError | None]:
     profile_id = await sign_in(cp)
     title = await resolve_title(cp, options.title, profile_id)
     if title.get("playable") is False:
         raise HeadlessError(f"{title.get('name')} cannot be played here "
                             f"({title.get('unplayable_reason')})")
+    reporter: ProgressReporter | None = None
+    if sync is not None:
+        # A newer local position than the server's (played offline, or the control plane was
+        # down) goes first, so the server's resume position is the latest one.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await sync.drain()
+        creds = cp.credentials
+        reporter = ProgressReporter(
+            sync.outbox, profile_id=profile_id, title_id=str(title["id"]),
+            device_id=creds.device_id if creds else "", account_id=creds.account_id if creds
+            else "", device_name=device_name(), on_write=lambda _: sync.wake())
     print(f"Playing {title.get('name')} ({title.get('id')})…", file=err, flush=True)
     config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung)
-    session = PlaybackSession(cp, str(title["id"]), profile_id, mpv, config=config)
+    session = PlaybackSession(cp, str(title["id"]), profile_id, mpv, config=config,
+                              progress=reporter)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -145,16 +170,53 @@ def _print_report(report: QoeReport, as_json: bool, out: TextIO,
     out.flush()
 
 
+def device_name() -> str:
+    return f"edgeplay headless ({socket.gethostname()})"
+
+
+async def _flush(sync: ProgressSync, timeout_s: float, err: TextIO) -> bool:
+    """Send what is pending; True when nothing is left."""
+    done = False
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            done = await sync.drain()
+    left = sync.outbox.pending_count()
+    if left:
+        print(f"edgeplay: {left} progress event(s) kept for later (the control plane is not "
+              "answering)", file=err, flush=True)
+    return done and not left
+
+
 async def _run(base_url: str, options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
-    store = TokenStore(base_url)
+    paths = AppPaths.resolve(options.data_dir)
+    # One keyring entry per control plane, and per data folder when it is not the default one:
+    # two folders on one machine are two devices.
+    store = TokenStore(f"{base_url} {paths.data}" if paths.custom else base_url)
     if store.message:
         print(f"edgeplay: note: {store.message}", file=err, flush=True)
-    mpv = create_mpv(vo="null", ao="null")
+    outbox = Outbox(paths.progress_outbox)
     try:
         async with ControlPlaneClient(base_url, store=store) as cp:
-            report, error = await play_title(cp, options, mpv, err)
+            sync = ProgressSync(outbox, cp, account_id=lambda: (
+                cp.credentials.account_id if cp.credentials else None) or None)
+            if options.sync_only:
+                await sign_in(cp)
+                ok = await _flush(sync, options.flush_timeout_s, err)
+                print(json.dumps({"synced": sync.sent, "pending": outbox.pending_count()}),
+                      file=out, flush=True)
+                return 0 if ok else 1
+            replay = asyncio.ensure_future(sync.run())
+            mpv = create_mpv(vo="null", ao="null")
+            try:
+                report, error = await play_title(cp, options, mpv, err, sync)
+            finally:
+                mpv.terminate()
+                replay.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await replay
+            await _flush(sync, options.flush_timeout_s, err)
     finally:
-        mpv.terminate()
+        outbox.close()
     _print_report(report, options.json, out, error)
     if error is not None:
         print(f"edgeplay: {error.message}", file=err, flush=True)

@@ -1,10 +1,16 @@
 """Item models: one ``TitleRowModel`` per home row (and for search results and downloads), and
 the ``ProfileModel`` of the profile picker. Views paint them with the delegates in
-:mod:`ui.delegates`; artwork arrives later as ``dataChanged`` for the tiles that show it."""
+:mod:`ui.delegates`; artwork arrives later as ``dataChanged`` for the tiles that show it.
+
+:func:`merge_local` lays this device's progress outbox over the server's rows: a newer local
+position wins (played offline, or not synced yet), each title says ``sync_state`` ("pending" or
+"synced"), and Continue Watching is ordered by recency (event time, newest first)."""
 
 from __future__ import annotations
 
+import copy
 import enum
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
@@ -23,6 +29,9 @@ class Role(enum.IntEnum):
     SUBTITLE = Qt.ItemDataRole.UserRole + 5
     """A second line: year and genre, or the time left."""
     COLOR = Qt.ItemDataRole.UserRole + 6
+    SYNC = Qt.ItemDataRole.UserRole + 7
+    """"pending" when this device's progress has not reached the server yet, "synced" when
+    it has, None without progress."""
 
 
 def fmt_duration(seconds: float) -> str:
@@ -45,6 +54,65 @@ def progress_fraction(title: JSON) -> float | None:
     if duration <= 0:
         return None
     return max(0.0, min(1.0, float(progress.get("position_s") or 0) / duration))
+
+
+CONTINUE_ROW = "continue-watching"
+
+
+def _local_view(event: Any) -> JSON:
+    return {"position_s": float(event.position_s), "duration_s": event.duration_s,
+            "event_time_ms": int(event.event_time_ms), "device_id": event.device_id,
+            "watched": int(bool(event.watched)), "local": True}
+
+
+def merge_title(title: JSON, local: Mapping[str, Any]) -> JSON:
+    """A copy of ``title`` with this device's progress laid over the server's (see module)."""
+    event = local.get(str(title.get("id", "")))
+    server = title.get("progress") if isinstance(title.get("progress"), dict) else None
+    if event is None:
+        if server is None:
+            return title
+        return {**title, "sync_state": "synced"}
+    out = copy.copy(title)
+    server_time = int(server.get("event_time_ms") or 0) if server else -1
+    if event.state == "pending":
+        out["sync_state"] = "pending"
+    elif server is not None or event.state == "synced":
+        out["sync_state"] = "synced"
+    if event.state != "dropped" and (server is None or (event.event_time_ms, event.device_id) >
+                                     (server_time, str(server.get("device_id") or ""))):
+        view = _local_view(event)
+        if event.kind == "watched" and event.watched and server is not None:
+            view["position_s"] = float(server.get("position_s") or 0)
+        if not view["duration_s"]:
+            view["duration_s"] = (server or {}).get("duration_s") or title.get("duration_s")
+        out["progress"] = view
+    return out
+
+
+def in_progress(title: JSON) -> bool:
+    progress = title.get("progress")
+    return isinstance(progress, dict) and not progress.get("watched") and \
+        float(progress.get("position_s") or 0) > 0
+
+
+def merge_local(rows: list[JSON], local: Mapping[str, Any]) -> list[JSON]:
+    """The server's home rows with this device's outbox laid over them; Continue Watching holds
+    every title in progress (the server's and the local ones), most recent first."""
+    merged = [{**row, "items": [merge_title(t, local) for t in row.get("items") or []
+                                if isinstance(t, dict)]} for row in rows]
+    seen: dict[str, JSON] = {}
+    for row in merged:
+        for t in row["items"]:
+            seen.setdefault(str(t.get("id", "")), t)
+    continuing = [t for t in seen.values() if in_progress(t)]
+    continuing.sort(key=lambda t: int(t["progress"].get("event_time_ms") or 0), reverse=True)
+    rest = [r for r in merged if r.get("id") != CONTINUE_ROW]
+    if not continuing:
+        return rest
+    head = next((r for r in merged if r.get("id") == CONTINUE_ROW),
+                {"id": CONTINUE_ROW, "title": "Continue Watching"})
+    return [{**head, "items": continuing}, *rest]
 
 
 class TitleRowModel(QAbstractListModel):
@@ -71,9 +139,13 @@ class TitleRowModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._titles):
             return None
         t = self._titles[index.row()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
-                    Qt.ItemDataRole.AccessibleTextRole):
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return str(t.get("name", ""))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            pending = t.get("sync_state") == "pending" and progress_fraction(t) is not None
+            return str(t.get("name", "")) + (" (progress not synced yet)" if pending else "")
+        if role == Role.SYNC:
+            return t.get("sync_state") if progress_fraction(t) is not None else None
         if role == Role.TITLE:
             return t
         if role == Role.ID:

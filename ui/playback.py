@@ -19,7 +19,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -66,6 +66,12 @@ class PlayerController(QObject):
         self.max_rung: int | None = None
         self.audio: str | None = None
         self.subtitles: str | None = None
+        self.progress_factory: Callable[[str, str], Any] | None = None
+        """``(title_id, profile_id) → reporter``: where sessions write their positions (the
+        backend's durable outbox); None: the session's own best-effort write."""
+        self.before_play: Callable[[], Awaitable[None]] | None = None
+        """Awaited on the loop before a session starts (the backend sends pending progress
+        first, so the server's resume position is the newest)."""
         self._play_future: concurrent.futures.Future[Any] | None = None
         self._poll = QTimer(self, interval=poll_ms)
         self._poll.timeout.connect(self._request_state)
@@ -88,6 +94,8 @@ class PlayerController(QObject):
         self.subtitles = None
         config = SessionConfig(start_over=start_over, max_rung=max_rung)
         session = self.make_session(cp, str(title["id"]), profile_id, self.mpv, config)
+        if self.progress_factory is not None:
+            session.progress = self.progress_factory(str(title["id"]), profile_id)
         self.session = session
         emit = self.telemetry.emit
         session.telemetry.subscribe(lambda event: emit(dict(event)))
@@ -96,6 +104,8 @@ class PlayerController(QObject):
         self._poll.start()
 
     async def _run(self, session: Any) -> None:
+        if self.before_play is not None:
+            await self.before_play()
         await session.play()
         self.runner.post(self._started)
         try:

@@ -21,6 +21,7 @@ from ui.artwork import ArtCache
 from ui.backend import Backend
 from ui.config import AppPaths, Settings
 from ui.message import Message, MessageBus
+from ui.models import merge_local, merge_title
 from ui.nav import Action, action_for
 from ui.pages.details import DetailsPage
 from ui.pages.home import HomePage
@@ -96,6 +97,10 @@ class MainWindow(QMainWindow):
         self.home.navigate.connect(self._navigate)
         self.home.search.connect(self._search)
         self.details.play.connect(self.play)
+        self.details.mark_watched.connect(self.mark_watched)
+        b.sync_changed.connect(self._sync_changed)
+        self.controller.progress_factory = b.progress_reporter
+        self.controller.before_play = b.flush_progress
         self.details.download.connect(lambda t: self.messages.info(
             "Downloads are coming with the offline work; nothing was downloaded."))
         self.player.leave.connect(self._leave_player)
@@ -181,6 +186,14 @@ class MainWindow(QMainWindow):
 
     # --- home, details, search -----------------------------------------------------------------
 
+    def _local(self) -> dict[str, Any]:
+        """This device's progress for the current profile (the outbox), {} if unreadable."""
+        try:
+            return dict(self.backend.local_progress(str(self.profile.get("id", ""))))
+        except Exception as exc:  # a broken outbox file must not hide the rows
+            log.warning("progress outbox unreadable: %s", exc)
+            return {}
+
     def load_home(self) -> None:
         pid = str(self.profile.get("id", ""))
         self.backend.call(lambda cp: cp.rows(pid), self._rows,
@@ -188,7 +201,7 @@ class MainWindow(QMainWindow):
                           key="rows")
 
     def _rows(self, rows: list[JSON]) -> None:
-        self.home.set_rows(rows)
+        self.home.set_rows(merge_local(rows, self._local()))
         first = self.home_ready_s is None
         if self.stack.currentWidget() is self.home and (first or not self.home.isAncestorOf(
                 self.focusWidget())):
@@ -207,7 +220,8 @@ class MainWindow(QMainWindow):
                           lambda exc: self.messages.engine_error(exc), key="search")
 
     def open_title(self, title: JSON) -> None:
-        self.details.show_title(title)
+        self.details.device_id = self.backend.device_id
+        self.details.show_title(merge_title(title, self._local()))
         self.show_page("details")
         pid = str(self.profile.get("id", ""))
         tid = str(title.get("id", ""))
@@ -216,7 +230,8 @@ class MainWindow(QMainWindow):
 
     def _details_loaded(self, title: JSON) -> None:
         had_focus = self.details.buttons.contains_focus()
-        self.details.show_title(title)
+        self.details.device_id = self.backend.device_id
+        self.details.show_title(merge_title(title, self._local()))
         if self.stack.currentWidget() is self.details and (
                 had_focus or not self.details.buttons.contains_focus()):
             self.details.focus_default()
@@ -228,6 +243,29 @@ class MainWindow(QMainWindow):
                               key="profiles")
         else:
             self.show_page(where)
+
+    def mark_watched(self, title: JSON, watched: bool) -> None:
+        """Mark as watched/unwatched: queued in the outbox (durable), shown at once, synced."""
+        tid, pid = str(title.get("id", "")), str(self.profile.get("id", ""))
+        if not tid or not pid:
+            return
+        try:
+            self.backend.mark_watched(tid, pid, watched)
+        except Exception as exc:
+            self.messages.error(f"Could not record that: {exc}")
+            return
+        self.details.show_title(merge_title(title, self._local()))
+        self.messages.info("Marked as watched." if watched else "Marked as unwatched.")
+        self.load_home()
+
+    def _sync_changed(self) -> None:
+        """Progress reached the server: refresh what shows it (pending markers go)."""
+        if not self.profile or self.backend.client is None:
+            return
+        if self.stack.currentWidget() is self.details and self.details.title_json:
+            self.open_title_refresh()
+        elif self.stack.currentWidget() is self.home:
+            self.load_home()
 
     # --- playback ------------------------------------------------------------------------------
 

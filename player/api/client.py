@@ -105,6 +105,11 @@ class ControlPlaneClient:
 
     # --- plumbing ------------------------------------------------------------------------------
 
+    def set_base_url(self, base_url: str) -> None:
+        """Talk to the control plane at a new address from now on (a bundled control plane
+        restarted on its state folder listens on a new port; the session stays valid)."""
+        self.base_url = base_url.rstrip("/")
+
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
             return path_or_url

@@ -54,6 +54,9 @@ class Playback:
     """(pathway id, edge base URL) in the server's order."""
     expires_at: float | None
     raw: JSON = field(repr=False, compare=False)
+    multivariant_playlist: str | None = field(default=None, repr=False, compare=False)
+    """The multivariant playlist inline, as ``manifest_url`` answered at that moment (saves a
+    round trip at start-up); None when the server does not send it."""
 
     @classmethod
     def parse(cls, raw: JSON, request: str) -> Playback:
@@ -73,4 +76,6 @@ class Playback:
             pathways=pathways,
             expires_at=float(expires) if isinstance(expires, int | float) else None,
             raw=raw,
+            multivariant_playlist=inline if isinstance(inline := raw.get("multivariant_playlist"),
+                                                       str) else None,
         )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,10 @@ from typing import Any
 import pytest
 
 from player.bridge import LoopbackBridge
+from player.buffer import SegmentAborted
 from player.http_loopback import HttpLimits
 from player.mpv_seam import MpvError, RealMpv, Waiter, create_mpv, wait_for_first_frame
-from player.segments import SegmentSourceError, StaticSegments
+from player.segments import SegmentSourceError, SegmentStream, StaticSegments
 from tests.helpers.loop_thread import LoopThread
 
 pytestmark = pytest.mark.mpv
@@ -246,3 +248,78 @@ def test_resumes_after_the_bridge_closed_an_idle_connection(
         assert end.wait(20.0).reason == "eof"
     assert source.served == list(range(SEGMENTS))
     assert mpv_errors(caplog) == []
+
+
+class StreamingSegments(StaticSegments):
+    """:class:`StaticSegments` that can also stream: ``chunk_bytes`` at a time, ``chunk_delay_s``
+    apart; ``abort_at`` maps positions to a byte offset after which the *first* stream of that
+    position fails (mpv's request is cut mid-body); later requests get the whole segment."""
+
+    def __init__(self, segments: list[bytes], durations_s: list[float], *,
+                 chunk_bytes: int = 188 * 64, chunk_delay_s: float = 0.0,
+                 abort_at: dict[int, int] | None = None) -> None:
+        super().__init__(segments, durations_s)
+        self._data = segments
+        self.chunk_bytes = chunk_bytes
+        self.chunk_delay_s = chunk_delay_s
+        self.abort_at = dict(abort_at or {})
+        self.streams: list[int] = []
+        self.sent: dict[int, list[tuple[float, int]]] = {}
+        """Per position: (monotonic time, bytes so far) after each chunk handed over."""
+
+    async def stream(self, index: int) -> SegmentStream:
+        self.streams.append(index)
+        data = self._data[index]
+        abort = self.abort_at.pop(index, None)
+        sent = self.sent.setdefault(index, [])
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for pos in range(0, len(data), self.chunk_bytes):
+                if abort is not None and pos >= abort:
+                    raise SegmentAborted(f"segment {index}: corrupt after byte {pos}")
+                if pos and self.chunk_delay_s:
+                    await asyncio.sleep(self.chunk_delay_s)
+                chunk = data[pos:pos + self.chunk_bytes]
+                sent.append((time.monotonic(), pos + len(chunk)))
+                if pos + len(chunk) == len(data):
+                    self.served.append(index)
+                yield chunk
+
+        return SegmentStream(len(data), chunks())
+
+
+def test_streamed_segments_play_and_the_first_frame_comes_before_the_last_byte(
+        renditions: dict[str, list[bytes]], caplog: pytest.LogCaptureFixture) -> None:
+    # ~20 ms per 12 KB chunk: the first segment trickles in over ~0.5 s (a slow edge).
+    source = StreamingSegments(renditions["360p"], durations(), chunk_delay_s=0.02)
+    with bridged(source) as bridge, fast_mpv() as player:
+        end = Waiter.for_event(player, "end-file")
+        started = time.monotonic()
+        first_frame = started + wait_for_first_frame(player, bridge.url, 10.0)
+        assert end.wait(30.0).reason == "eof"
+    assert source.served == list(range(SEGMENTS))
+    first = source.sent[0]
+    assert first[-1][1] == len(renditions["360p"][0])
+    assert first_frame < first[-1][0], "the first frame waited for the whole segment"
+    sent_by_then = max(n for t, n in first if t <= first_frame)
+    print(f"first frame after {1000 * (first_frame - started):.0f} ms with {sent_by_then} of "
+          f"{len(renditions['360p'][0])} bytes sent; last byte at "
+          f"{1000 * (first[-1][0] - started):.0f} ms")
+    assert bridge.error is None and mpv_errors(caplog) == []
+
+
+def test_a_stream_cut_mid_body_makes_ffmpeg_skip_the_rest_of_the_segment(
+        renditions: dict[str, list[bytes]], caplog: pytest.LogCaptureFixture) -> None:
+    """What ffmpeg's HLS demuxer does when the bridge drops a segment mid-body: it reports the
+    short read, does NOT ask for the segment again, and goes on with the next one (the rest of
+    the cut segment is lost, with decoder errors). Hence the engine cuts a stream only when
+    it must (the rendition changed), and otherwise goes on with valid bytes."""
+    source = StreamingSegments(renditions["180p"], durations(), abort_at={2: 188 * 300})
+    with bridged(source) as bridge, fast_mpv() as player:
+        end = Waiter.for_event(player, "end-file")
+        wait_for_first_frame(player, bridge.url, 10.0)
+        assert end.wait(20.0).reason == "eof"
+    assert source.streams == list(range(SEGMENTS))  # segment 2 was not asked for again
+    assert source.served == [0, 1, 3, 4, 5]
+    assert any("Stream ends prematurely" in e for e in mpv_errors(caplog))
+    assert bridge.error is None

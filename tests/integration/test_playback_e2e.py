@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ def admin(fleet: ReadyInfo) -> Iterator[httpx.Client]:
 
 @asynccontextmanager
 async def playing(ready: ReadyInfo, title: str = "long", *, speed: float = 1.0,
+                  before_play: Callable[[ControlPlaneClient, str], Awaitable[None]] | None = None,
                   **config: Any) -> AsyncIterator[PlaybackSession]:
     mpv = create_mpv(vo="null", ao="null")
     try:
@@ -76,6 +77,8 @@ async def playing(ready: ReadyInfo, title: str = "long", *, speed: float = 1.0,
             profile = (await cp.profiles())[0]["id"]
             cfg = SessionConfig(telemetry=TelemetryConfig(flush_interval_s=1.0), **config)
             session = PlaybackSession(cp, title, profile, mpv, config=cfg)
+            if before_play is not None:
+                await before_play(cp, profile)
             try:
                 await session.play()
                 if speed != 1.0:
@@ -180,6 +183,72 @@ def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
     assert len(downs) <= 1 and all(e["to"] >= rung - 1 for e in downs), downs
     print(f"\n[e2e] {fault['kind']}: {away[0].cause} detected in {away[0].detection_ms:.1f} ms, "
           f"{victim} → {away[0].edge_to}, buffer {buffered:.1f} s, downs {len(downs)}")
+
+
+async def _slow_edges(ready: ReadyInfo, rate_kbps: float) -> None:
+    async with httpx.AsyncClient(base_url=ready.admin_url) as client:
+        for name, _ in ready.edges:
+            (await client.post(f"/admin/edges/{name}/faults",
+                               json={"kind": "slow", "rate_kbps": rate_kbps,
+                                     "paths": "segments"})).raise_for_status()
+
+
+def test_the_first_frame_comes_before_the_first_segments_last_byte_on_a_slow_edge(
+        fleet: ReadyInfo, admin: httpx.Client) -> None:
+    """Progressive delivery: mpv decodes the first segment while it is still arriving."""
+    async def main() -> tuple[dict[str, float], int]:
+        await _slow_edges(fleet, 1000)  # the 240p first segment (~115 KB) takes ~0.9 s
+        async with playing(fleet, "short", start_over=True) as session:
+            await until(lambda: "seg_body" in session.startup_ms, 10,
+                        "the first segment's last byte")
+            return dict(session.startup_ms), len(events(session, "failover"))
+
+    marks, failovers = asyncio.run(main())
+    print(f"\n[e2e] slow edge: first frame {marks['first_frame']:.0f} ms, first segment's "
+          f"last byte {marks['seg_body']:.0f} ms, first plaintext "
+          f"{marks['seg_first_plain']:.0f} ms")
+    assert marks["seg_first_plain"] < marks["first_frame"] < marks["seg_body"], marks
+    assert failovers == 0
+
+
+@pytest.mark.parametrize("fault", [
+    {"kind": "truncate", "fraction": 0.5}, {"kind": "corrupt", "bytes": 200},
+], ids=lambda f: f["kind"])
+def test_a_fault_while_the_first_segment_streams_to_mpv_still_plays(
+        fleet: ReadyInfo, admin: httpx.Client, fault: dict[str, Any]) -> None:
+    """The first segment is on its way to mpv (slow edges) when its edge cuts it short or
+    turns out to corrupt it: the fetcher fails over (a Range resume, or the whole file again,
+    compared with what mpv already has) and mpv plays on to the end without an error."""
+    async def before_play(cp: ControlPlaneClient, profile: str) -> None:
+        await _slow_edges(fleet, 1000)
+        playback = await cp.start_playback("short", profile)  # the edge the session starts on
+        first = next(name for name, url in fleet.edges
+                     if url.rstrip("/") == playback.pathways[0][1].rstrip("/"))
+        async with httpx.AsyncClient(base_url=fleet.admin_url) as client:
+            (await client.post(f"/admin/edges/{first}/faults",
+                               json={**fault, "paths": "segments"})).raise_for_status()
+
+    async def main() -> PlaybackSession:
+        async with playing(fleet, "short", start_over=True, before_play=before_play) as session:
+            await until(lambda: bool(events(session, "failover")), 10, "a failover")
+            async with httpx.AsyncClient(base_url=fleet.admin_url) as client:
+                for name, _ in fleet.edges:  # the rest at full speed
+                    (await client.delete(f"/admin/edges/{name}/faults")).raise_for_status()
+            session.mpv.set("speed", 8)
+            assert await asyncio.wait_for(session.wait_ended(), 30) == "eof"
+        return session
+
+    session = asyncio.run(main())
+    failover = events(session, "failover")[0]
+    assert failover["index"] == 0
+    assert failover["cause"] == ("truncated" if fault["kind"] == "truncate" else "corrupt")
+    if fault["kind"] == "truncate":
+        assert failover["resume_from_byte"] > 0
+    marks = session.startup_ms
+    assert marks["first_frame"] < marks["seg_body"], marks  # mpv played before the failover
+    report = session.report()
+    assert report.end_reason == "eof" and report.error_code is None
+    assert report.played_s > 10.0
 
 
 def test_every_edge_down_ends_in_a_clear_error(fleet: ReadyInfo,

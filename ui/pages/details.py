@@ -1,8 +1,10 @@
 """Title details: backdrop, synopsis, year, duration, rating, languages; Play / Resume from mm:ss
-/ Play from the start; Download (the offline work fills it in)."""
+/ Play from the start; Mark as watched / unwatched; Download (the offline work fills it in); where
+the progress comes from ("Watched on this device · 2 min ago", "· not synced yet")."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -22,10 +24,12 @@ class DetailsPage(Page):
     """Signals:
         play(dict, bool): the title and start_over.
         download(dict): the Download button.
+        mark_watched(dict, bool): Mark as watched (True) / unwatched (False).
     """
 
     play = Signal(dict, bool)
     download = Signal(dict)
+    mark_watched = Signal(dict, bool)
 
     def __init__(self, art: ArtCache, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -49,13 +53,18 @@ class DetailsPage(Page):
         self.resume.setObjectName("primary")
         self.start = QPushButton("Play from the start")
         self.dl = QPushButton("Download")
-        self.buttons = ButtonBar([self.resume, self.start, self.dl])
+        self.watched = QPushButton("Mark as watched")
+        self.device_id = ""
+        """This device's id: its own progress says "this device"."""
+        self.buttons = ButtonBar([self.resume, self.start, self.watched, self.dl])
         self.buttons.row.addStretch(1)
         self.note = QLabel()
         self.note.setObjectName("muted")
+        self.watched_on = QLabel()
+        self.watched_on.setObjectName("muted")
         text = QVBoxLayout()
         text.addStretch(1)
-        for w in (self.name, self.meta, self.synopsis, self.langs):
+        for w in (self.name, self.meta, self.synopsis, self.langs, self.watched_on):
             text.addWidget(w)
         text.addSpacing(16)
         text.addWidget(self.buttons)
@@ -68,6 +77,8 @@ class DetailsPage(Page):
         self.resume.clicked.connect(lambda: self.play.emit(self.title_json, False))
         self.start.clicked.connect(lambda: self.play.emit(self.title_json, True))
         self.dl.clicked.connect(lambda: self.download.emit(self.title_json))
+        self.watched.clicked.connect(lambda: self.mark_watched.emit(
+            self.title_json, not self._is_watched()))
         art.loaded.connect(self._art)
         self.apply_theme(theme)
 
@@ -97,12 +108,20 @@ class DetailsPage(Page):
         else:
             self.resume.setText("▶  Play")
             self.start.setVisible(False)
+        self.watched.setText("Mark as unwatched" if self._is_watched() else "Mark as watched")
+        self.watched.setVisible(bool(title.get("id")))
+        self.watched_on.setText(watched_on(title, self.device_id))
+        self.watched_on.setVisible(bool(self.watched_on.text()))
         playable = title.get("playable", True) is not False
         self.resume.setEnabled(playable)
         self.start.setEnabled(playable)
         self.note.setText("" if playable else
                           f"Not available here ({title.get('unplayable_reason')}).")
         self._art(str(title.get("poster_url") or ""))
+
+    def _is_watched(self) -> bool:
+        progress = self.title_json.get("progress")
+        return isinstance(progress, dict) and bool(progress.get("watched"))
 
     def _art(self, url: str) -> None:
         if not url or url != self.title_json.get("poster_url"):
@@ -126,3 +145,29 @@ class DetailsPage(Page):
         if action in (Action.UP, Action.DOWN):
             return True
         return self.buttons.on_action(action)
+
+
+def ago(event_time_ms: float, now_s: float | None = None) -> str:
+    seconds = max(0.0, (time.time() if now_s is None else now_s) - event_time_ms / 1000)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def watched_on(title: JSON, own_device_id: str, now_s: float | None = None) -> str:
+    """"Watched on this device · 2 min ago · not synced yet"; "" without progress. The control
+    plane stores the device id of the last write, not its name: other devices show a short id."""
+    progress = title.get("progress")
+    if not isinstance(progress, dict) or not progress.get("event_time_ms"):
+        return ""
+    device = str(progress.get("device_id") or "")
+    where = ("this device" if device and device == own_device_id
+             else f"another device ({device[:12]})" if device else "another device")
+    parts = [f"Watched on {where}", ago(float(progress["event_time_ms"]), now_s)]
+    if title.get("sync_state") == "pending":
+        parts.append("not synced yet")
+    return " · ".join(parts)
