@@ -10,6 +10,7 @@ from aiohttp import web
 
 from controlplane.api.auth import Caller, authenticate
 from controlplane.api.profiles import owned_profile
+from controlplane.api.progress import progress_json
 from controlplane.backend import BACKEND, Backend
 from controlplane.catalog import Title
 from controlplane.errors import ApiError, field
@@ -100,7 +101,7 @@ def continue_watching(b: Backend, profile_id: str) -> list[dict[str, Any]]:
         " ORDER BY event_time_ms DESC",
         (profile_id,),
     ).fetchall()
-    return [dict(r) for r in rows if r["title_id"] in b.catalog.titles]
+    return [progress_json(b, r) for r in rows if r["title_id"] in b.catalog.titles]
 
 
 @routes.get("/v1/catalog/titles")
@@ -123,7 +124,7 @@ async def get_title(request: web.Request) -> web.Response:
     row = b.db.execute(
         "SELECT * FROM progress WHERE profile_id = ? AND title_id = ?", (profile["id"], title.id)
     ).fetchone()
-    out["progress"] = dict(row) if row else None
+    out["progress"] = progress_json(b, row) if row else None
     return web.json_response(out)
 
 

@@ -28,6 +28,12 @@ def _newer(event_time_ms: int, device_id: str, row: sqlite3.Row | None) -> bool:
     return (event_time_ms, device_id) > (row["event_time_ms"], row["device_id"])
 
 
+def progress_json(b: Backend, row: sqlite3.Row) -> dict[str, Any]:
+    """A progress record, with the name of the device that wrote it (so a UI can say where)."""
+    device = b.db.execute("SELECT name FROM devices WHERE id = ?", (row["device_id"],)).fetchone()
+    return {**dict(row), "device_name": device["name"] if device else None}
+
+
 def _current(b: Backend, profile_id: str, title_id: str) -> sqlite3.Row | None:
     row: sqlite3.Row | None = b.db.execute(
         "SELECT * FROM progress WHERE profile_id = ? AND title_id = ?", (profile_id, title_id)
@@ -61,7 +67,7 @@ def apply_update(b: Backend, caller: Caller, profile_id: str, title_id: str,
             (profile_id, title_id, position, duration, event_time_ms, device_id, int(watched)),
         )
     current = _current(b, profile_id, title_id)
-    return {"applied": applied, "progress": dict(current) if current else None}
+    return {"applied": applied, "progress": progress_json(b, current) if current else None}
 
 
 @routes.get("/v1/profiles/{profile_id}/progress")
@@ -72,7 +78,7 @@ async def list_progress(request: web.Request) -> web.Response:
     rows = b.db.execute(
         "SELECT * FROM progress WHERE profile_id = ? ORDER BY event_time_ms DESC", (profile["id"],)
     ).fetchall()
-    return web.json_response({"items": [dict(r) for r in rows]})
+    return web.json_response({"items": [progress_json(b, r) for r in rows]})
 
 
 @routes.get("/v1/profiles/{profile_id}/progress/{title_id}")
@@ -83,7 +89,7 @@ async def get_progress(request: web.Request) -> web.Response:
     row = _current(b, profile["id"], request.match_info["title_id"])
     if row is None:
         raise ApiError(404, "no_progress", "no progress recorded for this title")
-    return web.json_response(dict(row))
+    return web.json_response(progress_json(b, row))
 
 
 @routes.put("/v1/profiles/{profile_id}/progress/{title_id}")

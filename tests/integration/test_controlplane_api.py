@@ -392,6 +392,7 @@ def test_progress_last_write_wins_and_feeds_continue_watching(controlplane: Read
     assert r.json()["applied"] is True
     stale = device.put(path, {"position_s": 1.0, "event_time_ms": 1000})
     assert stale.json()["applied"] is False and stale.json()["progress"]["position_s"] == 3.0
+    assert stale.json()["progress"]["device_name"] == "test device"
     assert device.get(path).json()["position_s"] == 3.0
     _assert_error(device.put(path, {"position_s": -1.0, "event_time_ms": 3000}), 400,
                   "bad_request")

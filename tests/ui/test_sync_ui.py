@@ -63,6 +63,8 @@ def test_watched_on_names_the_device_and_the_age() -> None:
     other = {**make_title(2), "progress": {"position_s": 5, "event_time_ms": now * 1000,
                                            "device_id": "dev_123456789abcdef"}}
     assert watched_on(other, "devA", now) == "Watched on another device (dev_12345678) · just now"
+    named = {**other, "progress": {**other["progress"], "device_name": "Living-room TV"}}
+    assert watched_on(named, "devA", now) == "Watched on Living-room TV · just now"
     assert watched_on(make_title(3), "devA") == ""
 
 

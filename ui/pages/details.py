@@ -159,13 +159,16 @@ def ago(event_time_ms: float, now_s: float | None = None) -> str:
 
 
 def watched_on(title: JSON, own_device_id: str, now_s: float | None = None) -> str:
-    """"Watched on this device · 2 min ago · not synced yet"; "" without progress. The control
-    plane stores the device id of the last write, not its name: other devices show a short id."""
+    """"Watched on this device · 2 min ago · not synced yet", or "Watched on Living-room TV · …"
+    with the name the control plane gives for the device of the last write; "" without
+    progress."""
     progress = title.get("progress")
     if not isinstance(progress, dict) or not progress.get("event_time_ms"):
         return ""
     device = str(progress.get("device_id") or "")
+    name = progress.get("device_name")
     where = ("this device" if device and device == own_device_id
+             else str(name) if name
              else f"another device ({device[:12]})" if device else "another device")
     parts = [f"Watched on {where}", ago(float(progress["event_time_ms"]), now_s)]
     if title.get("sync_state") == "pending":
