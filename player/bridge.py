@@ -88,14 +88,20 @@ class LoopbackBridge:
 
         ``deferred``: the source does not know its timeline yet (the engine starts mpv while it
         is still fetching it). Playlist requests are then held until :meth:`timeline_ready`
-        (or answered 503 after :meth:`abort`), so mpv's own opening overlaps the engine's."""
-        self._ready = asyncio.get_running_loop().create_future()
+        (or answered 503 after :meth:`abort`), so mpv's own opening overlaps the engine's.
+        :meth:`timeline_ready` may also come before this (the timeline was announced first)."""
+        self._ready_future()
         if not deferred:
             self._build_playlist()
         port = await self._server.start()
         self.url = f"http://{self._host}:{port}/{self._token}/media.m3u8"
         log.debug("bridge listening on %s:%d (%d segments)", self._host, port, self._count)
         return self.url
+
+    def _ready_future(self) -> asyncio.Future[None]:
+        if self._ready is None:
+            self._ready = asyncio.get_running_loop().create_future()
+        return self._ready
 
     def _build_playlist(self) -> None:
         count = self._source.segment_count
@@ -104,18 +110,21 @@ class LoopbackBridge:
             raise ValueError("segment_durations_s must have segment_count entries")
         self._playlist = media_playlist(durations).encode("ascii")
         self._count = count
-        if self._ready is not None and not self._ready.done():
-            self._ready.set_result(None)
+        ready = self._ready_future()
+        if not ready.done():
+            ready.set_result(None)
 
     def timeline_ready(self) -> None:
-        """The source knows its timeline now: answer the held playlist requests (deferred)."""
+        """The source knows its timeline now: answer the held playlist requests (deferred).
+        Callable before :meth:`start` too (on the loop)."""
         self._build_playlist()
 
     def abort(self, exc: BaseException) -> None:
         """The timeline will never come: held and later playlist requests get 503."""
-        if self._ready is not None and not self._ready.done():
-            self._ready.set_exception(exc)
-            self._ready.exception()  # retrieved: no warning when nobody was waiting
+        ready = self._ready_future()
+        if not ready.done():
+            ready.set_exception(exc)
+            ready.exception()  # retrieved: no warning when nobody was waiting
 
     async def close(self) -> None:
         self.abort(ConnectionAbortedError("bridge closed"))

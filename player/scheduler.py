@@ -40,7 +40,7 @@ from typing import Any
 
 from abr.interface import AbrPolicy, Decision
 from player.buffer import BufferConfig, BufferedSegment, LiveSegment, SegmentAborted, SegmentBuffer
-from player.errors import PlayerError
+from player.errors import ManifestError, PlayerError
 from player.failover import FailoverEvent
 from player.fetcher import Abandoned, SegmentFetcher
 from player.segments import SegmentSourceError, SegmentStream, whole
@@ -49,6 +49,7 @@ log = logging.getLogger("abr")
 edge_log = logging.getLogger("edge")
 
 Event = dict[str, Any]
+
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,29 @@ class SchedulerConfig:
     """Buffer under which the extra fetch may start (seconds). Default 10.0."""
     parallel_headroom: float = 2.5
     """The estimate must exceed this × the current rung's bitrate for it (factor). Default 2.5."""
+
+
+TIMELINE_TOLERANCE_S = 0.001
+"""How far a media playlist's ``EXTINF`` may be from the announced duration (the playlists
+print three decimals)."""
+
+
+def _check_timeline(durations_s: Sequence[float], media_sequence: int,
+                    expected_s: Sequence[float], rendition: str) -> None:
+    """The media playlist's timeline is the announced one, or :class:`ManifestError`."""
+    problem = None
+    if media_sequence != 0:
+        problem = f"it starts at media sequence {media_sequence}, not 0"
+    elif len(durations_s) != len(expected_s):
+        problem = f"it has {len(durations_s)} segments, not {len(expected_s)}"
+    else:
+        for k, (got, want) in enumerate(zip(durations_s, expected_s, strict=True)):
+            if abs(got - want) > TIMELINE_TOLERANCE_S:
+                problem = f"segment {k} lasts {got:.3f} s, not {want:.3f} s"
+                break
+    if problem is not None:
+        raise ManifestError(f"The {rendition} playlist does not match the title's timeline "
+                            f"from the playback answer: {problem}.")
 
 
 class Scheduler:
@@ -111,14 +135,20 @@ class Scheduler:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, *, segment_duration_s: float | None = None) -> None:
+    async def start(self, *, segment_duration_s: float | None = None,
+                    expected_durations_s: Sequence[float] | None = None) -> None:
         """Read the timeline (one media playlist), start the ABR session and the fetch loop.
 
         With ``segment_duration_s`` (the nominal segment duration, e.g. from the playback
         answer) the ABR session starts first and the first segment's rung is decided before the
         timeline, whose playlist is then that rung's: its segment URIs are known as soon as the
         timeline is, with no second playlist round trip. Without it the timeline is the lowest
-        rung's playlist and ``policy.start`` gets its target duration."""
+        rung's playlist and ``policy.start`` gets its target duration.
+
+        ``expected_durations_s``: the timeline announced beforehand (the playback answer's
+        ``segment_durations_s``, which mpv's playlist was already built from); the media
+        playlist must agree with it (same count, durations within
+        ``TIMELINE_TOLERANCE_S``, media sequence 0), else :class:`ManifestError`."""
         bitrates = self.fetcher.playlists.bitrates_bps
         rung = 0
         if segment_duration_s:
@@ -127,6 +157,9 @@ class Scheduler:
             rung = self._clamp(self._first.rung)
         timeline = await self.fetcher.timeline(rung)
         self._durations_s = tuple(s.duration_s for s in timeline.segments)
+        if expected_durations_s is not None:
+            _check_timeline(self._durations_s, timeline.media_sequence, expected_durations_s,
+                            self.fetcher.playlists.ladder[rung])
         self._buffer = SegmentBuffer(self._durations_s, self.config.buffer)
         self._buffer.set_playhead(max(0, min(self._start_index, len(self._durations_s) - 1)))
         self.fetcher.buffer_level = lambda: self.buffer_s

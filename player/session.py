@@ -1,15 +1,18 @@
 """``PlaybackSession``: one title from ``play()`` to ``stop()``, the whole play path tied together.
 
 ``await play()`` (ordered for the time to first frame; docs/engine.md, *Session*): the
-:class:`~player.bridge.LoopbackBridge` listens while ``POST /v1/playback`` is under way → the
-multivariant playlist and the streaming key concurrently → mpv opens the bridge URL as soon as
-both are good, while steering runs and the :class:`~player.scheduler.Scheduler` (ABR:
+:class:`~player.bridge.LoopbackBridge` listens while ``POST /v1/playback`` is under way → when
+the answer announces the title's timeline (``segment_durations_s``), the bridge's playlist is
+built from it and mpv opens the bridge URL at once, while the multivariant playlist (inline in
+the answer, or fetched), the :class:`~player.scheduler.Scheduler` (ABR:
 :class:`abr.hysteresis.HysteresisPolicy`, the lowest rung first when nothing is measured; start
-position from the control plane's resume position unless ``start_over``) reads the timeline and
-fetches the first segment; the bridge holds mpv's requests until they are there. Edge probes run
-after the first frame. ``play()`` returns at the first frame (``first_frame`` event with
+position from the control plane's resume position unless ``start_over``) reading the start
+rung's media playlist (checked against the announced timeline) and the streaming key follow; the
+bridge holds mpv's segment request until the scheduler streams the first segment. Without an
+announced timeline mpv waits for the manifest and the key. Steering and edge probes run after
+the first frame. ``play()`` returns at the first frame (``first_frame`` event with
 ``ttff_ms``; ``startup_ms`` has the time of every stage) or raises the typed error
-(:mod:`player.errors`).
+(:mod:`player.errors`; a failure after mpv was opened stops it first).
 
 Then: :meth:`pause`, :meth:`resume`, :meth:`seek` (exact; the scheduler follows mpv's requests),
 :meth:`set_audio` (mpv ``aid``; both languages are muxed in every segment), :meth:`set_subtitles`
@@ -34,6 +37,7 @@ import asyncio
 import bisect
 import contextlib
 import functools
+import itertools
 import logging
 import ssl
 import time
@@ -67,6 +71,11 @@ from player.telemetry import Telemetry, TelemetryConfig
 log = logging.getLogger("player.session")
 
 T = TypeVar("T")
+
+
+def _starts(durations_s: Sequence[float]) -> list[float]:
+    """Where each segment starts, seconds."""
+    return list(itertools.accumulate(durations_s, initial=0.0))[:len(durations_s)]
 
 
 @functools.cache
@@ -114,29 +123,80 @@ class SessionConfig:
     on two cores. The ABR climbs from the first frame on. Default True."""
     warm_edge: bool = True
     """Open the connection to the default pathway's edge (``GET /health``, from the playback
-    answer's ``pathways``) while the multivariant playlist is fetched. Default True."""
+    answer's ``pathways``) while the multivariant playlist is fetched (only when the playback
+    answer does not carry it inline: otherwise the timeline's request opens it at once).
+    Default True."""
     stop_timeout_s: float = 3.0
     """How long stop() waits for mpv to acknowledge, seconds. Default 3."""
 
 
 class _Served:
-    """The scheduler as the bridge sees it, remembering which rung each position was served at."""
+    """The scheduler as the bridge sees it, remembering which rung each position was served at.
+
+    The bridge may listen, and serve mpv's playlist (from the timeline the playback answer
+    announced), before the scheduler exists or has read its timeline: mpv's segment requests
+    are then held until :meth:`attach` (or fail as the start-up did, :meth:`fail`)."""
 
     def __init__(self) -> None:
         self.scheduler: Scheduler | None = None
-        """Set once the session has built it (the bridge listens before that)."""
+        """Set once the scheduler has read its timeline (:meth:`attach`)."""
         self.rungs: dict[int, int] = {}
         self.first: tuple[int, str, str] | None = None
         """(index, rendition, edge) of the first segment handed to mpv."""
         self.on_first_request: Callable[[], None] | None = None
+        self._announced: tuple[float, ...] = ()
+        self._pending: int | None = None
+        """mpv's last segment request before the scheduler was attached."""
+        self._attached: asyncio.Future[None] | None = None
+
+    def announce(self, durations_s: Sequence[float]) -> None:
+        """The timeline before the scheduler has one (the playback answer's)."""
+        self._announced = tuple(durations_s)
+
+    def attach(self, scheduler: Scheduler) -> None:
+        """The scheduler has its timeline: serve from it (and pass on mpv's held request)."""
+        self.scheduler = scheduler
+        if self._pending is not None:
+            scheduler.on_request(self._pending)
+            self._pending = None
+        if self._attached is not None and not self._attached.done():
+            self._attached.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        """The scheduler will never come: held and later segment requests fail with ``exc``."""
+        if self.scheduler is not None:
+            return
+        if isinstance(exc, asyncio.CancelledError):  # not an error a request can carry
+            exc = ConnectionAbortedError("start-up cancelled")
+        if self._attached is None:
+            self._attached = asyncio.get_running_loop().create_future()
+        if not self._attached.done():
+            self._attached.set_exception(exc)
+            self._attached.exception()  # retrieved: no warning when nobody was waiting
+
+    async def _scheduler(self) -> Scheduler:
+        if self.scheduler is not None:
+            return self.scheduler
+        if self._attached is None:
+            self._attached = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.shield(self._attached)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            error = SegmentSourceError(f"the stream did not start: {exc}")
+            error.__cause__ = exc
+            raise error from exc
+        assert self.scheduler is not None
+        return self.scheduler
 
     @property
     def segment_count(self) -> int:
-        return self.scheduler.segment_count if self.scheduler else 0
+        return self.scheduler.segment_count if self.scheduler else len(self._announced)
 
     @property
     def segment_durations_s(self) -> Sequence[float]:
-        return self.scheduler.segment_durations_s if self.scheduler else ()
+        return self.scheduler.segment_durations_s if self.scheduler else self._announced
 
     def on_request(self, index: int) -> None:
         if self.on_first_request is not None:
@@ -144,24 +204,24 @@ class _Served:
             self.on_first_request = None
         if self.scheduler is not None:
             self.scheduler.on_request(index)
+        else:
+            self._pending = index
 
     async def segment(self, index: int) -> bytes:
-        if self.scheduler is None:
-            raise SegmentSourceError("the stream has not started")
-        data = await self.scheduler.segment(index)
-        buffered = self.scheduler.buffer.get(index)
+        scheduler = await self._scheduler()
+        data = await scheduler.segment(index)
+        buffered = scheduler.buffer.get(index)
         if buffered is not None:
             self.rungs[index] = buffered.rung
             if self.first is None:
-                edge = next((e for k, _, e in reversed(self.scheduler.fetched) if k == index), "")
+                edge = next((e for k, _, e in reversed(scheduler.fetched) if k == index), "")
                 self.first = (index, buffered.rendition_id, edge)
         return data
 
     async def stream(self, index: int) -> SegmentStream:
         """The scheduler's progressive delivery (the bridge prefers it)."""
-        if self.scheduler is None:
-            raise SegmentSourceError("the stream has not started")
-        stream = await self.scheduler.stream(index)
+        scheduler = await self._scheduler()
+        stream = await scheduler.stream(index)
         if stream.rung is not None:
             self.rungs[index] = stream.rung
         if self.first is None:
@@ -275,6 +335,10 @@ class PlaybackSession:
             # Probes rank the edges for later segments; before the first frame they would only
             # share the link (and the CPU) with the first segment, so they start now.
             self._spawn(self.pool.probe(), "probe")
+        if self.steering is not None and self.pool is not None:
+            # Steering only reorders the edges for later segments (the default pathway leads
+            # until it answers): its round trip and the control plane's work wait too.
+            self._start_steering(self.steering, self.pool)
         self._spawn(self._steering_loop(), "steering")
         if self.config.progress_interval_s:
             self._spawn(self._progress_loop(self.config.progress_interval_s), "progress")
@@ -282,12 +346,13 @@ class PlaybackSession:
     async def _open(self) -> None:
         """The start-up path, ordered by what the first frame waits for (docs/engine.md,
         *Session*): the bridge listens and mpv's callbacks are registered while
-        ``POST /v1/playback`` is under way → the streaming key and the multivariant playlist
-        (in that order, concurrently) while a connection to the default pathway's edge is
-        warmed → mpv opens the bridge URL once the key is good; the scheduler reads the start
-        rung's media playlist (the timeline) and fetches the first segment at once; steering
-        runs alongside. The bridge holds mpv's requests until the timeline and the segment are
-        there. Probes wait for the first frame."""
+        ``POST /v1/playback`` is under way → with an announced timeline, mpv's playlist is
+        served from it and mpv is loaded at once; the multivariant playlist is parsed, the
+        scheduler reads the start rung's media playlist (which must match the announced
+        timeline) and fetches the first segment, and the key is fetched, while mpv opens the
+        bridge (its segment request is held until the scheduler has its timeline). Without
+        one: key and multivariant playlist first, mpv once both are good, the bridge's playlist
+        once the scheduler's timeline is read. Steering and probes wait for the first frame."""
         assert self._loop is not None
         if self._http is None:
             # One client (HTTP/1.1 keep-alive, a pool per edge) for the whole session.
@@ -297,9 +362,9 @@ class PlaybackSession:
         http = self._http
         served = self._served = _Served()
         served.on_first_request = lambda: self._mark("mpv_segment")
-        self.bridge = LoopbackBridge(served, on_error=self._on_bridge_error,
-                                     on_served=self._on_served)
-        listening = self._startup(self.bridge.start(deferred=True), "bridge")
+        bridge = self.bridge = LoopbackBridge(served, on_error=self._on_bridge_error,
+                                              on_served=self._on_served)
+        listening = self._startup(bridge.start(deferred=True), "bridge")
         callbacks = self._callbacks = asyncio.ensure_future(self._mpv_call(self._subscribe_mpv))
         playback = await self.cp.start_playback(self.title_id, self.profile_id)
         self._mark("playback")
@@ -310,54 +375,89 @@ class PlaybackSession:
             resume_s = 0.0
         self.position_s = self._resume_s = resume_s
         keys = KeyCache(self.cp.streaming_key)
-        key = self._startup(keys.get(playback.license_url), "key")  # first: it is a round trip
-        multivariant = self._startup(self._first_multivariant(playback), "multivariant")
-        if playback.pathways and self.config.warm_edge:  # the connection the timeline will use
-            self._spawn(self._warm(http, playback.pathways[0][1]), "warm")
-        mv = await multivariant
-        self.multivariant = mv
-        # mpv opens the bridge as soon as the manifest and the key are good (a refused or
-        # malformed key fails before mpv), while the engine reads the timeline.
-        loadfile = self._startup(self._load_mpv(listening, callbacks, key), "loadfile")
-        pool = EdgePool.from_multivariant(mv, http, config=self.config.edges, clock=self._clock)
-        if mv.default_pathway != mv.pathways[0].id:  # until steering answers (HLS §7.2)
-            pool.apply_steering([mv.default_pathway])
-        self.pool = pool
-        steering_uri = mv.steering_uri or playback.steering_url
-        if steering_uri:
-            self._start_steering(steering_uri, pool)
-        segment_s = playback.segment_duration_s or 0.0
-        start_index = int(resume_s // segment_s) if segment_s > 0 else 0
-        if self.config.max_rung is not None:
-            self.policy.max_rung = self.config.max_rung
-        fetcher = SegmentFetcher(
-            http, pool, mv, Decryptor(keys), self.policy,
-            refresh_urls=self._refresh_urls,
-            reload_steering=self._steering_hook if self.steering else None,
-            reload_manifest=self._reload_manifest, config=self.config.fetch, clock=self._clock)
-        fetcher.on_stage = self._on_fetch_stage
-        blind = self._own_policy and self.config.initial_estimate_bps is None
-        scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
-                              start_index=start_index, on_event=self._on_scheduler_event,
-                              clock=self._clock,
-                              first_max_rung=self.config.start_max_rung if blind else None,
-                              hold_until_released=self.config.hold_readahead_until_first_frame)
-        self.scheduler = served.scheduler = scheduler
-        self._start_index, self._start_resume_s = start_index, resume_s
-        timeline = self._startup(scheduler.start(segment_duration_s=segment_s or None),
-                                 "timeline")
+        key: asyncio.Future[bytes] | None = None
+        announced = playback.segment_durations_s
+        segment_s = playback.segment_duration_s or (max(announced) if announced else 0.0)
+        loadfile: asyncio.Future[None] | None = None
+        if announced:
+            # The title's timeline is known: mpv's playlist is served from it at once and mpv
+            # opens the bridge now, while the engine reads the start rung's media playlist and
+            # fetches the key and the first segment (the bridge holds mpv's segment request).
+            served.announce(announced)
+            bridge.timeline_ready()
+            self._starts = _starts(announced)
+            start_index = max(0, bisect.bisect_right(self._starts, resume_s) - 1)
+            loadfile = self._startup(self._load_mpv(listening, callbacks), "loadfile")
+        else:
+            # mpv can get nothing before the scheduler's timeline: it waits for the key too
+            # (a refused key or a bad manifest then fails before mpv is touched).
+            start_index = int(resume_s // segment_s) if segment_s > 0 else 0
+            key = self._startup(keys.get(playback.license_url), "key")
         try:
+            if playback.multivariant_playlist is not None:  # inline: parse it now
+                mv = parse_multivariant(playback.multivariant_playlist, playback.manifest_url)
+                self._mark("multivariant")
+            else:
+                if playback.pathways and self.config.warm_edge:
+                    self._spawn(self._warm(http, playback.pathways[0][1]), "warm")
+                mv = await self._startup(self._fetch_multivariant(playback.manifest_url),
+                                         "multivariant")
+            self.multivariant = mv
+            if loadfile is None:
+                assert key is not None
+                loadfile = self._startup(self._load_mpv(listening, callbacks, key), "loadfile")
+            pool = EdgePool.from_multivariant(mv, http, config=self.config.edges,
+                                              clock=self._clock)
+            if mv.default_pathway != mv.pathways[0].id:  # until steering answers (HLS §7.2)
+                pool.apply_steering([mv.default_pathway])
+            self.pool = pool
+            steering_uri = mv.steering_uri or playback.steering_url
+            if steering_uri:  # its first reload waits for the first frame (play())
+                self.steering = SteeringClient(steering_uri, self.cp.fetch_json,
+                                               clock=self._clock)
+            if self.config.max_rung is not None:
+                self.policy.max_rung = self.config.max_rung
+            fetcher = SegmentFetcher(
+                http, pool, mv, Decryptor(keys), self.policy,
+                refresh_urls=self._refresh_urls,
+                reload_steering=self._steering_hook if self.steering else None,
+                reload_manifest=self._reload_manifest, config=self.config.fetch,
+                clock=self._clock)
+            fetcher.on_stage = self._on_fetch_stage
+            blind = self._own_policy and self.config.initial_estimate_bps is None
+            scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
+                                  start_index=start_index, on_event=self._on_scheduler_event,
+                                  clock=self._clock,
+                                  first_max_rung=self.config.start_max_rung if blind else None,
+                                  hold_until_released=self.config.hold_readahead_until_first_frame)
+            self.scheduler = scheduler
+            self._start_index, self._start_resume_s = start_index, resume_s
+            timeline = self._startup(self._start_scheduler(scheduler, segment_s, announced),
+                                     "timeline")
+            if key is None:  # after the timeline's request: the timeline gates more than it
+                key = self._startup(keys.get(playback.license_url), "key")
             await key
             await timeline
-        except BaseException:
-            self.bridge.abort(ConnectionAbortedError("start-up failed"))
-            await asyncio.wait({loadfile})
+        except BaseException as exc:
+            served.fail(exc)
+            bridge.abort(ConnectionAbortedError("start-up failed"))
+            if loadfile is not None:
+                await asyncio.wait({loadfile})
             raise
-        durations = list(scheduler.segment_durations_s)
-        self._starts = [sum(durations[:k]) for k in range(len(durations))]
-        self.bridge.timeline_ready()
         self._emit_session_start()
         await loadfile
+
+    async def _start_scheduler(self, scheduler: Scheduler, segment_s: float,
+                               announced: Sequence[float] | None) -> None:
+        """The scheduler reads its timeline (checked against the announced one) and starts;
+        mpv's held segment request goes to it at once."""
+        await scheduler.start(segment_duration_s=segment_s or None,
+                              expected_durations_s=announced)
+        assert self._served is not None and self.bridge is not None
+        self._starts = _starts(scheduler.segment_durations_s)
+        self._served.attach(scheduler)
+        if not announced:
+            self.bridge.timeline_ready()
 
     async def _warm(self, http: httpx.AsyncClient, edge_url: str) -> None:
         """Open the keep-alive connection to the edge the first segment comes from while the
@@ -379,18 +479,17 @@ class PlaybackSession:
         task.add_done_callback(done)
         return task
 
-    def _start_steering(self, uri: str, pool: EdgePool) -> None:
-        self.steering = SteeringClient(uri, self.cp.fetch_json, clock=self._clock)
+    def _start_steering(self, steering: SteeringClient, pool: EdgePool) -> None:
         self._last_steering_s = self._clock()
-        task = asyncio.ensure_future(self._initial_steering(self.steering, pool))
+        task = asyncio.ensure_future(self._initial_steering(steering, pool))
         task.set_name("steering-start")
         self._steering_start = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _initial_steering(self, steering: SteeringClient, pool: EdgePool) -> None:
-        """Steering at start-up, alongside the timeline and the first segment (which come from
-        the default pathway until it answers, or if it fails)."""
+        """The first steering reload, right after the first frame (the timeline and the first
+        segment come from the default pathway until it answers, or if it fails)."""
         try:
             manifest = await steering.reload(None, self.policy.estimate_bps)
         except (PlayerError, httpx.HTTPError) as exc:
@@ -419,12 +518,13 @@ class PlaybackSession:
         self._unsubscribe.append(self.mpv.observe("time-pos", on_time))
 
     async def _load_mpv(self, listening: Awaitable[str], callbacks: Awaitable[None],
-                        key: Awaitable[bytes]) -> None:
+                        key: Awaitable[bytes] | None = None) -> None:
         """``start`` and ``loadfile`` of the bridge URL, in one trip to the mpv thread, once
-        the bridge listens, mpv's callbacks are registered and the key is good."""
+        the bridge listens, mpv's callbacks are registered (and the key is good, if given)."""
         url = await listening
         await callbacks
-        await key
+        if key is not None:
+            await key
         start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
 
         def load() -> None:
@@ -474,12 +574,6 @@ class PlaybackSession:
 
     async def _fetch_multivariant(self, url: str) -> Multivariant:
         return parse_multivariant(await self.cp.fetch_text(url), url)
-
-    async def _first_multivariant(self, playback: Playback) -> Multivariant:
-        """The playlist the playback answer carried inline, or fetched when it did not."""
-        if playback.multivariant_playlist is not None:
-            return parse_multivariant(playback.multivariant_playlist, playback.manifest_url)
-        return await self._fetch_multivariant(playback.manifest_url)
 
     # --- hooks for the fetcher -----------------------------------------------------------------
 
@@ -596,7 +690,8 @@ class PlaybackSession:
         log.warning("stream ended in error: %s", error)
         if self.error is None:
             self.error = error
-        self._spawn(self._mpv_call(self.mpv.command, "stop"), "mpv-stop")
+        if not self._closed:
+            self._spawn(self._mpv_call(self.mpv.command, "stop"), "mpv-stop")
 
     def _on_mpv_event(self, event: MpvEvent) -> None:
         if event.name == "start-file":

@@ -57,6 +57,12 @@ class Playback:
     multivariant_playlist: str | None = field(default=None, repr=False, compare=False)
     """The multivariant playlist inline, as ``manifest_url`` answered at that moment (saves a
     round trip at start-up); None when the server does not send it."""
+    segment_durations_s: tuple[float, ...] | None = field(default=None, repr=False,
+                                                          compare=False)
+    """The title's timeline (seconds per segment, from media sequence 0; the same in every
+    rendition): the engine lays out mpv's playlist before it has read a media playlist. None
+    when the server does not send it (or sends something that is not a list of positive
+    numbers)."""
 
     @classmethod
     def parse(cls, raw: JSON, request: str) -> Playback:
@@ -78,4 +84,20 @@ class Playback:
             raw=raw,
             multivariant_playlist=inline if isinstance(inline := raw.get("multivariant_playlist"),
                                                        str) else None,
+            segment_durations_s=_durations(raw.get("segment_durations_s")),
         )
+
+
+def _durations(value: Any) -> tuple[float, ...] | None:
+    """A non-empty list of positive finite numbers as floats; anything else: None."""
+    if not isinstance(value, list) or not value:
+        return None
+    out: list[float] = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            return None
+        number = float(item)
+        if not 0.0 < number < float("inf"):
+            return None
+        out.append(number)
+    return tuple(out)

@@ -2,14 +2,16 @@
 
     .venv/bin/python tests/bench/engine_ttff.py [--reps 15] [--catalog test|media] [--shaped]
 
-*Engine*: ``PlaybackSession.play()`` — ``POST /v1/playback``, multivariant playlist, steering +
-edge probes + key in parallel, the lowest rendition's media playlist (the timeline), the first
-segment (fetch, decrypt, validate), the loopback bridge, mpv's first frame. *Plain mpv*: the
-same libmpv settings (vo/ao null, the engine's paced options), loading the media playlist of the
-rendition the engine started on directly from the best edge, with the bearer token in
-``http-header-fields`` for the key (mpv fetches playlist, key and segment itself); timed from
-``loadfile`` to the first frame only. Both players are warm (created once). Repetitions
-alternate. Prints median / p90 of both and the ratio of medians (target ≤ 2×).
+*Engine*: ``PlaybackSession.play()`` — ``POST /v1/playback`` (its answer carries the
+multivariant playlist and the title's timeline), mpv opening the loopback bridge at once, the
+key and the start rung's media playlist (checked against the timeline) in parallel, the first
+segment (fetch, decrypt, validate), mpv's first frame (steering and probes run after it).
+*Plain mpv*: the same libmpv settings (vo/ao null, the engine's paced options), loading the
+media playlist of the rendition the engine started on directly from the best edge, with the
+bearer token in ``http-header-fields`` for the key (mpv fetches playlist, key and segment
+itself); timed from ``loadfile`` to the first frame only. Both players are warm (created
+once). Repetitions alternate. Prints median / p90 of both and the ratio of medians (target
+≤ 2×).
 
 ``--shaped``: the same again with the control plane and edges in a network namespace behind a
 veth whose server side is shaped with ``tbf rate 5mbit burst 32kbit latency 400ms`` (needs root,

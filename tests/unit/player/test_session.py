@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from player.api import ControlPlaneClient
+from player.api.models import Playback
 from player.errors import LicenseError, ManifestError
 from player.mpv_seam import FakeMpv, MpvEvent
 from player.session import PlaybackSession, SessionConfig
@@ -55,9 +56,16 @@ def media() -> str:
 
 
 class World:
-    def __init__(self, *, manifest: str | None = None, key: bytes = KEY) -> None:
+    def __init__(self, *, manifest: str | None = None, key: bytes = KEY,
+                 announce: list[float] | None = None, inline: bool = False) -> None:
         self.manifest = manifest if manifest is not None else master()
         self.key = key
+        self.announce = announce
+        """``segment_durations_s`` in the playback answer (None: not sent)."""
+        self.inline = inline
+        """The multivariant playlist inline in the playback answer."""
+        self.key_gate: asyncio.Event | None = None
+        """Set: the key's answer waits for it."""
         self.telemetry: list[dict[str, Any]] = []
         self.progress: list[dict[str, Any]] = []
         self.playbacks = 0
@@ -77,7 +85,9 @@ class World:
                     "segment_duration_s": 4.0,
                     "audio": [{"language": "en", "name": "English"},
                               {"language": "es", "name": "Español"}],
-                    "subtitles": [{"language": "en", "name": "English"}]})
+                    "subtitles": [{"language": "en", "name": "English"}],
+                    **({"segment_durations_s": self.announce} if self.announce else {}),
+                    **({"multivariant_playlist": self.manifest} if self.inline else {})})
             if path.endswith("master.m3u8"):
                 return httpx.Response(200, text=self.manifest)
             if path.startswith("/v1/steering"):
@@ -111,6 +121,12 @@ class World:
         return httpx.Response(404, json={"error": "not_found"})
 
 
+    async def handle_async(self, request: httpx.Request) -> httpx.Response:
+        if self.key_gate is not None and request.url.path.startswith("/v1/licenses"):
+            await self.key_gate.wait()
+        return self.handle(request)
+
+
 class AutoMpv(FakeMpv):
     """Shows the first frame right after ``play`` (on another thread, like libmpv)."""
 
@@ -127,7 +143,7 @@ class AutoMpv(FakeMpv):
 
 
 def make(world: World, mpv: FakeMpv, **config: Any) -> PlaybackSession:
-    transport = httpx.MockTransport(world.handle)
+    transport = httpx.MockTransport(world.handle_async)
     creds = Credentials("dev1", "access", "refresh", "acc1", None)
     cp = ControlPlaneClient(CP, store=MemoryStore(creds), transport=transport)
     http = httpx.AsyncClient(transport=transport)
@@ -154,6 +170,9 @@ def test_play_controls_and_stop() -> None:
         assert session.scheduler.buffer.playhead == 2  # resume at 9 s → segment 2
         assert ("set", ("start", "9.000")) in mpv.calls
         assert mpv.properties["path"] == session.bridge.url if session.bridge else False
+        # Steering waits for the first frame: the default pathway leads until it answers.
+        assert session.pool.ordered()[0].name == "edge-1"
+        await settle()
         assert session.pool.ordered()[0].name == "edge-2"  # steering applied
 
         for pos in (9.0, 10.0, 11.0, 12.0, 13.0):  # played 4 s at rung 1 (segment 2 and 3)
@@ -178,7 +197,8 @@ def test_play_controls_and_stop() -> None:
 
     session = asyncio.run(main())
     kinds = types(session)
-    assert kinds[:3] == ["steering", "session_start", "rendition_switch"]
+    assert kinds[:2] == ["session_start", "rendition_switch"]
+    assert kinds.index("steering") > kinds.index("first_frame")
     assert "first_frame" in kinds and kinds[-1] == "session_end"
     for kind in ("pause", "resume", "seek", "audio", "subtitles"):
         assert kind in kinds
@@ -236,3 +256,64 @@ def test_the_first_frame_timeout_is_a_playback_error() -> None:
         assert getattr(info.value, "code", None) == "playback"
 
     asyncio.run(main())
+
+
+ANNOUNCED = [4.0] * SEGMENTS
+
+
+def test_an_announced_timeline_opens_mpv_before_the_key_arrives() -> None:
+    world, mpv = World(announce=ANNOUNCED, inline=True), AutoMpv()
+
+    async def main() -> tuple[PlaybackSession, str]:
+        world.key_gate = asyncio.Event()
+        session = make(world, mpv)
+        play = asyncio.ensure_future(session.play())
+        for _ in range(200):
+            if any(c[0] == "play" for c in mpv.calls):
+                break
+            await asyncio.sleep(0.005)
+        assert session.bridge is not None and "key" not in session.startup_ms
+        async with httpx.AsyncClient() as client:  # mpv's playlist, from the playback answer
+            playlist = (await client.get(session.bridge.url)).text
+        world.key_gate.set()
+        await play
+        await session.stop()
+        return session, playlist
+
+    session, playlist = asyncio.run(main())
+    assert playlist.count("#EXTINF:4.000000,") == SEGMENTS
+    marks = session.startup_ms
+    assert marks["loadfile"] < marks["key"] and marks["mpv_playlist"] < marks["key"]
+    assert session._start_index == 2  # resume at 9 s, from the announced timeline
+    assert session.report().ttff_ms is not None
+
+
+@pytest.mark.parametrize(("world", "error", "text"), [
+    (World(announce=ANNOUNCED, key=b"short"), LicenseError, "5 bytes"),
+    (World(announce=ANNOUNCED[:-1]), ManifestError, "6 segments, not 5"),
+    (World(announce=[*ANNOUNCED[:-1], 3.5]), ManifestError, "segment 5 lasts 4.000 s"),
+], ids=["key", "count", "duration"])
+def test_with_an_announced_timeline_a_failure_stops_mpv_with_the_typed_error(
+        world: World, error: type[Exception], text: str) -> None:
+    mpv = AutoMpv()
+
+    async def main() -> PlaybackSession:
+        session = make(world, mpv)
+        with pytest.raises(error, match=text):
+            await session.play()
+        return session
+
+    session = asyncio.run(main())
+    assert [c for c in mpv.calls if c[0] == "play"]  # mpv was opened early...
+    assert ("command", ("stop",)) in mpv.calls      # ...and stopped
+    assert session.report().error_code == error.default_code  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ([4, 4.0, 2.5], (4.0, 4.0, 2.5)), (None, None), ([], None), ([4.0, 0], None),
+    ([4.0, "4"], None), ([True], None), ("4,4", None)])
+def test_the_playback_answer_s_timeline_is_parsed_or_ignored(value: Any,
+                                                            expected: Any) -> None:
+    raw = {"session_id": "s1", "title_id": "t1", "manifest_url": "m", "license_url": "k",
+           "segment_durations_s": value}
+    assert Playback.parse(raw, "POST /v1/playback").segment_durations_s == expected
