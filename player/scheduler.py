@@ -31,10 +31,11 @@ rendition, reason), ``abandon``, ``failover`` (see :class:`~player.failover.Fail
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,22 +224,28 @@ class Scheduler:
             return ready.data
         if not self._will_fetch(index):
             self.on_request(index)
-        counted = not self._paused
-        start = self._clock()
-        if counted:
-            self._emit({"type": "rebuffer_start", "index": index, "buffer_s": buffer.buffer_s})
-            # Before anything was served this is the start-up wait (mpv opened the stream
-            # while the first segment was still coming): expected, not a stall.
-            log.log(logging.INFO if not self.fetched else logging.WARNING,
-                    "rebuffering: segment %d is not buffered", index)
-        try:
+        with self._rebuffering(index):
             return (await buffer.wait_for(index)).data
+
+    @contextlib.contextmanager
+    def _rebuffering(self, index: int) -> Iterator[None]:
+        """Account a wait for segment ``index`` as a rebuffer (unless paused)."""
+        if self._paused:
+            yield
+            return
+        start = self._clock()
+        self._emit({"type": "rebuffer_start", "index": index, "buffer_s": self.buffer.buffer_s})
+        # Before anything was served this is the start-up wait (mpv opened the stream while
+        # the first segment was still coming): expected, not a stall.
+        log.log(logging.INFO if not self.fetched else logging.WARNING,
+                "rebuffering: segment %d is not buffered", index)
+        try:
+            yield
         finally:
-            if counted:
-                waited = self._clock() - start
-                self.rebuffers.append((index, waited))
-                self._emit({"type": "rebuffer_end", "index": index, "waited_s": waited})
-                log.info("rebuffer of segment %d ended after %.0f ms", index, waited * 1000)
+            waited = self._clock() - start
+            self.rebuffers.append((index, waited))
+            self._emit({"type": "rebuffer_end", "index": index, "waited_s": waited})
+            log.info("rebuffer of segment %d ended after %.0f ms", index, waited * 1000)
 
     async def stream(self, index: int) -> SegmentStream:
         """Position ``index`` progressively: the whole segment if buffered, else the download
@@ -253,13 +260,7 @@ class Scheduler:
             return self._whole(ready)
         if not self._will_fetch(index):
             self.on_request(index)
-        counted = not self._paused
-        start = self._clock()
-        if counted:
-            self._emit({"type": "rebuffer_start", "index": index, "buffer_s": buffer.buffer_s})
-            log.log(logging.INFO if not self.fetched else logging.WARNING,
-                    "rebuffering: segment %d is not buffered", index)
-        try:
+        with self._rebuffering(index):
             while True:
                 ready = buffer.get(index)
                 if ready is not None:
@@ -271,12 +272,6 @@ class Scheduler:
                     return SegmentStream(live.length, live.chunks(), live.rung,
                                          live.rendition_id, live.edge)
                 await self._changed.wait()
-        finally:
-            if counted:
-                waited = self._clock() - start
-                self.rebuffers.append((index, waited))
-                self._emit({"type": "rebuffer_end", "index": index, "waited_s": waited})
-                log.info("rebuffer of segment %d ended after %.0f ms", index, waited * 1000)
 
     def _whole(self, ready: BufferedSegment) -> SegmentStream:
         edge = next((e for k, _, e in reversed(self.fetched) if k == ready.index), None)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,14 +24,6 @@ CONFIG = EdgePoolConfig(health_timeout_s=0.5, probe_timeout_s=1.0,
 def fleet(start_controlplane: StartControlPlane) -> ReadyInfo:
     """A control plane of our own: these tests inject faults into its edges."""
     return start_controlplane(edges=3).ready
-
-
-@pytest.fixture()
-def admin(fleet: ReadyInfo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fleet.admin_url, timeout=5.0) as client:
-        yield client
-        for name, _ in fleet.edges:
-            client.delete(f"/admin/edges/{name}/faults").raise_for_status()
 
 
 def session(ready: ReadyInfo) -> tuple[Multivariant, tuple[str, ...]]:

@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -54,14 +54,6 @@ def media_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def fleet(start_controlplane: StartControlPlane, media_catalog: Path) -> ReadyInfo:
     return start_controlplane(catalog_args=("--catalog-dir", str(media_catalog))).ready
-
-
-@pytest.fixture()
-def admin(fleet: ReadyInfo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fleet.admin_url, timeout=5.0) as client:
-        yield client
-        for name, _ in fleet.edges:
-            client.delete(f"/admin/edges/{name}/faults").raise_for_status()
 
 
 @asynccontextmanager

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,14 +50,6 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def fleet(start_controlplane: StartControlPlane, catalog: Path) -> ReadyInfo:
     return start_controlplane(catalog_args=("--catalog-dir", str(catalog))).ready
-
-
-@pytest.fixture()
-def admin(fleet: ReadyInfo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=fleet.admin_url, timeout=5.0) as client:
-        yield client
-        for name, _ in fleet.edges:
-            client.delete(f"/admin/edges/{name}/faults").raise_for_status()
 
 
 @dataclass
