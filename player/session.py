@@ -41,6 +41,7 @@ import itertools
 import logging
 import ssl
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ from player.api.models import Playback
 from player.bridge import LoopbackBridge
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool, EdgePoolConfig
-from player.errors import ManifestError, PlayerError
+from player.errors import LicenseError, ManifestError, NoEdgeError, PlayerError
 from player.failover import FetchConfig
 from player.fetcher import SegmentFetcher
 from player.manifest import Multivariant, parse_media_playlist, parse_multivariant
@@ -229,16 +230,31 @@ class _Served:
         return stream
 
 
+def _is_media_playlist(text: str) -> bool:
+    return any(line.startswith(("#EXTINF", "#EXT-X-TARGETDURATION"))
+               for line in text.splitlines())
+
+
 class PlaybackSession:
     """``PlaybackSession(cp, title_id, profile_id, mpv)``; ``await play()``; controls;
-    ``await stop()``; ``report()``. ``mpv`` belongs to the caller (created early, reused)."""
+    ``await stop()``; ``report()``. ``mpv`` belongs to the caller (created early, reused).
 
-    def __init__(self, cp: ControlPlaneClient, title_id: str, profile_id: str, mpv: MpvLike, *,
+    ``PlaybackSession.from_url(url, mpv)`` (or ``cp=None, url=…``): a plain HLS VOD URL (a
+    multivariant or a media playlist) with no control plane: no ``POST /v1/playback``, no
+    progress, no telemetry POST; playlists and keys (each EXT-X-KEY URI) are fetched with the
+    session's HTTP client, without a bearer token."""
+
+    def __init__(self, cp: ControlPlaneClient | None, title_id: str, profile_id: str,
+                 mpv: MpvLike, *,
                  config: SessionConfig | None = None, http: httpx.AsyncClient | None = None,
                  policy: AbrPolicy | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 progress: ProgressSink | None = None) -> None:
+                 progress: ProgressSink | None = None, url: str | None = None) -> None:
+        if (cp is None) == (url is None):
+            raise ValueError("give either a control plane or a URL")
         self.config = config or SessionConfig()
+        self.url = url
+        """The plain HLS URL this session plays without a control plane; None: ``cp``'s."""
         self.progress = progress
         """Where positions go (``periodic``, ``pause``, ``seek``, ``stop``, ``end``): the
         durable outbox of :mod:`player.sync`; None: a best-effort ``PUT`` to the control plane."""
@@ -254,7 +270,7 @@ class PlaybackSession:
         self._clock = clock
         self.telemetry = Telemetry(
             title_id=title_id, config=self.config.telemetry, clock=clock,
-            post=cp.post_telemetry if self.config.post_telemetry else None)
+            post=cp.post_telemetry if cp is not None and self.config.post_telemetry else None)
         self.playback: Playback | None = None
         self.multivariant: Multivariant | None = None
         self.pool: EdgePool | None = None
@@ -296,6 +312,11 @@ class PlaybackSession:
         self.paused = False
         self._resume_s = 0.0
 
+    @classmethod
+    def from_url(cls, url: str, mpv: MpvLike, **kwargs: Any) -> PlaybackSession:
+        """A session that plays ``url`` (http(s), HLS VOD) with no control plane."""
+        return cls(None, url, "", mpv, url=url, **kwargs)
+
     # --- start ---------------------------------------------------------------------------------
 
     async def play(self) -> None:
@@ -331,7 +352,8 @@ class PlaybackSession:
         log.info("first frame after %.0f ms", ttff_ms)
         if self.scheduler is not None:
             self.scheduler.release()
-        if self.pool is not None:
+        if self.pool is not None and self.cp is not None:
+            # (A plain HLS server has no /health nor /v1/probe: its one origin is not probed.)
             # Probes rank the edges for later segments; before the first frame they would only
             # share the link (and the CPU) with the first segment, so they start now.
             self._spawn(self.pool.probe(), "probe")
@@ -340,7 +362,7 @@ class PlaybackSession:
             # until it answers): its round trip and the control plane's work wait too.
             self._start_steering(self.steering, self.pool)
         self._spawn(self._steering_loop(), "steering")
-        if self.config.progress_interval_s:
+        if self.config.progress_interval_s and self.cp is not None:
             self._spawn(self._progress_loop(self.config.progress_interval_s), "progress")
 
     async def _open(self) -> None:
@@ -366,7 +388,7 @@ class PlaybackSession:
                                               on_served=self._on_served)
         listening = self._startup(bridge.start(deferred=True), "bridge")
         callbacks = self._callbacks = asyncio.ensure_future(self._mpv_call(self._subscribe_mpv))
-        playback = await self.cp.start_playback(self.title_id, self.profile_id)
+        playback = await self._start_playback()
         self._mark("playback")
         self.playback = playback
         self.telemetry.session_id = playback.session_id
@@ -374,7 +396,7 @@ class PlaybackSession:
         if playback.duration_s and resume_s >= playback.duration_s - 1.0:
             resume_s = 0.0
         self.position_s = self._resume_s = resume_s
-        keys = KeyCache(self.cp.streaming_key)
+        keys = KeyCache(self.cp.streaming_key if self.cp is not None else self._fetch_key)
         key: asyncio.Future[bytes] | None = None
         announced = playback.segment_durations_s
         segment_s = playback.segment_duration_s or (max(announced) if announced else 0.0)
@@ -392,7 +414,8 @@ class PlaybackSession:
             # mpv can get nothing before the scheduler's timeline: it waits for the key too
             # (a refused key or a bad manifest then fails before mpv is touched).
             start_index = int(resume_s // segment_s) if segment_s > 0 else 0
-            key = self._startup(keys.get(playback.license_url), "key")
+            if playback.license_url:  # else each EXT-X-KEY URI, when its segment is fetched
+                key = self._startup(keys.get(playback.license_url), "key")
         try:
             if playback.multivariant_playlist is not None:  # inline: parse it now
                 mv = parse_multivariant(playback.multivariant_playlist, playback.manifest_url)
@@ -404,7 +427,6 @@ class PlaybackSession:
                                          "multivariant")
             self.multivariant = mv
             if loadfile is None:
-                assert key is not None
                 loadfile = self._startup(self._load_mpv(listening, callbacks, key), "loadfile")
             pool = EdgePool.from_multivariant(mv, http, config=self.config.edges,
                                               clock=self._clock)
@@ -413,7 +435,7 @@ class PlaybackSession:
             self.pool = pool
             steering_uri = mv.steering_uri or playback.steering_url
             if steering_uri:  # its first reload waits for the first frame (play())
-                self.steering = SteeringClient(steering_uri, self.cp.fetch_json,
+                self.steering = SteeringClient(steering_uri, self._fetch_json,
                                                clock=self._clock)
             if self.config.max_rung is not None:
                 self.policy.max_rung = self.config.max_rung
@@ -434,9 +456,10 @@ class PlaybackSession:
             self._start_index, self._start_resume_s = start_index, resume_s
             timeline = self._startup(self._start_scheduler(scheduler, segment_s, announced),
                                      "timeline")
-            if key is None:  # after the timeline's request: the timeline gates more than it
+            if key is None and playback.license_url:  # after the timeline's request
                 key = self._startup(keys.get(playback.license_url), "key")
-            await key
+            if key is not None:
+                await key
             await timeline
         except BaseException as exc:
             served.fail(exc)
@@ -451,8 +474,17 @@ class PlaybackSession:
                                announced: Sequence[float] | None) -> None:
         """The scheduler reads its timeline (checked against the announced one) and starts;
         mpv's held segment request goes to it at once."""
-        await scheduler.start(segment_duration_s=segment_s or None,
-                              expected_durations_s=announced)
+        try:
+            await scheduler.start(segment_duration_s=segment_s or None,
+                                  expected_durations_s=announced)
+        except NoEdgeError as exc:
+            # A plain URL's one origin served a playlist the engine cannot play (live, fMP4,
+            # SAMPLE-AES): that is the manifest's fault, not the server's.
+            causes = set(exc.failures.values())
+            cause = next(iter(causes), "")
+            if self.cp is None and len(causes) == 1 and cause.startswith("playlist: "):
+                raise ManifestError(cause.removeprefix("playlist: ")) from exc
+            raise
         assert self._served is not None and self.bridge is not None
         self._starts = _starts(scheduler.segment_durations_s)
         self._served.attach(scheduler)
@@ -572,8 +604,51 @@ class PlaybackSession:
             self.startup_ms[stage] = ms
             log.debug("start-up: %s at %.1f ms", stage, ms)
 
+    async def _start_playback(self) -> Playback:
+        """``POST /v1/playback``, or the plain URL's stand-in."""
+        if self.cp is not None:
+            return await self.cp.start_playback(self.title_id, self.profile_id)
+        assert self.url is not None
+        return Playback.plain(self.url, session_id=f"local-{uuid.uuid4().hex[:12]}")
+
     async def _fetch_multivariant(self, url: str) -> Multivariant:
-        return parse_multivariant(await self.cp.fetch_text(url), url)
+        text = await self._fetch_text(url)
+        if self.cp is None and _is_media_playlist(text):  # a bare media playlist URL
+            return Multivariant.single(url)
+        return parse_multivariant(text, url)
+
+    async def _get(self, url: str, what: str) -> httpx.Response:
+        """GET ``url`` with the session's client, no bearer token (the plain URL's path)."""
+        assert self._http is not None
+        try:
+            response = await self._http.get(url)
+        except httpx.HTTPError as exc:
+            raise ManifestError(f"The {what} could not be fetched from {url} "
+                                f"({type(exc).__name__}).") from exc
+        if response.status_code >= 400:
+            raise ManifestError(f"The {what} at {url} answered HTTP {response.status_code}.")
+        return response
+
+    async def _fetch_text(self, url: str) -> str:
+        if self.cp is not None:
+            return await self.cp.fetch_text(url)
+        return (await self._get(url, "playlist")).text
+
+    async def _fetch_json(self, url: str) -> Any:
+        if self.cp is not None:
+            return await self.cp.fetch_json(url)
+        response = await self._get(url, "steering manifest")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ManifestError(f"The steering manifest at {url} is not JSON.") from exc
+
+    async def _fetch_key(self, url: str) -> bytes:
+        """The key at an EXT-X-KEY URI (plain URL: no license server, no bearer token)."""
+        try:
+            return (await self._get(url, "decryption key")).content
+        except ManifestError as exc:
+            raise LicenseError(exc.message) from exc
 
     # --- hooks for the fetcher -----------------------------------------------------------------
 
@@ -599,12 +674,14 @@ class PlaybackSession:
         return manifest.pathway_priority
 
     async def _reload_manifest(self) -> Multivariant:
+        if self.cp is None:  # no control plane: the same URL again
+            return await self._refresh_urls()
         playback = await self.cp.start_playback(self.title_id, self.profile_id)
         self.playback = playback
         mv = await self._fetch_multivariant(playback.manifest_url)
         self.multivariant = mv
         if mv.steering_uri:
-            self.steering = SteeringClient(mv.steering_uri, self.cp.fetch_json,
+            self.steering = SteeringClient(mv.steering_uri, self._fetch_json,
                                            clock=self._clock)
         log.info("playback manifest reloaded: session %s", playback.session_id)
         return mv
@@ -642,6 +719,8 @@ class PlaybackSession:
             return
         if self.progress is not None:  # the outbox (player/sync) sends it, now or later
             self.progress.report(self.position_s, self.duration_s or None, event)
+            return
+        if self.cp is None:  # a plain URL: no control plane to tell
             return
         try:
             async with asyncio.timeout(2.0):
@@ -866,7 +945,7 @@ class PlaybackSession:
             if rendition is None or rendition.uri is None:
                 continue
             try:
-                playlist = parse_media_playlist(await self.cp.fetch_text(rendition.uri),
+                playlist = parse_media_playlist(await self._fetch_text(rendition.uri),
                                                 rendition.uri)
                 parts = []
                 for segment in playlist.segments:

@@ -6,7 +6,8 @@ app (``ui/app.py``) against the bundled control plane unless a URL is given.
 a PNG and exits. ``edgeplay serve`` only serves the bundled control plane until Ctrl+C.
 ``edgeplay play TITLE --headless [--json] [--duration S] [--control-plane URL]
 [--start-over] [--max-rung N] [--catalog …] [--data-dir DIR]`` plays a title with libmpv and no
-window, and prints the QoE report (see ``ui/headless.py``). ``edgeplay sync --control-plane URL
+window, and prints the QoE report (see ``ui/headless.py``); a TITLE starting with http:// or
+https:// is a plain HLS VOD URL, played with no control plane. ``edgeplay sync --control-plane URL
 [--data-dir DIR]`` replays the progress outbox. ``EDGEPLAY_DATA_DIR`` is ``--data-dir``.
 """
 
@@ -85,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="only serve the bundled control plane until Ctrl+C")
     play = sub.add_parser("play", help="play a title")
-    play.add_argument("title", metavar="TITLE", help="a title id or name")
+    play.add_argument("title", metavar="TITLE",
+                      help="a title id or name, or an http(s) HLS VOD URL (no control plane)")
     play.add_argument("--headless", action="store_true",
                       help="no window: libmpv with vo=null/ao=null, then print the QoE report")
     play.add_argument("--json", action="store_true", help="print the report as one JSON object")

@@ -1,5 +1,8 @@
 """``edgeplay play TITLE --headless``: play with the real libmpv (vo/ao null), print the QoE report.
 
+``TITLE`` starting with ``http://`` or ``https://`` is a plain HLS VOD URL: it plays with no
+control plane (none is started; no sign-in, no progress, no telemetry POST).
+
 Order: the control plane (``--control-plane URL``, else the bundled one, stopped at exit) →
 device credentials (:class:`player.tokens.TokenStore`; first use registers a device with the
 demo account) → the title (an id, else the best search match) → ``create_mpv(vo="null",
@@ -114,6 +117,25 @@ async def play_title(cp: ControlPlaneClient, options: HeadlessOptions, mpv: MpvL
     config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung)
     session = PlaybackSession(cp, str(title["id"]), profile_id, mpv, config=config,
                               progress=reporter)
+    return await drive(session, options, mpv)
+
+
+def is_url(title: str) -> bool:
+    """``edgeplay play URL``: a plain HLS URL instead of a title."""
+    return title.startswith(("http://", "https://"))
+
+
+async def play_url(options: HeadlessOptions, mpv: MpvLike, err: TextIO
+                   ) -> tuple[QoeReport, PlayerError | None]:
+    """Play ``options.title``, a plain HLS VOD URL, with no control plane."""
+    print(f"Playing {options.title}…", file=err, flush=True)
+    config = SessionConfig(max_rung=options.max_rung, post_telemetry=False)
+    return await drive(PlaybackSession.from_url(options.title, mpv, config=config), options, mpv)
+
+
+async def drive(session: PlaybackSession, options: HeadlessOptions, mpv: MpvLike
+                ) -> tuple[QoeReport, PlayerError | None]:
+    """Play ``session`` until the end, ``--duration`` or a signal; its report and error."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -187,6 +209,19 @@ async def _flush(sync: ProgressSync, timeout_s: float, err: TextIO) -> bool:
     return done and not left
 
 
+async def _run_url(options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
+    mpv = create_mpv(vo="null", ao="null")
+    try:
+        report, error = await play_url(options, mpv, err)
+    finally:
+        mpv.terminate()
+    _print_report(report, options.json, out, error)
+    if error is not None:
+        print(f"edgeplay: {error.message}", file=err, flush=True)
+        return 1
+    return 0
+
+
 async def _run(base_url: str, options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
     paths = AppPaths.resolve(options.data_dir)
     # One keyring entry per control plane, and per data folder when it is not the default one:
@@ -232,6 +267,8 @@ def run_headless(options: HeadlessOptions, out: TextIO = sys.stdout,
                             stream=err, format="%(asctime)s %(name)s: %(message)s")
     bundled: BundledControlPlane | None = None
     try:
+        if is_url(options.title) and not options.sync_only:  # no control plane at all
+            return asyncio.run(_run_url(options, out, err))
         base_url = options.control_plane
         if base_url is None:
             args = (["--catalog-dir", options.catalog_dir] if options.catalog_dir

@@ -65,6 +65,15 @@ class Playback:
     numbers)."""
 
     @classmethod
+    def plain(cls, url: str, session_id: str = "") -> Playback:
+        """A start without a control plane: ``url`` (a multivariant or a media playlist) is
+        the manifest; no steering, no license URL (keys come from each EXT-X-KEY URI), no resume
+        position and no announced timeline."""
+        return cls(session_id=session_id, title_id=url, manifest_url=url, steering_url=None,
+                   license_url="", resume_position_s=0.0, duration_s=0.0,
+                   segment_duration_s=0.0, pathways=(), expires_at=None, raw={})
+
+    @classmethod
     def parse(cls, raw: JSON, request: str) -> Playback:
         pathways = tuple((str(p["id"]), str(p["url"])) for p in raw.get("pathways") or ()
                          if isinstance(p, dict) and "id" in p and "url" in p)
