@@ -98,7 +98,7 @@ def _profile_from_query(request: web.Request) -> tuple[Caller, sqlite3.Row]:
 def continue_watching(b: Backend, profile_id: str) -> list[dict[str, Any]]:
     rows = b.db.execute(
         "SELECT * FROM progress WHERE profile_id = ? AND watched = 0 AND position_s > 0"
-        " ORDER BY event_time_ms DESC",
+        " ORDER BY event_time_ms DESC, rowid DESC",
         (profile_id,),
     ).fetchall()
     return [progress_json(b, r) for r in rows if r["title_id"] in b.catalog.titles]

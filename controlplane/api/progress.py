@@ -76,7 +76,9 @@ async def list_progress(request: web.Request) -> web.Response:
     b = request.app[BACKEND]
     profile = owned_profile(b, caller, request.match_info["profile_id"])
     rows = b.db.execute(
-        "SELECT * FROM progress WHERE profile_id = ? ORDER BY event_time_ms DESC", (profile["id"],)
+        "SELECT * FROM progress WHERE profile_id = ?"
+        " ORDER BY event_time_ms DESC, rowid DESC",  # a tie: the later write first
+        (profile["id"],),
     ).fetchall()
     return web.json_response({"items": [progress_json(b, r) for r in rows]})
 

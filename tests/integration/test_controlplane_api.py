@@ -411,6 +411,11 @@ def test_progress_last_write_wins_and_feeds_continue_watching(controlplane: Read
     assert r.json()["progress"]["watched"] == 0 and r.json()["progress"]["position_s"] == 0.0
     play = _start(device, b["id"])
     assert play["resume_position_s"] == 2.0
+    # Two events in the same millisecond: the one written last lists first.
+    device.put(f"/v1/profiles/{pid}/progress/{b['id']}", {"position_s": 4.0, "event_time_ms": 8000})
+    device.put(path, {"position_s": 5.0, "event_time_ms": 8000})
+    listed = device.get(f"/v1/profiles/{pid}/progress").json()["items"]
+    assert [i["title_id"] for i in listed] == [a["id"], b["id"]]
     # Another profile of the same account sees none of it.
     other = device.post("/v1/profiles", {"name": "Other"}).json()["id"]
     assert device.get(f"/v1/profiles/{other}/progress").json()["items"] == []
