@@ -249,9 +249,19 @@ class PlaybackSession:
                  config: SessionConfig | None = None, http: httpx.AsyncClient | None = None,
                  policy: AbrPolicy | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 progress: ProgressSink | None = None, url: str | None = None) -> None:
+                 progress: ProgressSink | None = None, url: str | None = None,
+                 playback: Playback | None = None,
+                 keys: Callable[[str], Awaitable[bytes]] | None = None) -> None:
+        if playback is not None and url is None:
+            url = playback.manifest_url
         if (cp is None) == (url is None):
             raise ValueError("give either a control plane or a URL")
+        self._prepared = playback
+        """A start prepared elsewhere (an offline download's local playback), used instead of
+        ``POST /v1/playback``; None: the control plane's, or the plain URL's stand-in."""
+        self._keys = keys
+        """Where EXT-X-KEY keys come from instead of the license URL or each key URI (an
+        offline download's unwrapped content key); None: the usual way."""
         self.config = config or SessionConfig()
         self.url = url
         """The plain HLS URL this session plays without a control plane; None: ``cp``'s."""
@@ -362,7 +372,8 @@ class PlaybackSession:
             # until it answers): its round trip and the control plane's work wait too.
             self._start_steering(self.steering, self.pool)
         self._spawn(self._steering_loop(), "steering")
-        if self.config.progress_interval_s and self.cp is not None:
+        if self.config.progress_interval_s and (self.cp is not None
+                                                or self.progress is not None):
             self._spawn(self._progress_loop(self.config.progress_interval_s), "progress")
 
     async def _open(self) -> None:
@@ -396,7 +407,8 @@ class PlaybackSession:
         if playback.duration_s and resume_s >= playback.duration_s - 1.0:
             resume_s = 0.0
         self.position_s = self._resume_s = resume_s
-        keys = KeyCache(self.cp.streaming_key if self.cp is not None else self._fetch_key)
+        keys = KeyCache(self._keys or (self.cp.streaming_key if self.cp is not None
+                                       else self._fetch_key))
         key: asyncio.Future[bytes] | None = None
         announced = playback.segment_durations_s
         segment_s = playback.segment_duration_s or (max(announced) if announced else 0.0)
@@ -606,6 +618,8 @@ class PlaybackSession:
 
     async def _start_playback(self) -> Playback:
         """``POST /v1/playback``, or the plain URL's stand-in."""
+        if self._prepared is not None:
+            return self._prepared
         if self.cp is not None:
             return await self.cp.start_playback(self.title_id, self.profile_id)
         assert self.url is not None

@@ -65,6 +65,20 @@ def _unusable(backend: keyring.backend.KeyringBackend) -> bool:
     return isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring)
 
 
+def usable_backend(backend: keyring.backend.KeyringBackend | None = None
+                   ) -> keyring.backend.KeyringBackend | None:
+    """``backend`` (default: ``keyring.get_keyring()``) when it can keep secrets, else None."""
+    try:
+        chosen = backend if backend is not None else keyring.get_keyring()
+    except Exception as exc:  # a broken backend module must not stop the app
+        log.warning("keyring unavailable: %s", exc)
+        return None
+    if _unusable(chosen):
+        log.warning("keyring backend %s is not usable", type(chosen).__module__)
+        return None
+    return chosen
+
+
 class TokenStore:
     """``TokenStore(base_url)``; ``backend=`` overrides ``keyring.get_keyring()`` (tests)."""
 

@@ -61,21 +61,30 @@ class HeadlessOptions:
     """``edgeplay sync``: replay the progress outbox and exit."""
     flush_timeout_s: float = 5.0
     """How long the last progress may take to reach the control plane at exit, seconds."""
+    offline: bool = False
+    """``--offline``: play the title's download; no control plane, no network."""
 
 
 class HeadlessError(Exception):
     """A setup failure with a one-line message for the user."""
 
 
-async def sign_in(cp: ControlPlaneClient) -> str:
-    """Make sure the device is signed in (registering it on first use); returns a profile id."""
+async def sign_in(cp: ControlPlaneClient, public_key: bytes | None = None) -> str:
+    """Make sure the device is signed in (registering it on first use); returns a profile id.
+
+    ``public_key``: the device's key for offline licenses; a device registered without one is
+    registered again with it (the control plane only wraps licenses to a registered key)."""
     if not cp.signed_in:
-        await cp.register_device(DEMO_EMAIL, DEMO_PASSWORD,
-                                 f"edgeplay headless ({socket.gethostname()})")
+        await cp.register_device(DEMO_EMAIL, DEMO_PASSWORD, device_name(),
+                                 public_key=public_key)
     try:
         profiles = await cp.profiles()
     except AuthError:
         await cp.login(DEMO_EMAIL, DEMO_PASSWORD)
+        profiles = await cp.profiles()
+    if public_key is not None and not (await cp.me()).get("device", {}).get("has_public_key"):
+        await cp.register_device(DEMO_EMAIL, DEMO_PASSWORD, device_name(),
+                                 public_key=public_key)
         profiles = await cp.profiles()
     if not profiles:
         raise HeadlessError("the account has no profile")
@@ -193,6 +202,7 @@ def _print_report(report: QoeReport, as_json: bool, out: TextIO,
 
 
 def device_name() -> str:
+    """How this device names itself to the control plane."""
     return f"edgeplay headless ({socket.gethostname()})"
 
 
@@ -222,11 +232,54 @@ async def _run_url(options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-async def _run(base_url: str, options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
+async def _run_offline(options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
+    """``play TITLE --offline``: the download, through the engine, with nothing online."""
+    from offline.playback import OfflinePlayback
+    from ui.library import open_library
+    paths = AppPaths.resolve(options.data_dir)
+    library = open_library(paths)
+    outbox = Outbox(paths.progress_outbox)
+    mpv = create_mpv(vo="null", ao="null")
+    playback: OfflinePlayback | None = None
+    try:
+        download = library.find(options.title)
+        reporter = ProgressReporter(outbox, profile_id=download.profile_id,
+                                    title_id=download.title_id, device_id=download.device_id,
+                                    account_id=download.account_id, device_name=device_name())
+        playback = OfflinePlayback(
+            library, download, mpv, progress=reporter, start_over=options.start_over,
+            config=SessionConfig(post_telemetry=False, start_over=options.start_over))
+        session = await playback.open()
+        print(f"Playing {download.title_name} from your downloads…", file=err, flush=True)
+        report, error = await drive(session, options, mpv)
+        error = playback.error(error) if error is not None else None
+    finally:
+        if playback is not None:
+            await playback.close()
+        mpv.terminate()
+        outbox.close()
+        library.close()
+    _print_report(report, options.json, out, error)
+    if error is not None:
+        print(f"edgeplay: {error.message}", file=err, flush=True)
+        return 1
+    return 0
+
+
+def bundled_args(options: HeadlessOptions, paths: AppPaths) -> list[str]:
+    """The bundled control plane's arguments: the app's catalog and state folder (so the
+    device, its downloads' licenses and its progress are the same as the app's)."""
+    args = (["--catalog-dir", options.catalog_dir] if options.catalog_dir
+            else ["--catalog", options.catalog])
+    return [*args, "--state-dir", str(paths.controlplane_state)]
+
+
+async def _run(base_url: str, options: HeadlessOptions, out: TextIO, err: TextIO,
+               store_key: str | None = None) -> int:
     paths = AppPaths.resolve(options.data_dir)
     # One keyring entry per control plane, and per data folder when it is not the default one:
-    # two folders on one machine are two devices.
-    store = TokenStore(f"{base_url} {paths.data}" if paths.custom else base_url)
+    # two folders on one machine are two devices. The bundled one is named by its state folder.
+    store = TokenStore(store_key or (f"{base_url} {paths.data}" if paths.custom else base_url))
     if store.message:
         print(f"edgeplay: note: {store.message}", file=err, flush=True)
     outbox = Outbox(paths.progress_outbox)
@@ -269,14 +322,17 @@ def run_headless(options: HeadlessOptions, out: TextIO = sys.stdout,
     try:
         if is_url(options.title) and not options.sync_only:  # no control plane at all
             return asyncio.run(_run_url(options, out, err))
+        if options.offline:
+            return asyncio.run(_run_offline(options, out, err))
         base_url = options.control_plane
+        store_key = None
         if base_url is None:
-            args = (["--catalog-dir", options.catalog_dir] if options.catalog_dir
-                    else ["--catalog", options.catalog])
+            paths = AppPaths.resolve(options.data_dir)
             print("Starting the bundled control plane…", file=err, flush=True)
-            bundled = BundledControlPlane(args)
+            bundled = BundledControlPlane(bundled_args(options, paths))
             base_url = bundled.start().base_url
-        return asyncio.run(_run(base_url, options, out, err))
+            store_key = f"bundled:{paths.controlplane_state}"
+        return asyncio.run(_run(base_url, options, out, err, store_key))
     except (HeadlessError, ControlPlaneStartError) as exc:
         print(f"edgeplay: {str(exc).splitlines()[0] if str(exc) else exc!r}", file=err)
         return 1

@@ -1,0 +1,221 @@
+"""Play a finished download through the engine, with no control plane and no edge.
+
+:class:`LocalEdge` serves the download over loopback HTTP as if it were one edge: a
+multivariant playlist with the downloaded rendition (and its subtitles), its media playlist
+with ``EXT-X-KEY:METHOD=AES-128``, and the encrypted segments exactly as stored, each checked
+against the journal's SHA-256 as it is read (a changed file answers ``500 tampered`` and is
+remembered). :class:`OfflinePlayback` runs the license checks (pinned signature, trusted time,
+expiry, viewing window, device key), then hands a :class:`player.session.PlaybackSession` the
+local start and the unwrapped content key: the same scheduler, decryption and bridge to mpv as
+streaming. The position goes to the journal (offline resume) and, when given, to the progress
+outbox (:mod:`player.sync`), which the control plane hears about once the device is online.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import secrets
+import uuid
+from typing import Any
+
+from offline.errors import OfflineError
+from offline.journal import Download, SegmentRow
+from offline.library import OfflineLibrary
+from offline.store import damaged
+from player.api.models import Playback
+from player.errors import PlayerError
+from player.http_loopback import ClientGone, LoopbackHttpServer, Request, Response
+from player.mpv_seam import MpvLike
+from player.session import PlaybackSession, SessionConfig
+from player.sync.reporter import ProgressSink
+
+log = logging.getLogger("offline.play")
+
+PLAYLIST = "application/vnd.apple.mpegurl"
+
+
+def _attr(value: str) -> str:
+    return value.replace('"', "'")
+
+
+class LocalEdge:
+    """One download served on 127.0.0.1 behind an unguessable path token."""
+
+    def __init__(self, library: OfflineLibrary, download: Download) -> None:
+        self.library = library
+        self.download = download
+        self.segments: list[SegmentRow] = library.journal.segments(download.id)
+        self.damaged: list[int] = []
+        """Segments that failed their check while playing."""
+        self._token = secrets.token_urlsafe(18)
+        self._server = LoopbackHttpServer(self._handle)
+        self.base = ""
+        self.languages = [lang for lang in (s.get("language") for s in
+                                            download.info.get("subtitles") or ()
+                                            if isinstance(s, dict))
+                          if isinstance(lang, str)
+                          and library.store.subtitle_path(download.id, lang).exists()]
+
+    async def start(self) -> str:
+        port = await self._server.start()
+        self.base = f"http://127.0.0.1:{port}/{self._token}"
+        return self.master_url
+
+    async def close(self) -> None:
+        await self._server.close()
+
+    @property
+    def master_url(self) -> str:
+        return f"{self.base}/master.m3u8"
+
+    def multivariant(self) -> str:
+        d = self.download
+        lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
+        for lang in self.languages:
+            lines.append(f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="{_attr(lang)}",'
+                         f'NAME="{_attr(lang)}",AUTOSELECT=YES,URI="sub/{lang}.m3u8"')
+        attrs = [f"BANDWIDTH={d.bandwidth_bps}"]
+        height = d.info.get("height")
+        if isinstance(height, int):
+            attrs.append(f"RESOLUTION={height * 16 // 9}x{height}")
+        if self.languages:
+            attrs.append('SUBTITLES="subs"')
+        lines += [f"#EXT-X-STREAM-INF:{','.join(attrs)}", f"{d.rendition}/media.m3u8"]
+        return "\n".join(lines) + "\n"
+
+    def media_playlist(self) -> str:
+        sequence = int(self.download.info.get("media_sequence") or 0)
+        target = max((math.ceil(s.duration_s) for s in self.segments), default=1)
+        lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}",
+                 f"#EXT-X-MEDIA-SEQUENCE:{sequence}", "#EXT-X-PLAYLIST-TYPE:VOD",
+                 '#EXT-X-KEY:METHOD=AES-128,URI="key"']
+        for s in self.segments:
+            lines += [f"#EXTINF:{s.duration_s:.6f},", f"seg/{s.index}.ts"]
+        lines.append("#EXT-X-ENDLIST")
+        return "\n".join(lines) + "\n"
+
+    def subtitle_playlist(self, lang: str) -> str:
+        duration = self.download.duration_s
+        return ("#EXTM3U\n#EXT-X-VERSION:3\n"
+                f"#EXT-X-TARGETDURATION:{math.ceil(duration)}\n#EXT-X-MEDIA-SEQUENCE:0\n"
+                f"#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:{duration:.3f},\n{lang}.vtt\n"
+                "#EXT-X-ENDLIST\n")
+
+    async def _handle(self, request: Request, client: ClientGone) -> Response:
+        _, token, rest = [*request.target.split("/", 2), "", ""][:3]
+        if not secrets.compare_digest(token.encode(), self._token.encode()):
+            return Response(200 if request.target == "/health" else 404)
+        if request.method not in ("GET", "HEAD"):
+            return Response(405, headers={"Allow": "GET, HEAD"})
+        d = self.download
+        if rest == "master.m3u8":
+            return Response(200, self.multivariant().encode(), PLAYLIST)
+        if rest == f"{d.rendition}/media.m3u8":
+            return Response(200, self.media_playlist().encode(), PLAYLIST)
+        prefix = f"{d.rendition}/seg/"
+        if rest.startswith(prefix) and rest.endswith(".ts"):
+            number = rest[len(prefix):-3]
+            if not number.isdigit() or int(number) >= len(self.segments):
+                return Response(404)
+            return await self._segment(int(number))
+        for lang in self.languages:
+            if rest == f"sub/{lang}.m3u8":
+                return Response(200, self.subtitle_playlist(lang).encode(), PLAYLIST)
+            if rest == f"sub/{lang}.vtt":
+                path = self.library.store.subtitle_path(d.id, lang)
+                return Response(200, await asyncio.to_thread(path.read_bytes), "text/vtt")
+        return Response(404)
+
+    async def _segment(self, index: int) -> Response:
+        row = self.segments[index]
+        try:
+            data = await asyncio.to_thread(self.library.store.read_segment, self.download.id,
+                                           index, row.size, row.sha256)
+        except OfflineError as exc:
+            if index not in self.damaged:
+                self.damaged.append(index)
+            log.warning("offline %s: segment %d failed its check", self.download.id, index)
+            body = json.dumps({"error": exc.code, "message": exc.message}).encode()
+            return Response(500, body, "application/json")
+        return Response(200, data, "video/mp2t", ranges=True)
+
+
+class _Position:
+    """Positions to the journal (offline resume) and on to the outbox's reporter."""
+
+    def __init__(self, library: OfflineLibrary, download_id: str,
+                 then: ProgressSink | None) -> None:
+        self.library = library
+        self.download_id = download_id
+        self.then = then
+
+    def report(self, position_s: float, duration_s: float | None, event: str) -> bool:
+        self.library.journal.set_position(self.download_id, position_s)
+        return self.then.report(position_s, duration_s, event) if self.then else True
+
+
+class OfflinePlayback:
+    """``p = OfflinePlayback(library, download, mpv)``; ``session = await p.open()``;
+    ``await session.play()`` …; ``await p.close()``. :meth:`error` explains a failure in the
+    download's terms (a damaged file, not "no edge")."""
+
+    def __init__(self, library: OfflineLibrary, download: Download, mpv: MpvLike, *,
+                 config: SessionConfig | None = None, progress: ProgressSink | None = None,
+                 start_over: bool = False) -> None:
+        self.library = library
+        self.download = download
+        self.mpv = mpv
+        self.config = config or SessionConfig(post_telemetry=False)
+        self.progress = progress
+        self.start_over = start_over
+        self.edge: LocalEdge | None = None
+        self.session: PlaybackSession | None = None
+
+    async def open(self) -> PlaybackSession:
+        """Check the license and the files, start the local edge, make the session."""
+        d = self.download
+        key = self.library.content_key(d, first_play=True)
+        missing = [s.index for s in self.library.journal.segments(d.id)
+                   if not self.library.store.segment_path(d.id, s.index).exists()]
+        if missing:
+            raise damaged(missing)
+        edge = self.edge = LocalEdge(self.library, self.library.get(d.id))
+        url = await edge.start()
+        durations = tuple(s.duration_s for s in edge.segments)
+        resume = 0.0 if self.start_over else d.position_s
+        if resume >= d.duration_s - 1.0:
+            resume = 0.0
+        raw: dict[str, Any] = {"audio": d.info.get("audio") or [],
+                               "subtitles": [{"language": lang} for lang in edge.languages]}
+        playback = Playback(
+            session_id=f"offline-{uuid.uuid4().hex[:12]}", title_id=d.title_id,
+            manifest_url=url, steering_url=None, license_url="", resume_position_s=resume,
+            duration_s=d.duration_s, segment_duration_s=max(durations), pathways=(),
+            expires_at=None, raw=raw, multivariant_playlist=edge.multivariant(),
+            segment_durations_s=durations)
+
+        async def content_key(uri: str) -> bytes:
+            return key
+
+        self.session = PlaybackSession(
+            None, d.title_id, d.profile_id, self.mpv, config=self.config, playback=playback,
+            keys=content_key, progress=_Position(self.library, d.id, self.progress))
+        log.info("offline play of %s from %s", d.title_name, url)
+        return self.session
+
+    def error(self, exc: BaseException | None = None) -> PlayerError | None:
+        """What went wrong, in the download's terms."""
+        if self.edge is not None and self.edge.damaged:
+            return damaged(sorted(self.edge.damaged))
+        if isinstance(exc, PlayerError):
+            return exc
+        return self.session.error if self.session is not None else None
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.stop()
+        if self.edge is not None:
+            await self.edge.close()
