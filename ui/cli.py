@@ -108,6 +108,30 @@ def _parser() -> argparse.ArgumentParser:
     play.add_argument("--data-dir", metavar="DIR", dest="play_data_dir",
                       help="the device's data folder (progress outbox, settings)")
     play.add_argument("--speed", type=_positive, default=1.0, help=argparse.SUPPRESS)
+    play.add_argument("--offline", action="store_true",
+                      help="play the title's download: no control plane, no network")
+    download = sub.add_parser("download", help="download a title to watch offline")
+    download.add_argument("title", metavar="TITLE", help="a title id or name")
+    download.add_argument("--quality", metavar="RUNG",
+                          help="a rung index (0 = lowest), a height such as 720p, best or "
+                          "low (default: the best that fits the storage budget)")
+    downloads = sub.add_parser("downloads", help="list and manage downloads")
+    downloads.add_argument("action", nargs="?", default="list",
+                           choices=("list", "pause", "resume", "delete", "renew", "repair"))
+    downloads.add_argument("title", nargs="?", metavar="TITLE",
+                           help="a title id or name, or a download id")
+    for p in (download, downloads):
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+        p.add_argument("--control-plane", metavar="URL", dest="dl_control_plane",
+                       help="the control plane (default: the bundled one)")
+        p.add_argument("--catalog", choices=("default", "test"), dest="dl_catalog",
+                       help="catalog of the bundled control plane (default: default)")
+        p.add_argument("--catalog-dir", metavar="DIR", dest="dl_catalog_dir",
+                       help="serve this catalog directory from the bundled control plane")
+        p.add_argument("--data-dir", metavar="DIR", dest="dl_data_dir",
+                       help="the device's data folder (downloads, settings)")
+        p.add_argument("-v", "--verbose", action="store_true", dest="dl_verbose",
+                       help="log the downloader's work to stderr")
     sync = sub.add_parser("sync", help="send the progress kept while offline, then exit")
     sync.add_argument("--control-plane", metavar="URL", dest="sync_control_plane", required=True,
                       help="the control plane to send it to")
@@ -129,7 +153,17 @@ def main(argv: list[str] | None = None) -> int:
             catalog=args.play_catalog or args.catalog, catalog_dir=args.catalog_dir,
             json=args.json, duration_s=args.duration, start_over=args.start_over,
             max_rung=args.max_rung, speed=args.speed, verbose=args.verbose,
-            data_dir=args.play_data_dir or args.data_dir))
+            data_dir=args.play_data_dir or args.data_dir, offline=args.offline))
+    if args.command in ("download", "downloads"):
+        from ui.downloads_cli import DownloadOptions, run_downloads
+        return run_downloads(DownloadOptions(
+            action="download" if args.command == "download" else args.action,
+            title=args.title, quality=getattr(args, "quality", None), json=args.json,
+            control_plane=args.dl_control_plane or args.control_plane,
+            catalog=args.dl_catalog or args.catalog,
+            catalog_dir=args.dl_catalog_dir or args.catalog_dir,
+            data_dir=args.dl_data_dir or args.data_dir,
+            verbose=args.dl_verbose or args.verbose))
     if args.command == "sync":
         from ui.headless import HeadlessOptions, run_headless
         return run_headless(HeadlessOptions(
