@@ -17,13 +17,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -174,6 +177,7 @@ class DownloadManager:
         self._rates: dict[str, _Rate] = {}
         self._last_event: dict[str, float] = {}
         self._stopping: dict[str, str] = {}
+        self._unsaved: dict[str, tuple[str, str | None, str | None]] = {}
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -262,6 +266,7 @@ class DownloadManager:
                   "genres": title.get("genres"), "synopsis": title.get("synopsis"),
                   "poster_url": title.get("poster_url"),
                   "media_sequence": timeline[0].sequence if timeline else 0,
+                  "encrypted": timeline[0].key is not None,
                   "bitrate_bps": int(playlists.bitrates_bps[rung]),
                   "height": heights[rung]})
         lib.store.prepare(download.id)
@@ -313,7 +318,7 @@ class DownloadManager:
             return task
         d = self.library.get(download_id)
         if d.state != "completed":
-            self.library.journal.set_state(download_id, "queued")
+            self._set_state(download_id, "queued")
         self._stopping.pop(download_id, None)
         task = asyncio.ensure_future(self._run(download_id))
         task.set_name(f"download-{download_id}")
@@ -324,7 +329,7 @@ class DownloadManager:
         task = self._tasks.get(download_id)
         if task is not None:
             await asyncio.shield(task)
-        return self.library.get(download_id)
+        return self.status(download_id)
 
     async def pause(self, download_id: str) -> None:
         await self._halt(download_id, "paused")
@@ -397,15 +402,34 @@ class DownloadManager:
                 self.library.journal.set_state(download_id, "paused")
                 self._event(self.library.get(download_id), force=True)
 
+    def status(self, download_id: str) -> Download:
+        """The download as the journal has it, or as it is when the journal could not be
+        written (a full disk also stops SQLite: the state then lives here until it can)."""
+        d = self.library.get(download_id)
+        unsaved = self._unsaved.get(download_id)
+        if unsaved is None:
+            return d
+        state, code, error = unsaved
+        return dataclasses.replace(d, state=state, error_code=code, error=error)
+
+    def _set_state(self, download_id: str, state: str, code: str | None = None,
+                   error: str | None = None) -> None:
+        try:
+            self.library.journal.set_state(download_id, state, error_code=code, error=error)
+            self._unsaved.pop(download_id, None)
+        except sqlite3.Error as exc:
+            log.warning("download %s: state %s not saved (%s)", download_id, state, exc)
+            self._unsaved[download_id] = (state, code, error)
+
     async def _run(self, download_id: str) -> None:
         lib = self.library
         async with self._slots:
             d = lib.get(download_id)
             if d.state == "paused" or download_id in self._stopping:
                 return
-            lib.journal.set_state(download_id, "downloading")
+            self._set_state(download_id, "downloading")
             self._rates[download_id] = _Rate(clock=self._clock)
-            self._event(lib.get(download_id), force=True)
+            self._event(self.status(download_id), force=True)
             try:
                 await self._download(lib.get(download_id))
             except asyncio.CancelledError:
@@ -414,32 +438,28 @@ class DownloadManager:
                 return
             except OfflineError as exc:
                 state = "paused" if exc.code in ("disk_full", "quota") else "failed"
-                lib.journal.set_state(download_id, state, error_code=exc.code,
-                                      error=exc.message)
+                self._set_state(download_id, state, exc.code, exc.message)
                 log.warning("download %s %s: %s", download_id, state, exc.message)
             except PlayerError as exc:
-                lib.journal.set_state(download_id, "failed", error_code=exc.code,
-                                      error=exc.message + " Resume to try again.")
+                self._set_state(download_id, "failed", exc.code,
+                                exc.message + " Resume to try again.")
                 log.warning("download %s failed: %s", download_id, exc)
-            except OSError as exc:
-                if is_disk_full(exc):
+            except (OSError, sqlite3.OperationalError) as exc:
+                if is_disk_full(exc) or "full" in str(exc):
                     error = disk_full_error(lib.store.root)
-                    lib.journal.set_state(download_id, "paused", error_code=error.code,
-                                          error=error.message)
+                    self._set_state(download_id, "paused", error.code, error.message)
                 else:
-                    lib.journal.set_state(download_id, "failed", error_code="io",
-                                          error=f"The download could not be written ({exc}). "
-                                          "Resume to try again.")
+                    self._set_state(download_id, "failed", "io", f"The download could not be "
+                                    f"written ({exc}). Resume to try again.")
                 log.warning("download %s stopped: %s", download_id, exc)
             else:
-                lib.journal.set_state(download_id, "completed")
+                self._set_state(download_id, "completed")
                 log.info("download %s completed", download_id)
                 if self.on_finished is not None:
-                    self.on_finished(lib.get(download_id))
+                    self.on_finished(self.status(download_id))
             finally:
-                current = lib.journal.get(download_id)
-                if current is not None:
-                    self._event(current, force=True)
+                if lib.journal.get(download_id) is not None:
+                    self._event(self.status(download_id), force=True)
 
     async def _context(self, d: Download) -> _Context:
         playback = await self.cp.start_playback(d.title_id, d.profile_id)
@@ -602,31 +622,35 @@ class DownloadManager:
         start = self._clock()
         received = 0
         rate = self._rates.setdefault(d.id, _Rate(clock=self._clock))
+        expected: int | None = None
         try:
             async with self.http.stream("GET", segment.uri, headers=headers) as response:
                 status = response.status_code
-                if status >= 400:
+                if status == 416 and offset:
+                    # The part is already whole (stopped between its last byte and its
+                    # rename), or longer than the file: check it, or start over.
+                    total = response.headers.get("Content-Range", "").rpartition("/")[2]
+                    if not (total.isdigit() and int(total) == offset):
+                        store.discard_part(d.id, index)
+                        raise _EdgeFailed("a part longer than the segment: starting over")
+                    expected = offset
+                elif status >= 400:
                     body = await response.aread()
                     if status == 403 and b"url_expired" in body:
                         raise _Expired()
                     raise _EdgeFailed(f"HTTP {status}", hard=status >= 500)
-                if offset and status == 200:
+                elif offset and status == 200:
                     log.info("segment %d: %s ignored the Range: starting over", index, edge)
                     offset, digest = 0, hashlib.sha256()
                 elif offset and not _range_starts_at(response, offset):
                     raise _EdgeFailed("the Range answer does not match")
-                length = response.headers.get("Content-Length")
-                expected = offset + int(length) if length and length.isdigit() else None
-                with part.open("r+b" if offset else "wb") as f:
-                    f.seek(offset)
-                    f.truncate()
-                    async for chunk in response.aiter_raw():
-                        f.write(chunk)
-                        digest.update(chunk)
-                        received += len(chunk)
-                        rate.add(len(chunk))
-                        self._live(d, received)
+                if expected is None:
+                    await self._body(response, part, offset, digest, d, rate)
+                    length = response.headers.get("Content-Length")
+                    expected = offset + int(length) if length and length.isdigit() else None
+                received = part.stat().st_size - offset if part.exists() else 0
         except httpx.TransportError as exc:
+            received = part.stat().st_size - offset if part.exists() else 0
             raise _EdgeFailed(f"{type(exc).__name__} after {received} bytes",
                               hard=not received) from None
         size = offset + received
@@ -641,6 +665,25 @@ class DownloadManager:
         await asyncio.to_thread(store.finish_part, d.id, index)
         self.library.journal.segment_done(d.id, index, size, digest.hexdigest())
         ctx.pool.report_success(edge, received, max(self._clock() - start, 1e-6))
+
+    async def _body(self, response: httpx.Response, part: Path, offset: int,
+                    digest: Any, d: Download, rate: _Rate) -> None:
+        """Write the body to the part file after its first ``offset`` bytes, hashing as it
+        goes; a write that fails (a full disk) drops the part: only this segment is lost."""
+        received = 0
+        try:
+            with part.open("r+b" if offset else "wb") as f:
+                f.seek(offset)
+                f.truncate()
+                async for chunk in response.aiter_raw():
+                    f.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    rate.add(len(chunk))
+                    self._live(d, received)
+        except OSError:
+            part.unlink(missing_ok=True)
+            raise
 
     def _due(self, download_id: str) -> bool:
         now = self._clock()

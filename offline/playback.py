@@ -90,8 +90,9 @@ class LocalEdge:
         sequence = int(self.download.info.get("media_sequence") or 0)
         target = max((math.ceil(s.duration_s) for s in self.segments), default=1)
         lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}",
-                 f"#EXT-X-MEDIA-SEQUENCE:{sequence}", "#EXT-X-PLAYLIST-TYPE:VOD",
-                 '#EXT-X-KEY:METHOD=AES-128,URI="key"']
+                 f"#EXT-X-MEDIA-SEQUENCE:{sequence}", "#EXT-X-PLAYLIST-TYPE:VOD"]
+        if self.download.info.get("encrypted", True):
+            lines.append('#EXT-X-KEY:METHOD=AES-128,URI="key"')
         for s in self.segments:
             lines += [f"#EXTINF:{s.duration_s:.6f},", f"seg/{s.index}.ts"]
         lines.append("#EXT-X-ENDLIST")
