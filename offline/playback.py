@@ -4,11 +4,12 @@
 multivariant playlist with the downloaded rendition (and its subtitles), its media playlist
 with ``EXT-X-KEY:METHOD=AES-128``, and the encrypted segments exactly as stored, each checked
 against the journal's SHA-256 as it is read (a changed file answers ``500 tampered`` and is
-remembered). :class:`OfflinePlayback` runs the license checks (pinned signature, trusted time,
-expiry, viewing window, device key), then hands a :class:`player.session.PlaybackSession` the
-local start and the unwrapped content key: the same scheduler, decryption and bridge to mpv as
-streaming. The position goes to the journal (offline resume) and, when given, to the progress
-outbox (:mod:`player.sync`), which the control plane hears about once the device is online.
+remembered). :class:`OfflineSession` is a :class:`player.session.PlaybackSession` whose start
+runs the license checks (pinned signature, trusted time, expiry, viewing window, device key)
+and starts the local edge instead of asking the control plane, and whose keys are the unwrapped
+content key: the same scheduler, decryption and bridge to mpv as streaming. The position goes
+to the journal (offline resume) and, when given, to the progress outbox (:mod:`player.sync`),
+which the control plane hears about once the device is online.
 """
 
 from __future__ import annotations
@@ -158,65 +159,67 @@ class _Position:
         return self.then.report(position_s, duration_s, event) if self.then else True
 
 
-class OfflinePlayback:
-    """``p = OfflinePlayback(library, download, mpv)``; ``session = await p.open()``;
-    ``await session.play()`` …; ``await p.close()``. :meth:`error` explains a failure in the
-    download's terms (a damaged file, not "no edge")."""
+class OfflineSession(PlaybackSession):
+    """A :class:`player.session.PlaybackSession` over a finished download: ``await play()``
+    checks the license and the files (raising :class:`offline.errors.OfflineError` with what
+    to do), starts the local edge and plays; ``await stop()`` also closes the edge.
+    :meth:`explain` turns a failure into the download's terms (a damaged file, not "no edge")."""
 
     def __init__(self, library: OfflineLibrary, download: Download, mpv: MpvLike, *,
                  config: SessionConfig | None = None, progress: ProgressSink | None = None,
-                 start_over: bool = False) -> None:
+                 start_over: bool = False, **kwargs: Any) -> None:
         self.library = library
         self.download = download
-        self.mpv = mpv
-        self.config = config or SessionConfig(post_telemetry=False)
-        self.progress = progress
         self.start_over = start_over
         self.edge: LocalEdge | None = None
-        self.session: PlaybackSession | None = None
+        self._content_key: bytes | None = None
+        super().__init__(None, download.title_id, download.profile_id, mpv,
+                         config=config or SessionConfig(post_telemetry=False),
+                         url=f"offline:{download.id}", playback=self._prepare,
+                         keys=self._key, progress=_Position(library, download.id, progress),
+                         **kwargs)
 
-    async def open(self) -> PlaybackSession:
-        """Check the license and the files, start the local edge, make the session."""
-        d = self.download
-        key = self.library.content_key(d, first_play=True)
-        missing = [s.index for s in self.library.journal.segments(d.id)
-                   if not self.library.store.segment_path(d.id, s.index).exists()]
+    async def _key(self, uri: str) -> bytes:
+        assert self._content_key is not None
+        return self._content_key
+
+    async def _prepare(self) -> Playback:
+        """The license checks and the local edge, in place of ``POST /v1/playback``."""
+        lib, d = self.library, self.library.get(self.download.id)
+        self.download = d
+        self._content_key = await asyncio.to_thread(lib.content_key, d, first_play=True)
+        rows = lib.journal.segments(d.id)
+        missing = await asyncio.to_thread(
+            lambda: [r.index for r in rows if not lib.store.segment_path(d.id, r.index).exists()])
         if missing:
             raise damaged(missing)
-        edge = self.edge = LocalEdge(self.library, self.library.get(d.id))
+        edge = self.edge = LocalEdge(lib, lib.get(d.id))
         url = await edge.start()
-        durations = tuple(s.duration_s for s in edge.segments)
+        durations = tuple(r.duration_s for r in edge.segments)
         resume = 0.0 if self.start_over else d.position_s
         if resume >= d.duration_s - 1.0:
             resume = 0.0
         raw: dict[str, Any] = {"audio": d.info.get("audio") or [],
                                "subtitles": [{"language": lang} for lang in edge.languages]}
-        playback = Playback(
+        log.info("offline play of %s from %s", d.title_name, url)
+        return Playback(
             session_id=f"offline-{uuid.uuid4().hex[:12]}", title_id=d.title_id,
             manifest_url=url, steering_url=None, license_url="", resume_position_s=resume,
             duration_s=d.duration_s, segment_duration_s=max(durations), pathways=(),
             expires_at=None, raw=raw, multivariant_playlist=edge.multivariant(),
             segment_durations_s=durations)
 
-        async def content_key(uri: str) -> bytes:
-            return key
-
-        self.session = PlaybackSession(
-            None, d.title_id, d.profile_id, self.mpv, config=self.config, playback=playback,
-            keys=content_key, progress=_Position(self.library, d.id, self.progress))
-        log.info("offline play of %s from %s", d.title_name, url)
-        return self.session
-
-    def error(self, exc: BaseException | None = None) -> PlayerError | None:
+    def explain(self, error: BaseException | None) -> PlayerError | None:
         """What went wrong, in the download's terms."""
         if self.edge is not None and self.edge.damaged:
             return damaged(sorted(self.edge.damaged))
-        if isinstance(exc, PlayerError):
-            return exc
-        return self.session.error if self.session is not None else None
+        if isinstance(error, PlayerError):
+            return error
+        return self.error
 
-    async def close(self) -> None:
-        if self.session is not None:
-            await self.session.stop()
-        if self.edge is not None:
-            await self.edge.close()
+    async def stop(self) -> None:
+        try:
+            await super().stop()
+        finally:
+            if self.edge is not None:
+                await self.edge.close()

@@ -250,15 +250,16 @@ class PlaybackSession:
                  policy: AbrPolicy | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  progress: ProgressSink | None = None, url: str | None = None,
-                 playback: Playback | None = None,
+                 playback: Playback | Callable[[], Awaitable[Playback]] | None = None,
                  keys: Callable[[str], Awaitable[bytes]] | None = None) -> None:
-        if playback is not None and url is None:
+        if isinstance(playback, Playback) and url is None:
             url = playback.manifest_url
         if (cp is None) == (url is None):
             raise ValueError("give either a control plane or a URL")
         self._prepared = playback
-        """A start prepared elsewhere (an offline download's local playback), used instead of
-        ``POST /v1/playback``; None: the control plane's, or the plain URL's stand-in."""
+        """A start prepared elsewhere (an offline download's local playback), or the coroutine
+        that prepares it when play() runs, used instead of ``POST /v1/playback``; None: the
+        control plane's, or the plain URL's stand-in."""
         self._keys = keys
         """Where EXT-X-KEY keys come from instead of the license URL or each key URI (an
         offline download's unwrapped content key); None: the usual way."""
@@ -618,8 +619,10 @@ class PlaybackSession:
 
     async def _start_playback(self) -> Playback:
         """``POST /v1/playback``, or the plain URL's stand-in."""
-        if self._prepared is not None:
+        if isinstance(self._prepared, Playback):
             return self._prepared
+        if self._prepared is not None:
+            return await self._prepared()
         if self.cp is not None:
             return await self.cp.start_playback(self.title_id, self.profile_id)
         assert self.url is not None

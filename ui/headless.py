@@ -234,28 +234,24 @@ async def _run_url(options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
 
 async def _run_offline(options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
     """``play TITLE --offline``: the download, through the engine, with nothing online."""
-    from offline.playback import OfflinePlayback
+    from offline.playback import OfflineSession
     from ui.library import open_library
     paths = AppPaths.resolve(options.data_dir)
     library = open_library(paths)
     outbox = Outbox(paths.progress_outbox)
     mpv = create_mpv(vo="null", ao="null")
-    playback: OfflinePlayback | None = None
     try:
         download = library.find(options.title)
         reporter = ProgressReporter(outbox, profile_id=download.profile_id,
                                     title_id=download.title_id, device_id=download.device_id,
                                     account_id=download.account_id, device_name=device_name())
-        playback = OfflinePlayback(
+        session = OfflineSession(
             library, download, mpv, progress=reporter, start_over=options.start_over,
             config=SessionConfig(post_telemetry=False, start_over=options.start_over))
-        session = await playback.open()
         print(f"Playing {download.title_name} from your downloads…", file=err, flush=True)
         report, error = await drive(session, options, mpv)
-        error = playback.error(error) if error is not None else None
+        error = session.explain(error) if error is not None else None
     finally:
-        if playback is not None:
-            await playback.close()
         mpv.terminate()
         outbox.close()
         library.close()
