@@ -1,0 +1,200 @@
+"""The Qt side of offline downloads: the library and the download manager on the engine loop,
+state and progress out as signals.
+
+:class:`DownloadsController` owns a :class:`offline.downloader.DownloadManager` over the app's
+:class:`offline.library.OfflineLibrary` (``ui.library.open_library``). Every journal read and
+every network call runs on the engine loop; the GUI thread only reads :attr:`rows`, a snapshot
+the loop refreshes after each change. Downloads left queued or running by an earlier run (a
+crash, a ``kill -9``, a restart) start again once the control plane answers.
+
+Signals:
+    changed(): :attr:`rows` was refreshed (a download was added, changed state or was removed).
+    progress(object): a :class:`offline.downloader.DownloadProgress` while one runs.
+    finished(object): a :class:`offline.journal.Download` completed.
+    failed(str): an action failed; the message says what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from offline.downloader import DownloadManager, DownloadProgress, progress_of
+from offline.journal import Download
+from offline.library import OfflineLibrary
+from offline.playback import OfflineSession
+from player.errors import PlayerError
+from player.mpv_seam import MpvLike
+from player.session import SessionConfig
+from ui.aio import Runner
+
+log = logging.getLogger("ui.downloads")
+
+
+def row_of(library: OfflineLibrary, d: Download) -> dict[str, Any]:
+    """What the Downloads page shows of one download (read on the loop)."""
+    p = progress_of(d)
+    playable_for = library.remaining_s(d)
+    blocked = None
+    if d.complete:
+        try:
+            library.content_key(d)
+        except PlayerError as exc:
+            blocked = exc
+    return {"id": d.id, "title_id": d.title_id, "title": d.title_name, "state": d.state,
+            "fraction": p.fraction, "bytes_done": d.bytes_done, "bytes_total": p.bytes_total,
+            "rendition": d.rendition, "error": d.error, "error_code": d.error_code,
+            "playable_for_s": playable_for, "complete": d.complete,
+            "blocked_code": blocked.code if blocked else None,
+            "blocked": blocked.message if blocked else None, "position_s": d.position_s,
+            "duration_s": d.duration_s, "poster_url": d.info.get("poster_url")}
+
+
+class DownloadsController(QObject):
+    changed = Signal()
+    progress = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, runner: Runner, library: OfflineLibrary, *,
+                 notify: Callable[[str, str], Any] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.library = library
+        self.notify = notify
+        """``notify(summary, body)``: a desktop notification when a download finishes."""
+        self.manager: DownloadManager | None = None
+        self.rows: list[dict[str, Any]] = []
+        self.live: dict[str, DownloadProgress] = {}
+        """The latest progress of each running download (id →)."""
+
+    # --- wiring --------------------------------------------------------------------------------
+
+    def attach(self, cp: Any, service: str) -> None:
+        """The control plane is ready: make the manager and restart interrupted downloads."""
+        async def make() -> None:
+            self.manager = DownloadManager(self.library, cp, service,
+                                           on_event=self._on_event,
+                                           on_finished=self._on_finished)
+            for d in self.library.all():
+                if d.state in ("queued", "downloading"):
+                    log.info("resuming %s, interrupted by the last exit", d.title_name)
+                    self.manager.start(d.id)
+            await self.manager.release_owed()
+            self._publish()
+        self.runner.run(make(), None, self._error)
+
+    def refresh(self) -> None:
+        async def go() -> None:
+            self._publish()
+        self.runner.run(go(), None, self._error)
+
+    def close(self) -> None:
+        """Pause what runs (it resumes on the next start) and close the journal."""
+        manager = self.manager
+        if manager is None:
+            return
+        future = self.runner.aio.submit(manager.aclose())
+        try:
+            future.result(timeout=5)
+        except Exception as exc:  # leaving anyway: the journal is consistent
+            log.warning("downloads did not stop cleanly: %s", exc)
+
+    # --- on the loop ---------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        rows = [row_of(self.library, d) for d in self.library.all()]
+        self.runner.post(lambda: self._set_rows(rows))
+
+    def _set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.changed.emit()
+
+    def _on_event(self, p: DownloadProgress) -> None:
+        self.runner.post(lambda: self._progress(p))
+        if p.state != "downloading":
+            self._publish()
+
+    def _progress(self, p: DownloadProgress) -> None:
+        self.live[p.id] = p
+        self.progress.emit(p)
+
+    def _on_finished(self, d: Download) -> None:
+        self.runner.post(lambda: self._finished(d))
+
+    def _finished(self, d: Download) -> None:
+        self.finished.emit(d)
+        if self.notify is not None:
+            try:
+                self.notify("Download complete", f"{d.title_name} is ready to watch offline.")
+            except Exception as exc:
+                log.info("no notification: %s", exc)
+
+    def _error(self, exc: BaseException) -> None:
+        message = exc.message if isinstance(exc, PlayerError) else str(exc)
+        log.warning("downloads: %s", message)
+        self.failed.emit(message)
+
+    # --- actions (GUI thread) ------------------------------------------------------------------
+
+    def _act(self, make: Callable[[DownloadManager], Any]) -> None:
+        manager = self.manager
+        if manager is None:
+            self.failed.emit("Downloads are not ready yet: the service is still starting.")
+            return
+
+        async def go() -> None:
+            await make(manager)
+            self._publish()
+        self.runner.run(go(), None, self._error)
+
+    def download(self, title_id: str, profile_id: str, quality: str | None = None) -> None:
+        async def add(m: DownloadManager) -> None:
+            d = await m.add(title_id, profile_id, quality=quality)
+            m.start(d.id)
+        self._act(add)
+
+    def pause(self, download_id: str) -> None:
+        self._act(lambda m: m.pause(download_id))
+
+    def resume(self, download_id: str) -> None:
+        self._act(lambda m: m.resume(download_id))
+
+    def delete(self, download_id: str) -> None:
+        self.live.pop(download_id, None)
+        self._act(lambda m: m.delete(download_id))
+
+    def renew(self, download_id: str) -> None:
+        self._act(lambda m: m.renew(download_id))
+
+    def repair(self, download_id: str) -> None:
+        async def go(m: DownloadManager) -> None:
+            d = self.library.get(download_id)
+            bad = self.library.damaged_segments(d)
+            if bad:
+                self.library.mark_for_repair(d, bad)
+            m.start(download_id)
+        self._act(go)
+
+    # --- lookups (GUI thread, from the snapshot) ----------------------------------------------
+
+    def row_for_title(self, title_id: str) -> dict[str, Any] | None:
+        return next((r for r in reversed(self.rows) if r["title_id"] == title_id), None)
+
+    def playable(self, title_id: str) -> dict[str, Any] | None:
+        """The finished download of ``title_id`` that may play now, if any."""
+        row = self.row_for_title(title_id)
+        return row if row and row["complete"] and not row["blocked"] else None
+
+    def session_for(self, download_id: str, mpv: MpvLike, config: SessionConfig,
+                    progress: Any = None) -> OfflineSession:
+        """A playback session over the download (its start runs on the loop)."""
+        d = self.library.journal.get(download_id)
+        if d is None:
+            raise PlayerError("This download is gone.", code="not_downloaded")
+        return OfflineSession(self.library, d, mpv, config=config, progress=progress,
+                              start_over=config.start_over)
