@@ -182,6 +182,7 @@ class DownloadsPage(Page):
             for key, button in row.by_key.items():
                 button.clicked.connect(lambda _=False, k=key, r=data: self._press(k, r))
             self.list_box.addWidget(row)
+            row.show()  # now, not when the layout next runs: the focus may go to it at once
             self.rows.append(row)
         self.list_box.addStretch(1)
         rows = self.controller.rows
