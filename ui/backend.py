@@ -5,11 +5,19 @@ Continue watching (docs/sync.md): the backend owns the device's progress outbox
 (``<data>/progress.sqlite3``) and its replayer on the engine loop; playback sessions write through
 :meth:`Backend.progress_reporter`, "Mark as watched" through :meth:`Backend.mark_watched`.
 
+A bundled control plane that dies mid-run is restarted (:meth:`Backend._watch_bundled` polls
+its process on the engine loop): same arguments and state folder, a new port; the client is
+pointed at the new URL and keeps its session (the keyring entry is keyed by the state folder,
+not the port, and the control plane keeps accounts and tokens in that folder).
+
 Signals:
     status(str): a start-up line for the splash page ("Generating the catalog: …").
     ready(): the control plane answers; ``client`` is usable.
     start_failed(str): the bundled control plane did not start (the message says why).
     sync_changed(): titles' progress became synced (or dropped): pending markers may go.
+    restarting(): the bundled control plane exited unexpectedly; a new one is starting.
+    restarted(): it is back (at a new ``base_url``); what is on screen may be reloaded.
+    restart_failed(str): it could not be brought back (why); :meth:`restart_bundled` tries again.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import contextlib
 import logging
 import re
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +64,16 @@ class Backend(QObject):
     ready = Signal()
     start_failed = Signal(str)
     sync_changed = Signal()
+    restarting = Signal()
+    restarted = Signal()
+    restart_failed = Signal(str)
+
+    watch_interval_s = 1.0
+    """How often the bundled control plane's process is polled (s)."""
+    max_restarts = 3
+    """Restarts allowed within ``restart_window_s``; past that it is left down (a crash loop)
+    and ``restart_failed`` says so."""
+    restart_window_s = 60.0
 
     def __init__(self, runner: Runner, paths: AppPaths, *, control_plane_url: str = "",
                  catalog: str = "default", catalog_dir: str | None = None,
@@ -75,6 +94,11 @@ class Backend(QObject):
         self._outbox: Outbox | None = None
         self.sync: ProgressSync | None = None
         self._sync_task: asyncio.Task[None] | None = None
+        self._bundled_args: list[str] = []
+        self._watch_task: asyncio.Task[None] | None = None
+        self._starting: BundledControlPlane | None = None
+        self._restarts: list[float] = []
+        self._stopping = False
 
     # --- start-up ------------------------------------------------------------------------------
 
@@ -96,9 +120,11 @@ class Backend(QObject):
             state = self.paths.controlplane_state
             args += ["--state-dir", str(state)]
             self.status.emit("Starting the bundled control plane…")
+            self._bundled_args = args
             self.bundled = BundledControlPlane(args, on_output=self._on_output)
             ready = await asyncio.to_thread(self.bundled.start)
             url, self.admin_url = ready.base_url, ready.admin_url
+            self._watch_task = asyncio.ensure_future(self._watch_bundled())
             # The bundled control plane listens on a new port each run; its accounts live in
             # its state folder, so the session is keyed by that folder, not by the port.
             store_key = f"bundled:{state}"
@@ -114,6 +140,70 @@ class Backend(QObject):
         self.client = ControlPlaneClient(url, store=self.store)
         self.start_sync(self.client)
         self.status.emit("Connecting…")
+
+    # --- the bundled control plane's watchdog ----------------------------------------------------
+
+    async def _watch_bundled(self) -> None:  # on the engine loop, while the app runs
+        while not self._stopping:
+            await asyncio.sleep(self.watch_interval_s)
+            bundled = self.bundled
+            proc = bundled.proc if bundled is not None else None
+            if self._stopping or proc is None or proc.poll() is None:
+                continue
+            log.warning("the bundled control plane exited unexpectedly (status %s)",
+                        proc.returncode)
+            now = time.monotonic()
+            self._restarts = [t for t in self._restarts if now - t < self.restart_window_s]
+            if len(self._restarts) >= self.max_restarts:
+                self.runner.post(lambda: self.restart_failed.emit(
+                    f"it stopped {len(self._restarts) + 1} times within a minute"))
+                return
+            self._restarts.append(now)
+            self.runner.post(self.restarting.emit)
+            if not await self._restart():
+                return
+
+    async def _restart(self) -> bool:
+        """Start a new bundled control plane on the same state folder; True when it is up."""
+        old = self.bundled
+        if old is not None:
+            await asyncio.to_thread(old.stop, 2.0)  # reap it, close its pipes
+        fresh = BundledControlPlane(self._bundled_args, on_output=self._on_output)
+        self._starting = fresh
+        try:
+            ready = await asyncio.to_thread(fresh.start)
+        except Exception as exc:
+            log.error("the bundled control plane did not restart: %s", exc)
+            first = str(exc).strip().splitlines()
+            text = first[0] if first else type(exc).__name__
+            self.runner.post(lambda: self.restart_failed.emit(text))
+            return False
+        finally:
+            self._starting = None
+        if self._stopping:
+            await asyncio.to_thread(fresh.stop)
+            return False
+        self.bundled = fresh
+        self.base_url, self.admin_url = ready.base_url, ready.admin_url
+        if self.client is not None:
+            self.client.set_base_url(ready.base_url)
+        log.info("the bundled control plane is back at %s", ready.base_url)
+        self.runner.post(self.restarted.emit)
+        if self.sync is not None:
+            self.sync.wake()  # what was queued during the outage goes now
+        return True
+
+    def restart_bundled(self) -> None:
+        """Try again after ``restart_failed`` (the message's Retry)."""
+        if self.bundled is None or self._stopping:
+            return
+
+        async def again() -> None:
+            self._restarts.clear()
+            if await self._restart():
+                self._watch_task = asyncio.ensure_future(self._watch_bundled())
+        self.runner.run(again(), None, lambda exc: self.restart_failed.emit(str(exc)),
+                        key="restart")
 
     def _on_output(self, line: str) -> None:  # on the control plane's pump thread
         text = _status_line(line)
@@ -181,6 +271,9 @@ class Backend(QObject):
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close the client (on the loop) and stop the bundled control plane. At exit only."""
+        self._stopping = True
+        if self._watch_task is not None and self.runner.aio.running:
+            self.runner.aio.call_soon(self._watch_task.cancel)
         if self._sync_task is not None and self.runner.aio.running:
             task, sync = self._sync_task, self.sync
 
@@ -201,6 +294,9 @@ class Backend(QObject):
             except Exception as exc:
                 log.warning("closing the control-plane client: %s", exc)
             self.client = None
+        starting = self._starting
+        if starting is not None:  # a restart under way: its start() gives up at once
+            starting.stop()
         if self.bundled is not None:
             self.bundled.stop()
             self.bundled = None
@@ -251,13 +347,12 @@ class Backend(QObject):
                 pass
         return await self.sign_in(DEMO_EMAIL, DEMO_PASSWORD, False)
 
-    # Profile edits the engine's client has no method for yet (docs/ui.md: engine requests).
-    async def update_profile(self, profile_id: str, **fields: Any) -> JSON:
-        return await self.cp._json("PATCH", f"/v1/profiles/{profile_id}", json=fields,
-                                   idempotent=True)
+    async def update_profile(self, profile_id: str, *, name: str | None = None,
+                             avatar_color: str | None = None) -> JSON:
+        return await self.cp.update_profile(profile_id, name=name, avatar_color=avatar_color)
 
     async def delete_profile(self, profile_id: str) -> JSON:
-        return await self.cp._json("DELETE", f"/v1/profiles/{profile_id}", idempotent=True)
+        return await self.cp.delete_profile(profile_id)
 
 
 def device_name() -> str:

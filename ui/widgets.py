@@ -6,17 +6,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListView,
     QPushButton,
     QWidget,
 )
+from shiboken6 import isValid
 
 from ui.message import Message
-from ui.nav import Action
+from ui.nav import Action, action_for
 from ui.theme import Theme
 
 
@@ -165,7 +170,19 @@ class ButtonBar(QWidget):
 
 
 class Toast(QWidget):
-    """A non-blocking message at the foot of the window, with one action button."""
+    """A non-blocking message at the foot of the window, with one action button and Dismiss.
+
+    Reachable without a pointer: :meth:`focus_action` (the window calls it when an actionable
+    message appears, or on Tab / ↓ past the page's end) remembers where the focus was and puts
+    it on the action; then ←/→ move between the buttons, Enter/OK presses, Back dismisses, ↑
+    leaves the message (it stays up). When the message goes, the focus goes back where it was.
+    It does not time out while it has the focus.
+
+    Signals:
+        focus_left(): the focus left the message (given back, or the message went away).
+    """
+
+    focus_left = Signal()
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
@@ -176,28 +193,110 @@ class Toast(QWidget):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.button = QPushButton()
-        self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.close_button = QPushButton("Dismiss")
-        self.close_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for b in (self.button, self.close_button):
+            b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            b.setAutoDefault(False)
         row.addWidget(self.label, 1)
         row.addWidget(self.button)
         row.addWidget(self.close_button)
-        self.close_button.clicked.connect(self.hide)
+        self.close_button.clicked.connect(self.dismiss)
         self.button.clicked.connect(self._act)
         self._timer = QTimer(self, singleShot=True)
-        self._timer.timeout.connect(self.hide)
+        self._timer.timeout.connect(self.dismiss)
         self.message: Message | None = None
+        self.bottom_px = 40
+        self._return_to: QWidget | None = None
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_changed)
         self.hide()
 
     def show_message(self, message: Message) -> None:
+        had_focus = self.contains_focus()
         self.message = message
         self.label.setText(message.text)
         self.button.setVisible(message.action is not None)
         self.button.setText(message.action_label or "")
-        self._timer.start(int(message.timeout_s * 1000))
+        if not had_focus:
+            self._timer.start(int(message.timeout_s * 1000))
         self.place()
         self.show()
         self.raise_()
+        if had_focus:  # a new message while the user is on the old one: stay on it
+            (self.button if message.action is not None else self.close_button).setFocus(
+                Qt.FocusReason.OtherFocusReason)
+
+    def waiting(self) -> bool:
+        """A message with an action is up and the focus is elsewhere."""
+        return self.isVisible() and self.button.isVisibleTo(self) and not self.contains_focus()
+
+    @staticmethod
+    def typing() -> bool:
+        """The user is typing: a message must not take the focus now."""
+        return isinstance(QApplication.focusWidget(), QLineEdit | QAbstractSpinBox)
+
+    def buttons(self) -> list[QPushButton]:
+        return [b for b in (self.button, self.close_button) if b.isVisibleTo(self)]
+
+    def contains_focus(self) -> bool:
+        focus = QApplication.focusWidget()
+        return focus is not None and self.isVisible() and self.isAncestorOf(focus)
+
+    def focus_action(self) -> bool:
+        """Put the focus on the action (Dismiss when there is none), remembering where it was.
+        False when no message is up."""
+        if not self.isVisible():
+            return False
+        if not self.contains_focus():
+            self._return_to = QApplication.focusWidget()
+        buttons = self.buttons()
+        buttons[0].setFocus(Qt.FocusReason.OtherFocusReason)
+        return True
+
+    def leave(self) -> None:
+        """Give the focus back to where it was before the message took it (if it still can)."""
+        back, self._return_to = self._return_to, None
+        if back is not None and isValid(back) and back.isVisible() and back.isEnabled() \
+                and back.window() is self.window():
+            back.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.focus_left.emit()
+
+    def on_key(self, event: QKeyEvent) -> bool:
+        """Keys while the focus is on the message: the actions, Space (press), Tab/Backtab
+        (the other button, then back where the focus came from)."""
+        key = event.key()
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            buttons = self.buttons()
+            at = next((i for i, b in enumerate(buttons) if b.hasFocus()), 0)
+            nxt = at + (1 if key == Qt.Key.Key_Tab else -1)
+            if 0 <= nxt < len(buttons):
+                buttons[nxt].setFocus(Qt.FocusReason.TabFocusReason)
+            else:
+                self.leave()
+            return True
+        action = Action.SELECT if key == Qt.Key.Key_Space else action_for(event)
+        return action is not None and self.on_action(action)
+
+    def on_action(self, action: Action) -> bool:
+        """The actions while the focus is on the message."""
+        buttons = self.buttons()
+        focus = QApplication.focusWidget()
+        i = next((n for n, b in enumerate(buttons) if b is focus), 0)
+        if action in (Action.LEFT, Action.RIGHT):
+            j = max(0, min(len(buttons) - 1, i + (1 if action == Action.RIGHT else -1)))
+            buttons[j].setFocus(Qt.FocusReason.OtherFocusReason)
+            return True
+        if action == Action.SELECT:
+            buttons[i].click()
+            return True
+        if action == Action.BACK:
+            self.dismiss()
+            return True
+        if action == Action.UP:
+            self.leave()
+            return True
+        return action == Action.DOWN  # the message is the foot of the window
 
     def act(self) -> bool:
         """Run the action (the window maps a key to it). True when there was one."""
@@ -206,11 +305,29 @@ class Toast(QWidget):
             return True
         return False
 
+    def dismiss(self) -> None:
+        """Close the message; the focus goes back where it was."""
+        had_focus = self.contains_focus()
+        self._timer.stop()
+        self.hide()
+        if had_focus:
+            self.leave()
+        else:
+            self._return_to = None
+
     def _act(self) -> None:
         action = self.message.action if self.message else None
-        self.hide()
+        self.dismiss()
         if action is not None:
             action()
+
+    def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        if not self.isVisible():
+            return
+        if new is not None and self.isAncestorOf(new):
+            self._timer.stop()  # no timeout while the user is on it
+        elif old is not None and self.isAncestorOf(old) and not self._timer.isActive():
+            self._timer.start(int((self.message.timeout_s if self.message else 8.0) * 1000))
 
     def place(self) -> None:
         parent = self.parentWidget()
@@ -219,4 +336,11 @@ class Toast(QWidget):
         width = min(parent.width() - 80, 900)
         self.setFixedWidth(width)
         self.adjustSize()
-        self.move((parent.width() - width) // 2, parent.height() - self.height() - 40)
+        self.move((parent.width() - width) // 2, parent.height() - self.height() - self.bottom_px)
+
+
+def focus_spot() -> tuple[QWidget | None, int]:
+    """Where the focus is, down to the current tile of a row (did an action move it?)."""
+    focus = QApplication.focusWidget()
+    row = focus.currentIndex().row() if isinstance(focus, QAbstractItemView) else -1
+    return focus, row

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -20,7 +21,7 @@ from player.errors import AuthError
 from ui.artwork import ArtCache
 from ui.backend import Backend
 from ui.config import AppPaths, Settings
-from ui.message import Message, MessageBus
+from ui.message import LICENSE_EXPIRED, Message, MessageBus
 from ui.models import merge_local, merge_title
 from ui.nav import Action, action_for
 from ui.pages.details import DetailsPage
@@ -30,7 +31,7 @@ from ui.pages.player import PlayerPage
 from ui.pages.start import ProfilesPage, SignInPage, SplashPage
 from ui.playback import PlayerController
 from ui.theme import Theme, theme_for
-from ui.widgets import Page, Toast
+from ui.widgets import Page, Toast, focus_spot
 
 log = logging.getLogger("ui")
 JSON = dict[str, Any]
@@ -75,7 +76,12 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(page)
         self.history: list[str] = []
         self.toast = Toast(self)
+        self.toast.focus_left.connect(self._toast_left)
         self.messages.shown.connect(self._show_message)
+        self.renew_license: Callable[[BaseException], Awaitable[Any]] | None = None
+        """The downloads code's hook: renew the offline license an error is about (a coroutine
+        function, run on the engine loop). The "Renew" action of ``license_expired`` errors."""
+        self.messages.set_action(LICENSE_EXPIRED, "Renew", self._renew_license)
         self._wire()
         self.apply_theme()
         QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
@@ -87,6 +93,12 @@ class MainWindow(QMainWindow):
         b.status.connect(self.splash.set_status)
         b.ready.connect(self._backend_ready)
         b.start_failed.connect(self._start_failed)
+        b.restarting.connect(lambda: self.messages.show(Message(
+            "warning", "The built-in service stopped; restarting it…", timeout_s=15.0)))
+        b.restarted.connect(self._service_back)
+        b.restart_failed.connect(lambda text: self.messages.error(
+            f"The built-in service could not restart: {text}",
+            ("Retry", self.backend.restart_bundled)))
         self.splash.retry.clicked.connect(self._retry_start)
         self.signin.submitted.connect(self._sign_in)
         self.profiles.picked.connect(self._pick_profile)
@@ -117,6 +129,15 @@ class MainWindow(QMainWindow):
     def _retry_start(self) -> None:
         self.splash.retry.hide()
         self.backend.start()
+
+    def _service_back(self) -> None:
+        """The bundled control plane restarted (new port, same accounts): reload what shows."""
+        self.messages.info("The built-in service is running again.")
+        if not self.profile:
+            return
+        self.load_home()
+        if self.current_name() == "details" and self.details.title_json:
+            self.open_title_refresh()
 
     def _start_failed(self, text: str) -> None:
         self.splash.set_status(f"Edgeplay could not reach its service: {text}")
@@ -363,6 +384,8 @@ class MainWindow(QMainWindow):
         page = self.pages.get(self.current_name())
         if page is None:
             return False
+        if self.toast.contains_focus() and self.toast.on_key(event):
+            return True
         if isinstance(page, PlayerPage) and page.on_key(event):
             return True
         action = action_for(event)
@@ -370,6 +393,8 @@ class MainWindow(QMainWindow):
             if event.key() == Qt.Key.Key_F11:
                 self.toggle_fullscreen()
                 return True
+            if event.key() == Qt.Key.Key_Tab and self.toast.waiting():
+                return self.toast.focus_action()
             return False
         focus = QApplication.focusWidget()
         if isinstance(focus, QLineEdit) and event.key() == Qt.Key.Key_Backspace:
@@ -377,20 +402,67 @@ class MainWindow(QMainWindow):
         if action == Action.BACK and self.isFullScreen() and not self.tv:
             self.showNormal()
             return True
+        down_to_toast = action == Action.DOWN and self.toast.waiting()
+        if down_to_toast and page is self.player and not self.controller.playing \
+                and not self.player.controls.seekbar.hasFocus():
+            return self.toast.focus_action()  # a stopped player: ↓ from the buttons
+        spot = focus_spot()
         if page.on_action(action):
+            if down_to_toast and spot == focus_spot() and page is not self.player:
+                return self.toast.focus_action()  # ↓ past the foot of the page
             self._ensure_focus(self.pages[self.current_name()])
             return True
         if action == Action.BACK:
             self.go_back()
             return True
+        if down_to_toast:
+            return self.toast.focus_action()
         self._ensure_focus(self.pages[self.current_name()])
         return action in (Action.UP, Action.DOWN, Action.LEFT, Action.RIGHT)
 
     def _ensure_focus(self, page: Page) -> None:
-        """Focus is never lost: if nothing on the page has it, the page's default gets it."""
+        """Focus is never lost: if nothing on the page (or the message) has it, the page's
+        default gets it."""
         focus = QApplication.focusWidget()
+        if self.toast.contains_focus():
+            return
         if focus is None or not (page is focus or page.isAncestorOf(focus)):
             page.focus_default()
+
+    # --- messages ------------------------------------------------------------------------------
+
+    def _toast_left(self) -> None:
+        page = self.pages.get(self.current_name())
+        if page is not None:
+            self._ensure_focus(page)
+
+    def _place_toast(self) -> None:
+        """Clear of the TV's overscan, and of the player's controls."""
+        bottom = self.theme.margin_px if self.tv else 40
+        if self.current_name() == "player" and self.player.controls.isVisible():
+            bottom = max(bottom, self.player.controls.height() + 12)
+        self.toast.bottom_px = bottom
+        self.toast.place()
+
+    def _renew_license(self, exc: BaseException) -> None:
+        """"Renew" on an expired license: the downloads code's hook on the engine loop, then
+        playback again if that is what failed."""
+        renew = self.renew_license
+        if renew is None:
+            self.messages.error("This version cannot renew download licenses yet.")
+            return
+        replay = self.current_name() == "player" and bool(self.controller.title)
+        title = self.controller.title
+
+        async def go() -> None:
+            await renew(exc)
+
+        def done(_: None) -> None:
+            self.messages.info("License renewed.")
+            if replay:
+                self.play(title, False)
+        self.backend.runner.run(go(), done, lambda e: self.messages.engine_error(e),
+                                key="renew")
 
     # --- look ----------------------------------------------------------------------------------
 
@@ -427,9 +499,14 @@ class MainWindow(QMainWindow):
         self.showFullScreen()
 
     def _show_message(self, message: Message) -> None:
+        """Show it; one with an action takes the focus (a remote must reach it) unless the
+        user is typing: ↓ past the page's foot or Tab reach it then."""
         self.toast.show_message(message)
+        self._place_toast()
+        if message.action is not None and not self.toast.typing():
+            self.toast.focus_action()
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         if self.toast.isVisible():
-            self.toast.place()
+            self._place_toast()

@@ -258,6 +258,21 @@ class ControlPlaneClient:
             body["avatar_color"] = avatar_color
         return await self._json("POST", "/v1/profiles", json=body, idempotent=False)
 
+    async def update_profile(self, profile_id: str, *, name: str | None = None,
+                             avatar_color: str | None = None, kids: bool | None = None) -> JSON:
+        """``PATCH /v1/profiles/{id}`` with the fields given; returns the profile."""
+        body: JSON = {key: value for key, value in
+                      (("name", name), ("avatar_color", avatar_color), ("kids", kids))
+                      if value is not None}
+        return await self._json("PATCH", f"/v1/profiles/{quote(profile_id, safe='')}",
+                                json=body, idempotent=True)
+
+    async def delete_profile(self, profile_id: str) -> JSON:
+        """``DELETE /v1/profiles/{id}`` (and its progress); ``ConflictError`` with
+        ``server_code`` ``last_profile`` for the account's last one."""
+        return await self._json("DELETE", f"/v1/profiles/{quote(profile_id, safe='')}",
+                                idempotent=True)
+
     async def rows(self, profile_id: str) -> list[JSON]:
         raw = await self._json("GET", "/v1/catalog/rows", params={"profile_id": profile_id})
         return list(raw.get("rows", []))
