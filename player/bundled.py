@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+FROZEN_CONTROLPLANE_FLAG = "--controlplane-subprocess"
+"""A frozen bundle (PyInstaller) has no ``python -m``: its executable runs the control plane when
+this is its first argument (packaging/pyinstaller/entry.py)."""
+
 
 class ControlPlaneStartError(RuntimeError):
     """The bundled control plane exited or stayed silent instead of printing its ready line."""
@@ -78,8 +82,11 @@ class BundledControlPlane:
     def start(self) -> ReadyInfo:
         env = dict(os.environ if self.env is None else self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        frozen = getattr(sys, "frozen", False) and self.python == sys.executable
+        command = [self.python, FROZEN_CONTROLPLANE_FLAG] if frozen else \
+            [self.python, "-m", "controlplane"]
         self.proc = subprocess.Popen(
-            [self.python, "-m", "controlplane", *self.args],
+            [*command, *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.cwd, env=env,
         )
         assert self.proc.stdout is not None and self.proc.stderr is not None

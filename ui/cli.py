@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--page", choices=("home", "details", "player", "downloads"),
                         default="home", help="the page --screenshot shows (default: home)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--self-check", nargs="?", const="text", choices=("text", "json"),
+                        metavar="json", help="check libmpv, OpenGL, the keyring, the data "
+                        "folders and the control plane, print what a bug report needs and exit "
+                        "(1 if a check FAILed); `--self-check json` prints JSON")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="only serve the bundled control plane until Ctrl+C")
     play = sub.add_parser("play", help="play a title")
@@ -143,6 +148,13 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.version or args.self_check:
+        from ui.selfcheck import SelfCheckOptions, print_version, run_self_check
+        if args.version:
+            return print_version()
+        return run_self_check(SelfCheckOptions(data_dir=args.data_dir,
+                                               control_plane=args.control_plane,
+                                               json=args.self_check == "json"))
     if args.command == "play":
         if not args.headless:
             parser.error("the desktop interface is not part of this build yet: "
