@@ -46,6 +46,7 @@ def run_app(options: AppOptions) -> int:
     from ui.artwork import ArtCache
     from ui.backend import Backend
     from ui.config import AppPaths, Settings
+    from ui.desktop.integration import DesktopIntegration
     from ui.playback import PlayerController
     from ui.video import MpvVideoWidget, NullVideoWidget
     from ui.window import MainWindow
@@ -83,6 +84,9 @@ def run_app(options: AppOptions) -> int:
     tv = options.tv or settings.start_in_tv
     window = MainWindow(backend, art, controller, video, settings, paths, tv=tv,
                         auto_sign_in=options.screenshot is not None)
+    desktop = DesktopIntegration(controller, window, quit_app=app.quit,  # MPRIS, screen saver
+                                 stop=window.player.leave.emit, art_folder=paths.art_cache)
+    desktop.start()
     job = None
     if options.screenshot:
         from ui.screenshot import ScreenshotJob
@@ -96,6 +100,7 @@ def run_app(options: AppOptions) -> int:
     window.activateWindow()
     window.start()
     status = app.exec()
+    desktop.close()  # release the inhibition, leave the bus: before the session stops
     if job is not None and not job.saved:
         status = 1
     shutdown(window, runner, aio, backend, art, controller, video, mpv)

@@ -10,6 +10,7 @@ Signals:
     state(dict): a snapshot (see :meth:`_snapshot`).
     telemetry(dict): one engine telemetry event (``rendition_switch``, ``failover``, …).
     ended(str): "eof" or "stopped".
+    stopped(): :meth:`PlayerController.stop` ended a session (no ``ended`` follows).
     failed(object): the :class:`player.errors.PlayerError` that stopped playback.
 """
 
@@ -43,6 +44,7 @@ class PlayerController(QObject):
     state = Signal(dict)
     telemetry = Signal(dict)
     ended = Signal(str)
+    stopped = Signal()
     failed = Signal(object)
 
     def __init__(self, runner: Runner, mpv: MpvLike, *,
@@ -81,7 +83,10 @@ class PlayerController(QObject):
     # --- lifecycle -----------------------------------------------------------------------------
 
     def play(self, cp: ControlPlaneClient, title: dict[str, Any], profile_id: str, *,
-             start_over: bool, max_rung: int | None) -> None:
+             start_over: bool, max_rung: int | None,
+             make_session: SessionFactory | None = None) -> None:
+        """Play ``title``; ``make_session`` overrides :attr:`make_session` for this one
+        (a downloaded title's offline session)."""
         self.stop()
         self.title = title
         self.max_rung = max_rung
@@ -93,7 +98,8 @@ class PlayerController(QObject):
         self.audio = langs[0] if langs else None
         self.subtitles = None
         config = SessionConfig(start_over=start_over, max_rung=max_rung)
-        session = self.make_session(cp, str(title["id"]), profile_id, self.mpv, config)
+        session = (make_session or self.make_session)(cp, str(title["id"]), profile_id,
+                                                      self.mpv, config)
         if self.progress_factory is not None:
             session.progress = self.progress_factory(str(title["id"]), profile_id)
         self.session = session
@@ -141,6 +147,7 @@ class PlayerController(QObject):
         self.playing = False
         if session is None:
             return None
+        self.stopped.emit()
         if self._play_future is not None and not self._play_future.done():
             self._play_future.cancel()
 
