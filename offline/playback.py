@@ -176,8 +176,16 @@ class OfflineSession(PlaybackSession):
         super().__init__(None, download.title_id, download.profile_id, mpv,
                          config=config or SessionConfig(post_telemetry=False),
                          url=f"offline:{download.id}", playback=self._prepare,
-                         keys=self._key, progress=_Position(library, download.id, progress),
-                         **kwargs)
+                         keys=self._key, progress=progress, **kwargs)
+
+    @property
+    def progress(self) -> ProgressSink | None:
+        """Positions go to the journal (offline resume), then on to this sink (the outbox)."""
+        return self._position
+
+    @progress.setter
+    def progress(self, sink: ProgressSink | None) -> None:
+        self._position = _Position(self.library, self.download.id, sink)
 
     async def _key(self, uri: str) -> bytes:
         assert self._content_key is not None

@@ -91,6 +91,12 @@ class Backend(QObject):
         self.base_url = ""
         self.admin_url = ""
         self.keyring_note: str | None = None
+        self.service_key = control_plane_url
+        """The control plane's stable name (its URL, or ``bundled:<state folder>``): what
+        downloads record as where they came from."""
+        self.device_public_key: Callable[[], bytes] | None = None
+        """Where the device's public key comes from (the offline library's keyring entry);
+        registration sends it so that offline licenses can be wrapped to it."""
         self._outbox: Outbox | None = None
         self.sync: ProgressSync | None = None
         self._sync_task: asyncio.Task[None] | None = None
@@ -128,6 +134,7 @@ class Backend(QObject):
             # The bundled control plane listens on a new port each run; its accounts live in
             # its state folder, so the session is keyed by that folder, not by the port.
             store_key = f"bundled:{state}"
+        self.service_key = store_key
         self.base_url = url
         if self._store is not None:
             self.store = self._store
@@ -329,8 +336,14 @@ class Backend(QObject):
     async def sign_in(self, email: str, password: str, create: bool) -> list[JSON]:
         """Register this device (creating the account when asked); returns the profiles."""
         cp = self.cp
-        await cp.register_device(email, password, device_name(),
-                                 create_account=create, platform="desktop")
+        public_key = None
+        if self.device_public_key is not None:  # offline licenses are wrapped to it
+            try:
+                public_key = await asyncio.to_thread(self.device_public_key)
+            except Exception as exc:  # no keyring: streaming still works, downloads do not
+                log.warning("no device key for downloads: %s", exc)
+        await cp.register_device(email, password, device_name(), create_account=create,
+                                 platform="desktop", public_key=public_key)
         return await cp.profiles()
 
     async def resume_session(self) -> list[JSON]:

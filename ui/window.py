@@ -18,15 +18,20 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QMainWindow, QStackedWidget, QWidget
 
 from player.errors import AuthError
+from player.session import SessionConfig
 from ui.artwork import ArtCache
 from ui.backend import Backend
 from ui.config import AppPaths, Settings
+from ui.desktop.notify import notify
+from ui.downloads import DownloadsController
+from ui.library import open_library
 from ui.message import LICENSE_EXPIRED, Message, MessageBus
 from ui.models import merge_local, merge_title
 from ui.nav import Action, action_for
 from ui.pages.details import DetailsPage
+from ui.pages.downloads import DownloadsPage
 from ui.pages.home import HomePage
-from ui.pages.other import DownloadsPage, SettingsPage
+from ui.pages.other import SettingsPage
 from ui.pages.player import PlayerPage
 from ui.pages.start import ProfilesPage, SignInPage, SplashPage
 from ui.playback import PlayerController
@@ -43,7 +48,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, backend: Backend, art: ArtCache, controller: PlayerController,
                  video: QWidget, settings: Settings, paths: AppPaths, *, tv: bool = False,
-                 auto_sign_in: bool = False, messages: MessageBus | None = None) -> None:
+                 auto_sign_in: bool = False, messages: MessageBus | None = None,
+                 downloads: DownloadsController | None = None) -> None:
         super().__init__()
         self.backend = backend
         self.art = art
@@ -66,7 +72,10 @@ class MainWindow(QMainWindow):
         self.home = HomePage(art, self.theme)
         self.details = DetailsPage(art, self.theme)
         self.player = PlayerPage(controller, video, self.theme)
-        self.downloads = DownloadsPage()
+        self.dl = downloads or DownloadsController(backend.runner,
+                                                   open_library(paths, settings), notify=notify)
+        """The offline downloads (docs/offline.md); the Downloads page and Download buttons."""
+        self.downloads = DownloadsPage(self.dl)
         self.settings_page = SettingsPage(settings)
         self.pages: dict[str, Page] = {
             "splash": self.splash, "signin": self.signin, "profiles": self.profiles,
@@ -78,7 +87,8 @@ class MainWindow(QMainWindow):
         self.toast = Toast(self)
         self.toast.focus_left.connect(self._toast_left)
         self.messages.shown.connect(self._show_message)
-        self.renew_license: Callable[[BaseException], Awaitable[Any]] | None = None
+        self.renew_license: Callable[[BaseException], Awaitable[Any]] | None = \
+            self._renew_playing_download
         """The downloads code's hook: renew the offline license an error is about (a coroutine
         function, run on the engine loop). The "Renew" action of ``license_expired`` errors."""
         self.messages.set_action(LICENSE_EXPIRED, "Renew", self._renew_license)
@@ -113,8 +123,14 @@ class MainWindow(QMainWindow):
         b.sync_changed.connect(self._sync_changed)
         self.controller.progress_factory = b.progress_reporter
         self.controller.before_play = b.flush_progress
-        self.details.download.connect(lambda t: self.messages.info(
-            "Downloads are coming with the offline work; nothing was downloaded."))
+        self.details.download.connect(self.download_title)
+        self.downloads.play.connect(self.play_download)
+        self.dl.failed.connect(lambda text: self.messages.error(text))
+        self.dl.finished.connect(lambda d: self.messages.info(
+            f"{d.title_name} is downloaded: it plays without a network."))
+        self.dl.changed.connect(self._download_changed)
+        self.dl.progress.connect(self._download_progress)
+        b.device_public_key = lambda: self.dl.library.device_key().public_raw
         self.player.leave.connect(self._leave_player)
         self.player.toggle_fullscreen.connect(self.toggle_fullscreen)
         self.controller.failed.connect(self._playback_failed)
@@ -147,6 +163,7 @@ class MainWindow(QMainWindow):
     # --- sign-in and profiles ------------------------------------------------------------------
 
     def _backend_ready(self) -> None:
+        self.dl.attach(self.backend.cp, self.backend.service_key)
         if self.backend.keyring_note:
             self.signin.note.setText(self.backend.keyring_note)
         if self.auto_sign_in:
@@ -307,10 +324,59 @@ class MainWindow(QMainWindow):
             self.messages.error("Video output could not start (no OpenGL).")
             return
         title, start_over = self._pending_play
-        self.controller.play(self.backend.cp, title, str(self.profile.get("id", "")),
-                             start_over=start_over,
+        row = self.dl.playable(str(title.get("id", "")))
+        offline = None
+        if row is not None:  # downloaded: play the download, online or not
+            def offline(cp: Any, title_id: str, profile_id: str, mpv: Any,
+                        config: SessionConfig) -> Any:
+                return self.dl.session_for(row["id"], mpv, config)
+        self.controller.play(self.backend.client, title,  # type: ignore[arg-type]
+                             str(self.profile.get("id", "")),
+                             start_over=start_over, make_session=offline,
                              max_rung=self.settings.effective_max_rung())
         self.controller.set_mpv("sub-font-size", self.settings.subtitle_size)
+
+    # --- downloads -----------------------------------------------------------------------------
+
+    def download_title(self, title: JSON) -> None:
+        """Download on the details page: start it, or show it on the Downloads page."""
+        tid, pid = str(title.get("id", "")), str(self.profile.get("id", ""))
+        if not tid or not pid:
+            return
+        if self.dl.row_for_title(tid) is not None:
+            self.show_page("downloads")
+            return
+        self.dl.download(tid, pid)
+        self.details.set_download({"state": "queued", "fraction": 0.0})
+        self.messages.info(f"Downloading {title.get('name', 'the title')}…")
+
+    def play_download(self, row: JSON) -> None:
+        """Play on the Downloads page: the download, with the catalog's facts when known."""
+        title = {"id": row["title_id"], "name": row["title"],
+                 "duration_s": row["duration_s"],
+                 "progress": {"position_s": row["position_s"]}}
+        self.play(title, False)
+
+    def _download_changed(self) -> None:
+        tid = str(self.details.title_json.get("id", ""))
+        if tid:
+            self.details.set_download(self.dl.row_for_title(tid))
+
+    def _download_progress(self, p: Any) -> None:
+        if p.title_id == self.details.title_json.get("id"):
+            self.details.set_download(self.dl.row_for_title(p.title_id) or
+                                      {"state": p.state}, p.fraction)
+
+    async def _renew_playing_download(self, exc: BaseException) -> None:
+        """"Renew" on an expired download: a new license from the control plane."""
+        manager = self.dl.manager
+        title_id = str(self.controller.title.get("id", "")) or str(
+            self.details.title_json.get("id", ""))
+        download = self.dl.library.for_title(title_id)
+        if manager is None or download is None:
+            raise RuntimeError("there is no download of this title to renew")
+        await manager.renew(download.id)
+        self.dl.refresh()
 
     def _playback_failed(self, exc: object) -> None:
         assert isinstance(exc, BaseException)

@@ -1,6 +1,7 @@
 """Title details: backdrop, synopsis, year, duration, rating, languages; Play / Resume from mm:ss
-/ Play from the start; Mark as watched / unwatched; Download (the offline work fills it in); where
-the progress comes from ("Watched on this device · 2 min ago", "· not synced yet")."""
+/ Play from the start; Mark as watched / unwatched; Download (showing the download's progress once
+it has started; a downloaded title plays from the download); where the progress comes from
+("Watched on this device · 2 min ago", "· not synced yet")."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class DetailsPage(Page):
         self.resume = QPushButton("Resume")
         self.resume.setObjectName("primary")
         self.start = QPushButton("Play from the start")
-        self.dl = QPushButton("Download")
+        self.dl = QPushButton("⤓  Download")
         self.watched = QPushButton("Mark as watched")
         self.device_id = ""
         """This device's id: its own progress says "this device"."""
@@ -118,6 +119,21 @@ class DetailsPage(Page):
         self.note.setText("" if playable else
                           f"Not available here ({title.get('unplayable_reason')}).")
         self._art(str(title.get("poster_url") or ""))
+
+    def set_download(self, row: JSON | None, fraction: float | None = None) -> None:
+        """The Download button shows where this title's download is (``row``: the Downloads
+        page's row for it, or None); ``fraction``: live progress while it runs."""
+        if row is None:
+            self.dl.setText("⤓  Download")
+            return
+        state = row.get("state")
+        done = fraction if fraction is not None else float(row.get("fraction") or 0)
+        if row.get("complete"):
+            self.dl.setText("✓  Downloaded" if not row.get("blocked") else "Downloaded: renew")
+        elif state in ("queued", "downloading"):
+            self.dl.setText(f"Downloading {done * 100:.0f}%")
+        else:
+            self.dl.setText(f"Download paused at {done * 100:.0f}%")
 
     def _is_watched(self) -> bool:
         progress = self.title_json.get("progress")
