@@ -1,6 +1,7 @@
 """``edgeplay --screenshot FILE [--tv] [--page home|details|player|downloads]``: open that page
 against the control plane, wait until it has settled (rows and visible art loaded; for the
-player, a few seconds of playback with the stats overlay), save a PNG, and quit."""
+player, a few seconds of playback with the stats overlay; for downloads, two titles downloaded),
+save a PNG, and quit."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class ScreenshotJob:
         self._started = time.monotonic()
         self._stage = "home"
         self._quiet_since = 0.0
+        self._waiting: set[str] = set()
         window.home_ready.connect(self._home_ready)
         window.controller.started.connect(self._playing)
         window.controller.failed.connect(lambda exc: self._fail(f"playback failed: {exc}"))
@@ -43,7 +45,14 @@ class ScreenshotJob:
             title = self._first_title()
             if title:
                 w.open_title(title)
-        elif self.page == "downloads":
+        elif self.page == "downloads":  # download two titles, then show the page
+            self._stage = "downloading"
+            titles = self._titles(2)
+            self._waiting = {str(t["id"]) for t in titles}
+            w.dl.finished.connect(self._downloaded)
+            w.dl.failed.connect(lambda text: self._fail(f"download failed: {text}"))
+            for title in titles:
+                w.download_title(title)
             w.show_page("downloads")
         elif self.page == "player":
             title = self._first_title()
@@ -54,12 +63,25 @@ class ScreenshotJob:
                 w.player.stats.show()
 
     def _first_title(self) -> dict[str, object] | None:
-        sections = self.window.home.sections
-        for s in reversed(sections):  # a genre row: no resume prompt
-            titles = [t for t in s.model.titles() if t.get("playable", True) is not False]
-            if titles:
-                return titles[0]
-        return None
+        titles = self._titles(1)
+        return titles[0] if titles else None
+
+    def _titles(self, n: int) -> list[dict[str, object]]:
+        """``n`` playable titles from the genre rows (no resume prompt), last row first."""
+        out: list[dict[str, object]] = []
+        for s in reversed(self.window.home.sections):
+            for t in s.model.titles():
+                if t.get("playable", True) is not False and t["id"] not in {
+                        o["id"] for o in out}:
+                    out.append(t)
+        return out[:n]
+
+    def _downloaded(self, download: object) -> None:
+        self._waiting.discard(str(getattr(download, "title_id", "")))
+        if not self._waiting and self._stage == "downloading":
+            self._stage = "settle"
+            self._quiet_since = time.monotonic() + 0.5
+            self.window.downloads.focus_default()
 
     def _playing(self) -> None:
         self._play_started = time.monotonic()

@@ -4,6 +4,7 @@ command, and exit status 0. Needs DISPLAY (e.g. ``Xvfb :55 &`` then ``DISPLAY=:5
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -62,3 +63,25 @@ def test_tv_home_screenshot_and_exit_0(tmp_path: Path) -> None:
     image = QImage(str(shot))
     assert (image.width(), image.height()) >= (1280, 720)
     assert brightness(image, 0.05, 0.15, 0.3, 0.6) > 15  # posters, not an empty page
+
+
+def test_downloads_from_the_app_then_play_with_no_network(tmp_path: Path) -> None:
+    """The screenshot job downloads two titles through the app; the Downloads page shows them
+    ready, and the command line plays one with no control plane at all."""
+    shot = tmp_path / "downloads.png"
+    result = run_app(tmp_path, "--screenshot", str(shot), "--page", "downloads")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not QImage(str(shot)).isNull()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    listed = subprocess.run([sys.executable, "-m", "ui.cli", "downloads", "list", "--json",
+                             "--data-dir", str(tmp_path / "d")], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
+    downloads = json.loads(listed.stdout)["downloads"]
+    assert len(downloads) == 2
+    assert all(d["state"] == "completed" and d["playable"] for d in downloads), downloads
+    played = subprocess.run([sys.executable, "-m", "ui.cli", "play", downloads[0]["title"],
+                             "--offline", "--headless", "--json", "--duration", "1",
+                             "--data-dir", str(tmp_path / "d")], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert played.returncode == 0, played.stderr[-2000:]
+    assert json.loads(played.stdout.splitlines()[-1])["played_s"] >= 1
