@@ -187,8 +187,13 @@ class DownloadManager:
         return self._http
 
     async def aclose(self) -> None:
-        for download_id in list(self._tasks):
-            await self.pause(download_id)
+        """Stop every running download where it is, leaving the journal saying it was under
+        way: the next start resumes it (as after a crash)."""
+        tasks = [t for t in self._tasks.values() if not t.done()]
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self._own_http and self._http is not None:
             await self._http.aclose()
 

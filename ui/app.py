@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("ui")
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class AppOptions:
     verbose: bool = False
     fake_mpv: bool = False
     """No libmpv at all (tests)."""
+    auto_sign_in: bool = False
+    """Sign in with the demo account without asking (as ``--screenshot`` does)."""
+    on_window: Any = None
+    """``on_window(window)`` once the window exists, before the event loop runs (benchmarks
+    drive the real app through it); None: nothing."""
 
 
 def _gl_available() -> bool:
@@ -58,7 +64,11 @@ def run_app(options: AppOptions) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Edgeplay")
-    app.setDesktopFileName("edgeplay")
+    app.setDesktopFileName("io.github.edgeplay.Edgeplay")  # the installed desktop entry
+    icon = ASSETS / "icons" / "hicolor" / "256x256" / "apps" / "io.github.edgeplay.Edgeplay.png"
+    if icon.exists():
+        from PySide6.QtGui import QIcon
+        app.setWindowIcon(QIcon(str(icon)))
     locale.setlocale(locale.LC_NUMERIC, "C")  # libmpv refuses to start otherwise
 
     paths = AppPaths.resolve(options.data_dir)
@@ -83,7 +93,7 @@ def run_app(options: AppOptions) -> int:
     controller = PlayerController(runner, mpv)
     tv = options.tv or settings.start_in_tv
     window = MainWindow(backend, art, controller, video, settings, paths, tv=tv,
-                        auto_sign_in=options.screenshot is not None)
+                        auto_sign_in=options.screenshot is not None or options.auto_sign_in)
     desktop = DesktopIntegration(controller, window, quit_app=app.quit,  # MPRIS, screen saver
                                  stop=window.player.leave.emit, art_folder=paths.art_cache)
     desktop.start()
@@ -91,6 +101,8 @@ def run_app(options: AppOptions) -> int:
     if options.screenshot:
         from ui.screenshot import ScreenshotJob
         job = ScreenshotJob(window, Path(options.screenshot), options.page)
+    if options.on_window is not None:
+        options.on_window(window)
     if tv:
         window.go_fullscreen()
     else:
@@ -125,6 +137,7 @@ def shutdown(window: Any, runner: Any, aio: Any, backend: Any, art: Any, control
             aio.submit(art.aclose()).result(3.0)
         except Exception as exc:
             log.warning("closing the art client: %s", exc)
+        window.dl.close()  # running downloads pause; the next start resumes them
     backend.stop()
     aio.stop()
     window.close()

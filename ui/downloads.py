@@ -94,7 +94,7 @@ class DownloadsController(QObject):
         self.runner.run(go(), None, self._error)
 
     def close(self) -> None:
-        """Pause what runs (it resumes on the next start) and close the journal."""
+        """Stop what runs (the next start resumes it)."""
         manager = self.manager
         if manager is None:
             return

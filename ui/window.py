@@ -75,7 +75,7 @@ class MainWindow(QMainWindow):
         self.dl = downloads or DownloadsController(backend.runner,
                                                    open_library(paths, settings), notify=notify)
         """The offline downloads (docs/offline.md); the Downloads page and Download buttons."""
-        self.downloads = DownloadsPage(self.dl)
+        self.downloads = DownloadsPage(self.dl, art)
         self.settings_page = SettingsPage(settings)
         self.pages: dict[str, Page] = {
             "splash": self.splash, "signin": self.signin, "profiles": self.profiles,

@@ -15,7 +15,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from offline.downloader import DownloadProgress
+from ui.artwork import ArtCache
 from ui.downloads import DownloadsController
 from ui.nav import Action
 from ui.widgets import Page
@@ -74,12 +76,22 @@ def status_text(row: dict[str, Any], live: DownloadProgress | None, now_delta_s:
     return f"Ready to watch offline · {row['rendition']} · {_mb(row['bytes_done'])}{expiry}"
 
 
+POSTER = QSize(80, 120)
+
+
 class DownloadRow(QFrame):
     def __init__(self, row: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("card")
         self.row = row
-        box = QVBoxLayout(self)
+        outer = QHBoxLayout(self)
+        self.poster = QLabel()
+        self.poster.setFixedSize(POSTER)
+        outer.addWidget(self.poster)
+        outer.addSpacing(8)
+        box = QVBoxLayout()
+        outer.addLayout(box, 1)
+        box.addStretch(1)
         top = QHBoxLayout()
         self.name = QLabel(row["title"])
         self.name.setObjectName("h2")
@@ -104,7 +116,12 @@ class DownloadRow(QFrame):
         self.bar.setValue(int(row["fraction"] * 1000))
         self.bar.setVisible(not row["complete"])
         box.addWidget(self.bar)
+        box.addStretch(1)
         self.update_status(None, 0.0)
+
+    def set_poster(self, pixmap: QPixmap | None) -> None:
+        if pixmap is not None:
+            self.poster.setPixmap(pixmap)
 
     @staticmethod
     def _actions(row: dict[str, Any]) -> list[tuple[str, str]]:
@@ -130,9 +147,13 @@ class DownloadRow(QFrame):
 class DownloadsPage(Page):
     play = Signal(dict)
 
-    def __init__(self, controller: DownloadsController, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: DownloadsController, art: ArtCache | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
+        self.art = art
+        if art is not None:
+            art.loaded.connect(self._art)
         box = QVBoxLayout(self)
         title = QLabel("Downloads")
         title.setObjectName("h1")
@@ -179,6 +200,8 @@ class DownloadsPage(Page):
         for data in self.controller.rows:
             row = DownloadRow(data)
             row.update_status(self.controller.live.get(data["id"]), 0.0)
+            if self.art is not None and data.get("poster_url"):
+                row.set_poster(self.art.pixmap(str(data["poster_url"]), POSTER))
             for key, button in row.by_key.items():
                 button.clicked.connect(lambda _=False, k=key, r=data: self._press(k, r))
             self.list_box.addWidget(row)
@@ -209,6 +232,11 @@ class DownloadsPage(Page):
             c.repair(row["id"])
         elif key == "delete":
             c.delete(row["id"])
+
+    def _art(self, url: str) -> None:
+        for row in self.rows:
+            if self.art is not None and row.row.get("poster_url") == url:
+                row.set_poster(self.art.pixmap(url, POSTER))
 
     def _on_progress(self, p: DownloadProgress) -> None:
         for row in self.rows:
