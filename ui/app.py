@@ -41,6 +41,14 @@ def _gl_available() -> bool:
     return QGuiApplication.platformName() not in ("offscreen", "minimal")
 
 
+def _note_renderer(video: Any) -> None:
+    """Say when OpenGL is a CPU rasteriser: each video frame then costs the GUI thread tens of
+    milliseconds (docs/benchmarks.md, *UI-thread stalls*)."""
+    if video.software:
+        log.warning("OpenGL is software-rendered (%s): video drawing will load the CPU",
+                    video.renderer)
+
+
 def run_app(options: AppOptions) -> int:
     logging.basicConfig(level=logging.INFO if options.verbose else logging.WARNING,
                         stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
@@ -90,6 +98,8 @@ def run_app(options: AppOptions) -> int:
                       catalog_dir=options.catalog_dir)
     art = ArtCache(runner, paths.art_cache)
     video = MpvVideoWidget(mpv.handle) if gl else NullVideoWidget()
+    if gl:
+        video.gl_ready.connect(lambda: _note_renderer(video))
     controller = PlayerController(runner, mpv)
     tv = options.tv or settings.start_in_tv
     window = MainWindow(backend, art, controller, video, settings, paths, tv=tv,

@@ -16,6 +16,9 @@ from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger("player.mpv")
 
+GL_RENDERER = 0x1F01
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swiftshader", "software rasterizer")
+
 
 class MpvVideoWidget(QOpenGLWidget):
     """Signals:
@@ -31,6 +34,8 @@ class MpvVideoWidget(QOpenGLWidget):
         self.mpv = mpv_handle
         self.ctx: Any = None
         self._proc: Any = None
+        self.renderer = ""
+        """GL_RENDERER of the widget's context, once it exists."""
         self.frames = 0
         self.frame_ready.connect(self.update, Qt.ConnectionType.QueuedConnection)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -52,8 +57,17 @@ class MpvVideoWidget(QOpenGLWidget):
         self.ctx = MpvRenderContext(self.mpv, "opengl",
                                     opengl_init_params={"get_proc_address": self._proc})
         self.ctx.update_cb = self.frame_ready.emit
-        log.info("mpv render context created (OpenGL)")
+        context = QOpenGLContext.currentContext()
+        renderer = context.functions().glGetString(GL_RENDERER) if context else None
+        self.renderer = str(renderer or "")
+        log.info("mpv render context created (OpenGL, %s)", self.renderer or "unknown")
         self.gl_ready.emit()
+
+    @property
+    def software(self) -> bool:
+        """True when OpenGL is a CPU rasteriser (Mesa llvmpipe/softpipe, SwiftShader): every
+        frame's scaling then costs the GUI thread tens of milliseconds."""
+        return any(name in self.renderer.lower() for name in SOFTWARE_RENDERERS)
 
     def paintGL(self) -> None:
         if self.ctx is None:
@@ -81,6 +95,7 @@ class NullVideoWidget(QWidget):
 
     gl_ready = Signal()
     ready = True
+    software = False
 
     def paintEvent(self, event: object) -> None:
         QPainter(self).fillRect(self.rect(), QColor("black"))

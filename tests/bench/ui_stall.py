@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -60,6 +61,7 @@ class Driver:
         self.downloads = 0
         self.looping = False
         self.error: str | None = None
+        self.renderer = ""
         window.home_ready.connect(self._home_ready)
         window.dl.finished.connect(self._downloaded)
         window.dl.failed.connect(self._failed)
@@ -94,6 +96,7 @@ class Driver:
         self.index += 1
         w = self.window
         if self.index == len(self.phases):
+            self.renderer = getattr(w.player.video, "renderer", "")
             self.looping = False
             self.timer.stop()
             self.probe.timer.stop()
@@ -152,7 +155,15 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     os.environ.setdefault("EDGEPLAY_AO", "null")
     from ui.app import AppOptions, run_app
+    from ui.video import MpvVideoWidget
+    paints: list[float] = []
+    paint = MpvVideoWidget.paintGL
 
+    def timed_paint(self: MpvVideoWidget) -> None:  # how much of a stall is drawing video
+        t = time.perf_counter()
+        paint(self)
+        paints.append((time.perf_counter() - t) * 1000)
+    MpvVideoWidget.paintGL = timed_paint  # type: ignore[method-assign]
     drivers: list[Driver] = []
     data = tempfile.mkdtemp(prefix="edgeplay-stall-")
     status = run_app(AppOptions(catalog=args.catalog, data_dir=data, auto_sign_in=True,
@@ -171,6 +182,10 @@ def main() -> int:
         print(f"{phase:<24} {len(stalls):>8} {max(stalls):>9.1f} "
               f"{quantile(stalls, 0.99):>8.1f} {quantile(stalls, 0.95):>8.1f} "
               f"{sum(s > GOAL_MS for s in stalls):>8}")
+    if paints:
+        print(f"video paints (paintGL, all phases): {len(paints)}, median "
+              f"{statistics.median(paints):.1f} ms, p95 {quantile(paints, 0.95):.1f} ms, "
+              f"worst {max(paints):.1f} ms; renderer: {drivers[0].renderer or 'unknown'}")
     worst = max((max(v) for v in driver.probe.stalls.values() if v), default=float("nan"))
     print(f"goal: worst stall < {GOAL_MS:.0f} ms while playing and downloading; "
           f"worst overall {worst:.1f} ms (probe every {PROBE_MS} ms)")
