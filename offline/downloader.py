@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import dataclasses
 import hashlib
@@ -37,7 +38,7 @@ from offline.library import OfflineLibrary
 from offline.license import verify
 from offline.store import disk_full_error, free_bytes, is_disk_full
 from player.api import ControlPlaneClient
-from player.decrypt import CorruptSegment, decrypt_aes128, validate_ts
+from player.decrypt import CorruptSegment, StreamDecryptor
 from player.edgepool import EdgePool, EdgePoolConfig, edges_of
 from player.errors import ConflictError, ManifestError, NoEdgeError, NotFoundError, PlayerError
 from player.failover import PathwayPlaylists
@@ -107,19 +108,20 @@ class _Rate:
     def __init__(self, window_s: float = 5.0, clock: Callable[[], float] = time.monotonic):
         self.window_s = window_s
         self.clock = clock
-        self.samples: list[tuple[float, int]] = []
+        self.samples: collections.deque[tuple[float, int]] = collections.deque()
 
     def add(self, size: int) -> None:
         now = self.clock()
         self.samples.append((now, size))
         while self.samples and self.samples[0][0] < now - self.window_s:
-            self.samples.pop(0)
+            self.samples.popleft()
 
     def bps(self) -> float | None:
         if len(self.samples) < 2:
             return None
         span = self.samples[-1][0] - self.samples[0][0]
-        return sum(s for _, s in self.samples[1:]) / span if span > 0 else None
+        return (sum(s for _, s in self.samples) - self.samples[0][1]) / span if span > 0 \
+            else None
 
 
 @dataclass
@@ -732,7 +734,10 @@ def _on_edge(uri: str, base_url: str) -> str:
 
 
 def _check_segment(path: os.PathLike[str], key: bytes, iv: bytes | None) -> None:
-    """The segment must decrypt (PKCS#7) to whole, in-sync TS packets, as when streaming."""
+    """The segment must decrypt (PKCS#7) to whole, in-sync TS packets, as when streaming.
+    Read and checked 64 KiB at a time (StreamDecryptor): no segment-sized buffers."""
+    stream = StreamDecryptor(key if iv is not None else None, iv)
     with open(path, "rb") as f:
-        data = f.read()
-    validate_ts(decrypt_aes128(data, key, iv) if iv is not None else data)
+        while chunk := f.read(64 * 1024):
+            stream.feed(chunk)
+    stream.finish()

@@ -95,29 +95,30 @@ def from_json(text: str, public_key_raw: bytes) -> OfflineLicense:
     return verify(signed, public_key_raw)
 
 
-def _span(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    if seconds >= 86400:
-        return f"{seconds / 86400:.0f} days"
+def span(seconds: float) -> str:
+    """A duration for people: "29 days", "5 h 12 min", "12 min", "40 s"."""
+    seconds = max(0, int(seconds))
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} days"
     if seconds >= 3600:
-        return f"{seconds / 3600:.0f} hours"
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
     if seconds >= 60:
-        return f"{seconds / 60:.0f} minutes"
-    return f"{seconds:.0f} seconds"
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 def check_playable(lic: OfflineLicense, now: float, first_played_at: float | None) -> None:
     """Raise :class:`OfflineError` (``license_expired`` / ``window_expired``) unless the
     license allows playback at the trusted time ``now``."""
     if now >= lic.expires_at:
-        raise OfflineError(f"This download's license expired {_span(now - lic.expires_at)} "
+        raise OfflineError(f"This download's license expired {span(now - lic.expires_at)} "
                            "ago. Go online and renew it (Downloads → Renew, or `edgeplay "
                            "downloads renew`).", code="license_expired")
     first = first_played_at if first_played_at is not None else lic.first_played_at
     if first is not None and now >= first + lic.playback_window_s:
         raise OfflineError(f"The viewing window for this download closed "
-                           f"{_span(now - first - lic.playback_window_s)} ago "
-                           f"({_span(lic.playback_window_s)} after the first play). Go online "
+                           f"{span(now - first - lic.playback_window_s)} ago "
+                           f"({span(lic.playback_window_s)} after the first play). Go online "
                            "and renew it, or download the title again.",
                            code="window_expired")
 

@@ -29,12 +29,13 @@ from offline.downloader import DownloadManager, DownloadProgress, progress_of
 from offline.errors import OfflineError
 from offline.journal import Download
 from offline.library import OfflineLibrary
+from offline.license import span
 from player.api import ControlPlaneClient
 from player.bundled import BundledControlPlane, ControlPlaneStartError
 from player.errors import PlayerError
 from player.tokens import TokenStore
 from ui.config import AppPaths
-from ui.headless import HeadlessError, resolve_title, sign_in
+from ui.headless import HeadlessError, resolve_title, setup_logging, sign_in
 from ui.library import open_library
 
 log = logging.getLogger("ui")
@@ -60,24 +61,13 @@ def _mb(n: float) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def _duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds >= 86400:
-        return f"{seconds // 86400} d {seconds % 86400 // 3600} h"
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds} s"
-
-
 def progress_line(p: DownloadProgress) -> str:
     parts = [f"{p.title_name}: {p.state}", f"{p.fraction * 100:3.0f}%",
              f"{_mb(p.bytes_done)} of {_mb(p.bytes_total)}"]
     if p.rate_bps:
         parts.append(f"{_mb(p.rate_bps)}/s")
     if p.eta_s is not None:
-        parts.append(f"{_duration(p.eta_s)} left")
+        parts.append(f"{span(p.eta_s)} left")
     if p.error:
         parts.append(p.error)
     return "  ".join(parts)
@@ -114,7 +104,7 @@ def _list(library: OfflineLibrary, as_json: bool, out: TextIO) -> int:
         info = describe(library, d)
         left = info["playable_for_s"]
         expiry = ("license unreadable" if left is None else "expired" if left <= 0
-                  else f"plays for {_duration(left)}")
+                  else f"plays for {span(left)}")
         status = progress_line(progress_of(d)) if not d.complete else f"{d.title_name}: ready"
         note = f" ({info['not_playable_because']})" if d.complete and not info["playable"] \
             else ""
@@ -216,7 +206,7 @@ async def _online(options: DownloadOptions, library: OfflineLibrary, service: _S
                 renewed = await manager.renew(target.id)
                 left = library.remaining_s(renewed)
                 print(f"{renewed.title_name}: renewed; plays for "
-                      f"{_duration(left or 0)}.", file=err)
+                      f"{span(left or 0)}.", file=err)
                 if options.json:
                     out.write(json.dumps(describe(library, renewed)) + "\n")
                 return 0
@@ -260,9 +250,7 @@ async def _run_to_end(manager: DownloadManager, library: OfflineLibrary, downloa
 
 def run_downloads(options: DownloadOptions, out: TextIO = sys.stdout,
                   err: TextIO = sys.stderr) -> int:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO if options.verbose else logging.ERROR,
-                            stream=err, format="%(asctime)s %(name)s: %(message)s")
+    setup_logging(options.verbose, err)
     paths = AppPaths.resolve(options.data_dir)
     library = open_library(paths)
     service: _Service | None = None

@@ -201,6 +201,23 @@ def _print_report(report: QoeReport, as_json: bool, out: TextIO,
     out.flush()
 
 
+def _finish(report: QoeReport, error: PlayerError | None, options: HeadlessOptions,
+            out: TextIO, err: TextIO) -> int:
+    """Print the report (and the error, one line); the exit status."""
+    _print_report(report, options.json, out, error)
+    if error is not None:
+        print(f"edgeplay: {error.message}", file=err, flush=True)
+        return 1
+    return 0
+
+
+def setup_logging(verbose: bool, err: TextIO) -> None:
+    """Logs to stderr: INFO with ``-v``, errors only otherwise (unless already set up)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
+                            stream=err, format="%(asctime)s %(name)s: %(message)s")
+
+
 def device_name() -> str:
     """How this device names itself to the control plane."""
     return f"edgeplay headless ({socket.gethostname()})"
@@ -225,11 +242,7 @@ async def _run_url(options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
         report, error = await play_url(options, mpv, err)
     finally:
         mpv.terminate()
-    _print_report(report, options.json, out, error)
-    if error is not None:
-        print(f"edgeplay: {error.message}", file=err, flush=True)
-        return 1
-    return 0
+    return _finish(report, error, options, out, err)
 
 
 async def _run_offline(options: HeadlessOptions, out: TextIO, err: TextIO) -> int:
@@ -255,11 +268,7 @@ async def _run_offline(options: HeadlessOptions, out: TextIO, err: TextIO) -> in
         mpv.terminate()
         outbox.close()
         library.close()
-    _print_report(report, options.json, out, error)
-    if error is not None:
-        print(f"edgeplay: {error.message}", file=err, flush=True)
-        return 1
-    return 0
+    return _finish(report, error, options, out, err)
 
 
 def bundled_args(options: HeadlessOptions, paths: AppPaths) -> list[str]:
@@ -301,19 +310,13 @@ async def _run(base_url: str, options: HeadlessOptions, out: TextIO, err: TextIO
             await _flush(sync, options.flush_timeout_s, err)
     finally:
         outbox.close()
-    _print_report(report, options.json, out, error)
-    if error is not None:
-        print(f"edgeplay: {error.message}", file=err, flush=True)
-        return 1
-    return 0
+    return _finish(report, error, options, out, err)
 
 
 def run_headless(options: HeadlessOptions, out: TextIO = sys.stdout,
                  err: TextIO = sys.stderr) -> int:
     """Play ``options.title`` headless; returns the exit status."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO if options.verbose else logging.ERROR,
-                            stream=err, format="%(asctime)s %(name)s: %(message)s")
+    setup_logging(options.verbose, err)
     bundled: BundledControlPlane | None = None
     try:
         if is_url(options.title) and not options.sync_only:  # no control plane at all

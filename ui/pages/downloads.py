@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from offline.downloader import DownloadProgress
+from offline.license import span
 from ui.artwork import ArtCache
 from ui.downloads import DownloadsController
 from ui.nav import Action
@@ -40,17 +41,6 @@ def _mb(n: float) -> str:
         else f"{n / 1e6:.1f} MB"
 
 
-def _span(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds >= 2 * 86400:
-        return f"{seconds // 86400} days"
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    if seconds >= 60:
-        return f"{seconds // 60} min"
-    return f"{seconds} s"
-
-
 def status_text(row: dict[str, Any], live: DownloadProgress | None, now_delta_s: float) -> str:
     """The status line of one row."""
     state = row["state"]
@@ -60,7 +50,7 @@ def status_text(row: dict[str, Any], live: DownloadProgress | None, now_delta_s:
         if live.rate_bps:
             parts.append(f"{live.rate_bps * 8 / 1e6:.1f} Mbit/s")
         if live.eta_s is not None:
-            parts.append(f"{_span(live.eta_s)} left")
+            parts.append(f"{span(live.eta_s)} left")
         return " · ".join(parts)
     if state in ("queued", "downloading"):
         return "Waiting to download…" if state == "queued" else "Downloading…"
@@ -72,7 +62,7 @@ def status_text(row: dict[str, Any], live: DownloadProgress | None, now_delta_s:
     if row["blocked"]:
         return str(row["blocked"])
     left = row["playable_for_s"]
-    expiry = "" if left is None else f" · plays for {_span(left - now_delta_s)}"
+    expiry = "" if left is None else f" · plays for {span(left - now_delta_s)}"
     return f"Ready to watch offline · {row['rendition']} · {_mb(row['bytes_done'])}{expiry}"
 
 
