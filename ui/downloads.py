@@ -45,6 +45,7 @@ def row_of(library: OfflineLibrary, d: Download) -> dict[str, Any]:
         except PlayerError as exc:
             blocked = exc
     return {"id": d.id, "title_id": d.title_id, "title": d.title_name, "state": d.state,
+            "profile_id": d.profile_id,
             "fraction": p.fraction, "bytes_done": d.bytes_done, "bytes_total": p.bytes_total,
             "rendition": d.rendition, "error": d.error, "error_code": d.error_code,
             "playable_for_s": playable_for, "complete": d.complete,

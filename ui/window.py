@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QMainWindow, QStackedWidget, QWidget
 
-from player.errors import AuthError
+from player.errors import AuthError, NetworkError
 from player.session import SessionConfig
 from ui.artwork import ArtCache
 from ui.backend import Backend
@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
             f"The built-in service could not restart: {text}",
             ("Retry", self.backend.restart_bundled)))
         self.splash.retry.clicked.connect(self._retry_start)
+        self.splash.offline.clicked.connect(self.show_downloads_offline)
         self.signin.submitted.connect(self._sign_in)
         self.profiles.picked.connect(self._pick_profile)
         self.profiles.create_profile.connect(self._create_profile)
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
 
     def _retry_start(self) -> None:
         self.splash.retry.hide()
+        self.splash.offline.hide()
         self.backend.start()
 
     def _service_back(self) -> None:
@@ -158,7 +160,13 @@ class MainWindow(QMainWindow):
     def _start_failed(self, text: str) -> None:
         self.splash.set_status(f"Edgeplay could not reach its service: {text}")
         self.splash.retry.show()
+        self.splash.offline.show()
         self.splash.retry.setFocus()
+
+    def show_downloads_offline(self) -> None:
+        """The service is out of reach: the Downloads page still lists and plays."""
+        self.dl.refresh()
+        self.show_page("downloads")
 
     # --- sign-in and profiles ------------------------------------------------------------------
 
@@ -180,6 +188,8 @@ class MainWindow(QMainWindow):
         self.show_page("signin", remember=False)
         text = getattr(exc, "message", None) or str(exc)
         self.signin.failed(text)
+        if isinstance(exc, NetworkError):  # no service: the downloads still play
+            self.messages.error(text, ("Watch downloads", self.show_downloads_offline))
 
     def _sign_in(self, email: str, password: str, create: bool) -> None:
         self.backend.runner.run(self.backend.sign_in(email, password, create),
@@ -330,8 +340,9 @@ class MainWindow(QMainWindow):
             def offline(cp: Any, title_id: str, profile_id: str, mpv: Any,
                         config: SessionConfig) -> Any:
                 return self.dl.session_for(row["id"], mpv, config)
+        profile_id = str(self.profile.get("id", "") or (row or {}).get("profile_id", ""))
         self.controller.play(self.backend.client, title,  # type: ignore[arg-type]
-                             str(self.profile.get("id", "")),
+                             profile_id,
                              start_over=start_over, make_session=offline,
                              max_rung=self.settings.effective_max_rung())
         self.controller.set_mpv("sub-font-size", self.settings.subtitle_size)

@@ -99,3 +99,14 @@ def test_keys_reach_every_action_and_progress_updates_live(qtbot: Any, tmp_path:
         runner.close()
         aio.stop()
         library.close()
+
+
+def test_no_service_still_reaches_the_downloads_by_keys(qtbot: Any, harness: Any) -> None:
+    w = harness.window
+    w.show_page("splash", remember=False)
+    w._start_failed("connection refused")
+    assert w.splash.offline.isVisible() and w.splash.retry.hasFocus()
+    assert w.splash.on_action(Action.DOWN) and w.splash.offline.hasFocus()
+    w.splash.on_action(Action.SELECT)
+    assert w.current_name() == "downloads"
+    qtbot.waitUntil(lambda: w.downloads.empty.isVisible(), timeout=2000)

@@ -41,18 +41,31 @@ class SplashPage(Page):
         self.status.setWordWrap(True)
         self.retry = QPushButton("Try again")
         self.retry.hide()
+        self.offline = QPushButton("Watch your downloads")
+        """Offline: the Downloads page plays without the service."""
+        self.offline.hide()
         box.addWidget(logo)
         box.addSpacing(20)
         box.addWidget(self.status)
         box.addWidget(self.retry, 0, Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(self.offline, 0, Qt.AlignmentFlag.AlignCenter)
         box.addStretch(3)
 
     def set_status(self, text: str) -> None:
         self.status.setText(text)
 
     def on_action(self, action: Action) -> bool:
-        if action == Action.SELECT and self.retry.isVisible():
-            self.retry.click()
+        buttons = [b for b in (self.retry, self.offline) if b.isVisible()]
+        if not buttons:
+            return action != Action.BACK
+        focused = next((b for b in buttons if b.hasFocus()), None)
+        if action == Action.SELECT:
+            (focused or buttons[0]).click()
+            return True
+        if action in (Action.UP, Action.DOWN, Action.LEFT, Action.RIGHT):
+            step = 1 if action in (Action.DOWN, Action.RIGHT) else -1
+            index = buttons.index(focused) if focused in buttons else 0
+            buttons[max(0, min(len(buttons) - 1, index + step))].setFocus()
             return True
         return action != Action.BACK
 
