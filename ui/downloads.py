@@ -183,6 +183,13 @@ class DownloadsController(QObject):
 
     # --- lookups (GUI thread, from the snapshot) ----------------------------------------------
 
+    def home_row(self) -> dict[str, Any] | None:
+        """The home screen's last row: the finished downloads as title tiles (None: none)."""
+        items = [{"id": r["title_id"], "name": r["title"], "poster_url": r["poster_url"] or "",
+                  "duration_s": r["duration_s"], "playable": True}
+                 for r in self.rows if r["complete"]]
+        return {"id": "downloads", "title": "Downloads", "items": items} if items else None
+
     def row_for_title(self, title_id: str) -> dict[str, Any] | None:
         return next((r for r in reversed(self.rows) if r["title_id"] == title_id), None)
 

@@ -249,7 +249,9 @@ class MainWindow(QMainWindow):
                           key="rows")
 
     def _rows(self, rows: list[JSON]) -> None:
-        self.home.set_rows(merge_local(rows, self._local()))
+        downloaded = self.dl.home_row()
+        self.home.set_rows(merge_local([*rows, *([downloaded] if downloaded else [])],
+                                       self._local()))
         first = self.home_ready_s is None
         if self.stack.currentWidget() is self.home and (first or not self.home.isAncestorOf(
                 self.focusWidget())):
