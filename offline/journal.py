@@ -212,6 +212,11 @@ class Journal:
                 for r in self._all("SELECT * FROM segments WHERE download_id = ? ORDER BY idx",
                                    (download_id,))]
 
+    def used_bytes(self) -> int:
+        """Bytes of every finished segment of every download (what the quota counts)."""
+        row = self._one("SELECT COALESCE(SUM(size), 0) AS n FROM segments WHERE done")
+        return int(row["n"]) if row else 0
+
     def segment_done(self, download_id: str, index: int, size: int, sha256: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE segments SET size = ?, sha256 = ?, done = 1"

@@ -187,4 +187,5 @@ class OfflineLibrary:
                                error=f"{len(indices)} damaged part(s) to fetch again")
 
     def used_bytes(self) -> int:
-        return self.store.used_bytes()
+        """What the downloads take, from the journal (no walk over the files)."""
+        return self.journal.used_bytes()

@@ -130,12 +130,6 @@ class Store:
             return False
         return True
 
-    def used_bytes(self, download_id: str | None = None) -> int:
-        base = self.folder(download_id) if download_id else self.root
-        if not base.exists():
-            return 0
-        return sum(p.stat().st_size for p in base.rglob("*") if p.is_file())
-
     def delete(self, download_id: str) -> None:
         shutil.rmtree(self.folder(download_id), ignore_errors=True)
 

@@ -17,6 +17,9 @@ from offline.errors import OfflineError
 
 DEFAULT_TOLERANCE_S = 300.0
 """How far behind the mark the local clock may be (NTP steps, time-zone mistakes), s."""
+MARK_STEP_S = 60.0
+"""The local clock raises the mark only once it is this far ahead of it, s (well inside the
+tolerance; spares a fsync on every check)."""
 
 
 class MarkStore(Protocol):
@@ -52,6 +55,6 @@ class TrustedTime:
                 "time it was seen, so downloaded titles cannot be checked. Set the clock "
                 "right, or go online once so Edgeplay can read the time from the service.",
                 code="clock_rollback")
-        if wall > mark:
+        if wall > mark + MARK_STEP_S:  # a durable write, so not on every check
             self.store.set_mark(wall)
         return wall
