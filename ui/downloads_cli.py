@@ -35,7 +35,7 @@ from player.bundled import BundledControlPlane, ControlPlaneStartError
 from player.errors import PlayerError
 from player.tokens import TokenStore
 from ui.config import AppPaths
-from ui.headless import HeadlessError, resolve_title, setup_logging, sign_in
+from ui.headless import HeadlessError, first_line, resolve_title, setup_logging, sign_in
 from ui.library import open_library
 
 log = logging.getLogger("ui")
@@ -281,7 +281,7 @@ def run_downloads(options: DownloadOptions, out: TextIO = sys.stdout,
             raise HeadlessError(str(exc).splitlines()[0]) from None
         return asyncio.run(_online(options, library, service, base_url, target, out, err))
     except (HeadlessError, ControlPlaneStartError) as exc:
-        print(f"edgeplay: {str(exc).splitlines()[0] if str(exc) else exc!r}", file=err)
+        print(f"edgeplay: {first_line(exc)}", file=err)
         return 1
     except PlayerError as exc:
         if options.action == "delete" and service is not None and options.title:

@@ -211,6 +211,12 @@ def _finish(report: QoeReport, error: PlayerError | None, options: HeadlessOptio
     return 0
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of what ``exc`` says (its type's name when it says nothing)."""
+    lines = str(exc).splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def setup_logging(verbose: bool, err: TextIO) -> None:
     """Logs to stderr: INFO with ``-v``, errors only otherwise (unless already set up)."""
     if not logging.getLogger().handlers:
@@ -333,7 +339,7 @@ def run_headless(options: HeadlessOptions, out: TextIO = sys.stdout,
             store_key = f"bundled:{paths.controlplane_state}"
         return asyncio.run(_run(base_url, options, out, err, store_key))
     except (HeadlessError, ControlPlaneStartError) as exc:
-        print(f"edgeplay: {str(exc).splitlines()[0] if str(exc) else exc!r}", file=err)
+        print(f"edgeplay: {first_line(exc)}", file=err)
         return 1
     except PlayerError as exc:
         print(f"edgeplay: {exc.message}", file=err)
