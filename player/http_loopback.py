@@ -112,8 +112,9 @@ class ClientGone:
                         await task
                     return None
         finally:
-            if not task.done():
-                task.cancel()
+            if not task.done():  # we were cancelled (the server is closing): so is the task,
+                task.cancel()  # whose outcome nobody awaits now: retrieve it when it comes
+                task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 def parse_range(value: str, length: int) -> tuple[int, int] | None:

@@ -305,15 +305,17 @@ def test_expiry_window_renewal_and_clock_rollback(start_controlplane: StartContr
 def test_full_disk_pauses_and_loses_nothing(fleet: ReadyInfo, catalog: Path, tmp_path: Path,
                                             library: OfflineLibrary,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """A real full disk (a 1 MiB tmpfs, filled up): the download pauses with ``disk_full``,
-    every finished segment is intact, and it completes once there is room."""
-    mount = tmp_path / "small"
-    mount.mkdir()
+    """A real full disk (a 1 MiB tmpfs holding the media, filled up; the journal is on another
+    disk, as with a download folder on a card): the download pauses with ``disk_full``, every
+    finished segment is intact, and it completes once there is room."""
+    root = tmp_path / "small"
+    mount = root / "media"
+    mount.mkdir(parents=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
                           capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    small = OfflineLibrary(mount / "lib", device=library.keys.device,
+    small = OfflineLibrary(root, device=library.keys.device,
                            config=OfflineConfig(min_free_bytes=0))
     try:
         # The planning estimate is told there is room, so the write itself meets the full disk.
