@@ -19,11 +19,17 @@ class PolicyBase:
         self._estimator_config = estimator_config
         self.bitrates_bps: tuple[int, ...] = ()
         self.segment_duration_s = 0.0
+        self.segment_count: int | None = None
         self.estimator = EwmaEstimator(estimator_config)
         self._max_rung: int | None = None
         self.last_rung: int | None = None
 
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
+    def start(
+        self,
+        bitrates_bps: Sequence[int],
+        segment_duration_s: float,
+        segment_count: int | None = None,
+    ) -> None:
         if not bitrates_bps or list(bitrates_bps) != sorted(bitrates_bps):
             raise ValueError("bitrates_bps must be a non-empty ascending ladder")
         if segment_duration_s <= 0:
@@ -31,6 +37,9 @@ class PolicyBase:
         self.bitrates_bps = tuple(int(b) for b in bitrates_bps)
         self.segment_duration_s = float(segment_duration_s)
         self.last_rung = None
+        if segment_count is not None and segment_count < 1:
+            raise ValueError("segment_count must be positive")
+        self.segment_count = segment_count
 
     def on_download_complete(
         self, rung: int, bytes_: int, seconds: float, ttfb_s: float, now_s: float

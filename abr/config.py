@@ -47,6 +47,11 @@ class HysteresisConfig:
     """Before the first segment has arrived nothing can stall, only the start is delayed: the
     first download is abandoned only if finishing it would take longer than this, seconds.
     Default 4."""
+    endgame_horizon_s: float = 60.0
+    """When the title's length is known (``segment_count`` given to ``start``) and at most this
+    much media is left to fetch, the endgame rules apply: the buffer is spent on the last
+    segments instead of being carried to the end (see :class:`abr.hysteresis.HysteresisPolicy`),
+    seconds. Default 60 (a full buffer). 0 turns the endgame off."""
     abandon_margin_s: float = 1.0
     """Abandon a download whose remaining time would leave less than this in the buffer,
     seconds. Default 1."""

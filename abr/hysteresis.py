@@ -22,6 +22,12 @@
   ``abandon_margin_s`` in the buffer, naming the highest lower rung that would arrive in time.
   The first download (nothing buffered, so nothing can stall) only when it would take longer
   than ``startup_abandon_budget_s``.
+* **Endgame** (a title of known length, ``segment_count`` given to ``start``): once at most
+  ``endgame_horizon_s`` of media is left to fetch, the buffer no longer has to outlast an
+  unknown future, only the title. A step down is skipped while the current rung can still fetch
+  every remaining segment in time (back to back, at the cautious estimate), and once per
+  session the policy steps up to the highest rung that can, keeping ``reservoir_s`` to spare.
+  Without a length (live, or a driver that does not say) nothing changes.
 * Never above ``max_rung``.
 """
 
@@ -50,13 +56,20 @@ class HysteresisPolicy(PolicyBase):
         self._in_startup = True
         self._completed = 0
         self._abandoned_rung: int | None = None
+        self._endgame_stepped_up = False
 
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
-        super().start(bitrates_bps, segment_duration_s)
+    def start(
+        self,
+        bitrates_bps: Sequence[int],
+        segment_duration_s: float,
+        segment_count: int | None = None,
+    ) -> None:
+        super().start(bitrates_bps, segment_duration_s, segment_count)
         self._headroom_since_s = [None] * len(self.bitrates_bps)
         self._in_startup = True
         self._completed = 0
         self._abandoned_rung = None
+        self._endgame_stepped_up = False
 
     # -- measurements ---------------------------------------------------------------------------
 
@@ -99,6 +112,54 @@ class HysteresisPolicy(PolicyBase):
         return buffer_s - fetch_s + self.segment_duration_s
 
     def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+        current = self.last_rung
+        decision = self._choose_steady(buffer_s, now_s)
+        if current is None or self._in_startup or current > self.top_rung:
+            return decision
+        left = self._segments_left(segment_index)
+        if left is None:
+            return decision
+        estimate = self._cautious_estimate_bps()
+        finishes = self.finishes_in_time(current, left, buffer_s, estimate, 0.0)
+        if decision.rung < current and finishes:
+            return self._decide(current, "end: current rung finishes the title")
+        if not self._endgame_stepped_up and left >= 2:  # a switch for the last segment buys nothing
+            for higher in range(self.top_rung, max(decision.rung, current), -1):
+                if self.finishes_in_time(higher, left, buffer_s, estimate, self.config.reservoir_s):
+                    self._endgame_stepped_up = True
+                    return self._decide(higher, "end: buffer spent on the last segments")
+        return decision
+
+    def _segments_left(self, segment_index: int) -> int | None:
+        """Segments still to fetch (this one included) when the endgame applies, else None."""
+        if self.segment_count is None:
+            return None
+        left = self.segment_count - segment_index
+        if left <= 0 or left * self.segment_duration_s > self.config.endgame_horizon_s:
+            return None
+        return left
+
+    def _cautious_estimate_bps(self) -> float:
+        """The lower of the EWMA pair and the sliding percentile (the EWMA alone without one)."""
+        estimate = self._working_estimate_bps()
+        percentile = self.percentile.estimate_bps()
+        return estimate if percentile is None else min(estimate, percentile)
+
+    def finishes_in_time(
+        self, rung: int, left: int, buffer_s: float, estimate_bps: float, spare_s: float
+    ) -> bool:
+        """Whether fetching the last ``left`` segments at ``rung``, back to back at
+        ``estimate_bps``, lands each one before playback needs it with ``spare_s`` to spare.
+
+        Each fetch takes ``f`` = ttfb + bits / estimate and adds one segment of media. If ``f``
+        is at most a segment the buffer never falls after the first fetch; otherwise the last
+        segment is the tightest: ``left × f − (left − 1) × segment ≤ buffer − spare``."""
+        segment_s = self.segment_duration_s
+        fetch_s = self.estimator.ttfb_s() + self.bitrates_bps[rung] * segment_s / estimate_bps
+        need_s = fetch_s if fetch_s <= segment_s else left * fetch_s - (left - 1) * segment_s
+        return need_s <= buffer_s - spare_s
+
+    def _choose_steady(self, buffer_s: float, now_s: float) -> Decision:
         cfg = self.config
         estimate = self._working_estimate_bps()
         top = self.top_rung

@@ -7,7 +7,7 @@ asyncio loop.
 
 The call sequence for one session::
 
-    policy.start(bitrates_bps, segment_duration_s)
+    policy.start(bitrates_bps, segment_duration_s, segment_count)
     loop over segments k:
         decision = policy.choose(k, buffer_s, now_s)          # which rung to fetch
         while downloading:
@@ -42,8 +42,15 @@ class AbrPolicy(Protocol):
 
     name: str
 
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
-        """A new session: the ladder (ascending bits per second) and the segment duration."""
+    def start(
+        self,
+        bitrates_bps: Sequence[int],
+        segment_duration_s: float,
+        segment_count: int | None = None,
+    ) -> None:
+        """A new session: the ladder (ascending bits per second), the segment duration and,
+        for a title of known length (video on demand), how many segments it has (None for live
+        or unknown). Policies that do not use the length ignore it."""
 
     def on_download_complete(
         self, rung: int, bytes_: int, seconds: float, ttfb_s: float, now_s: float

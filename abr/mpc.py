@@ -175,8 +175,13 @@ class RobustMpcPolicy(PolicyBase):
         super().__init__()
         self.predictor = RobustPredictor(self.config)
 
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
-        super().start(bitrates_bps, segment_duration_s)
+    def start(
+        self,
+        bitrates_bps: Sequence[int],
+        segment_duration_s: float,
+        segment_count: int | None = None,
+    ) -> None:
+        super().start(bitrates_bps, segment_duration_s, segment_count)
         self.predictor = RobustPredictor(self.config)
 
     def on_download_complete(

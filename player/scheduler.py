@@ -144,7 +144,8 @@ class Scheduler:
         answer) the ABR session starts first and the first segment's rung is decided before the
         timeline, whose playlist is then that rung's: its segment URIs are known as soon as the
         timeline is, with no second playlist round trip. Without it the timeline is the lowest
-        rung's playlist and ``policy.start`` gets its target duration.
+        rung's playlist and ``policy.start`` gets its target duration. The policy is told the
+        title's segment count when it is known (from the announced timeline, or the playlist).
 
         ``expected_durations_s``: the timeline announced beforehand (the playback answer's
         ``segment_durations_s``, which mpv's playlist was already built from); the media
@@ -153,7 +154,8 @@ class Scheduler:
         bitrates = self.fetcher.playlists.bitrates_bps
         rung = 0
         if segment_duration_s:
-            self.policy.start(bitrates, segment_duration_s)
+            count = len(expected_durations_s) if expected_durations_s else None
+            self.policy.start(bitrates, segment_duration_s, count)
             self._first = self._capped_decision(self._start_index, 0.0)
             rung = self._clamp(self._first.rung)
         timeline = await self.fetcher.timeline(rung)
@@ -165,7 +167,7 @@ class Scheduler:
         self._buffer.set_playhead(max(0, min(self._start_index, len(self._durations_s) - 1)))
         self.fetcher.buffer_level = lambda: self.buffer_s
         if not segment_duration_s:
-            self.policy.start(bitrates, timeline.target_duration_s)
+            self.policy.start(bitrates, timeline.target_duration_s, len(timeline.segments))
         self._loop_task = asyncio.create_task(self._run(), name="scheduler")
 
     def _clamp(self, rung: int) -> int:

@@ -80,8 +80,13 @@ class Bola(PolicyBase):
         self._request_s = 0.0
         self._request_buffer_s = 0.0
 
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
-        super().start(bitrates_bps, segment_duration_s)
+    def start(
+        self,
+        bitrates_bps: Sequence[int],
+        segment_duration_s: float,
+        segment_count: int | None = None,
+    ) -> None:
+        super().start(bitrates_bps, segment_duration_s, segment_count)
         shift = 1.0 - math.log(self.bitrates_bps[0])
         self.utilities = tuple(math.log(b) + shift for b in self.bitrates_bps)
         target_s = max(

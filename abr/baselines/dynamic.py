@@ -39,8 +39,13 @@ class Dynamic(PolicyBase):
         self.throughput = ThroughputRule()
         self.using_bola = False
 
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
-        super().start(bitrates_bps, segment_duration_s)
+    def start(
+        self,
+        bitrates_bps: Sequence[int],
+        segment_duration_s: float,
+        segment_count: int | None = None,
+    ) -> None:
+        super().start(bitrates_bps, segment_duration_s, segment_count)
         self.bola.start(list(bitrates_bps), segment_duration_s)
         self.throughput.start(bitrates_bps, segment_duration_s)
         self.using_bola = False

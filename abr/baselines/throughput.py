@@ -56,8 +56,13 @@ class ThroughputRule(PolicyBase):
             )
         )
 
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
-        super().start(bitrates_bps, segment_duration_s)
+    def start(
+        self,
+        bitrates_bps: Sequence[int],
+        segment_duration_s: float,
+        segment_count: int | None = None,
+    ) -> None:
+        super().start(bitrates_bps, segment_duration_s, segment_count)
         self._window_bps: deque[float] = deque(maxlen=max(self.config.window, 1))
         self.samples = 0
 

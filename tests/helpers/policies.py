@@ -19,9 +19,12 @@ class FixedPolicy:
         self.completed: list[tuple[int, int]] = []
         self.progress: list[tuple[int, int]] = []
         self.started: tuple[Sequence[int], float] | None = None
+        self.segment_count: int | None = None
 
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
+    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float,
+              segment_count: int | None = None) -> None:
         self.started = (tuple(bitrates_bps), segment_duration_s)
+        self.segment_count = segment_count
 
     def on_download_complete(self, rung: int, bytes_: int, seconds: float, ttfb_s: float,
                              now_s: float) -> None:

@@ -151,6 +151,40 @@ def test_a_full_buffer_funds_a_step_with_the_ewma_estimate() -> None:
     assert at_rung_two(max_buffer_s=240.0).choose(20, 54.0, 40.0).rung == 2
 
 
+def near_the_end(rung: int, segment_count: int | None = 48) -> HysteresisPolicy:
+    """A 48-segment title (192 s) at ``rung`` after startup, measured at a steady 2 Mbit/s."""
+    policy = HysteresisPolicy()
+    policy.start(LADDER, SEG_S, segment_count)
+    policy.last_rung = rung
+    policy._in_startup = False
+    for k in range(20):
+        feed(policy, 2.0e6, 2.0 * k, rung=rung)
+    return policy
+
+
+def test_endgame_spends_the_buffer_on_the_last_segments_once() -> None:
+    # 4 segments left (16 s <= 60 s horizon), 20 s buffered. Fetch time at 2 Mbit/s: 2.85M x 4 s
+    # -> 5.7 s each, the last lands at 4 x 5.7 - 3 x 4 = 10.8 s <= 20 - 8 (reservoir): rung 4;
+    # 4.3M -> 8.6 s each: 4 x 8.6 - 12 = 22.4 s > 12: not rung 5.
+    policy = near_the_end(2)
+    decision = policy.choose(44, 20.0, 40.0)
+    assert decision == Decision(4, "end: buffer spent on the last segments")
+    # only once per session: later, rung 5 would fit (3 x 8.6 - 8 = 17.8 <= 30 - 8) but is not taken
+    assert policy.choose(45, 30.0, 44.0).rung == 4
+    # the same moment without the title's length, or far from its end: the steady rules hold
+    assert near_the_end(2, segment_count=None).choose(44, 20.0, 40.0) == Decision(2, "hold")
+    assert near_the_end(2).choose(10, 20.0, 40.0) == Decision(2, "hold")
+
+
+def test_endgame_skips_a_step_down_only_while_the_rung_finishes_the_title() -> None:
+    # rung 5 at 2 Mbit/s with 12 s buffered: 12 - 8.6 + 4 = 7.4 s < 8 s reservoir -> down
+    # 2 segments left: the last lands at 2 x 8.6 - 4 = 13.2 s > 12 s: the step down stands
+    assert near_the_end(5).choose(46, 12.0, 40.0).reason == "down: buffer at risk"
+    # 1 segment left: it lands at 8.6 s <= 12 s, the title ends without a stall: hold
+    assert near_the_end(5).choose(47, 12.0, 40.0) == Decision(
+        5, "end: current rung finishes the title")
+
+
 def test_choose_is_cheap() -> None:
     import time
 

@@ -24,8 +24,14 @@ class Fixed:
         self.buffers: list[float] = []
         self.max_rung: int | None = None
 
-    def start(self, bitrates_bps: Sequence[int], segment_duration_s: float) -> None:
+    def start(
+        self,
+        bitrates_bps: Sequence[int],
+        segment_duration_s: float,
+        segment_count: int | None = None,
+    ) -> None:
         self.completed.clear()
+        self.segment_count = segment_count
 
     def on_download_complete(
         self, rung: int, bytes_: int, seconds: float, ttfb_s: float, now_s: float

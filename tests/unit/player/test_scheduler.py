@@ -93,6 +93,7 @@ def test_policy_is_started_with_the_ladder_and_capped() -> None:
 
     async def body(s: Scheduler, events: list[dict[str, Any]]) -> None:
         assert policy.started == ((800_000, 2_500_000), 4.0)
+        assert policy.segment_count == 6  # the title's length, for the policy's endgame
         await settle(s)
         first = s.buffer.get(0)
         assert first is not None and first.rendition_id == "720p"
