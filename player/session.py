@@ -44,7 +44,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
@@ -276,8 +276,10 @@ class PlaybackSession:
         self._http = http
         self._own_http = http is None
         self._own_policy = policy is None
+        # the policy judges "full buffer" against the cap the scheduler really fetches to
+        abr = replace(self.config.abr, max_buffer_s=self.config.scheduler.buffer.target_s)
         self.policy: AbrPolicy = policy or HysteresisPolicy(
-            self.config.abr, initial_estimate_bps=self.config.initial_estimate_bps)
+            abr, initial_estimate_bps=self.config.initial_estimate_bps)
         self._clock = clock
         self.telemetry = Telemetry(
             title_id=title_id, config=self.config.telemetry, clock=clock,

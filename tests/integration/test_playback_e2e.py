@@ -147,7 +147,9 @@ def test_seek_lands_on_the_frame_asked_for(fleet: ReadyInfo) -> None:
 def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
         fleet: ReadyInfo, admin: httpx.Client, fault: dict[str, Any]) -> None:
     async def main() -> tuple[PlaybackSession, str, int, float, int]:
-        async with playing(fleet, speed=12, start_over=True) as session:
+        # a buffer well short of the title, so segments are still being fetched after the fault
+        short_buffer = SchedulerConfig(buffer=BufferConfig(target_s=30.0))
+        async with playing(fleet, speed=12, start_over=True, scheduler=short_buffer) as session:
             scheduler = session.scheduler
             assert scheduler is not None
             await until(lambda: session.position_s >= 8.0 and scheduler.buffer_s >= 8.0, 10,

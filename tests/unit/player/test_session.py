@@ -317,3 +317,19 @@ def test_the_playback_answer_s_timeline_is_parsed_or_ignored(value: Any,
     raw = {"session_id": "s1", "title_id": "t1", "manifest_url": "m", "license_url": "k",
            "segment_durations_s": value}
     assert Playback.parse(raw, "POST /v1/playback").segment_durations_s == expected
+
+
+def test_the_policy_is_told_the_buffer_the_scheduler_fetches_to() -> None:
+    from abr.hysteresis import HysteresisPolicy
+    from player.buffer import BufferConfig
+    from player.scheduler import SchedulerConfig
+
+    def own_policy(config: SessionConfig) -> HysteresisPolicy:
+        cp = ControlPlaneClient(CP, store=MemoryStore(None))
+        session = PlaybackSession(cp, "t1", "p1", FakeMpv(), config=config)
+        assert isinstance(session.policy, HysteresisPolicy)
+        return session.policy
+
+    assert own_policy(SessionConfig()).config.max_buffer_s == 60.0  # the default buffer target
+    short = SessionConfig(scheduler=SchedulerConfig(buffer=BufferConfig(target_s=24.0)))
+    assert own_policy(short).config.max_buffer_s == 24.0
