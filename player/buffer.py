@@ -26,8 +26,8 @@ class BufferConfig:
     target_s: float = 60.0
     """Media to keep buffered ahead of the playhead (seconds); the ABR policy is told it as its
     buffer cap. Default 60.0: the buffer the hysteresis policy was measured with (docs/abr.md);
-    with 30 s its reservoir + cushion (28 s) is never comfortably reached and it loses to every
-    baseline in the bench (``--max-buffer-s 30``)."""
+    with 30 s its reservoir + cushion (28 s) is barely reached and it loses to BOLA in every
+    trace class of the bench (``--max-buffer-s 30``)."""
     back_buffer_s: float = 8.0
     """Media kept behind the playhead for small backward seeks (seconds). Default 8.0."""
     max_ahead_s: float = 90.0

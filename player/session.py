@@ -276,10 +276,11 @@ class PlaybackSession:
         self._http = http
         self._own_http = http is None
         self._own_policy = policy is None
-        # the policy judges "full buffer" against the cap the scheduler really fetches to
-        abr = replace(self.config.abr, max_buffer_s=self.config.scheduler.buffer.target_s)
-        self.policy: AbrPolicy = policy or HysteresisPolicy(
-            abr, initial_estimate_bps=self.config.initial_estimate_bps)
+        if policy is None:
+            # the policy judges "full buffer" against the cap the scheduler really fetches to
+            abr = replace(self.config.abr, max_buffer_s=self.config.scheduler.buffer.target_s)
+            policy = HysteresisPolicy(abr, initial_estimate_bps=self.config.initial_estimate_bps)
+        self.policy: AbrPolicy = policy
         self._clock = clock
         self.telemetry = Telemetry(
             title_id=title_id, config=self.config.telemetry, clock=clock,

@@ -15,10 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
+from abr.hysteresis import HysteresisPolicy
 from player.api import ControlPlaneClient
 from player.api.models import Playback
+from player.buffer import BufferConfig
 from player.errors import LicenseError, ManifestError
 from player.mpv_seam import FakeMpv, MpvEvent
+from player.scheduler import SchedulerConfig
 from player.session import PlaybackSession, SessionConfig
 from player.telemetry import TelemetryConfig
 from player.tokens import Credentials, MemoryStore
@@ -320,10 +323,6 @@ def test_the_playback_answer_s_timeline_is_parsed_or_ignored(value: Any,
 
 
 def test_the_policy_is_told_the_buffer_the_scheduler_fetches_to() -> None:
-    from abr.hysteresis import HysteresisPolicy
-    from player.buffer import BufferConfig
-    from player.scheduler import SchedulerConfig
-
     def own_policy(config: SessionConfig) -> HysteresisPolicy:
         cp = ControlPlaneClient(CP, store=MemoryStore(None))
         session = PlaybackSession(cp, "t1", "p1", FakeMpv(), config=config)
