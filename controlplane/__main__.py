@@ -15,7 +15,7 @@ from pathlib import Path
 
 import platformdirs
 
-from controlplane import pipeline
+from controlplane import lifeline, pipeline
 from controlplane.catalog import Catalog, CatalogError, load_catalog
 from controlplane.config import policy_with_overrides
 
@@ -120,6 +120,7 @@ def _ingest(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    lifeline.hold()  # exit with the parent that started us, however it ends
     commands = {"ingest": _ingest, "generate": _generate, "serve": _serve}
     command = commands.get(argv[0], _serve) if argv else _serve
     rest = argv[1:] if argv and argv[0] in commands else argv

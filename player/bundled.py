@@ -1,7 +1,9 @@
 """Start the bundled control plane as a subprocess and wait for its ready line.
 
 The client never imports the control plane: it runs ``python -m controlplane`` and talks HTTP to
-the URLs of the JSON ready line, exactly as it would to a real backend.
+the URLs of the JSON ready line, exactly as it would to a real backend. The child dies with this
+process however it ends: its stdin is a pipe held open here until it has exited
+(:mod:`player.lifeline`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+
+from player.lifeline import lifeline_env
 
 FROZEN_CONTROLPLANE_FLAG = "--controlplane-subprocess"
 """A frozen bundle (PyInstaller) has no ``python -m``: its executable runs the control plane when
@@ -72,6 +76,7 @@ class BundledControlPlane:
         self._ready: ReadyInfo | None = None
         self.output: list[str] = []
         self._pump_thread: threading.Thread | None = None
+        self._ready_thread: threading.Thread | None = None
 
     @property
     def ready(self) -> ReadyInfo:
@@ -86,16 +91,18 @@ class BundledControlPlane:
         command = [self.python, FROZEN_CONTROLPLANE_FLAG] if frozen else \
             [self.python, "-m", "controlplane"]
         self.proc = subprocess.Popen(
-            [*command, *self.args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.cwd, env=env,
+            [*command, *self.args], stdin=subprocess.PIPE,  # the lifeline: never written
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.cwd,
+            env=lifeline_env(env),
         )
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._pump_thread = threading.Thread(target=self._pump, args=(self.proc.stderr,),
-                                             daemon=True)
+                                             name="controlplane-stderr", daemon=True)
         self._pump_thread.start()
         line_box: list[str] = []
         reader = threading.Thread(target=lambda: line_box.append(self.proc.stdout.readline()),  # type: ignore[union-attr]
-                                  daemon=True)
+                                  name="controlplane-ready", daemon=True)
+        self._ready_thread = reader
         reader.start()
         reader.join(self.start_timeout_s)
         line = line_box[0] if line_box else ""
@@ -126,9 +133,11 @@ class BundledControlPlane:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout_s)
-        if self._pump_thread is not None:
-            self._pump_thread.join(2.0)
-        for stream in (proc.stdout, proc.stderr):
+        # The child is gone, so its end of the pipes is closed and the readers see EOF.
+        for thread in (self._pump_thread, self._ready_thread):
+            if thread is not None:
+                thread.join(timeout_s)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
             if stream is not None and not stream.closed:
                 stream.close()
         return proc.returncode

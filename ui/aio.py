@@ -2,10 +2,10 @@
 
 ``AsyncLoop`` owns the loop (``submit(coro)`` from any thread → ``concurrent.futures.Future``).
 ``Runner`` is what Qt code uses: ``runner.run(coro, ok, err, key="details")`` submits the
-coroutine, and a done-callback (on the loop thread) posts the outcome to the GUI thread through a
-queued signal; ``ok``/``err`` then run on the GUI thread. With a ``key``, every new call bumps that
-key's generation and an older result arriving later is dropped (the user navigated away). The GUI
-thread never waits on the loop (except :meth:`AsyncLoop.stop` at exit).
+coroutine, and a done-callback (on the loop thread) posts the outcome to the GUI thread through
+:class:`ui.post.GuiPoster`; ``ok``/``err`` then run on the GUI thread. With a ``key``, every new
+call bumps that key's generation and an older result arriving later is dropped (the user navigated
+away). The GUI thread never waits on the loop (except :meth:`AsyncLoop.stop` at exit).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
+
+from ui.post import GuiPoster
 
 log = logging.getLogger("ui")
 T = TypeVar("T")
@@ -48,24 +50,32 @@ class AsyncLoop:
         self.loop.call_soon_threadsafe(fn, *args)
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Cancel what is left, stop the loop and join the thread (at exit only)."""
+        """Cancel what is left, shut the default executor down (joining its threads: work such
+        as image decoding must not outlive the loop), stop the loop and join its thread. Called
+        by the loop's owner at exit, after everything that submits to it has closed."""
         if not self._thread.is_alive():
+            if not self.loop.is_closed() and not self.loop.is_running():
+                self.loop.close()
             return
 
-        async def cancel_all() -> None:
+        async def wind_down() -> None:
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in tasks:
                 task.cancel()
             if tasks:
                 await asyncio.wait(tasks, timeout=timeout_s)
+            await self.loop.shutdown_asyncgens()
+            await self.loop.shutdown_default_executor()
 
         try:
-            self.submit(cancel_all()).result(timeout_s)
+            self.submit(wind_down()).result(timeout_s * 2)
         except (concurrent.futures.TimeoutError, RuntimeError):
-            log.warning("engine tasks did not finish within %.1f s", timeout_s)
+            log.warning("engine tasks did not finish within %.1f s", timeout_s * 2)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout_s)
-        if not self._thread.is_alive():
+        if self._thread.is_alive():
+            log.warning("the engine loop thread did not stop within %.1f s", timeout_s)
+        else:
             self.loop.close()
 
 
@@ -77,22 +87,17 @@ class Runner(QObject):
     """
 
     failed = Signal(object)
-    _deliver = Signal(object)
 
     def __init__(self, loop: AsyncLoop, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.aio = loop
         self._generations: dict[str, int] = {}
-        self._closed = False
-        self._deliver.connect(self._on_deliver, Qt.ConnectionType.QueuedConnection)
+        self._poster = GuiPoster(self)
 
     def post(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the GUI thread soon (callable from any thread)."""
-        self._deliver.emit(fn)
-
-    def _on_deliver(self, fn: Callable[[], None]) -> None:
-        if not self._closed:
-            fn()
+        """Run ``fn`` on the GUI thread soon (callable from any thread); dropped after
+        :meth:`close`."""
+        self._poster.post(fn)
 
     def generation(self, key: str) -> int:
         return self._generations.get(key, 0)
@@ -132,4 +137,4 @@ class Runner(QObject):
 
     def close(self) -> None:
         """Stop delivering results (the window is going away)."""
-        self._closed = True
+        self._poster.close()

@@ -131,8 +131,8 @@ def run_app(options: AppOptions) -> int:
 
 def shutdown(window: Any, runner: Any, aio: Any, backend: Any, art: Any, controller: Any,
              video: Any, mpv: Any) -> None:
-    """Stop playback, free the render context, terminate mpv, stop the engine and the control
-    plane — in that order."""
+    """Stop playback, free the render context, terminate mpv, stop decoding, close the window,
+    stop the control plane and the engine loop — in that order: each goes before what it uses."""
     stopping = controller.stop()
     if stopping is not None:
         try:
@@ -148,6 +148,7 @@ def shutdown(window: Any, runner: Any, aio: Any, backend: Any, art: Any, control
         except Exception as exc:
             log.warning("closing the art client: %s", exc)
         window.dl.close()  # running downloads pause; the next start resumes them
+    art.close()  # waits for a decode under way
+    window.close()  # the key filter and the thumbnail loader go with it
     backend.stop()
-    aio.stop()
-    window.close()
+    aio.stop()  # cancels what is left, joins the default executor and the loop thread

@@ -3,8 +3,10 @@
 ``art.pixmap(url, size)`` answers from memory at once or returns None and starts a load on the
 engine loop: disk cache (``<cache>/art``, keyed by the URL's path so a bundled control plane on a
 new port still hits) → else HTTP → decode and scale to ``size`` off the GUI thread (QImage is safe
-there) → ``loaded(url)`` on the GUI thread, where views repaint that one tile. Only tiles that
-are painted ask, so a 10,000-title catalog loads what is on screen.
+there, in the cache's own :class:`ui.decode.DecodePool`) → ``loaded(url)`` on the GUI thread,
+where views repaint that one tile. Only tiles that are painted ask, so a 10,000-title catalog
+loads what is on screen. The owner calls :meth:`ArtCache.aclose` on the engine loop, then
+:meth:`ArtCache.close`, which waits for a decode still running.
 
 Signals:
     loaded(str): the art of this URL is ready.
@@ -25,6 +27,7 @@ from PySide6.QtCore import QObject, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from ui.aio import Runner
+from ui.decode import DecodePool
 
 log = logging.getLogger("ui.art")
 
@@ -44,6 +47,7 @@ class ArtCache(QObject):
         self._parallel = parallel
         self._sem: asyncio.Semaphore | None = None
         self._http: httpx.AsyncClient | None = None
+        self._pool = DecodePool("art-decode", workers=2)
         self.hits = self.misses = 0
 
     @staticmethod
@@ -52,7 +56,7 @@ class ArtCache(QObject):
         return hashlib.sha1(path.encode()).hexdigest()[:20] + Path(path).suffix
 
     def pixmap(self, url: str, size: QSize) -> QPixmap | None:
-        if not url or url in self._failed:
+        if not url or url in self._failed or self._pool.closed:
             return None
         key = (url, size.width(), size.height())
         found = self._pixmaps.get(key)
@@ -83,7 +87,7 @@ class ArtCache(QObject):
             self._sem = asyncio.Semaphore(self._parallel)
         async with self._sem:
             path = self.folder / self.cache_name(url)
-            data = await asyncio.to_thread(_read, path)
+            data = await self._pool.run(_read, path)
             if data is None:
                 self.misses += 1
                 if self._http is None:
@@ -91,14 +95,20 @@ class ArtCache(QObject):
                 response = await self._http.get(url)
                 response.raise_for_status()
                 data = response.content
-                await asyncio.to_thread(_write, path, data)
+                await self._pool.run(_write, path, data)
             else:
                 self.hits += 1
-            return await asyncio.to_thread(_decode, data, w, h)
+            return await self._pool.run(_decode, data, w, h)
 
     async def aclose(self) -> None:
+        """Close the HTTP client (on the engine loop)."""
         if self._http is not None:
             await self._http.aclose()
+            self._http = None
+
+    def close(self) -> None:
+        """Stop decoding: queued work is dropped, running work is waited for (GUI thread)."""
+        self._pool.close()
 
 
 def _read(path: Path) -> bytes | None:

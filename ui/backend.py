@@ -125,7 +125,7 @@ class Backend(QObject):
                     else ["--catalog", self.catalog])
             state = self.paths.controlplane_state
             args += ["--state-dir", str(state)]
-            self.status.emit("Starting the bundled control plane…")
+            self.runner.post(lambda: self.status.emit("Starting the bundled control plane…"))
             self._bundled_args = args
             self.bundled = BundledControlPlane(args, on_output=self._on_output)
             ready = await asyncio.to_thread(self.bundled.start)
@@ -146,7 +146,7 @@ class Backend(QObject):
             self.store = tokens
         self.client = ControlPlaneClient(url, store=self.store)
         self.start_sync(self.client)
-        self.status.emit("Connecting…")
+        self.runner.post(lambda: self.status.emit("Connecting…"))
 
     # --- the bundled control plane's watchdog ----------------------------------------------------
 
@@ -215,7 +215,7 @@ class Backend(QObject):
     def _on_output(self, line: str) -> None:  # on the control plane's pump thread
         text = _status_line(line)
         if text:
-            self.status.emit(text)
+            self.runner.post(lambda: self.status.emit(text))
 
     # --- progress (continue watching) ---------------------------------------------------------
 

@@ -24,7 +24,8 @@ from player.bundled import BundledControlPlane, ControlPlaneStartError
 def _run_bundled(args: argparse.Namespace) -> int:
     print("Starting the bundled control plane and edge fleet "
           "(the first run generates the catalog; this takes a few minutes)…", flush=True)
-    cp = BundledControlPlane(["--catalog", args.catalog],
+    cp = BundledControlPlane(["--catalog-dir", args.catalog_dir] if args.catalog_dir
+                             else ["--catalog", args.catalog],
                              on_output=lambda line: print(f"  {line}", file=sys.stderr,
                                                           flush=True))
     try:

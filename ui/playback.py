@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -103,8 +104,9 @@ class PlayerController(QObject):
         if self.progress_factory is not None:
             session.progress = self.progress_factory(str(title["id"]), profile_id)
         self.session = session
-        emit = self.telemetry.emit
-        session.telemetry.subscribe(lambda event: emit(dict(event)))
+        emit, post = self.telemetry.emit, self.runner.post
+        # Telemetry is published on the engine loop; the signal is emitted on the GUI thread.
+        session.telemetry.subscribe(lambda event: post(functools.partial(emit, dict(event))))
         self._play_future = self.runner.run(self._run(session), None, self._failed,
                                             key="playback")
         self._poll.start()

@@ -41,6 +41,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from player.lifeline import die_with_parent
+
 VERSION_FALLBACK = "0.1.0"
 """Used when the package metadata is missing (a bare checkout on ``PYTHONPATH``)."""
 PROBE_FLAG = "--self-check-probe"
@@ -221,7 +223,8 @@ def run_probe(kind: str, env: Mapping[str, str] | None = None,
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     try:
         done = subprocess.run(_probe_command(kind), capture_output=True, text=True, env=env,
-                              timeout=timeout_s, stdin=subprocess.DEVNULL, check=False)
+                              timeout=timeout_s, stdin=subprocess.DEVNULL, check=False,
+                              preexec_fn=die_with_parent())
     except subprocess.TimeoutExpired:
         return ProbeResult(None, f"did not answer within {timeout_s:.0f} s")
     except OSError as exc:

@@ -3,8 +3,9 @@
 :class:`TrickplayLoader` reads the playback answer's ``thumbnails`` (on the engine loop), fetches
 the WebVTT index and then the sprite sheets the user points at, on the engine loop, each with a
 fail-over to the same path on the other edges (:func:`player.trickplay.mirror_urls`). Sheets stay
-in memory for the session as JPEG bytes; a few are kept decoded (decoding runs in a worker
-thread: ``QImage`` is safe there), so the GUI thread only crops a tile. ``fetch`` is injectable
+in memory for the session as JPEG bytes; a few are kept decoded (decoding runs in the loader's
+own :class:`ui.decode.DecodePool`: ``QImage`` is safe there; :meth:`TrickplayLoader.close` waits
+for it), so the GUI thread only crops a tile. ``fetch`` is injectable
 (tests); the default is an ``httpx.AsyncClient`` of the loader's own, closed by :meth:`reset`.
 
 :class:`ThumbnailPreview` paints the tile in a rounded frame with the timecode under it (only the
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import QWidget
 
 from player.trickplay import Thumbnail, TrickplayIndex, mirror_urls, parse_vtt
 from ui.aio import Runner
+from ui.decode import DecodePool
 from ui.models import fmt_clock
 
 log = logging.getLogger("ui.player")
@@ -75,6 +77,7 @@ class TrickplayLoader(QObject):
         """Sheet URL → when it failed (monotonic s); asked again after ``RETRY_AFTER_S``."""
         self._generation = 0
         self._http: httpx.AsyncClient | None = None
+        self._pool = DecodePool("trickplay-decode", workers=1)
 
     # --- session -------------------------------------------------------------------------------
 
@@ -92,6 +95,17 @@ class TrickplayLoader(QObject):
         if self.runner.aio.running:
             return self.runner.aio.submit(self.aclose())
         return None
+
+    def close(self) -> None:
+        """Forget the session, then stop decoding: running work is waited for (GUI thread,
+        when the player page goes away)."""
+        closing = self.reset()
+        if closing is not None:
+            try:
+                closing.result(5.0)
+            except Exception as exc:
+                log.info("trick-play: closing the HTTP client: %s", exc)
+        self._pool.close()
 
     def load_session(self, session: Any) -> None:
         """Read ``session.playback`` on the engine loop and load its thumbnail index (if the
@@ -166,7 +180,7 @@ class TrickplayLoader(QObject):
         return sheet.copy(QRect(cue.x, cue.y, cue.w, cue.h))
 
     def _request(self, url: str) -> None:
-        if url in self._pending or url in self._decoded:
+        if url in self._pending or url in self._decoded or self._pool.closed:
             return
         failed_at = self._failed.get(url)
         if failed_at is not None and time.monotonic() - failed_at < self.RETRY_AFTER_S:
@@ -177,7 +191,7 @@ class TrickplayLoader(QObject):
 
         async def go() -> tuple[bytes, QImage]:
             data = jpeg if jpeg is not None else await self._get(url, generation)
-            image = await asyncio.get_running_loop().run_in_executor(None, _decode, data)
+            image = await self._pool.run(_decode, data)
             return data, image
 
         def done(result: tuple[bytes, QImage]) -> None:

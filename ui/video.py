@@ -14,6 +14,8 @@ from PySide6.QtGui import QColor, QOpenGLContext, QPainter
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
 
+from ui.post import GuiPoster
+
 log = logging.getLogger("player.mpv")
 
 GL_RENDERER = 0x1F01
@@ -21,12 +23,13 @@ SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swiftshader", "software rasterize
 
 
 class MpvVideoWidget(QOpenGLWidget):
-    """Signals:
-        frame_ready(): mpv has a new frame (emitted from mpv's thread, queued here).
+    """mpv's update callback runs on mpv's render thread; it only posts a repaint to the GUI
+    thread (:class:`ui.post.GuiPoster`), so no signal is emitted off the GUI thread.
+
+    Signals:
         gl_ready(): the render context exists; playback may start.
     """
 
-    frame_ready = Signal()
     gl_ready = Signal()
 
     def __init__(self, mpv_handle: Any, parent: QWidget | None = None) -> None:
@@ -37,7 +40,7 @@ class MpvVideoWidget(QOpenGLWidget):
         self.renderer = ""
         """GL_RENDERER of the widget's context, once it exists."""
         self.frames = 0
-        self.frame_ready.connect(self.update, Qt.ConnectionType.QueuedConnection)
+        self._poster = GuiPoster(self)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     @property
@@ -56,7 +59,8 @@ class MpvVideoWidget(QOpenGLWidget):
         self._proc = MpvGlGetProcAddressFn(get_proc_address)
         self.ctx = MpvRenderContext(self.mpv, "opengl",
                                     opengl_init_params={"get_proc_address": self._proc})
-        self.ctx.update_cb = self.frame_ready.emit
+        poster, repaint = self._poster, self.update
+        self.ctx.update_cb = lambda: poster.post(repaint)  # on mpv's thread
         context = QOpenGLContext.currentContext()
         renderer = context.functions().glGetString(GL_RENDERER) if context else None
         self.renderer = str(renderer or "")
@@ -82,6 +86,7 @@ class MpvVideoWidget(QOpenGLWidget):
         """Free the render context (before mpv terminates)."""
         if self.ctx is None:
             return
+        self._poster.close()
         self.makeCurrent()
         self.ctx.update_cb = None
         self.ctx.free()

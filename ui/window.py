@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QMainWindow, QStackedWidget, QWidget
 
 from player.errors import AuthError, NetworkError
@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self.apply_theme()
         QApplication.instance().installEventFilter(self)  # type: ignore[union-attr]
+        """Removed in :meth:`closeEvent`: an app-wide filter must not outlive its window."""
 
     # --- wiring --------------------------------------------------------------------------------
 
@@ -447,6 +448,15 @@ class MainWindow(QMainWindow):
             self.show_page("home", remember=False)
             return True
         return False
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """The window is going away: the app-wide key filter goes with it, and the player's
+        thumbnail decoding stops (waiting for a decode under way)."""
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        self.player.trickplay.close()
+        super().closeEvent(event)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):

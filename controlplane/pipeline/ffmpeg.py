@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from controlplane.lifeline import die_with_parent
 from controlplane.pipeline.errors import PipelineError
 
 _INSTALL_HINT = (
@@ -51,7 +52,8 @@ def features(ffmpeg: str) -> FfmpegFeatures:
 
 def _run_listing(ffmpeg: str, flag: str) -> str:
     done = subprocess.run(
-        [ffmpeg, "-hide_banner", flag], capture_output=True, text=True, check=False
+        [ffmpeg, "-hide_banner", flag], capture_output=True, text=True, check=False,
+        preexec_fn=die_with_parent(),
     )
     return done.stdout
 
@@ -75,7 +77,7 @@ def run_ffmpeg(
     with tempfile.TemporaryFile() as err_file:
         try:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err_file, text=True,
-                                    errors="replace")
+                                    errors="replace", preexec_fn=die_with_parent())
         except OSError as exc:
             raise PipelineError(f"cannot run {ffmpeg}: {exc}") from exc
         try:

@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from controlplane.lifeline import die_with_parent
 from controlplane.pipeline.errors import PipelineError
 
 TEXT_SUBTITLE_CODECS = frozenset({"subrip", "srt", "ass", "ssa", "webvtt", "mov_text", "text"})
@@ -51,7 +52,8 @@ def probe(ffmpeg: str, source: Path) -> MediaInfo:
     if not source.is_file():
         raise PipelineError(f"{source} does not exist or is not a file")
     done = subprocess.run([ffmpeg, "-hide_banner", "-nostdin", "-i", str(source)],
-                          capture_output=True, text=True, errors="replace", check=False)
+                          capture_output=True, text=True, errors="replace", check=False,
+                          preexec_fn=die_with_parent())
     return parse_probe(done.stderr, source)
 
 
