@@ -8,6 +8,7 @@ process however it ends: its stdin is a pipe held open here until it has exited
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -77,6 +78,8 @@ class BundledControlPlane:
         self.output: list[str] = []
         self._pump_thread: threading.Thread | None = None
         self._ready_thread: threading.Thread | None = None
+        self._owner_thread: threading.Thread | None = None
+        self._release = threading.Event()
 
     @property
     def ready(self) -> ReadyInfo:
@@ -90,11 +93,7 @@ class BundledControlPlane:
         frozen = getattr(sys, "frozen", False) and self.python == sys.executable
         command = [self.python, FROZEN_CONTROLPLANE_FLAG] if frozen else \
             [self.python, "-m", "controlplane"]
-        self.proc = subprocess.Popen(
-            [*command, *self.args], stdin=subprocess.PIPE,  # the lifeline: never written
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.cwd,
-            env=lifeline_env(env),
-        )
+        self.proc = self._spawn([*command, *self.args], lifeline_env(env))
         assert self.proc.stdout is not None and self.proc.stderr is not None
         self._pump_thread = threading.Thread(target=self._pump, args=(self.proc.stderr,),
                                              name="controlplane-stderr", daemon=True)
@@ -112,6 +111,32 @@ class BundledControlPlane:
             raise ControlPlaneStartError(f"the bundled control plane did not start:\n{tail}")
         self._ready = ReadyInfo.parse(line)
         return self._ready
+
+    def _spawn(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+        """Start the child from a thread of its own that lives until :meth:`stop` has reaped it.
+
+        Linux signals the child (``PR_SET_PDEATHSIG``, which it asks for) when the *thread* that
+        started it ends, so the caller's thread (an executor's, a test's event loop's) must not
+        be that thread; this one ends only with the child, or with the whole process."""
+        spawned: concurrent.futures.Future[subprocess.Popen[str]] = concurrent.futures.Future()
+        self._release.clear()
+
+        def own() -> None:
+            try:
+                proc = subprocess.Popen(
+                    argv, stdin=subprocess.PIPE,  # the lifeline: held open, never written
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self.cwd,
+                    env=env)
+            except BaseException as exc:
+                spawned.set_exception(exc)
+                return
+            spawned.set_result(proc)
+            self._release.wait()
+
+        self._owner_thread = threading.Thread(target=own, name="controlplane-owner",
+                                              daemon=True)
+        self._owner_thread.start()
+        return spawned.result()
 
     def _pump(self, stream: TextIO) -> None:
         for line in stream:
@@ -134,7 +159,8 @@ class BundledControlPlane:
                 proc.kill()
                 proc.wait(timeout_s)
         # The child is gone, so its end of the pipes is closed and the readers see EOF.
-        for thread in (self._pump_thread, self._ready_thread):
+        self._release.set()
+        for thread in (self._owner_thread, self._pump_thread, self._ready_thread):
             if thread is not None:
                 thread.join(timeout_s)
         for stream in (proc.stdin, proc.stdout, proc.stderr):

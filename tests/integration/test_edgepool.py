@@ -21,9 +21,9 @@ CONFIG = EdgePoolConfig(health_timeout_s=0.5, probe_timeout_s=1.0,
 
 
 @pytest.fixture(scope="module")
-def fleet(start_controlplane: StartControlPlane) -> ReadyInfo:
+def fleet(start_module_controlplane: StartControlPlane) -> ReadyInfo:
     """A control plane of our own: these tests inject faults into its edges."""
-    return start_controlplane(edges=3).ready
+    return start_module_controlplane(edges=3).ready
 
 
 def session(ready: ReadyInfo) -> tuple[Multivariant, tuple[str, ...]]:

@@ -52,8 +52,8 @@ def media_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fleet(start_controlplane: StartControlPlane, media_catalog: Path) -> ReadyInfo:
-    return start_controlplane(catalog_args=("--catalog-dir", str(media_catalog))).ready
+def fleet(start_module_controlplane: StartControlPlane, media_catalog: Path) -> ReadyInfo:
+    return start_module_controlplane(catalog_args=("--catalog-dir", str(media_catalog))).ready
 
 
 @asynccontextmanager

@@ -48,8 +48,8 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fleet(start_controlplane: StartControlPlane, catalog: Path) -> ReadyInfo:
-    return start_controlplane(catalog_args=("--catalog-dir", str(catalog))).ready
+def fleet(start_module_controlplane: StartControlPlane, catalog: Path) -> ReadyInfo:
+    return start_module_controlplane(catalog_args=("--catalog-dir", str(catalog))).ready
 
 
 @dataclass

@@ -25,10 +25,11 @@ from tests.integration.cp_client import Device, new_device
 pytestmark = [pytest.mark.slow]
 
 
-@pytest.fixture(scope="session")
-def real_catalog_cp(start_controlplane: StartControlPlane) -> ReadyInfo:
+@pytest.fixture(scope="module")
+def real_catalog_cp(start_module_controlplane: StartControlPlane) -> ReadyInfo:
     cache = Path(platformdirs.user_cache_dir("edgeplay")) / "controlplane"
-    return start_controlplane(catalog_args=("--catalog", "test", "--cache-dir", str(cache))).ready
+    args = ("--catalog", "test", "--cache-dir", str(cache))
+    return start_module_controlplane(catalog_args=args).ready
 
 
 @pytest.fixture()

@@ -46,8 +46,8 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fleet(start_controlplane: StartControlPlane, media: Path) -> ReadyInfo:
-    return start_controlplane(catalog_args=("--catalog-dir", str(media)), edges=2).ready
+def fleet(start_module_controlplane: StartControlPlane, media: Path) -> ReadyInfo:
+    return start_module_controlplane(catalog_args=("--catalog-dir", str(media)), edges=2).ready
 
 
 @dataclass

@@ -11,7 +11,6 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
 
 import pytest
-from PySide6.QtWidgets import QApplication
 
 from player.mpv_seam import FakeMpv
 from player.telemetry import Telemetry
@@ -135,7 +134,8 @@ def harness(qtbot: Any, tmp_path: Path) -> Iterator[Harness]:
     h = Harness(window, aio, runner)
     controller.make_session = h.make_session
     backend.client = FakeControlPlane()  # type: ignore[assignment]
-    qtbot.addWidget(window)
+    # Not qtbot.addWidget: pytest-qt would close and delete it before this fixture's teardown
+    # runs the app's own shutdown order.
     window.resize(1280, 720)
     window.show()
     window.activateWindow()
@@ -147,7 +147,7 @@ def harness(qtbot: Any, tmp_path: Path) -> Iterator[Harness]:
     yield h
     controller.stop()
     runner.close()
-    app = QApplication.instance()
-    assert app is not None
-    app.removeEventFilter(window)
+    art.close()
+    window.close()  # its key filter and thumbnail loader go with it
+    window.deleteLater()
     aio.stop()

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QApplication
 
 from player.errors import ConflictError
 from player.mpv_seam import FakeMpv
 from player.tokens import TokenStore
 from ui.aio import AsyncLoop, Runner
+from ui.app import shutdown
 from ui.artwork import ArtCache
 from ui.backend import Backend
 from ui.config import AppPaths, Settings
@@ -53,26 +53,21 @@ def app(qtbot: Any, tmp_path: Path, fake_catalog_dir: Path) -> Iterator[App]:
     backend = Backend(runner, paths, catalog_dir=str(fake_catalog_dir))
     backend.watch_interval_s = 0.2
     art = ArtCache(runner, paths.art_cache)
-    controller = PlayerController(runner, FakeMpv())
-    window = MainWindow(backend, art, controller, NullVideoWidget(), Settings(), paths,
+    mpv, video = FakeMpv(), NullVideoWidget()
+    controller = PlayerController(runner, mpv)
+    window = MainWindow(backend, art, controller, video, Settings(), paths,
                         auto_sign_in=True)
-    qtbot.addWidget(window)
+    # Not qtbot.addWidget: pytest-qt would close and delete it before this fixture's teardown
+    # runs the app's own shutdown order.
     window.resize(1280, 720)
     window.show()
     with qtbot.waitSignal(window.home_ready, timeout=120000):
         window.start()
     yield App(window, backend, runner)
-    instance = QApplication.instance()
-    assert instance is not None
-    instance.removeEventFilter(window)  # before events run: pytest-qt deletes the window
-    controller.stop()
     # No poster load may be left to open a new HTTP client after art.aclose().
     qtbot.waitUntil(lambda: not art._pending, timeout=10000)
-    runner.close()
-    if aio.running:
-        aio.submit(art.aclose()).result(5)
-    backend.stop()
-    aio.stop()
+    shutdown(window, runner, aio, backend, art, controller, video, mpv)  # the app's own order
+    window.deleteLater()
 
 
 def test_a_killed_control_plane_comes_back(qtbot: Any, app: App) -> None:
