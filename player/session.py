@@ -1027,7 +1027,12 @@ class PlaybackSession:
         await self.telemetry.close()
         if self._own_http and self._http is not None:
             await self._http.aclose()
-        self._executor.shutdown(wait=False)
+        # The mpv thread is joined, not abandoned; off the loop, and bounded (a hung libmpv call
+        # is logged and left to the process's exit).
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self._executor.shutdown, True), 10.0)
+        except TimeoutError:
+            log.warning("an mpv command did not return within 10 s of stop")
 
     def _emit_end(self) -> None:
         if self._ended_emitted:
