@@ -17,7 +17,6 @@ started with :func:`die_with_parent` so they do not outlive us either.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -74,12 +73,14 @@ def hold() -> None:
 
 
 def _read_until_eof() -> None:
-    stream = sys.stdin.buffer if sys.stdin is not None else None
-    if stream is None:
-        return
-    with contextlib.suppress(OSError, ValueError):
-        while stream.read(4096):
+    # The raw descriptor, not sys.stdin: a daemon thread blocked inside a buffered reader at
+    # interpreter exit makes Python abort ("could not acquire lock for <stdin>").
+    try:
+        fd = sys.stdin.fileno() if sys.stdin is not None else 0
+        while os.read(fd, 4096):
             pass
+    except (OSError, ValueError):
+        return  # no usable stdin: nothing to watch
     _leave("the parent closed the lifeline")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -99,7 +100,9 @@ def test_a_killed_client_leaves_no_control_plane(entry: str, tmp_path: Path,
                                                  fake_catalog_dir: Path,
                                                  client_env: dict[str, str]) -> None:
     data = tmp_path / "device"
-    args = [a.format(catalog=fake_catalog_dir, data=data) for a in ENTRY_POINTS[entry]]
+    catalog = tmp_path / "catalog"  # a path of its own: other tests' control planes serve the
+    shutil.copytree(fake_catalog_dir, catalog)  # shared one
+    args = [a.format(catalog=catalog, data=data) for a in ENTRY_POINTS[entry]]
     client = subprocess.Popen([sys.executable, "-m", "ui.cli", *args], cwd=REPO, env=client_env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
@@ -119,7 +122,7 @@ def test_a_killed_client_leaves_no_control_plane(entry: str, tmp_path: Path,
             time.sleep(0.02)
         left = [c for c in children if running(c)]
         assert not left, f"{entry}: still running 2 s after the client was killed: {left}"
-        assert not processes_mentioning(str(fake_catalog_dir) + " "), "a grandchild is left"
+        assert not processes_mentioning(str(catalog) + " "), "a grandchild is left"
     finally:
         if client.poll() is None:
             client.kill()
