@@ -12,7 +12,10 @@ object with ``--json``) on stdout. Progress goes through the durable outbox in t
 (``--data-dir`` / ``EDGEPLAY_DATA_DIR``, else platformdirs; :mod:`player.sync`): whatever an
 earlier run left pending (a crash, the control plane down) is replayed first, and the position is
 flushed before exit. ``edgeplay sync`` only replays the outbox. Exit status: 0 played, 1 playback
-or setup error (one line on stderr, no traceback), 2 usage (argparse).
+or setup error (one line on stderr, no traceback), 2 usage (argparse). With ``--json`` every run
+prints exactly one report object, failures before playback included (:func:`failure_report`);
+``ok`` is false when the stream died, even if ``--duration`` ended the run first (:func:`died`).
+The fields and error codes: docs/engine.md, *The JSON report*.
 """
 
 from __future__ import annotations
