@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -88,6 +88,12 @@ class _BadRequest(Exception):
         self.status = status
 
 
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark ``task``'s outcome as seen (asyncio logs an error for one nobody retrieved)."""
+    if not task.cancelled():
+        task.exception()
+
+
 class ClientGone:
     """Lets a handler wait for something but give up when the client disconnects."""
 
@@ -112,9 +118,11 @@ class ClientGone:
                         await task
                     return None
         finally:
-            if not task.done():  # we were cancelled (the server is closing): so is the task,
-                task.cancel()  # whose outcome nobody awaits now: retrieve it when it comes
-                task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            if not task.done():  # we were cancelled (the server is closing): so is the task
+                task.cancel()
+            # Nobody awaits the outcome if we were cancelled, even when the task had just
+            # finished (with an error) in the same loop turn: retrieve it, now or when it comes.
+            task.add_done_callback(_retrieve)
 
 
 def parse_range(value: str, length: int) -> tuple[int, int] | None:

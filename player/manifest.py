@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit
 
 from player.errors import ManifestError
+from player.sniff import describe_body
 
 DEFAULT_PATHWAY = "."
 """The pathway of variants without PATHWAY-ID (the spec's default)."""
@@ -48,9 +49,8 @@ def _lines(text: str, what: str) -> list[tuple[int, str]]:
     lines = [(n, line.strip()) for n, line in enumerate(text.lstrip("\ufeff").splitlines(), 1)]
     lines = [(n, line) for n, line in lines if line]
     if not lines or lines[0][1] != "#EXTM3U":
-        first = lines[0][1][:40] if lines else "nothing"
-        raise ManifestError(f"The {what} is not an M3U8 playlist (it starts with {first!r}, "
-                            "not #EXTM3U).")
+        raise ManifestError(f"The {what} is not an M3U8 playlist: the server sent "
+                            f"{describe_body(text)}, not a playlist starting with #EXTM3U.")
     return lines[1:]
 
 

@@ -8,15 +8,19 @@
 * ``switches``: ``rendition_switch`` events after the first rung decision, with ``up``/``down``;
 * ``average_bitrate_bps``: time-weighted over what was *played* (``session_end``'s
   ``played_by_rung`` seconds × that rung's bitrate), so a segment fetched but never shown does
-  not count;
-* edges used (``first_frame``'s edge, every failover's target), failovers with cause and
-  detection time, the error (code, message) if the session ended in one.
+  not count; rungs of unknown bitrate (0: a bare media playlist has no BANDWIDTH) do not count
+  either, and with nothing left it is None (unknown), never 0;
+* edges used: the edges that delivered segments (``session_end``'s ``segments_by_edge``),
+  never an edge that was only tried; failovers with cause and detection time, the error (code,
+  message) if the session ended in one.
+
+Unknown values are None (``null`` in JSON), never 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
@@ -50,6 +54,9 @@ class QoeReport:
     renditions_played: dict[str, float] = field(default_factory=dict)
     """Rendition id → seconds played."""
     edges_used: list[str] = field(default_factory=list)
+    """Edges that delivered at least one segment, in the order they first did."""
+    segments_by_edge: dict[str, int] = field(default_factory=dict)
+    """Edge → segments it delivered (the edge of each segment's successful request)."""
     failovers: list[FailoverSummary] = field(default_factory=list)
     url_refreshes: int = 0
     seeks: int = 0
@@ -77,8 +84,7 @@ class QoeReport:
             title_id = str(e.get("title_id") or title_id)
             session_id = str(e.get("session_id") or session_id)
             if kind == "first_frame" and ttff is None:
-                ttff = float(e.get("ttff_ms", 0.0))
-                used(e.get("edge"))
+                ttff = None if e.get("ttff_ms") is None else float(e["ttff_ms"])
             elif kind == "rebuffer_end" and e.get("cause", "stall") == "stall":
                 rebuffers.append(float(e.get("waited_ms", 0.0)) / 1000)
             elif kind == "rendition_switch":
@@ -97,7 +103,6 @@ class QoeReport:
                     str(e.get("cause")), str(e.get("edge_from")),
                     None if e.get("edge_to") is None else str(e.get("edge_to")),
                     float(e.get("detection_ms", 0.0)), int(e.get("index", -1))))
-                used(e.get("edge_to"))
             elif kind == "seek":
                 seeks += 1
             elif kind == "error" and error[0] is None:
@@ -107,6 +112,7 @@ class QoeReport:
         played_s = 0.0
         average: float | None = None
         played: dict[str, float] = {}
+        delivered: dict[str, int] = {}
         position: float | None = None
         reason: str | None = None
         if end is not None:
@@ -115,22 +121,41 @@ class QoeReport:
             by_rung = {int(k): float(v) for k, v in (end.get("played_by_rung") or {}).items()}
             bitrates = list(end.get("bitrates_bps") or [])
             played_s = float(end.get("played_s", sum(by_rung.values())))
-            weighted = sum(s * bitrates[r] for r, s in by_rung.items() if r < len(bitrates))
-            total = sum(s for r, s in by_rung.items() if r < len(bitrates))
-            average = weighted / total if total > 0 else None
+            known = {r: s for r, s in by_rung.items()
+                     if 0 <= r < len(bitrates) and isinstance(bitrates[r], int | float)
+                     and bitrates[r] > 0}
+            total = sum(known.values())
+            average = (sum(s * bitrates[r] for r, s in known.items()) / total if total > 0
+                       else None)
             played = {renditions.get(r, f"rung {r}"): round(s, 3) for r, s in by_rung.items()}
+            for edge, count in (end.get("segments_by_edge") or {}).items():
+                if isinstance(count, int) and count > 0:
+                    used(edge)
+                    delivered[str(edge)] = count
         return cls(title_id=title_id, session_id=session_id, ttff_ms=ttff,
                    played_s=round(played_s, 3), end_reason=reason,
                    position_s=None if position is None else round(float(position), 3),
                    rebuffer_count=len(rebuffers), rebuffer_s=round(sum(rebuffers), 3),
                    switches=ups + downs, switches_up=ups, switches_down=downs,
                    average_bitrate_bps=None if average is None else round(average),
-                   renditions_played=played, edges_used=edges, failovers=failovers,
+                   renditions_played=played, edges_used=edges, segments_by_edge=delivered,
+                   failovers=failovers,
                    url_refreshes=refreshes, seeks=seeks, error_code=error[0],
                    error_message=error[1])
 
+    def with_error(self, code: str, message: str) -> QoeReport:
+        """This report, ending in the error that really ended the session (the caller's
+        final word: e.g. a damaged download rather than the "no edge" the engine saw)."""
+        return replace(self, error_code=code, error_message=message,
+                       end_reason=self.end_reason or "error")
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field; unknown ones (no title or session id yet, no first frame, no bitrate
+        known) are None."""
+        body = asdict(self)
+        body["title_id"] = self.title_id or None
+        body["session_id"] = self.session_id or None
+        return body
 
     def text(self) -> str:
         """A short human-readable report (what ``edgeplay play --headless`` prints)."""

@@ -42,7 +42,7 @@ import logging
 import ssl
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -57,7 +57,7 @@ from player.api.models import Playback
 from player.bridge import LoopbackBridge
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool, EdgePoolConfig
-from player.errors import LicenseError, ManifestError, NoEdgeError, PlayerError
+from player.errors import LicenseError, ManifestError, NoEdgeError, NotFoundError, PlayerError
 from player.failover import FetchConfig
 from player.fetcher import SegmentFetcher
 from player.manifest import Multivariant, parse_media_playlist, parse_multivariant
@@ -65,6 +65,7 @@ from player.mpv_seam import MpvEvent, MpvLike
 from player.qoe_report import QoeReport
 from player.scheduler import Scheduler, SchedulerConfig
 from player.segments import SegmentSourceError, SegmentStream
+from player.sniff import describe_body, looks_like_playlist
 from player.steering import SteeringClient
 from player.sync.reporter import ProgressSink
 from player.telemetry import Telemetry, TelemetryConfig
@@ -529,11 +530,8 @@ class PlaybackSession:
 
     def _start_steering(self, steering: SteeringClient, pool: EdgePool) -> None:
         self._last_steering_s = self._clock()
-        task = asyncio.ensure_future(self._initial_steering(steering, pool))
-        task.set_name("steering-start")
-        self._steering_start = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._steering_start = self._spawn(self._initial_steering(steering, pool),
+                                           "steering-start")
 
     async def _initial_steering(self, steering: SteeringClient, pool: EdgePool) -> None:
         """The first steering reload, right after the first frame (the timeline and the first
@@ -652,7 +650,11 @@ class PlaybackSession:
     async def _fetch_text(self, url: str) -> str:
         if self.cp is not None:
             return await self.cp.fetch_text(url)
-        return (await self._get(url, "playlist")).text
+        response = await self._get(url, "playlist")
+        if not looks_like_playlist(response.content):  # say what it is, from its bytes
+            raise ManifestError(f"{url} is not an HLS playlist: the server sent "
+                                f"{describe_body(response.content)}.")
+        return response.text
 
     async def _fetch_json(self, url: str) -> Any:
         if self.cp is not None:
@@ -674,7 +676,15 @@ class PlaybackSession:
 
     async def _refresh_urls(self) -> Multivariant:
         assert self.playback is not None
-        mv = await self._fetch_multivariant(self.playback.manifest_url)
+        try:
+            mv = await self._fetch_multivariant(self.playback.manifest_url)
+        except NotFoundError as exc:
+            if exc.server_code != "unknown_session":
+                raise
+            raise PlayerError("The playback session ended on the server (it expired or was "
+                              "closed); start playback again.", code="session_ended",
+                              server_code=exc.server_code, status=exc.status,
+                              request=exc.request) from exc
         self.multivariant = mv
         return mv
 
@@ -1008,6 +1018,8 @@ class PlaybackSession:
             self._finish("stopped")
         if self._callbacks is not None:  # registered on the mpv thread: let it finish first
             await asyncio.wait({self._callbacks})
+            if not self._callbacks.cancelled() and self._callbacks.exception() is not None:
+                log.warning("mpv callbacks were not registered: %s", self._callbacks.exception())
         for unsubscribe in self._unsubscribe:
             with contextlib.suppress(Exception):
                 unsubscribe()
@@ -1046,7 +1058,16 @@ class PlaybackSession:
             played_s=round(self.played_s, 3), bitrates_bps=bitrates,
             played_by_rung={str(k): round(v, 3) for k, v in self._played_by_rung.items()
                             if k >= 0},
-            rebuffers=len(self.scheduler.rebuffers) if self.scheduler else 0)
+            rebuffers=len(self.scheduler.rebuffers) if self.scheduler else 0,
+            segments_by_edge=self._segments_by_edge())
+
+    def _segments_by_edge(self) -> dict[str, int]:
+        """Edge → segments it delivered whole (the successful request's edge), in the order
+        the edges first delivered: edges that only failed are not in it."""
+        counts: dict[str, int] = {}
+        for _, _, edge in self.scheduler.fetched if self.scheduler is not None else ():
+            counts[edge] = counts.get(edge, 0) + 1
+        return counts
 
     def report(self) -> QoeReport:
         """The QoE report from the events so far (complete after :meth:`stop`)."""
@@ -1059,7 +1080,9 @@ class PlaybackSession:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        """A background task owned by the session: stop() cancels and awaits it; a failure is
+        retrieved and logged when it happens (never "Task exception was never retrieved")."""
         task = asyncio.ensure_future(coro)
         task.set_name(name)
         self._tasks.add(task)
@@ -1069,4 +1092,5 @@ class PlaybackSession:
             if not t.cancelled() and t.exception() is not None:
                 log.warning("%s task failed: %s", name, t.exception())
         task.add_done_callback(done)
+        return task
 

@@ -17,6 +17,7 @@ import argparse
 import signal
 import sys
 import time
+from typing import NoReturn
 
 from player.bundled import BundledControlPlane, ControlPlaneStartError
 
@@ -52,6 +53,32 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+class UsageError(Exception):
+    """Bad arguments: argparse's message, and the (sub)parser that found them."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors come back to :func:`main` (which prints them, and the
+    JSON failure report of ``play --json``) instead of exiting on the spot."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(self, message)
+
+
+def _usage(exc: UsageError, argv: list[str]) -> int:
+    exc.parser.print_usage(sys.stderr)
+    print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr, flush=True)
+    if "play" in argv and "--json" in argv:
+        from ui.headless import failure_report
+        print(failure_report("usage", exc.message), flush=True)
+    return 2
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -67,7 +94,7 @@ def _rung(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edgeplay", description="Edgeplay streaming client")
+    parser = _Parser(prog="edgeplay", description="Edgeplay streaming client")
     parser.add_argument("--catalog", choices=("default", "test"), default="default",
                         help="which bundled catalog to serve (default: default)")
     parser.add_argument("--catalog-dir", metavar="DIR",
@@ -147,6 +174,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(argv)
+    except UsageError as exc:
+        return _usage(exc, argv)
+
+
+def _main(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.version or args.self_check:

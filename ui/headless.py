@@ -12,7 +12,10 @@ object with ``--json``) on stdout. Progress goes through the durable outbox in t
 (``--data-dir`` / ``EDGEPLAY_DATA_DIR``, else platformdirs; :mod:`player.sync`): whatever an
 earlier run left pending (a crash, the control plane down) is replayed first, and the position is
 flushed before exit. ``edgeplay sync`` only replays the outbox. Exit status: 0 played, 1 playback
-or setup error (one line on stderr, no traceback), 2 usage (argparse).
+or setup error (one line on stderr, no traceback), 2 usage (argparse). With ``--json`` every run
+prints exactly one report object, failures before playback included (:func:`failure_report`);
+``ok`` is false when the stream died, even if ``--duration`` ended the run first (:func:`died`).
+The fields and error codes: docs/engine.md, *The JSON report*.
 """
 
 from __future__ import annotations
@@ -151,9 +154,9 @@ async def drive(session: PlaybackSession, options: HeadlessOptions, mpv: MpvLike
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     error: PlayerError | None = None
+    play = asyncio.ensure_future(session.play())
+    stopper = asyncio.ensure_future(stop.wait())
     try:
-        play = asyncio.ensure_future(session.play())
-        stopper = asyncio.ensure_future(stop.wait())
         await asyncio.wait({play, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if not play.done():
             play.cancel()
@@ -164,15 +167,29 @@ async def drive(session: PlaybackSession, options: HeadlessOptions, mpv: MpvLike
             if options.speed != 1.0:
                 mpv.set("speed", options.speed)
             await _until_done(session, stop, options.duration_s)
-        stopper.cancel()
+        # --duration or a signal may end the run while mpv still plays what was buffered from
+        # a stream that already died: that run failed all the same.
+        error = died(session)
     except PlayerError as exc:
         error = exc
     finally:
+        stopper.cancel()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
         await session.stop()
     return session.report(), error
+
+
+def died(session: PlaybackSession) -> PlayerError | None:
+    """Why ``session``'s stream died, or None while it is alive: its own error, else the
+    scheduler's (every edge failed, the playback session ended on the server…)."""
+    if session.error is not None:
+        return session.error
+    cause = session.scheduler.error if session.scheduler is not None else None
+    if cause is None or isinstance(cause, PlayerError):
+        return cause
+    return PlayerError(f"Playback failed: {type(cause).__name__}: {cause}", code="internal")
 
 
 async def _until_done(session: PlaybackSession, stop: asyncio.Event,
@@ -203,12 +220,32 @@ def _print_report(report: QoeReport, as_json: bool, out: TextIO,
 
 def _finish(report: QoeReport, error: PlayerError | None, options: HeadlessOptions,
             out: TextIO, err: TextIO) -> int:
-    """Print the report (and the error, one line); the exit status."""
+    """Print the report (and the error, one line); the exit status. The report's error is
+    ``error``, the one the run ended on, whatever the engine's telemetry said before."""
+    if error is not None:
+        report = report.with_error(error.code, error.message)
     _print_report(report, options.json, out, error)
     if error is not None:
         print(f"edgeplay: {error.message}", file=err, flush=True)
         return 1
     return 0
+
+
+def failure_report(code: str, message: str, title: str = "") -> str:
+    """The JSON line of a run that ended before (or outside) playback: every report field,
+    the unknown ones null, with ``ok: false``, ``error_code`` and ``error_message``."""
+    body = QoeReport(title_id=title if is_url(title) else "").with_error(code, message).to_json()
+    body["ok"] = False
+    return json.dumps(body, ensure_ascii=False)
+
+
+def fail(options: HeadlessOptions, code: str, message: str, out: TextIO, err: TextIO) -> int:
+    """A run that ended before playback: one line on stderr and, with ``--json``, the failure
+    report on stdout; exit status 1."""
+    if options.json:
+        print(failure_report(code, message, options.title), file=out, flush=True)
+    print(f"edgeplay: {message}", file=err, flush=True)
+    return 1
 
 
 def first_line(exc: BaseException) -> str:
@@ -338,15 +375,20 @@ def run_headless(options: HeadlessOptions, out: TextIO = sys.stdout,
             base_url = bundled.start().base_url
             store_key = f"bundled:{paths.controlplane_state}"
         return asyncio.run(_run(base_url, options, out, err, store_key))
-    except (HeadlessError, ControlPlaneStartError) as exc:
-        print(f"edgeplay: {first_line(exc)}", file=err)
-        return 1
+    except HeadlessError as exc:
+        return fail(options, "setup", first_line(exc), out, err)
+    except ControlPlaneStartError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        said = f"{lines[0]} {lines[-1]}" if len(lines) > 1 else first_line(exc)  # + its last word
+        return fail(options, "controlplane_start", said, out, err)
     except PlayerError as exc:
-        print(f"edgeplay: {exc.message}", file=err)
-        return 1
+        return fail(options, exc.code, exc.message, out, err)
     except KeyboardInterrupt:
-        print("edgeplay: interrupted", file=err)
-        return 1
+        return fail(options, "interrupted", "interrupted", out, err)
+    except Exception as exc:  # a bug: still one line (and one JSON object), the trace in the log
+        log.info("unexpected error", exc_info=exc)
+        return fail(options, "internal", f"unexpected error: {type(exc).__name__}: "
+                    f"{first_line(exc)} (run with -v for details)", out, err)
     finally:
         if bundled is not None:
             bundled.stop()

@@ -122,6 +122,26 @@ def test_download_killed_resumed_repaired_then_played_offline_and_synced(
     assert broken.returncode == 1
     assert "damaged" in broken.stderr and "repair" in broken.stderr
     assert "Traceback" not in broken.stderr
+    report = last_json(broken.stdout)  # the report names the cause, not "no edge"
+    assert report["ok"] is False and report["error_code"] == "tampered", report
+    assert "damaged" in report["error_message"] and report["edges_used"] == ["."]
+    # The scheduler reads ahead and finds segment 5 long before 3 s have played: the run that
+    # --duration ends first failed all the same.
+    early = cli("play", TITLE, "--offline", "--headless", "--json", "--data-dir", str(data),
+                "--start-over", "--duration", "3")
+    assert early.returncode == 1, early.stderr
+    report = last_json(early.stdout)
+    assert report["ok"] is False and report["error_code"] == "tampered", report
+    assert report["played_s"] >= 2.9 and "Traceback" not in early.stderr
+    # No password store: the device key cannot be read; still one JSON report that says so.
+    keyless = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "play", TITLE, "--offline", "--headless", "--json",
+         "--data-dir", str(data)], capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO),
+             "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"})
+    assert keyless.returncode == 1 and "Traceback" not in keyless.stderr
+    report = last_json(keyless.stdout)
+    assert report["ok"] is False and report["error_code"] == "keyring_unavailable", report
     repaired = cli("downloads", "repair", TITLE, *common)
     assert repaired.returncode == 0, repaired.stderr
     assert "1 damaged part" in repaired.stderr

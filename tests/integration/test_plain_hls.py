@@ -161,3 +161,17 @@ def test_the_cli_refuses_a_live_playlist_in_one_line(server: str) -> None:
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("edgeplay:")]
     assert len(errors) == 1 and "Live playlists are not supported" in errors[0]
+
+
+def test_the_cli_reports_an_unknown_average_bitrate_as_null(server: str) -> None:
+    """A bare media playlist says nothing of its bitrate: the average is unknown (null), not 0;
+    the multivariant playlist's BANDWIDTH gives one."""
+    bare = _cli(f"{server}/180p/index.m3u8", "--json", "--duration", "2")
+    assert bare.returncode == 0, bare.stderr
+    report = json.loads(bare.stdout.strip().splitlines()[-1])
+    assert report["ok"] is True and report["played_s"] >= 1.9
+    assert report["average_bitrate_bps"] is None
+    assert report["edges_used"] == ["."] and report["segments_by_edge"]["."] >= 1
+    known = _cli(f"{server}/master.m3u8", "--json", "--duration", "2", "--max-rung", "0")
+    assert known.returncode == 0, known.stderr
+    assert json.loads(known.stdout.strip().splitlines()[-1])["average_bitrate_bps"] == 400_000

@@ -128,7 +128,8 @@ def _events() -> list[dict[str, Any]]:
         {"type": "rebuffer_end", "cause": "seek", "waited_ms": 300.0},
         {"type": "seek", "from_s": 10.0, "to_s": 30.0},
         {"type": "session_end", "reason": "eof", "position_s": 40.0, "played_s": 30.0,
-         "bitrates_bps": [100, 200, 400, 800], "played_by_rung": {"1": 10.0, "3": 20.0}},
+         "bitrates_bps": [100, 200, 400, 800], "played_by_rung": {"1": 10.0, "3": 20.0},
+         "segments_by_edge": {"edge-1": 4, "edge-2": 6}},
     ]
 
 
@@ -140,6 +141,7 @@ def test_qoe_report_from_events() -> None:
     assert report.average_bitrate_bps == round((10 * 200 + 20 * 800) / 30)
     assert report.renditions_played == {"360p": 10.0, "720p": 20.0}
     assert report.edges_used == ["edge-1", "edge-2"]
+    assert report.segments_by_edge == {"edge-1": 4, "edge-2": 6}
     assert [(f.cause, f.edge_from, f.edge_to, f.detection_ms) for f in report.failovers] == [
         ("refused", "edge-1", "edge-2", 2.5)]
     assert report.url_refreshes == 1 and report.seeks == 1
@@ -154,3 +156,45 @@ def test_qoe_report_of_a_session_that_never_started() -> None:
         {"type": "session_end", "reason": "error", "played_by_rung": {}, "bitrates_bps": []}])
     assert report.ttff_ms is None and report.average_bitrate_bps is None
     assert report.error_code == "no_edge" and "no_edge" in report.text()
+
+
+def test_edges_used_are_the_edges_that_delivered_not_every_failover_target() -> None:
+    """edge-2 and edge-3 were tried (a failover to each) but only edge-1 delivered."""
+    report = QoeReport.from_events([
+        {"type": "first_frame", "ttff_ms": 90.0, "edge": "edge-2"},
+        {"type": "failover", "cause": "http_5xx", "edge_from": "edge-1", "edge_to": "edge-2",
+         "detection_ms": 3.0, "index": 1},
+        {"type": "failover", "cause": "http_5xx", "edge_from": "edge-2", "edge_to": "edge-3",
+         "detection_ms": 1.0, "index": 1},
+        {"type": "session_end", "reason": "stopped", "played_by_rung": {"0": 4.0},
+         "bitrates_bps": [100], "segments_by_edge": {"edge-1": 3}}])
+    assert report.edges_used == ["edge-1"]
+    assert report.segments_by_edge == {"edge-1": 3}
+    assert "Edges used:         edge-1\n" in report.text()
+
+
+@pytest.mark.parametrize("bitrates", [[0], [], [0, 0]], ids=["zero", "none", "all-zero"])
+def test_an_unknown_average_bitrate_is_none_not_zero(bitrates: list[int]) -> None:
+    """A bare media playlist has no BANDWIDTH: its one rung's bitrate is 0, i.e. unknown."""
+    report = QoeReport.from_events([
+        {"type": "session_end", "reason": "stopped", "played_s": 4.0,
+         "played_by_rung": {"0": 4.0}, "bitrates_bps": bitrates}])
+    assert report.average_bitrate_bps is None
+    assert report.to_json()["average_bitrate_bps"] is None
+    assert "Average bitrate:    -" in report.text()
+
+
+def test_a_rung_of_unknown_bitrate_does_not_pull_the_average_down() -> None:
+    report = QoeReport.from_events([
+        {"type": "session_end", "reason": "stopped", "played_by_rung": {"0": 4.0, "1": 4.0},
+         "bitrates_bps": [0, 800]}])
+    assert report.average_bitrate_bps == 800
+
+
+def test_unknown_ids_are_null_in_json_and_with_error_replaces_the_error() -> None:
+    report = QoeReport().with_error("session_ended", "The playback session ended.")
+    body = report.to_json()
+    assert body["title_id"] is None and body["session_id"] is None and body["ttff_ms"] is None
+    assert (body["error_code"], body["end_reason"]) == ("session_ended", "error")
+    stopped = QoeReport(end_reason="stopped", error_code="no_edge").with_error("tampered", "x")
+    assert (stopped.error_code, stopped.end_reason) == ("tampered", "stopped")
