@@ -11,7 +11,9 @@ first plays and play counts live in the keyring. :mod:`offline.downloader` fills
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -144,12 +146,28 @@ class OfflineLibrary:
         ones this device sealed, and its first play and play count the keyring's."""
         row = self.journal.row(d.id)
         if row is None or not self.anchors.check_seal(row, row.get("seal")):
+            self._other_device(d)
             raise records_changed()
         if d.license_id:
             first, count = self.anchors.plays(d.license_id)
             if first is not None and (row["first_played_at"] != first
                                       or row["play_count"] != count):
                 raise records_changed()
+
+    def _other_device(self, d: Download) -> None:
+        """A row this device never sealed may be a copy from another device: say so when its
+        content key is wrapped to another device key (the seal alone cannot tell)."""
+        try:
+            signed = json.loads(d.license or "")
+            payload = json.loads(base64.b64decode(signed["license"]))
+            wrapped, license_id = payload["wrapped_key"], str(payload["license_id"])
+        except (ValueError, TypeError, KeyError):
+            return
+        try:
+            self.device_key().unwrap(wrapped, license_id)
+        except OfflineError as exc:
+            if exc.code == "wrong_device":
+                raise
 
     def trusted_first_play(self, d: Download) -> float | None:
         """This device's first play of ``d``: the keyring's record, else the sealed row's."""

@@ -1,4 +1,5 @@
-"""Admin API (its own loopback port): server clock, edge health, telemetry read-back.
+"""Admin API (its own loopback port, guarded by the ready line's token): server clock, edge
+health, telemetry read-back.
 
 The edge fleet adds its fault-injection routes to the same app.
 """
@@ -10,7 +11,7 @@ import json
 from aiohttp import web
 
 from controlplane.backend import BACKEND
-from controlplane.errors import field, json_body
+from controlplane.errors import ApiError, field, json_body
 
 routes = web.RouteTableDef()
 
@@ -39,7 +40,10 @@ async def set_clock(request: web.Request) -> web.Response:
 @routes.get("/admin/telemetry")
 async def telemetry(request: web.Request) -> web.Response:
     b = request.app[BACKEND]
-    limit = min(int(request.query.get("limit", "200")), 5000)
+    text = request.query.get("limit", "200")
+    if not text.isdigit() or not 1 <= int(text) <= 5000:
+        raise ApiError(400, "bad_request", "limit must be a whole number 1..5000")
+    limit = int(text)
     rows = b.db.execute(
         "SELECT seq, device_id, received_at, event FROM telemetry ORDER BY seq DESC LIMIT ?",
         (limit,),

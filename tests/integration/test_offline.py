@@ -152,7 +152,7 @@ def test_pause_resume_and_a_dead_edge(fleet: ReadyInfo, catalog: Path, library: 
 
 
 def requests_for(fleet: ReadyInfo) -> list[dict[str, object]]:
-    with httpx.Client(base_url=fleet.admin_url, timeout=5.0) as admin:
+    with httpx.Client(base_url=fleet.admin_url, headers=fleet.admin_headers, timeout=5.0) as admin:
         out: list[dict[str, object]] = []
         for name, _ in fleet.edges:
             answer = admin.get(f"/admin/edges/{name}/requests").json()
