@@ -58,6 +58,7 @@ MAX_SAFE_INT = 2**53
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(r"[\[\]{}]")
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _depth(text: str) -> int:
@@ -87,7 +88,13 @@ def parse_json(text: str) -> Any:
     than :data:`MAX_JSON_DEPTH`; ValueError says what is wrong."""
     if _depth(text) > MAX_JSON_DEPTH:
         raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-    return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    if _SURROGATE.search(text):  # \ud800 alone is valid JSON but no text: refuse it here
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a string holds a lone UTF-16 surrogate") from None
+    return value
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:

@@ -15,6 +15,9 @@ from controlplane.errors import ApiError, field, json_body
 
 routes = web.RouteTableDef()
 
+MAX_CLOCK_OFFSET_S = 100 * 365.25 * 86400
+"""How far ``POST /admin/clock`` may shift server time, s (±100 years)."""
+
 
 @routes.get("/admin/state")
 async def state(request: web.Request) -> web.Response:
@@ -33,7 +36,10 @@ async def state(request: web.Request) -> web.Response:
 async def set_clock(request: web.Request) -> web.Response:
     """``{"offset_s": N}`` shifts server time by N seconds (licenses, tokens, signed URLs)."""
     b = request.app[BACKEND]
-    b.clock.offset_s = field(await json_body(request), "offset_s", float)
+    offset_s = field(await json_body(request), "offset_s", float)
+    if abs(offset_s) > MAX_CLOCK_OFFSET_S:
+        raise ApiError(400, "bad_request", "offset_s must lie within ±100 years")
+    b.clock.offset_s = offset_s
     return web.json_response({"server_time": b.clock.now(), "clock_offset_s": b.clock.offset_s})
 
 
