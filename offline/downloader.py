@@ -409,11 +409,14 @@ class DownloadManager:
         """Tell the control plane of first plays it has not heard of (played offline): it
         keeps the earliest and signs the license again with it. Returns how many went."""
         lib, done = self.library, 0
+        played = [(d, first) for d in lib.all() if d.service == self.service
+                  and d.license_id is not None and d.license is not None
+                  and (first := lib.trusted_first_play(d)) is not None]
+        if not played:
+            return 0
         public_key = await self.pin_license_key()
-        for d in lib.all():
-            first = lib.trusted_first_play(d) if d.service == self.service else None
-            if first is None or d.license_id is None or d.license is None:
-                continue
+        for d, first in played:
+            assert d.license is not None and d.license_id is not None
             try:
                 known = licenses.from_json(d.license, public_key).first_played_at
             except OfflineError:
@@ -422,6 +425,9 @@ class DownloadManager:
                 continue
             try:
                 signed = await self.cp.report_first_play(d.license_id, first)
+            except (ConflictError, NotFoundError) as exc:
+                log.info("first play of %s not taken: %s", d.id, exc)
+                continue
             except PlayerError as exc:
                 log.info("first play of %s not reported yet: %s", d.id, exc)
                 break

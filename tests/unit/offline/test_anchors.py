@@ -202,3 +202,11 @@ def test_the_data_folder_and_its_files_are_private(world: World) -> None:
     world.lib.store.write_file(sub, b"WEBVTT\n")
     assert stat.S_IMODE(sub.stat().st_mode) == 0o600
     assert stat.S_IMODE(sub.parent.stat().st_mode) == 0o700
+
+
+def test_sizes_are_never_rounded_away() -> None:
+    """LOW: the disk-full message said "25 MB free" with 360 KiB free."""
+    from offline.store import size_text
+    assert size_text(360 * 1024) == "360 KiB"
+    assert size_text(25_000_000) == "25.0 MB"
+    assert size_text(300) == "300 bytes"
