@@ -9,6 +9,7 @@ from aiohttp import web
 from controlplane.api import admin, auth, catalog, licenses, playback, profiles, progress, telemetry
 from controlplane.backend import BACKEND, Backend
 from controlplane.errors import error_middleware
+from controlplane.httpserver import ADMIN_TOKEN, admin_guard
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -37,9 +38,11 @@ def build_api_app(backend: Backend) -> web.Application:
     return app
 
 
-def build_admin_app(backend: Backend) -> web.Application:
-    app = web.Application(middlewares=[error_middleware])
+def build_admin_app(backend: Backend, token: str) -> web.Application:
+    """The admin API, guarded (:func:`controlplane.httpserver.admin_guard`) by ``token``."""
+    app = web.Application(middlewares=[error_middleware, admin_guard])
     app[BACKEND] = backend
+    app[ADMIN_TOKEN] = token
     app.add_routes(admin.routes)
     if backend.fleet is not None:
         backend.fleet.add_admin_routes(app)

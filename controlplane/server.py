@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from controlplane.clock import Clock
 from controlplane.config import Policy
 from controlplane.edge import EdgeFleet
 from controlplane.health import monitor
+from controlplane.httpserver import JsonErrorRunner
 from controlplane.keys import b64, load_server_keys
 from controlplane.signing import UrlSigner
 from controlplane.store import open_store
@@ -45,7 +47,7 @@ class ServerOptions:
 
 
 async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = JsonErrorRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -53,7 +55,7 @@ async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRu
     return runner, f"http://{host}:{bound}"
 
 
-def ready_line(backend: Backend, admin_url: str) -> dict[str, Any]:
+def ready_line(backend: Backend, admin_url: str, admin_token: str = "") -> dict[str, Any]:
     assert backend.fleet is not None
     return {
         "event": "ready",
@@ -61,6 +63,7 @@ def ready_line(backend: Backend, admin_url: str) -> dict[str, Any]:
         "pid": os.getpid(),
         "base_url": backend.base_url,
         "admin_url": admin_url,
+        "admin_token": admin_token,
         "edges": [{"name": e.name, "url": e.url} for e in backend.fleet.edges],
         "catalog": {"profile": backend.catalog.profile, "titles": len(backend.catalog.titles),
                     "root": str(backend.catalog.root)},
@@ -87,7 +90,8 @@ async def serve(options: ServerOptions, out: TextIO = sys.stdout) -> None:
     backend.fleet = fleet
     for edge in fleet.edges:
         backend.health.track(edge.name, edge.url)
-    admin_runner, admin_url = await _listen(build_admin_app(backend), options.host,
+    admin_token = secrets.token_urlsafe(24)
+    admin_runner, admin_url = await _listen(build_admin_app(backend, admin_token), options.host,
                                             options.admin_port)
     watcher = asyncio.create_task(monitor(backend.health, policy.health_interval_s,
                                           policy.health_timeout_s, policy.health_failures_to_down))
@@ -97,7 +101,7 @@ async def serve(options: ServerOptions, out: TextIO = sys.stdout) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    out.write(json.dumps(ready_line(backend, admin_url)) + "\n")
+    out.write(json.dumps(ready_line(backend, admin_url, admin_token)) + "\n")
     out.flush()
     try:
         await stop.wait()

@@ -32,11 +32,12 @@ from typing import Any
 
 import httpx
 
+from offline import license as licenses
 from offline.errors import OfflineError
 from offline.journal import Download
 from offline.library import OfflineLibrary
 from offline.license import verify
-from offline.store import disk_full_error, free_bytes, is_disk_full
+from offline.store import disk_full_error, free_bytes, is_disk_full, size_text
 from player.api import ControlPlaneClient
 from player.decrypt import CorruptSegment, StreamDecryptor
 from player.edgepool import EdgePool, EdgePoolConfig, edges_of
@@ -205,10 +206,15 @@ class DownloadManager:
         self.library.time.observe_server(self.cp.last_server_time)
 
     async def pin_license_key(self) -> bytes:
-        """The license server's public key, pinned on first use."""
+        """The license server's public key: shipped or in the keyring (the bundled control
+        plane's is provisioned when it starts), else learnt from the server on first use into
+        the keyring. Never from the journal."""
         pinned = self.library.pinned_key(self.service)
         if pinned is not None:
             return pinned
+        if self.service.startswith("bundled:"):
+            raise OfflineError("The bundled control plane's license key was not provisioned; "
+                               "restart Edgeplay.", code="license_invalid")
         raw = base64.b64decode(str((await self.cp.license_public_key())["public_key"]))
         self.library.pin(self.service, raw)
         return raw
@@ -231,7 +237,8 @@ class DownloadManager:
         variants = mv.pathway(mv.default_pathway).variants
         heights = [v.resolution[1] if v.resolution else None for v in variants]
         duration_s = float(title.get("duration_s") or playback.duration_s or 0.0)
-        free = free_bytes(lib.store.root) - self.config.min_free_bytes
+        disk_free = free_bytes(lib.store.root)
+        free = disk_free - self.config.min_free_bytes
         quota_left = (self.config.quota_bytes - lib.used_bytes()
                       if self.config.quota_bytes is not None else free)
         budget = min(self.config.title_budget_bytes, free, quota_left)
@@ -244,8 +251,9 @@ class DownloadManager:
         if estimate > free:
             raise OfflineError(f"There is not enough free disk space for {title.get('name')} "
                                f"(about {estimate / 1e6:.0f} MB needed, "
-                               f"{max(free, 0) / 1e6:.0f} MB free). Free some space or choose "
-                               "a lower quality.", code="disk_full")
+                               f"{size_text(disk_free)} free, of which "
+                               f"{size_text(self.config.min_free_bytes)} stays spare). Free "
+                               "some space or choose a lower quality.", code="disk_full")
         if estimate > quota_left:
             raise OfflineError(f"{title.get('name')} (about {estimate / 1e6:.0f} MB) does not "
                                f"fit the download quota ({max(quota_left, 0) / 1e6:.0f} MB "
@@ -277,7 +285,7 @@ class DownloadManager:
                   "bitrate_bps": int(playlists.bitrates_bps[rung]),
                   "height": heights[rung]})
         lib.store.prepare(download.id)
-        lib.journal.add(download, [s.duration_s for s in timeline])
+        lib.add(download, [s.duration_s for s in timeline])
         log.info("download %s: %s, rung %d (%s), %d segments, license %s", download.id,
                  download.title_name, rung, rendition, len(timeline), lic.license_id)
         self._event(lib.get(download.id), force=True)
@@ -384,7 +392,8 @@ class DownloadManager:
                                code="license_invalid")
         public_key = await self.pin_license_key()
         try:
-            signed = await self.cp.renew_offline_license(d.license_id, d.first_played_at)
+            signed = await self.cp.renew_offline_license(d.license_id,
+                                                         lib.trusted_first_play(d))
         except (ConflictError, NotFoundError) as exc:
             raise OfflineError(f"The service no longer knows this download's license "
                                f"({exc.message}). Delete it and download it again.",
@@ -395,6 +404,37 @@ class DownloadManager:
         lib.store_license(d, lic)
         log.info("download %s: license renewed until %s", d.id, time.ctime(lic.expires_at))
         return lib.get(download_id)
+
+    async def report_first_plays(self) -> int:
+        """Tell the control plane of first plays it has not heard of (played offline): it
+        keeps the earliest and signs the license again with it. Returns how many went."""
+        lib, done = self.library, 0
+        played = [(d, first) for d in lib.all() if d.service == self.service
+                  and d.license_id is not None and d.license is not None
+                  and (first := lib.trusted_first_play(d)) is not None]
+        if not played:
+            return 0
+        public_key = await self.pin_license_key()
+        for d, first in played:
+            assert d.license is not None and d.license_id is not None
+            try:
+                known = licenses.from_json(d.license, public_key).first_played_at
+            except OfflineError:
+                known = None
+            if known is not None and known <= first:
+                continue
+            try:
+                signed = await self.cp.report_first_play(d.license_id, first)
+            except (ConflictError, NotFoundError) as exc:
+                log.info("first play of %s not taken: %s", d.id, exc)
+                continue
+            except PlayerError as exc:
+                log.info("first play of %s not reported yet: %s", d.id, exc)
+                break
+            await self._observe()
+            lib.store_license(d, verify(signed, public_key))
+            done += 1
+        return done
 
     async def _halt(self, download_id: str, why: str) -> None:
         self._stopping[download_id] = why
@@ -688,8 +728,12 @@ class DownloadManager:
                     received += len(chunk)
                     rate.add(len(chunk))
                     self._live(d, received)
-        except OSError:
+        except OSError as exc:
+            # Measured before the part is dropped (which frees room again): the true free space.
+            full = disk_full_error(part.parent) if is_disk_full(exc) else None
             part.unlink(missing_ok=True)
+            if full is not None:
+                raise full from None
             raise
 
     def _due(self, download_id: str) -> bool:

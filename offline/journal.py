@@ -12,11 +12,13 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from player.private import private_file
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS downloads (
@@ -26,7 +28,8 @@ CREATE TABLE IF NOT EXISTS downloads (
     bandwidth_bps INTEGER NOT NULL, state TEXT NOT NULL, error_code TEXT, error TEXT,
     duration_s REAL NOT NULL, created_at REAL NOT NULL, completed_at REAL,
     license TEXT, license_id TEXT, expires_at REAL, first_played_at REAL,
-    position_s REAL NOT NULL DEFAULT 0, info TEXT NOT NULL DEFAULT '{}');
+    position_s REAL NOT NULL DEFAULT 0, info TEXT NOT NULL DEFAULT '{}',
+    play_count INTEGER NOT NULL DEFAULT 0, seal TEXT);
 CREATE TABLE IF NOT EXISTS segments (
     download_id TEXT NOT NULL, idx INTEGER NOT NULL, duration_s REAL NOT NULL,
     size INTEGER, sha256 TEXT, done INTEGER NOT NULL DEFAULT 0,
@@ -35,6 +38,11 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_releases (
     license_id TEXT PRIMARY KEY, service TEXT NOT NULL, queued_at REAL NOT NULL);
 """
+
+MIGRATIONS = {"play_count": "ALTER TABLE downloads ADD COLUMN play_count INTEGER NOT NULL"
+                             " DEFAULT 0",
+              "seal": "ALTER TABLE downloads ADD COLUMN seal TEXT"}
+"""Columns added since the first release, for journals made before them."""
 
 STATES = ("queued", "downloading", "paused", "completed", "failed")
 
@@ -68,6 +76,9 @@ class Download:
     segment_count: int = 0
     segments_done: int = 0
     bytes_done: int = 0
+    play_count: int = 0
+    seal: str | None = None
+    """HMAC of the license-relevant columns (:mod:`offline.anchors`); None: never sealed."""
 
     @property
     def complete(self) -> bool:
@@ -99,7 +110,7 @@ class Journal:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False,
                                    isolation_level=None, timeout=10.0)
@@ -107,6 +118,10 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {r["name"] for r in self._db.execute("PRAGMA table_info(downloads)")}
+        for name, sql in MIGRATIONS.items():
+            if name not in columns:
+                self._db.execute(sql)
 
     def close(self) -> None:
         with self._lock:
@@ -139,11 +154,12 @@ class Journal:
             db.execute(
                 "INSERT INTO downloads (id, title_id, title_name, profile_id, account_id,"
                 " device_id, service, rung, rendition, bandwidth_bps, state, duration_s,"
-                " created_at, license, license_id, expires_at, info)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, license, license_id, expires_at, info, play_count, seal)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (d.id, d.title_id, d.title_name, d.profile_id, d.account_id, d.device_id,
                  d.service, d.rung, d.rendition, d.bandwidth_bps, d.state, d.duration_s,
-                 d.created_at, d.license, d.license_id, d.expires_at, json.dumps(d.info)))
+                 d.created_at, d.license, d.license_id, d.expires_at, json.dumps(d.info),
+                 d.play_count, d.seal))
             db.executemany("INSERT INTO segments (download_id, idx, duration_s) VALUES (?, ?, ?)",
                            [(d.id, i, float(s)) for i, s in enumerate(durations_s)])
 
@@ -166,7 +182,8 @@ class Journal:
             license_id=row["license_id"], expires_at=row["expires_at"],
             first_played_at=row["first_played_at"], position_s=row["position_s"],
             info=json.loads(row["info"] or "{}"), segment_count=row["n"],
-            segments_done=row["n_done"], bytes_done=row["bytes_done"])
+            segments_done=row["n_done"], bytes_done=row["bytes_done"],
+            play_count=row["play_count"], seal=row["seal"])
 
     def get(self, download_id: str) -> Download | None:
         row = self._one(self._SELECT + " WHERE d.id = ?", (download_id,))
@@ -184,16 +201,23 @@ class Journal:
                        " completed_at = COALESCE(?, completed_at) WHERE id = ?",
                        (state, error_code, error, completed, download_id))
 
-    def set_license(self, download_id: str, license_json: str, license_id: str,
-                    expires_at: float) -> None:
+    def write_sealed(self, download_id: str, seal: Callable[[Mapping[str, Any]], str],
+                     **changes: Any) -> None:
+        """Change license-relevant columns and write the row's new seal, in one transaction
+        (``seal`` computes it over the row as it will be)."""
         with self.transaction() as db:
-            db.execute("UPDATE downloads SET license = ?, license_id = ?, expires_at = ?"
-                       " WHERE id = ?", (license_json, license_id, expires_at, download_id))
+            row = db.execute("SELECT * FROM downloads WHERE id = ?", (download_id,)).fetchone()
+            if row is None:
+                return
+            values = {**dict(zip(row.keys(), tuple(row), strict=True)), **changes}
+            names = [*changes, "seal"]
+            db.execute(f"UPDATE downloads SET {', '.join(f'{n} = ?' for n in names)}"
+                       " WHERE id = ?", (*changes.values(), seal(values), download_id))
 
-    def set_first_played(self, download_id: str, when: float) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE downloads SET first_played_at = ? WHERE id = ?"
-                       " AND first_played_at IS NULL", (when, download_id))
+    def row(self, download_id: str) -> dict[str, Any] | None:
+        """The download's columns as stored (what the seal covers)."""
+        found = self._one("SELECT * FROM downloads WHERE id = ?", (download_id,))
+        return None if found is None else dict(zip(found.keys(), tuple(found), strict=True))
 
     def set_position(self, download_id: str, position_s: float) -> None:
         with self.transaction() as db:
@@ -229,7 +253,7 @@ class Journal:
                            " WHERE download_id = ? AND idx = ?",
                            [(download_id, i) for i in indices])
 
-    # --- meta: the trusted-time mark, pinned keys, releases owed -----------------------------
+    # --- meta and releases owed -------------------------------------------------------------
 
     def meta(self, key: str) -> str | None:
         row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
@@ -238,12 +262,6 @@ class Journal:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-    def get_mark(self) -> float:
-        return float(self.meta("trusted_time") or 0.0)
-
-    def set_mark(self, value: float) -> None:
-        self.set_meta("trusted_time", repr(float(value)))
 
     def owe_release(self, license_id: str, service: str) -> None:
         with self.transaction() as db:

@@ -49,9 +49,14 @@ class OfflineLicense:
         return json.dumps({k: self.signed[k] for k in ("license", "signature", "key_id")
                            if k in self.signed}, sort_keys=True)
 
+    def first_play(self, local: float | None) -> float | None:
+        """The earlier of this device's first play and the server's (signed) one."""
+        known = [t for t in (local, self.first_played_at) if t is not None]
+        return min(known) if known else None
+
     def playable_until(self, first_played_at: float | None) -> float:
-        """When playback stops being allowed, given the first play (ours or the server's)."""
-        first = first_played_at if first_played_at is not None else self.first_played_at
+        """When playback stops being allowed, given this device's first play."""
+        first = self.first_play(first_played_at)
         if first is None:
             return self.expires_at
         return min(self.expires_at, first + self.playback_window_s)
@@ -114,7 +119,7 @@ def check_playable(lic: OfflineLicense, now: float, first_played_at: float | Non
         raise OfflineError(f"This download's license expired {span(now - lic.expires_at)} "
                            "ago. Go online and renew it (Downloads → Renew, or `edgeplay "
                            "downloads renew`).", code="license_expired")
-    first = first_played_at if first_played_at is not None else lic.first_played_at
+    first = lic.first_play(first_played_at)
     if first is not None and now >= first + lic.playback_window_s:
         raise OfflineError(f"The viewing window for this download closed "
                            f"{span(now - first - lic.playback_window_s)} ago "

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from offline.errors import OfflineError
+from player.private import FILE_MODE, private_dir
 
 CHUNK = 256 * 1024
 
@@ -33,9 +34,21 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
-def disk_full_error(root: Path) -> OfflineError:
-    free = free_bytes(root)
-    return OfflineError(f"The disk holding your downloads is full ({free / 1e6:.0f} MB free). "
+def size_text(n: int) -> str:
+    """Bytes for people, never rounded to a misleading unit: "360 KiB", "25.0 MB", "1.08 GB"."""
+    n = max(0, int(n))
+    if n < 1_000_000:
+        return f"{n / 1024:.0f} KiB" if n >= 1024 else f"{n} bytes"
+    if n < 1_000_000_000:
+        return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e9:.2f} GB"
+
+
+def disk_full_error(root: Path, free: int | None = None) -> OfflineError:
+    """``free``: the free space measured when the write failed (before its part file was
+    dropped, which frees room again); measured now when not given."""
+    free = free_bytes(root) if free is None else free
+    return OfflineError(f"The disk holding your downloads is full ({size_text(free)} free). "
                         "Free some space, then resume the download: nothing was lost.",
                         code="disk_full")
 
@@ -65,8 +78,8 @@ class Store:
         return self.folder(download_id) / "sub" / f"{safe}.vtt"
 
     def prepare(self, download_id: str) -> None:
-        (self.folder(download_id) / "seg").mkdir(parents=True, exist_ok=True)
-        (self.folder(download_id) / "sub").mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder(download_id) / "seg")
+        private_dir(self.folder(download_id) / "sub")
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -89,6 +102,7 @@ class Store:
         part = self.part_path(download_id, index)
         fd = os.open(part, os.O_RDONLY)
         try:
+            os.fchmod(fd, FILE_MODE)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -98,9 +112,10 @@ class Store:
 
     def write_file(self, path: Path, data: bytes) -> None:
         """A small file, atomically (subtitles)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         tmp = path.with_name(path.name + ".part")
-        with tmp.open("wb") as f:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE),
+                       "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

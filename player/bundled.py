@@ -39,6 +39,12 @@ class ReadyInfo:
     """(name, url) of every edge."""
     license_public_key: str
     raw: dict[str, Any]
+    admin_token: str = ""
+    """What the admin API wants as ``Authorization: Bearer …`` (:attr:`admin_headers`)."""
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
     @classmethod
     def parse(cls, line: str) -> ReadyInfo:
@@ -51,6 +57,7 @@ class ReadyInfo:
             edges=tuple((e["name"], e["url"]) for e in raw["edges"]),
             license_public_key=raw["license_public_key"],
             raw=raw,
+            admin_token=str(raw.get("admin_token", "")),
         )
 
 

@@ -10,7 +10,9 @@ markers. A plain HLS playlist without PATHWAY-ID is one pathway named ``"."``.
 
 from __future__ import annotations
 
+import math
 import re
+import string
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit
@@ -54,8 +56,18 @@ def _lines(text: str, what: str) -> list[tuple[int, str]]:
     return lines[1:]
 
 
+def _join(base: str, ref: str, where: str) -> str:
+    """``urljoin``, with a malformed URI (``http://[x``) as a manifest error."""
+    try:
+        joined = urljoin(base, ref)
+        urlsplit(joined).port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ManifestError(f"{where}: the URI {ref[:80]!r} is malformed ({exc}).") from None
+    return joined
+
+
 def _int(value: str | None, where: str, name: str) -> int:
-    if value is None or not value.isdigit():
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise ManifestError(f"{where}: {name} must be a whole number, not {value!r}.")
     return int(value)
 
@@ -172,7 +184,7 @@ def parse_multivariant(text: str, uri: str) -> Multivariant:
     for n, line in lines:
         where = f"multivariant playlist line {n}"
         if pending is not None and not line.startswith("#"):
-            streams.append((pending[0], pending[1], urljoin(uri, line)))
+            streams.append((pending[0], pending[1], _join(uri, line, where)))
             pending = None
             continue
         if line.startswith("#EXT-X-STREAM-INF:"):
@@ -189,7 +201,7 @@ def parse_multivariant(text: str, uri: str) -> Multivariant:
                     raise ManifestError(f"{where}: a subtitle rendition needs GROUP-ID and NAME.")
                 subtitles.setdefault(attrs["GROUP-ID"], []).append(SubtitleRendition(
                     attrs["GROUP-ID"], attrs.get("LANGUAGE"), attrs["NAME"],
-                    urljoin(uri, attrs["URI"]) if "URI" in attrs else None,
+                    _join(uri, attrs["URI"], where) if "URI" in attrs else None,
                     attrs.get("DEFAULT") == "YES", attrs.get("AUTOSELECT") == "YES"))
         elif line.startswith("#EXT-X-CONTENT-STEERING:"):
             steering = parse_attributes(line.partition(":")[2], where)
@@ -216,11 +228,14 @@ def _build(streams: list[tuple[int, dict[str, str], str]],
         resolution = None
         if "RESOLUTION" in attrs:
             width, x, height = attrs["RESOLUTION"].partition("x")
-            if not (x and width.isdigit() and height.isdigit()):
+            if not (x and width.isascii() and width.isdigit() and height.isascii()
+                    and height.isdigit() and len(width) + len(height) < 12):
                 raise ManifestError(f"{where}: RESOLUTION {attrs['RESOLUTION']!r} is not WxH.")
             resolution = (int(width), int(height))
         try:
             frame_rate = float(attrs["FRAME-RATE"]) if "FRAME-RATE" in attrs else None
+            if frame_rate is not None and not (math.isfinite(frame_rate) and frame_rate > 0):
+                raise ValueError
         except ValueError:
             raise ManifestError(f"{where}: FRAME-RATE {attrs['FRAME-RATE']!r} is not a number."
                                 ) from None
@@ -234,7 +249,8 @@ def _build(streams: list[tuple[int, dict[str, str], str]],
             audio_group=attrs.get("AUDIO")))
     pathways = tuple(Pathway(pid, tuple(sorted(vs, key=lambda v: v.bandwidth_bps)))
                      for pid, vs in by_pathway.items())
-    steering_uri = urljoin(uri, steering["SERVER-URI"]) if steering else None
+    steering_uri = (_join(uri, steering["SERVER-URI"], "EXT-X-CONTENT-STEERING") if steering
+                    else None)
     wanted = steering.get("PATHWAY-ID") if steering else None
     default = wanted if wanted in by_pathway else pathways[0].id
     return Multivariant(pathways, steering_uri, default,
@@ -316,12 +332,12 @@ def _parse_key(attrs: dict[str, str], uri: str, where: str) -> Key | None:
         raw = attrs["IV"]
         digits = raw[2:] if raw[:2] in ("0x", "0X") else ""
         try:
-            if not digits or len(digits) > 32:
+            if not digits or len(digits) > 32 or not all(c in string.hexdigits for c in digits):
                 raise ValueError
             iv = int(digits, 16).to_bytes(16, "big")
         except ValueError:
             raise ManifestError(f"{where}: IV {raw!r} is not a 128-bit hex number.") from None
-    return Key("AES-128", urljoin(uri, attrs["URI"]), iv)
+    return Key("AES-128", _join(uri, attrs["URI"], where), iv)
 
 
 def _duration(value: str, where: str) -> float:
@@ -329,6 +345,8 @@ def _duration(value: str, where: str) -> float:
         duration = float(value.partition(",")[0])
     except ValueError:
         raise ManifestError(f"{where}: EXTINF duration {value!r} is not a number.") from None
+    if not math.isfinite(duration):
+        raise ManifestError(f"{where}: EXTINF duration {value!r} is not a finite number.")
     if duration < 0:
         raise ManifestError(f"{where}: EXTINF duration is negative.")
     return duration
@@ -353,7 +371,7 @@ def parse_media_playlist(text: str, uri: str) -> MediaPlaylist:
         if not line.startswith("#"):
             if duration is None:
                 raise ManifestError(f"{where}: segment {line[:60]!r} has no EXTINF before it.")
-            segments.append(Segment(urljoin(uri, line), duration, sequence, start_s, key,
+            segments.append(Segment(_join(uri, line, where), duration, sequence, start_s, key,
                                     byterange, discontinuity))
             start_s += duration
             sequence += 1

@@ -101,7 +101,7 @@ def controlplane(shared_controlplane: BundledControlPlane) -> ReadyInfo:
 def admin(fleet: ReadyInfo) -> Iterator[httpx.Client]:
     """The admin API of the module's ``fleet`` (a fixture each module defines); every edge's
     faults are cleared after the test."""
-    with httpx.Client(base_url=fleet.admin_url, timeout=5.0) as client:
+    with httpx.Client(base_url=fleet.admin_url, headers=fleet.admin_headers, timeout=5.0) as client:
         yield client
         for name, _ in fleet.edges:
             client.delete(f"/admin/edges/{name}/faults").raise_for_status()

@@ -23,6 +23,7 @@ Signals:
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
@@ -94,6 +95,8 @@ class Backend(QObject):
         self.service_key = control_plane_url
         """The control plane's stable name (its URL, or ``bundled:<state folder>``): what
         downloads record as where they came from."""
+        self.license_key: bytes | None = None
+        """The bundled control plane's license key (its ready line); None for a server."""
         self.device_public_key: Callable[[], bytes] | None = None
         """Where the device's public key comes from (the offline library's keyring entry);
         registration sends it so that offline licenses can be wrapped to it."""
@@ -130,6 +133,7 @@ class Backend(QObject):
             self.bundled = BundledControlPlane(args, on_output=self._on_output)
             ready = await asyncio.to_thread(self.bundled.start)
             url, self.admin_url = ready.base_url, ready.admin_url
+            self.license_key = base64.b64decode(ready.license_public_key)
             self._watch_task = asyncio.ensure_future(self._watch_bundled())
             # The bundled control plane listens on a new port each run; its accounts live in
             # its state folder, so the session is keyed by that folder, not by the port.

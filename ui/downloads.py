@@ -75,9 +75,13 @@ class DownloadsController(QObject):
 
     # --- wiring --------------------------------------------------------------------------------
 
-    def attach(self, cp: Any, service: str) -> None:
-        """The control plane is ready: make the manager and restart interrupted downloads."""
+    def attach(self, cp: Any, service: str, license_key: bytes | None = None) -> None:
+        """The control plane is ready: make the manager and restart interrupted downloads.
+        ``license_key``: the bundled control plane's license key (its ready line), kept in
+        the keyring as the one its licenses must be signed with."""
         async def make() -> None:
+            if license_key is not None:
+                self.library.pin(service, license_key)
             self.manager = DownloadManager(self.library, cp, service,
                                            on_event=self._on_event,
                                            on_finished=self._on_finished)
@@ -86,6 +90,7 @@ class DownloadsController(QObject):
                     log.info("resuming %s, interrupted by the last exit", d.title_name)
                     self.manager.start(d.id)
             await self.manager.release_owed()
+            await self.manager.report_first_plays()
             self._publish()
         self.runner.run(make(), None, self._error)
 

@@ -191,6 +191,7 @@ async def _online(options: DownloadOptions, library: OfflineLibrary, service: _S
             if service.public_key is not None:
                 library.pin(service.key, service.public_key)
             await manager.release_owed()
+            await manager.report_first_plays()
             action = options.action
             if action == "download":
                 assert options.title is not None

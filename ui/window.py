@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
     # --- sign-in and profiles ------------------------------------------------------------------
 
     def _backend_ready(self) -> None:
-        self.dl.attach(self.backend.cp, self.backend.service_key)
+        self.dl.attach(self.backend.cp, self.backend.service_key, self.backend.license_key)
         if self.backend.keyring_note:
             self.signin.note.setText(self.backend.keyring_note)
         if self.auto_sign_in:

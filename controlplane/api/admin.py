@@ -1,4 +1,5 @@
-"""Admin API (its own loopback port): server clock, edge health, telemetry read-back.
+"""Admin API (its own loopback port, guarded by the ready line's token): server clock, edge
+health, telemetry read-back.
 
 The edge fleet adds its fault-injection routes to the same app.
 """
@@ -10,9 +11,12 @@ import json
 from aiohttp import web
 
 from controlplane.backend import BACKEND
-from controlplane.errors import field, json_body
+from controlplane.errors import ApiError, field, json_body
 
 routes = web.RouteTableDef()
+
+MAX_CLOCK_OFFSET_S = 100 * 365.25 * 86400
+"""How far ``POST /admin/clock`` may shift server time, s (±100 years)."""
 
 
 @routes.get("/admin/state")
@@ -32,14 +36,20 @@ async def state(request: web.Request) -> web.Response:
 async def set_clock(request: web.Request) -> web.Response:
     """``{"offset_s": N}`` shifts server time by N seconds (licenses, tokens, signed URLs)."""
     b = request.app[BACKEND]
-    b.clock.offset_s = field(await json_body(request), "offset_s", float)
+    offset_s = field(await json_body(request), "offset_s", float)
+    if abs(offset_s) > MAX_CLOCK_OFFSET_S:
+        raise ApiError(400, "bad_request", "offset_s must lie within ±100 years")
+    b.clock.offset_s = offset_s
     return web.json_response({"server_time": b.clock.now(), "clock_offset_s": b.clock.offset_s})
 
 
 @routes.get("/admin/telemetry")
 async def telemetry(request: web.Request) -> web.Response:
     b = request.app[BACKEND]
-    limit = min(int(request.query.get("limit", "200")), 5000)
+    text = request.query.get("limit", "200")
+    if not text.isdigit() or not 1 <= int(text) <= 5000:
+        raise ApiError(400, "bad_request", "limit must be a whole number 1..5000")
+    limit = int(text)
     rows = b.db.execute(
         "SELECT seq, device_id, received_at, event FROM telemetry ORDER BY seq DESC LIMIT ?",
         (limit,),

@@ -1,8 +1,9 @@
 """Accounts, device registration, tokens.
 
 Access tokens are short-lived bearer tokens; refresh tokens rotate on every use. Only token hashes
-are stored. Every device belongs to one account and carries the region it plays from and,
-optionally, the X25519 public key that offline licenses are wrapped to.
+are stored. Every device belongs to one account, plays from the account's region (a device's
+own claim is never trusted) and carries, optionally, the X25519 public key that offline
+licenses are wrapped to.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def authenticate(request: web.Request) -> Caller:
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "missing_token", "this endpoint needs an Authorization: Bearer token")
     row = b.db.execute(
-        "SELECT t.expires_at, d.id AS device_id, d.region, d.public_key, a.id AS account_id,"
+        "SELECT t.expires_at, d.id AS device_id, a.region, d.public_key, a.id AS account_id,"
         " a.plan FROM tokens t JOIN devices d ON d.id = t.device_id"
         " JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ? AND t.kind = 'access'",
         (hash_token(token.strip()),),
@@ -157,12 +158,14 @@ async def register_device(request: web.Request) -> web.Response:
     account_id = _login(b, body)
     name = field(body, "name", str)
     platform = field(body, "platform", str, required=False) or "unknown"
-    account_region = b.db.execute(
+    region = b.db.execute(
         "SELECT region FROM accounts WHERE id = ?", (account_id,)
     ).fetchone()["region"]
-    region = (field(body, "region", str, required=False) or account_region).upper()
-    if len(region) != 2 or not region.isalpha():
+    claimed = field(body, "region", str, required=False)
+    if claimed is not None and (len(claimed) != 2 or not claimed.isalpha()):
         raise ApiError(400, "bad_request", "region must be a two-letter country code")
+    # The region is the account's, never the device's claim: a device saying "GB" on a US
+    # account must not unlock GB-only titles (a real backend would use the request's origin).
     device_id = new_id("dev")
     b.db.execute(
         "INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -73,6 +73,18 @@ def _device_key(caller: Caller) -> str:
     return caller.public_key
 
 
+def _learn_first_play(b: Backend, row: sqlite3.Row, reported: float | None) -> None:
+    """Keep the earlier of the known first play and ``reported`` (bounded to the license's
+    life so far: never before its issue, never after now)."""
+    if reported is None:
+        return
+    reported = min(max(reported, row["issued_at"]), b.clock.now())
+    known = row["first_played_at"]
+    if known is None or reported < known:
+        b.db.execute("UPDATE offline_licenses SET first_played_at = ? WHERE id = ?",
+                     (reported, row["id"]))
+
+
 @routes.get("/v1/licenses/public-key")
 async def public_key(request: web.Request) -> web.Response:
     b = request.app[BACKEND]
@@ -124,12 +136,22 @@ async def renew(request: web.Request) -> web.Response:
     if row["released"]:
         raise ApiError(409, "license_released", "this download was deleted; download it again")
     body = await json_body(request) if request.can_read_body else {}
-    first_play = field(body, "first_played_at", float, required=False)
-    if first_play is not None and row["first_played_at"] is None:
-        b.db.execute("UPDATE offline_licenses SET first_played_at = ? WHERE id = ?",
-                     (first_play, row["id"]))
+    _learn_first_play(b, row, field(body, "first_played_at", float, required=False))
     b.db.execute("UPDATE offline_licenses SET expires_at = ? WHERE id = ?",
                  (b.clock.now() + b.policy.offline_license_ttl_s, row["id"]))
+    return web.json_response(_signed(b, _own_license(b, caller, row["id"]), _device_key(caller)))
+
+
+@routes.post("/v1/licenses/offline/{license_id}/first-play")
+async def first_play(request: web.Request) -> web.Response:
+    """A device reports its first offline play (at its next contact): the earliest is kept,
+    and the license comes back signed with it (the expiry unchanged)."""
+    caller = authenticate(request)
+    b = request.app[BACKEND]
+    row = _own_license(b, caller, request.match_info["license_id"])
+    if row["released"]:
+        raise ApiError(409, "license_released", "this download was deleted; download it again")
+    _learn_first_play(b, row, field(await json_body(request), "first_played_at", float))
     return web.json_response(_signed(b, _own_license(b, caller, row["id"]), _device_key(caller)))
 
 

@@ -20,12 +20,28 @@ from controlplane.errors import ApiError, field, json_body
 routes = web.RouteTableDef()
 
 MAX_BATCH = 500
+MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
+"""How far ahead of the server's clock an event may be stamped, ms (default 5 min). A later
+``event_time_ms`` is a wrong clock: it is stored as the server's time and the answer says
+``clamped: true``, so one bad clock cannot freeze a profile's progress."""
 
 
-def _newer(event_time_ms: int, device_id: str, row: sqlite3.Row | None) -> bool:
+def _newer(event_time_ms: int, device_id: str, row: sqlite3.Row | None, limit_ms: int) -> bool:
     if row is None:
         return True
-    return (event_time_ms, device_id) > (row["event_time_ms"], row["device_id"])
+    stored = min(int(row["event_time_ms"]), limit_ms)  # rows from before the bound, too
+    return (event_time_ms, device_id) > (stored, row["device_id"])
+
+
+def _own_device(b: Backend, caller: Caller, device_id: str | None) -> str:
+    """The writing device: the caller's own, or another device of the caller's account."""
+    if device_id is None or device_id == caller.device_id:
+        return caller.device_id
+    row = b.db.execute("SELECT 1 FROM devices WHERE id = ? AND account_id = ?",
+                       (device_id, caller.account_id)).fetchone()
+    if row is None:
+        raise ApiError(404, "unknown_device", f"no device {device_id!r} in this account")
+    return device_id
 
 
 def progress_json(b: Backend, row: sqlite3.Row) -> dict[str, Any]:
@@ -47,7 +63,11 @@ def apply_update(b: Backend, caller: Caller, profile_id: str, title_id: str,
     if title_id not in b.catalog.titles:
         raise ApiError(404, "unknown_title", f"no title {title_id!r} in the catalog")
     event_time_ms = field(body, "event_time_ms", int)
-    device_id = field(body, "device_id", str, required=False) or caller.device_id
+    device_id = _own_device(b, caller, field(body, "device_id", str, required=False))
+    now_ms = int(b.clock.now() * 1000)
+    clamped = event_time_ms > now_ms + MAX_CLOCK_SKEW_MS
+    if clamped:
+        event_time_ms = now_ms
     row = _current(b, profile_id, title_id)
     if "watched" in body and "position_s" not in body:
         watched = bool(field(body, "watched", bool))
@@ -60,14 +80,17 @@ def apply_update(b: Backend, caller: Caller, profile_id: str, title_id: str,
         if position < 0 or duration <= 0 or position > duration + 5:
             raise ApiError(400, "bad_request", "position_s must lie within the duration")
         watched = position >= b.policy.watched_fraction * duration
-    applied = _newer(event_time_ms, device_id, row)
+    applied = _newer(event_time_ms, device_id, row, now_ms + MAX_CLOCK_SKEW_MS)
     if applied:
         b.db.execute(
             "INSERT OR REPLACE INTO progress VALUES (?, ?, ?, ?, ?, ?, ?)",
             (profile_id, title_id, position, duration, event_time_ms, device_id, int(watched)),
         )
     current = _current(b, profile_id, title_id)
-    return {"applied": applied, "progress": progress_json(b, current) if current else None}
+    answer = {"applied": applied, "progress": progress_json(b, current) if current else None}
+    if clamped:
+        answer["clamped"] = True
+    return answer
 
 
 @routes.get("/v1/profiles/{profile_id}/progress")

@@ -20,6 +20,7 @@ from aiohttp import web
 from controlplane.edge.faults import KINDS, FaultError, fault_to_json, parse_fault
 from controlplane.edge.requestlog import RING_ENTRIES
 from controlplane.edge.server import Edge
+from controlplane.errors import parse_json
 
 if TYPE_CHECKING:
     from controlplane.edge.fleet import EdgeFleet
@@ -61,8 +62,8 @@ class _Admin:
     async def set_fault(self, request: web.Request) -> web.Response:
         edge = self._edge(request)
         try:
-            raw = await request.json()
-        except ValueError:
+            raw = parse_json(await request.text())
+        except (ValueError, UnicodeDecodeError):
             return _error(400, "bad_json", "the body must be a JSON object")
         try:
             fault = parse_fault(raw)

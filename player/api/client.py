@@ -340,6 +340,12 @@ class ControlPlaneClient:
         return await self._json("POST", f"/v1/licenses/offline/{quote(license_id, safe='')}/renew",
                                 json=body, idempotent=True)
 
+    async def report_first_play(self, license_id: str, first_played_at: float) -> JSON:
+        """The first offline play of a license: the server keeps the earliest, re-signs."""
+        return await self._json(
+            "POST", f"/v1/licenses/offline/{quote(license_id, safe='')}/first-play",
+            json={"first_played_at": first_played_at}, idempotent=True)
+
     async def release_offline_license(self, license_id: str) -> JSON:
         return await self._json(
             "POST", f"/v1/licenses/offline/{quote(license_id, safe='')}/release", idempotent=True)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from player.private import private_file
+
 log = logging.getLogger("sync")
 
 FILE_NAME = "progress.sqlite3"
@@ -106,7 +108,7 @@ class Outbox:
         path = Path(path)
         if path.suffix != ".sqlite3":
             path = path / FILE_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,

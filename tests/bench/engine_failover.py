@@ -34,13 +34,13 @@ FAULTS = {"kill": {"kind": "kill"}, "hang": {"kind": "hang"},
           "truncate": {"kind": "truncate", "fraction": 0.5}}
 
 
-async def once(base_url: str, admin_url: str, fault: dict[str, object],
-               speed: float) -> tuple[float, int, float | None, str]:
+async def once(base_url: str, admin_url: str, admin_headers: dict[str, str],
+               fault: dict[str, object], speed: float) -> tuple[float, int, float | None, str]:
     cp, profile = await signed_in(base_url)
     mpv = create_mpv()
     try:
         async with session(cp, profile, "long", mpv) as s, \
-                httpx.AsyncClient(base_url=admin_url) as admin:
+                httpx.AsyncClient(base_url=admin_url, headers=admin_headers) as admin:
             mpv.set("speed", speed)
             sched = s.scheduler
             assert sched is not None
@@ -75,7 +75,8 @@ def main() -> None:
         print(f"{'fault':9} {'cause':13} {'rebuffer s':>10} {'steps down':>10} "
               f"{'detection ms (median, max)':>28}")
         for kind, fault in FAULTS.items():
-            runs = [asyncio.run(once(cp.ready.base_url, cp.ready.admin_url, fault, args.speed))
+            runs = [asyncio.run(once(cp.ready.base_url, cp.ready.admin_url, cp.ready.admin_headers,
+                                    fault, args.speed))
                     for _ in range(args.reps)]
             detections = [r[2] for r in runs if r[2] is not None]
             det = (f"{median(detections):8.1f}, {max(detections):8.1f}" if detections

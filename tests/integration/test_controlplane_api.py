@@ -52,7 +52,8 @@ def test_ready_line_names_every_url(controlplane: ReadyInfo, http: httpx.Client)
     assert http.get(controlplane.base_url + "/").json()["api"] == "v1"
     for _, url in controlplane.edges:
         assert http.get(url + "/health").status_code == 200
-    assert http.get(controlplane.admin_url + "/admin/state").status_code == 200
+    assert http.get(controlplane.admin_url + "/admin/state",
+                    headers=controlplane.admin_headers).status_code == 200
     assert len(base64.b64decode(controlplane.license_public_key)) == 32
 
 
@@ -191,7 +192,7 @@ def test_playback_refuses_with_reasons(controlplane: ReadyInfo, http: httpx.Clie
     r = us.post("/v1/playback", {"title_id": gb_only["id"], "profile_id": us.profile_id})
     _assert_error(r, 403, "region_blocked")
     assert "GB" in r.json()["message"]
-    gb = new_device(http, controlplane, region="GB")
+    gb = new_device(http, controlplane, account_region="GB")
     r = gb.post("/v1/playback", {"title_id": gb_only["id"], "profile_id": gb.profile_id})
     assert r.status_code == 201, r.text
     basic = new_device(http, controlplane, plan="basic")
@@ -284,7 +285,8 @@ def test_steering_ranks_a_dead_edge_last(start_controlplane: StartControlPlane,
     device = new_device(http, ready)
     play = _start(device, _everywhere(fake_catalog_dir)["id"])
     first = http.get(play["steering_url"]).json()["PATHWAY-PRIORITY"][0]
-    r = http.post(f"{ready.admin_url}/admin/edges/{first}/faults", json={"kind": "hang"})
+    r = http.post(f"{ready.admin_url}/admin/edges/{first}/faults", json={"kind": "hang"},
+                  headers=ready.admin_headers)
     assert r.status_code == 200, r.text
     started = time.monotonic()
     while time.monotonic() - started < 8:
@@ -295,7 +297,7 @@ def test_steering_ranks_a_dead_edge_last(start_controlplane: StartControlPlane,
     took = time.monotonic() - started
     assert order[-1] == first, f"{first} still ranked {order} after {took:.1f}s"
     assert order[0] != first
-    http.delete(f"{ready.admin_url}/admin/edges/{first}/faults")
+    http.delete(f"{ready.admin_url}/admin/edges/{first}/faults", headers=ready.admin_headers)
 
 
 # --- offline licenses -------------------------------------------------------------------------
@@ -354,11 +356,12 @@ def test_offline_license_is_signed_wrapped_and_limited(start_controlplane: Start
 
     lid = payload["license_id"]
     time.sleep(1.1)
-    renewed = device.post(f"/v1/licenses/offline/{lid}/renew", {"first_played_at": 123.0})
+    played = payload["issued_at"] + 0.5
+    renewed = device.post(f"/v1/licenses/offline/{lid}/renew", {"first_played_at": played})
     assert renewed.status_code == 200, renewed.text
     new_payload, _ = _open_license(ready, device, renewed.json())
     assert new_payload["expires_at"] > payload["expires_at"]
-    assert new_payload["first_played_at"] == 123.0
+    assert new_payload["first_played_at"] == played
 
     r = device.post(f"/v1/licenses/offline/{lid}/release")
     assert r.status_code == 200 and r.json()["active"] == 1
@@ -369,10 +372,12 @@ def test_offline_license_is_signed_wrapped_and_limited(start_controlplane: Start
     _assert_error(other.post(f"/v1/licenses/offline/{lid}/release"), 404, "unknown_license")
 
     # Moving server time past the expiry frees the slots.
-    http.post(ready.admin_url + "/admin/clock", json={"offset_s": 200})
+    http.post(ready.admin_url + "/admin/clock", json={"offset_s": 200},
+              headers=ready.admin_headers)
     assert device.get("/v1/licenses/offline").json()["licenses"] == []
     assert device.post("/v1/licenses/offline", ask).status_code == 201
-    http.post(ready.admin_url + "/admin/clock", json={"offset_s": 0})
+    http.post(ready.admin_url + "/admin/clock", json={"offset_s": 0},
+              headers=ready.admin_headers)
 
 
 # --- progress and telemetry -------------------------------------------------------------------
@@ -446,7 +451,8 @@ def test_telemetry_intake(controlplane: ReadyInfo, http: httpx.Client) -> None:
     r = device.post("/v1/telemetry", {"events": events})
     assert r.status_code == 202 and r.json()["accepted"] == 3
     _assert_error(device.post("/v1/telemetry", {"events": [{"no": "type"}]}), 400, "bad_request")
-    stored = http.get(controlplane.admin_url + "/admin/telemetry?limit=50").json()["events"]
+    stored = http.get(controlplane.admin_url + "/admin/telemetry?limit=50",
+                      headers=controlplane.admin_headers).json()["events"]
     mine = [e for e in stored if e["device_id"] == device.tokens["device_id"]]
     assert [e["event"]["n"] for e in mine] == [0, 1, 2]
 

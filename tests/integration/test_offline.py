@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import shutil
 import subprocess
 import time
@@ -152,7 +153,7 @@ def test_pause_resume_and_a_dead_edge(fleet: ReadyInfo, catalog: Path, library: 
 
 
 def requests_for(fleet: ReadyInfo) -> list[dict[str, object]]:
-    with httpx.Client(base_url=fleet.admin_url, timeout=5.0) as admin:
+    with httpx.Client(base_url=fleet.admin_url, headers=fleet.admin_headers, timeout=5.0) as admin:
         out: list[dict[str, object]] = []
         for name, _ in fleet.edges:
             answer = admin.get(f"/admin/edges/{name}/requests").json()
@@ -338,6 +339,11 @@ def test_full_disk_pauses_and_loses_nothing(fleet: ReadyInfo, catalog: Path, tmp
         paused, finished = asyncio.run(main())
         assert paused.state == "paused" and paused.error_code == "disk_full"
         assert "full" in (paused.error or "") and "resume" in (paused.error or "")
+        # The free space when the write failed, in a unit that does not round it away (it said
+        # "0 MB", or the room its dropped part freed again).
+        shown = re.search(r"\((\d+) (KiB|bytes) free\)", paused.error or "")
+        assert shown is not None, paused.error
+        assert int(shown[1]) * (1024 if shown[2] == "KiB" else 1) < 37_648
         assert 0 < paused.segments_done < SEGMENTS
         assert finished.state == "completed"
         assert_matches_edge(small, catalog, finished)

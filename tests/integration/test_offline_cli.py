@@ -77,7 +77,8 @@ def test_download_killed_resumed_repaired_then_played_offline_and_synced(
     url = fleet.ready.base_url
     data = tmp_path / "device"
     common = ("--control-plane", url, "--data-dir", str(data))
-    admin = httpx.Client(base_url=fleet.ready.admin_url, timeout=5)
+    admin = httpx.Client(base_url=fleet.ready.admin_url,
+                         headers=fleet.ready.admin_headers, timeout=5)
     for name, _ in fleet.ready.edges:  # slow enough to be killed half-way
         admin.post(f"/admin/edges/{name}/faults", json={"kind": "slow", "rate_kbps": 3000})
 

@@ -106,7 +106,7 @@ def test_a_short_title_plays_to_its_end(fleet: ReadyInfo) -> None:
     assert report.played_s >= 11.0 and report.rebuffer_count == 0
     assert report.ttff_ms is not None and report.ttff_ms < 2000
     assert report.average_bitrate_bps and report.edges_used
-    with httpx.Client(base_url=fleet.admin_url) as admin:
+    with httpx.Client(base_url=fleet.admin_url, headers=fleet.admin_headers) as admin:
         stored = admin.get("/admin/telemetry", params={"limit": 500}).json()["events"]
     mine = [e["event"]["type"] for e in stored
             if e["event"].get("session_id") == report.session_id]
@@ -158,7 +158,8 @@ def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
             victim = scheduler.fetched[-1][2]
             rung = scheduler.rung or 0
             buffered = scheduler.buffer_s
-            async with httpx.AsyncClient(base_url=fleet.admin_url) as client:
+            async with httpx.AsyncClient(base_url=fleet.admin_url,
+                                         headers=fleet.admin_headers) as client:
                 (await client.post(f"/admin/edges/{victim}/faults", json=fault)
                  ).raise_for_status()
             assert await asyncio.wait_for(session.wait_ended(), 20) == "eof"
@@ -180,7 +181,7 @@ def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
 
 
 async def _slow_edges(ready: ReadyInfo, rate_kbps: float) -> None:
-    async with httpx.AsyncClient(base_url=ready.admin_url) as client:
+    async with httpx.AsyncClient(base_url=ready.admin_url, headers=ready.admin_headers) as client:
         for name, _ in ready.edges:
             (await client.post(f"/admin/edges/{name}/faults",
                                json={"kind": "slow", "rate_kbps": rate_kbps,
@@ -218,14 +219,16 @@ def test_a_fault_while_the_first_segment_streams_to_mpv_still_plays(
         playback = await cp.start_playback("short", profile)  # the edge the session starts on
         first = next(name for name, url in fleet.edges
                      if url.rstrip("/") == playback.pathways[0][1].rstrip("/"))
-        async with httpx.AsyncClient(base_url=fleet.admin_url) as client:
+        async with httpx.AsyncClient(base_url=fleet.admin_url,
+                                     headers=fleet.admin_headers) as client:
             (await client.post(f"/admin/edges/{first}/faults",
                                json={**fault, "paths": "segments"})).raise_for_status()
 
     async def main() -> PlaybackSession:
         async with playing(fleet, "short", start_over=True, before_play=before_play) as session:
             await until(lambda: bool(events(session, "failover")), 10, "a failover")
-            async with httpx.AsyncClient(base_url=fleet.admin_url) as client:
+            async with httpx.AsyncClient(base_url=fleet.admin_url,
+                                         headers=fleet.admin_headers) as client:
                 for name, _ in fleet.edges:  # the rest at full speed
                     (await client.delete(f"/admin/edges/{name}/faults")).raise_for_status()
             session.mpv.set("speed", 8)
@@ -249,7 +252,8 @@ def test_every_edge_down_ends_in_a_clear_error(fleet: ReadyInfo,
                                                admin: httpx.Client) -> None:
     async def main() -> tuple[PlaybackSession, BaseException]:
         async with playing(fleet, speed=12, start_over=True) as session:
-            async with httpx.AsyncClient(base_url=fleet.admin_url) as client:
+            async with httpx.AsyncClient(base_url=fleet.admin_url,
+                                         headers=fleet.admin_headers) as client:
                 for name, _ in fleet.edges:
                     (await client.post(f"/admin/edges/{name}/faults", json={"kind": "kill"})
                      ).raise_for_status()
@@ -291,7 +295,8 @@ def test_abr_climbs_on_a_fast_edge_and_steps_down_when_it_slows(
             await until(lambda: (scheduler.rung or 0) >= 3, 10, "a climb to rung 3")
             top = scheduler.rung or 0
             seen = len(session.telemetry.events)
-            async with httpx.AsyncClient(base_url=fleet.admin_url) as client:
+            async with httpx.AsyncClient(base_url=fleet.admin_url,
+                                         headers=fleet.admin_headers) as client:
                 for name, _ in fleet.edges:
                     (await client.post(f"/admin/edges/{name}/faults",
                                        json={"kind": "slow", "rate_kbps": 1500,

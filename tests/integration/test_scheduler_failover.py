@@ -70,7 +70,8 @@ async def play(ready: ReadyInfo, fault: dict[str, Any] | list[str] | None, *,
     run = Run()
     n = next(_accounts)
     async with ControlPlaneClient(ready.base_url) as cp, httpx.AsyncClient() as http, \
-            httpx.AsyncClient(base_url=ready.admin_url, timeout=5.0) as admin:
+            httpx.AsyncClient(base_url=ready.admin_url,
+                              headers=ready.admin_headers, timeout=5.0) as admin:
         await cp.register_device(f"sched{n}-{time.time_ns()}@edgeplay.test", "edgeplay-pw",
                                  "pytest", create_account=True)
         profile = (await cp.profiles())[0]["id"]
