@@ -35,7 +35,7 @@ def _run_bundled(args: argparse.Namespace) -> int:
         print(f"edgeplay: {exc}", file=sys.stderr)
         return 1
     print(f"Control plane: {ready.base_url}")
-    print(f"Admin API:     {ready.admin_url}")
+    print(f"Admin API:     {ready.admin_url}  (Authorization: Bearer {ready.admin_token})")
     for name, url in ready.edges:
         print(f"Edge {name}:    {url}")
     print("Serving. Press Ctrl+C to stop.", flush=True)

@@ -145,8 +145,8 @@ def fuzz_controlplane(cp: BundledControlPlane, catalog_dir: Path, *, seconds: fl
 
 
 @pytest.fixture(scope="module")
-def fuzzed(start_controlplane: StartControlPlane) -> Iterator[BundledControlPlane]:
-    yield start_controlplane(edges=1)
+def fuzzed(start_module_controlplane: StartControlPlane) -> Iterator[BundledControlPlane]:
+    yield start_module_controlplane(edges=1)
 
 
 def test_fuzzing_the_json_endpoints_finds_no_500_and_no_traceback(

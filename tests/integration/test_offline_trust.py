@@ -22,8 +22,8 @@ __all__ = ["catalog", "library"]  # fixtures shared with test_offline.py
 
 
 @pytest.fixture(scope="module")
-def fleet(start_controlplane: StartControlPlane, catalog: Path) -> ReadyInfo:
-    return start_controlplane(catalog_args=("--catalog-dir", str(catalog)), edges=1).ready
+def fleet(start_module_controlplane: StartControlPlane, catalog: Path) -> ReadyInfo:
+    return start_module_controlplane(catalog_args=("--catalog-dir", str(catalog)), edges=1).ready
 
 
 def _sql(lib: OfflineLibrary, statement: str, *args: object) -> None:
