@@ -246,6 +246,11 @@ class EdgePool:
         log.warning("no usable edge: %s", failures)
         raise NoEdgeError(failures)
 
+    def healthy_other_than(self, edge: str) -> bool:
+        """Is some other edge closed and not known to be too slow?"""
+        return any(e.name != edge and e.breaker.state is State.CLOSED and not self._too_slow(e)
+                   for e in self._edges.values())
+
     @property
     def degraded(self) -> bool:
         """Fewer than two healthy (closed) edges, or none when there is one: reload steering."""

@@ -73,6 +73,9 @@ class FetchConfig:
     """The chunk whose transfer time is the expected gap between bytes (bytes). Default 65536."""
     default_throughput_bps: float = 5e6
     """Throughput assumed for an edge never measured, for the stall rule (bits/s). Default 5e6."""
+    slow_check_after_s: float = 1.0
+    """Body time after which a download slower than the lowest rendition's bitrate leaves its
+    edge for a healthy one (Cause ``slow``, resumed with a Range) (seconds). Default 1.0."""
     progress_interval_s: float = 0.05
     """Least time between two ABR progress reports of one download (seconds). Default 0.05."""
 
@@ -114,6 +117,9 @@ class Cause(enum.Enum):
     """Another 4xx (404, a 403 other than url_expired, 416): the edge lacks the segment."""
     URL_EXPIRED = ("url_expired", False, False)
     """403 url_expired again after refreshing the URLs."""
+    SLOW = ("slow", False, True)
+    """The body comes slower than the lowest rendition plays while another edge is healthy
+    (checked once ``slow_check_after_s`` of the body has passed)."""
     TRUNCATED = ("truncated", False, True)
     """The body ended short of Content-Length (connection closed mid-body)."""
     CORRUPT = ("corrupt", True, False)

@@ -505,6 +505,7 @@ class SegmentFetcher:
                             last_progress = last_byte
                             self._progress(rung, progress.fetched, total, last_byte - start,
                                            received, ttfb, live)
+                            self._check_pace(edge, received, last_byte - start - ttfb)
         except TimeoutError:
             now = self._clock()
             if ttfb is None:
@@ -546,6 +547,19 @@ class SegmentFetcher:
                       rendition, edge, received, seconds * 1000, ttfb * 1000)
         return Fetched(index, rung, rendition, data, edge, received, seconds, ttfb, failovers,
                        offset)
+
+    def _check_pace(self, edge: str, received: int, body_s: float) -> None:
+        """Leave an edge whose body comes slower than the lowest rendition plays, when another
+        edge is healthy (the bytes so far are kept: Range resume)."""
+        floor = self.pool.useful_bps
+        if floor is None or body_s < self.config.slow_check_after_s:
+            return
+        rate = received * 8 / body_s
+        if rate >= floor or not self.pool.healthy_other_than(edge):
+            return
+        self.pool.report_throughput(edge, received, body_s)
+        raise _Failed(Cause.SLOW, f"{rate / 1000:.0f} kbit/s, under the lowest rendition's "
+                      f"{floor / 1000:.0f} kbit/s", body_s, "request")
 
     @staticmethod
     def _range_matches(response: httpx.Response, offset: int) -> bool:

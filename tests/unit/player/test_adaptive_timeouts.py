@@ -4,14 +4,14 @@ and an edge slower than the lowest rendition is left: the decisions, with inject
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
 
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool, EdgePoolConfig, edges_of
-from player.failover import FetchConfig, adaptive_timeout_s
+from player.failover import FailoverEvent, FetchConfig, adaptive_timeout_s
 from player.fetcher import Fetched, SegmentFetcher
 from player.loadlag import LagConfig, LoopLag
 from tests.helpers.policies import FixedPolicy
@@ -204,3 +204,51 @@ def test_when_every_edge_is_too_slow_steering_decides_again() -> None:
 def test_the_fetcher_tells_the_pool_the_lowest_rung() -> None:
     fetcher, _ = fetcher_for(World())
     assert fetcher.pool.useful_bps == RENDITIONS[0][1]
+
+
+def test_a_download_slower_than_the_lowest_rung_moves_to_a_healthy_edge_mid_body() -> None:
+    world = World()
+    clock = FakeClock()
+    config = FetchConfig(progress_interval_s=0.0, slow_check_after_s=1.0)
+
+    async def trickling_e1(request: httpx.Request) -> httpx.Response:
+        response = await world.handler(request)
+        if not (request.url.host.startswith("e1") and request.url.path.endswith(".ts")):
+            return response
+        body = response.content
+        step = len(body) // 10
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for at in range(0, len(body), step):
+                clock.advance(0.6)  # ~100 kbit/s: an eighth of the lowest rung
+                yield body[at:at + step]
+        return httpx.Response(200, headers={"Content-Length": str(len(body))},
+                              content=chunks())
+
+    async def run() -> tuple[Fetched, list[FailoverEvent], bool]:
+        events: list[FailoverEvent] = []
+        fetcher, http = fetcher_for(world, buffer_s=30.0, clock=clock, config=config,
+                                    handler=trickling_e1)
+        fetcher.subscribe(events.append)
+        async with http:
+            result = await fetcher.fetch(2, 0)
+        assert isinstance(result, Fetched)
+        return result, events, fetcher.pool.status("e1").too_slow
+
+    result, events, too_slow = asyncio.run(run())
+    assert result.edge == "e2" and result.data == plaintext("360p", 2)
+    [event] = events
+    assert (event.cause, event.from_edge, event.to_edge) == ("slow", "e1", "e2")
+    assert event.resume_from_byte > 0  # the bytes e1 delivered are kept
+    assert too_slow
+    ts = [(edge, rng) for edge, path, rng in world.requests if path.endswith(".ts")]
+    assert ts == [("e1", None), ("e2", f"bytes={event.resume_from_byte}-")]
+
+
+def test_a_slow_link_everywhere_is_not_failed_over_endlessly() -> None:
+    p = EdgePool({"e1": "http://e1.test", "e2": "http://e2.test"}, httpx.AsyncClient(),
+                 clock=FakeClock())
+    p.useful_bps = 800_000
+    assert p.healthy_other_than("e1")
+    p.report_throughput("e2", 10_000, 1.0)   # e2 measured too slow as well
+    assert not p.healthy_other_than("e1")    # so e1's slow download stays where it is
