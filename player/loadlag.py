@@ -33,9 +33,9 @@ class LagConfig:
     """Samples older than this are forgotten (seconds). Default 5.0."""
     factor: float = 3.0
     """Multiple of the recent worst lag added to every timeout (factor). Default 3.0."""
-    max_allowance_s: float = 1.0
-    """Most that load may add to a timeout (seconds): a dead edge is still left within
-    the timeout plus this. Default 1.0."""
+    max_allowance_s: float = 0.5
+    """Most that load may add to a timeout (seconds): with the 1 s floor of an edge not heard
+    from yet, a hung edge is still left within 1.5 s however loaded the CPU. Default 0.5."""
 
 
 class LoopLag:

@@ -252,3 +252,14 @@ def test_a_slow_link_everywhere_is_not_failed_over_endlessly() -> None:
     assert p.healthy_other_than("e1")
     p.report_throughput("e2", 10_000, 1.0)   # e2 measured too slow as well
     assert not p.healthy_other_than("e1")    # so e1's slow download stays where it is
+
+
+def test_a_hung_edge_is_left_within_the_goal_however_loaded_the_cpu() -> None:
+    fetcher, _ = fetcher_for(World(), buffer_s=60.0)
+    lag = LoopLag(clock=FakeClock())
+    lag.record(10.0)  # a loop ten seconds late
+    fetcher.load_allowance_s = lambda: lag.allowance_s
+    assert fetcher.ttfb_timeout_s("e1") <= HANG_LIMIT_S  # not heard from yet: the 1 s floor
+    for _ in range(5):
+        fetcher.pool.report_ttfb("e1", 0.002)
+    assert fetcher.ttfb_timeout_s("e1") <= HANG_LIMIT_S
