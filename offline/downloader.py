@@ -10,6 +10,11 @@ request after an interruption, checked (it must decrypt to whole TS packets), ha
 to a temporary name, fsynced and renamed, then marked done in the journal. :meth:`pause`,
 :meth:`resume`, :meth:`cancel` and :meth:`delete` do what they say; a ``paused`` state written
 by another process (``edgeplay downloads pause``) is noticed between segments.
+
+**Ownership.** A running download holds its :class:`~offline.owner.OwnerLock` (the OS drops it
+when the process ends, ``kill -9`` included). :meth:`add` for a title whose download is
+unfinished resumes it unless a live process owns it (then ``already_downloading``); a download
+whose lock another process holds is never run twice.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from offline.errors import OfflineError
 from offline.journal import Download
 from offline.library import OfflineLibrary
 from offline.license import verify
+from offline.owner import OwnerLock
 from offline.store import disk_full_error, free_bytes, is_disk_full, size_text
 from player.api import ControlPlaneClient
 from player.decrypt import CorruptSegment, StreamDecryptor
@@ -181,6 +187,7 @@ class DownloadManager:
         self._last_event: dict[str, float] = {}
         self._stopping: dict[str, str] = {}
         self._unsaved: dict[str, tuple[str, str | None, str | None]] = {}
+        self._owned: dict[str, OwnerLock] = {}
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -224,9 +231,14 @@ class DownloadManager:
         """Get the license and lay the download out in the journal (state ``queued``)."""
         lib = self.library
         existing = lib.for_title(title_id)
+        if existing is not None and existing.state == "completed":
+            raise OfflineError(f"{existing.title_name} is already downloaded.",
+                               code="already_downloaded")
         if existing is not None and existing.state != "failed":
-            raise OfflineError(f"{existing.title_name} is already downloaded or downloading "
-                               f"({existing.state}).", code="already_downloaded")
+            self.check_not_owned(existing)
+            log.info("download %s (%s, %s): not running anywhere: resuming it", existing.id,
+                     existing.title_name, existing.state)
+            return existing
         device_key = lib.device_key()
         public_key = await self.pin_license_key()
         title = await self.cp.title(title_id, profile_id)
@@ -325,6 +337,32 @@ class DownloadManager:
         raise NoEdgeError(failures)
 
     # --- running -----------------------------------------------------------------------------
+
+    def _lock(self, download_id: str) -> OwnerLock:
+        return self._owned.get(download_id) or OwnerLock(
+            self.library.root / "locks" / f"{download_id}.lock")
+
+    def owner_elsewhere(self, download_id: str) -> int | None:
+        """The pid of the live process (this one included, through another manager) that
+        runs ``download_id``, 0 when it is this manager, None when nobody runs it."""
+        task = self._tasks.get(download_id)
+        if task is not None and not task.done():
+            return 0
+        lock = self._lock(download_id)
+        if lock.held or not lock.held_elsewhere():
+            return None
+        return lock.owner_pid() or -1
+
+    def check_not_owned(self, d: Download) -> None:
+        """:class:`OfflineError` ``already_downloading`` when a live process runs ``d``."""
+        owner = self.owner_elsewhere(d.id)
+        if owner is None:
+            return
+        where = ("" if owner == 0 else
+                 f" by another Edgeplay (process {owner})" if owner > 0 else
+                 " by another Edgeplay")
+        raise OfflineError(f"{d.title_name} is already downloading{where}.",
+                           code="already_downloading")
 
     def start(self, download_id: str) -> asyncio.Task[None]:
         """Queue ``download_id`` (a paused or failed one resumes); returns its task."""
@@ -474,39 +512,53 @@ class DownloadManager:
             d = lib.get(download_id)
             if d.state == "paused" or download_id in self._stopping:
                 return
-            self._set_state(download_id, "downloading")
-            self._rates[download_id] = _Rate(clock=self._clock)
-            self._event(self.status(download_id), force=True)
-            try:
-                await self._download(lib.get(download_id))
-            except asyncio.CancelledError:
-                raise
-            except _Stop:
+            lock = self._lock(download_id)
+            if not lock.acquire():
+                log.warning("download %s: another process (pid %s) runs it: not started",
+                            download_id, lock.owner_pid())
                 return
-            except OfflineError as exc:
-                state = "paused" if exc.code in ("disk_full", "quota") else "failed"
-                self._set_state(download_id, state, exc.code, exc.message)
-                log.warning("download %s %s: %s", download_id, state, exc.message)
-            except PlayerError as exc:
-                self._set_state(download_id, "failed", exc.code,
-                                exc.message + " Resume to try again.")
-                log.warning("download %s failed: %s", download_id, exc)
-            except (OSError, sqlite3.OperationalError) as exc:
-                if is_disk_full(exc) or "full" in str(exc):
-                    error = disk_full_error(lib.store.root)
-                    self._set_state(download_id, "paused", error.code, error.message)
-                else:
-                    self._set_state(download_id, "failed", "io", f"The download could not be "
-                                    f"written ({exc}). Resume to try again.")
-                log.warning("download %s stopped: %s", download_id, exc)
-            else:
-                self._set_state(download_id, "completed")
-                log.info("download %s completed", download_id)
-                if self.on_finished is not None:
-                    self.on_finished(self.status(download_id))
+            self._owned[download_id] = lock
+            try:
+                await self._run_owned(download_id)
             finally:
-                if lib.journal.get(download_id) is not None:
-                    self._event(self.status(download_id), force=True)
+                self._owned.pop(download_id, None)
+                lock.release()
+
+    async def _run_owned(self, download_id: str) -> None:
+        lib = self.library
+        self._set_state(download_id, "downloading")
+        self._rates[download_id] = _Rate(clock=self._clock)
+        self._event(self.status(download_id), force=True)
+        try:
+            await self._download(lib.get(download_id))
+        except asyncio.CancelledError:
+            raise
+        except _Stop:
+            return
+        except OfflineError as exc:
+            state = "paused" if exc.code in ("disk_full", "quota") else "failed"
+            self._set_state(download_id, state, exc.code, exc.message)
+            log.warning("download %s %s: %s", download_id, state, exc.message)
+        except PlayerError as exc:
+            self._set_state(download_id, "failed", exc.code,
+                            exc.message + " Resume to try again.")
+            log.warning("download %s failed: %s", download_id, exc)
+        except (OSError, sqlite3.OperationalError) as exc:
+            if is_disk_full(exc) or "full" in str(exc):
+                error = disk_full_error(lib.store.root)
+                self._set_state(download_id, "paused", error.code, error.message)
+            else:
+                self._set_state(download_id, "failed", "io", f"The download could not be "
+                                f"written ({exc}). Resume to try again.")
+            log.warning("download %s stopped: %s", download_id, exc)
+        else:
+            self._set_state(download_id, "completed")
+            log.info("download %s completed", download_id)
+            if self.on_finished is not None:
+                self.on_finished(self.status(download_id))
+        finally:
+            if lib.journal.get(download_id) is not None:
+                self._event(self.status(download_id), force=True)
 
     async def _context(self, d: Download) -> _Context:
         playback = await self.cp.start_playback(d.title_id, d.profile_id)

@@ -9,18 +9,30 @@ scheme and host of that pathway's variant URIs.
 2. measured performance, only when it is clearly worse than the best closed edge: an edge is
    demoted when its RTT exceeds the best RTT by more than ``rtt_slack_s``, or when its
    throughput is below ``slow_fraction`` of the best *and* below ``sufficient_throughput_bps``
-   (an edge fast enough for every rendition is never demoted for speed);
+   (an edge fast enough for every rendition is never demoted for speed), or when its latest
+   throughput sample is below :attr:`EdgePool.useful_bps` (the lowest rendition's bitrate, set
+   by the fetcher: not even the lowest rung plays in real time from it, so an edge that is
+   merely unmeasured is a better bet);
 3. steering priority (the last PATHWAY-PRIORITY applied; pathways it omits come after, in playlist
    order).
 
 So steering decides among comparable edges: a 1 ms RTT difference never overrides it, a dead or
 clearly slower edge does.
+
+**Time to first byte.** The pool keeps each edge's last ``ttfb_window`` TTFB samples (the
+fetcher reports them); :meth:`EdgePool.expected_ttfb_s` is their ``ttfb_percentile`` (and at
+least the probed RTT); an edge with no sample of its own gets the best that the other edges
+show (the same path: a slow origin makes every edge slow). The fetcher's timeouts and the
+probe's ``GET /health`` limit grow with it, so a healthy-but-slow server is not mistaken for a
+hung one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +70,14 @@ class EdgePoolConfig:
     """Throughput at which an edge is never demoted for speed (bits/s). Default 50e6."""
     throughput_ewma_alpha: float = 0.3
     """Weight of a new throughput sample in the per-edge average (0..1). Default 0.3."""
+    ttfb_window: int = 20
+    """TTFB samples kept per edge (count). Default 20."""
+    ttfb_percentile: float = 0.9
+    """The percentile of those samples an edge is expected to answer within (0..1).
+    Default 0.9."""
+    probe_path_factor: float = 2.0
+    """The probe's ``GET /health`` limit is at least this × the edge's expected TTFB
+    (factor). Default 2.0."""
     circuit: CircuitConfig = field(default_factory=CircuitConfig)
     """Circuit breaker tunables, shared by every edge."""
 
@@ -75,6 +95,10 @@ class EdgeStatus:
     throughput_bps: float | None
     last_error: str | None
     consecutive_failures: int
+    ttfb_samples: int = 0
+    """TTFB samples kept for this edge (0: never answered a fetch)."""
+    too_slow: bool = False
+    """Its latest throughput sample is below the pool's ``useful_bps``."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +118,8 @@ class _Edge:
     rtt_s: float | None = None
     throughput_bps: float | None = None
     last_error: str | None = None
+    last_sample_bps: float | None = None
+    ttfbs: collections.deque[float] = field(default_factory=collections.deque)
 
 
 def edges_of(multivariant: Multivariant) -> dict[str, str]:
@@ -120,6 +146,12 @@ class EdgePool:
         self._clock = clock
         self._edges: dict[str, _Edge] = {}
         self._priority: dict[str, int] = {}
+        self.useful_bps: float | None = None
+        """Least throughput that plays the lowest rendition in real time (bit/s); an edge whose
+        latest sample is below it ranks after the other closed edges. None: no such rule."""
+        self.load_allowance_s: Callable[[], float] = lambda: 0.0
+        """Seconds that CPU load adds to a timeout now (the scheduler's
+        :class:`~player.loadlag.LoopLag`)."""
         self.set_edges(edges)
 
     @classmethod
@@ -160,8 +192,14 @@ class EdgePool:
 
     # --- ranking -------------------------------------------------------------------------------
 
+    def _too_slow(self, edge: _Edge) -> bool:
+        return (self.useful_bps is not None and edge.last_sample_bps is not None
+                and edge.last_sample_bps < self.useful_bps)
+
     def _demoted(self, edge: _Edge, best_rtt: float | None, best_tput: float | None) -> bool:
         c = self.config
+        if self._too_slow(edge):
+            return True
         if (edge.rtt_s is not None and best_rtt is not None
                 and edge.rtt_s > best_rtt + c.rtt_slack_s):
             return True
@@ -183,7 +221,8 @@ class EdgePool:
     def _status(self, edge: _Edge) -> EdgeStatus:
         return EdgeStatus(edge.name, edge.base_url, edge.breaker.state, self._steering_rank(edge),
                           edge.rtt_s, edge.throughput_bps, edge.last_error,
-                          edge.breaker.consecutive_failures)
+                          edge.breaker.consecutive_failures, len(edge.ttfbs),
+                          self._too_slow(edge))
 
     def ordered(self) -> list[EdgeStatus]:
         """Every edge, best first (open circuits last)."""
@@ -207,6 +246,11 @@ class EdgePool:
         log.warning("no usable edge: %s", failures)
         raise NoEdgeError(failures)
 
+    def healthy_other_than(self, edge: str) -> bool:
+        """Is some other edge closed and not known to be too slow?"""
+        return any(e.name != edge and e.breaker.state is State.CLOSED and not self._too_slow(e)
+                   for e in self._edges.values())
+
     @property
     def degraded(self) -> bool:
         """Fewer than two healthy (closed) edges, or none when there is one: reload steering."""
@@ -222,11 +266,52 @@ class EdgePool:
         e.breaker.record_success()
         if was is not State.CLOSED:
             log.info("%s recovered: circuit closed", edge)
-        if seconds > 0 and bytes_ > 0:
-            sample = bytes_ * 8 / seconds
-            alpha = self.config.throughput_ewma_alpha
-            e.throughput_bps = (sample if e.throughput_bps is None
-                                else alpha * sample + (1 - alpha) * e.throughput_bps)
+        self.report_throughput(edge, bytes_, seconds)
+
+    def report_throughput(self, edge: str, bytes_: int, seconds: float) -> None:
+        """A throughput sample (a finished fetch, or one the ABR abandoned) without a verdict
+        on the edge's health."""
+        e = self._edges[edge]
+        if seconds <= 0 or bytes_ <= 0:
+            return
+        sample = bytes_ * 8 / seconds
+        alpha = self.config.throughput_ewma_alpha
+        e.throughput_bps = (sample if e.throughput_bps is None
+                            else alpha * sample + (1 - alpha) * e.throughput_bps)
+        was_slow = self._too_slow(e)
+        e.last_sample_bps = sample
+        if self._too_slow(e) and not was_slow:
+            log.warning("%s too slow: %.0f kbit/s, under the lowest rendition's %.0f kbit/s",
+                        edge, sample / 1000, (self.useful_bps or 0) / 1000)
+
+    def report_ttfb(self, edge: str, seconds: float) -> None:
+        """A request to ``edge`` got its response headers after ``seconds``."""
+        samples = self._edges[edge].ttfbs
+        samples.append(seconds)
+        while len(samples) > max(1, self.config.ttfb_window):
+            samples.popleft()
+
+    def _percentile(self, edge: _Edge) -> float | None:
+        if not edge.ttfbs:
+            return None
+        ordered = sorted(edge.ttfbs)
+        rank = math.ceil(self.config.ttfb_percentile * len(ordered))
+        return ordered[min(len(ordered), max(1, rank)) - 1]
+
+    def ttfb_measured(self, edge: str) -> bool:
+        """Has ``edge`` itself answered a request yet?"""
+        return bool(self._edges[edge].ttfbs)
+
+    def expected_ttfb_s(self, edge: str) -> float | None:
+        """The TTFB ``edge`` should answer within (module docstring), None: nothing known."""
+        e = self._edges[edge]
+        own = self._percentile(e)
+        if own is None:
+            others = [p for p in map(self._percentile, self._edges.values()) if p is not None]
+            own = min(others) if others else None
+        if own is None:
+            return e.rtt_s
+        return max(own, e.rtt_s or 0.0)
 
     def report_failure(self, edge: str, cause: str, hard: bool = False) -> None:
         """A fetch or probe failed; ``hard`` (refused, timed out) opens the circuit at once."""
@@ -255,11 +340,10 @@ class EdgePool:
         return list(results)
 
     async def _probe_one(self, edge: _Edge) -> ProbeResult:
-        c = self.config
         start = self._clock()
+        limit = self.health_timeout_s(edge.name)
         try:
-            response = await self._http.get(edge.base_url + "/health",
-                                            timeout=c.health_timeout_s)
+            response = await self._http.get(edge.base_url + "/health", timeout=limit)
         except httpx.TransportError as exc:
             # Refused, reset or silent past the timeout: a hard failure.
             return self._probe_failed(edge, _describe(exc), hard=True)
@@ -275,9 +359,16 @@ class EdgePool:
             return self._probe_failed(edge, str(exc), hard=False)
         edge.breaker.record_success()
         if throughput is not None:
-            edge.throughput_bps = throughput
+            edge.throughput_bps = edge.last_sample_bps = throughput
         edge.last_error = None
         return ProbeResult(edge.name, edge.rtt_s, throughput, None)
+
+    def health_timeout_s(self, edge: str) -> float:
+        """The probe's limit for ``GET /health``: ``health_timeout_s``, or more on a path
+        that answers slowly, plus what CPU load adds."""
+        c = self.config
+        expected = self.expected_ttfb_s(edge) or 0.0
+        return max(c.health_timeout_s, c.probe_path_factor * expected) + self.load_allowance_s()
 
     def _probe_failed(self, edge: _Edge, cause: str, hard: bool) -> ProbeResult:
         self.report_failure(edge.name, f"probe: {cause}", hard=hard)
@@ -287,13 +378,15 @@ class EdgePool:
         """Bits/s over the bytes after the first chunk (time to first byte excluded)."""
         c = self.config
         url = f"{edge.base_url}/v1/probe"
+        # Its time to first byte is not measured, so a slow path lengthens the limit.
+        limit = self.health_timeout_s(edge.name) - c.health_timeout_s + c.probe_timeout_s
         start = self._clock()
         first_at: float | None = None
         first_len = total = 0
         try:
-            async with asyncio.timeout(c.probe_timeout_s):
+            async with asyncio.timeout(limit):
                 async with self._http.stream("GET", url, params={"bytes": str(c.probe_bytes)},
-                                             timeout=c.probe_timeout_s) as response:
+                                             timeout=limit) as response:
                     if response.status_code != 200:
                         raise _ProbeStatusError(
                             f"throughput probe answered {response.status_code}")

@@ -2,17 +2,25 @@
 on another pathway.
 
 **Timeout rule** (:func:`adaptive_timeout_s`). A response may take ``timeout_factor`` × what is
-expected of it, but never less than ``min_timeout_s`` and never more than ``buffer_fraction`` of
-the media buffered ahead (nor ``max_timeout_s``)::
+expected of it, but never less than a floor and never more than ``buffer_fraction`` of the media
+buffered ahead (nor ``max_timeout_s``) unless the floor says so; then CPU load adds its
+allowance (:class:`~player.loadlag.LoopLag`)::
 
-    timeout = clamp(timeout_factor × expected_s, min_timeout_s,
-                    max(min_timeout_s, min(max_timeout_s, buffer_fraction × buffer_s)))
+    timeout = clamp(timeout_factor × expected_s, floor_s,
+                    max(floor_s, min(max_timeout_s, buffer_fraction × buffer_s))) + load_s
 
-``expected_s`` is the edge's time to first byte (an EWMA of measured TTFBs, seeded by the probe
-RTT) for the TTFB timeout, and the time one ``stall_chunk_bytes`` chunk takes at the edge's
-measured throughput for the stall timeout (no byte for that long, re-armed after every chunk
-with the buffer left *then*). So a full buffer tolerates a slow answer, a draining one fails
-over fast, and no wait is ever longer than a quarter of what is buffered.
+For the stall timeout ``expected_s`` is the time one ``stall_chunk_bytes`` chunk takes at the
+edge's measured throughput (no byte for that long, re-armed after every chunk with the buffer
+left *then*) and ``floor_s`` is ``min_timeout_s``. For the TTFB timeout ``expected_s`` is what
+the path shows (:meth:`~player.edgepool.EdgePool.expected_ttfb_s`: the edge's TTFB percentile,
+at least its RTT; an unmeasured edge gets the best of the others) and the floor is the largest
+of ``min_timeout_s``, ``path_floor_factor`` × expected (an edge answering as slowly as it always
+does is not failed over, however low the buffer: another edge on the same path would be no
+faster), ``unmeasured_timeout_s`` for an edge that never answered yet (a healthy-but-slow
+server must be playable from its first request), and ``last_resort_timeout_s`` once every edge
+has failed (the retries after reloading steering or the manifest). So a full buffer tolerates
+a slow answer, a draining one fails over fast, a slow path or a loaded CPU stretches the wait,
+and a hung edge that used to answer fast is still left after about ``min_timeout_s``.
 
 **Causes** (:class:`Cause`): each says whether it trips the edge's circuit at once (``hard``) and
 whether the bytes already received are kept and resumed on the next edge with
@@ -51,22 +59,47 @@ class FetchConfig:
     max_timeout_s: float = 5.0
     """Longest TTFB or stall timeout, whatever the buffer (seconds). Default 5.0."""
     default_ttfb_s: float = 0.1
-    """Expected TTFB of an edge never measured (seconds). Default 0.1."""
-    ttfb_ewma_alpha: float = 0.3
-    """Weight of a new TTFB sample in the per-edge average (0..1). Default 0.3."""
+    """Expected TTFB when nothing is known of the path (seconds). Default 0.1."""
+    path_floor_factor: float = 2.0
+    """The TTFB timeout is at least this × the edge's expected TTFB, whatever the buffer
+    (factor). Default 2.0."""
+    unmeasured_timeout_s: float = 1.0
+    """Least TTFB timeout for an edge that has not answered yet (seconds): a server 0.4 s
+    to its first byte plays, a hung one is left within this. Default 1.0."""
+    last_resort_timeout_s: float = 2.5
+    """Least TTFB timeout once every edge has failed (the rounds after reloading steering,
+    the manifest, or a second round of the timeline's playlist) (seconds). Default 2.5."""
     stall_chunk_bytes: int = 64 * 1024
     """The chunk whose transfer time is the expected gap between bytes (bytes). Default 65536."""
     default_throughput_bps: float = 5e6
     """Throughput assumed for an edge never measured, for the stall rule (bits/s). Default 5e6."""
+    slow_check_after_s: float = 1.0
+    """Body time after which a download slower than the lowest rendition's bitrate leaves its
+    edge for a healthy one (Cause ``slow``, resumed with a Range) (seconds). Default 1.0."""
     progress_interval_s: float = 0.05
     """Least time between two ABR progress reports of one download (seconds). Default 0.05."""
 
 
-def adaptive_timeout_s(expected_s: float, buffer_s: float, config: FetchConfig) -> float:
-    """The timeout rule of the module docstring."""
+def adaptive_timeout_s(expected_s: float, buffer_s: float, config: FetchConfig, *,
+                       floor_s: float | None = None, load_s: float = 0.0) -> float:
+    """The timeout rule of the module docstring (``floor_s`` None: ``min_timeout_s``; it is
+    never above ``max_timeout_s``)."""
     c = config
-    ceiling = max(c.min_timeout_s, min(c.max_timeout_s, c.buffer_fraction * max(buffer_s, 0.0)))
-    return min(max(c.timeout_factor * expected_s, c.min_timeout_s), ceiling)
+    floor = min(c.max_timeout_s, max(c.min_timeout_s, floor_s or 0.0))
+    ceiling = max(floor, min(c.max_timeout_s, c.buffer_fraction * max(buffer_s, 0.0)))
+    return min(max(c.timeout_factor * expected_s, floor), ceiling) + max(load_s, 0.0)
+
+
+def ttfb_floor_s(expected_s: float | None, measured: bool, last_resort: bool,
+                 config: FetchConfig) -> float:
+    """The TTFB timeout's floor (module docstring)."""
+    c = config
+    floor = max(c.min_timeout_s, c.path_floor_factor * (expected_s or 0.0))
+    if not measured:
+        floor = max(floor, c.unmeasured_timeout_s)
+    if last_resort:
+        floor = max(floor, c.last_resort_timeout_s)
+    return floor
 
 
 class Cause(enum.Enum):
@@ -84,6 +117,9 @@ class Cause(enum.Enum):
     """Another 4xx (404, a 403 other than url_expired, 416): the edge lacks the segment."""
     URL_EXPIRED = ("url_expired", False, False)
     """403 url_expired again after refreshing the URLs."""
+    SLOW = ("slow", False, True)
+    """The body comes slower than the lowest rendition plays while another edge is healthy
+    (checked once ``slow_check_after_s`` of the body has passed)."""
     TRUNCATED = ("truncated", False, True)
     """The body ended short of Content-Length (connection closed mid-body)."""
     CORRUPT = ("corrupt", True, False)

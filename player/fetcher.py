@@ -27,6 +27,7 @@ One :meth:`SegmentFetcher.fetch` call:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
@@ -46,11 +47,16 @@ from player.failover import (
     FetchConfig,
     PathwayPlaylists,
     adaptive_timeout_s,
+    ttfb_floor_s,
 )
 from player.manifest import MediaPlaylist, Multivariant, Segment
 
 log = logging.getLogger("edge")
 net_log = logging.getLogger("net")
+
+_last_resort: contextvars.ContextVar[bool] = contextvars.ContextVar("last_resort", default=False)
+"""Set in a fetch (its own task) once every edge has failed: its later requests, the media
+playlists they read included, wait ``last_resort_timeout_s`` at least."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,11 @@ class SegmentFetcher:
         if on_failover is not None:
             self._listeners.append(on_failover)
         self._clock = clock
-        self._ttfb_s: dict[str, float] = {}
+        self.load_allowance_s: Callable[[], float] = lambda: 0.0
+        """Seconds that CPU load adds to every timeout now; the scheduler sets it (its
+        :class:`~player.loadlag.LoopLag`)."""
+        pool.useful_bps = float(self.playlists.bitrates_bps[0]) if self.playlists.bitrates_bps \
+            else None
         self.on_stage: Callable[[str, int], None] | None = None
         """Optional tracer: ``on_stage(stage, index)`` at ``seg_request``, ``seg_headers``,
         ``seg_body`` (last byte) and ``seg_ready`` (decrypted and valid) of every attempt (the
@@ -194,18 +204,23 @@ class SegmentFetcher:
     # --- the timeout rule, per edge ------------------------------------------------------------
 
     def expected_ttfb_s(self, edge: str) -> float:
-        if edge in self._ttfb_s:
-            return self._ttfb_s[edge]
-        rtt = self.pool.status(edge).rtt_s
-        return rtt if rtt is not None else self.config.default_ttfb_s
+        expected = self.pool.expected_ttfb_s(edge)
+        return expected if expected is not None else self.config.default_ttfb_s
 
-    def ttfb_timeout_s(self, edge: str) -> float:
-        return adaptive_timeout_s(self.expected_ttfb_s(edge), self.buffer_level(), self.config)
+    def ttfb_timeout_s(self, edge: str, last_resort: bool | None = None) -> float:
+        """How long ``edge`` may take to its response headers now (docs: the timeout rule)."""
+        if last_resort is None:
+            last_resort = _last_resort.get()
+        floor = ttfb_floor_s(self.pool.expected_ttfb_s(edge), self.pool.ttfb_measured(edge),
+                             last_resort, self.config)
+        return adaptive_timeout_s(self.expected_ttfb_s(edge), self.buffer_level(), self.config,
+                                  floor_s=floor, load_s=self.load_allowance_s())
 
     def stall_timeout_s(self, edge: str) -> float:
         throughput = self.pool.status(edge).throughput_bps or self.config.default_throughput_bps
         expected = self.config.stall_chunk_bytes * 8 / throughput
-        return adaptive_timeout_s(expected, self.buffer_level(), self.config)
+        return adaptive_timeout_s(expected, self.buffer_level(), self.config,
+                                  load_s=self.load_allowance_s())
 
     def _stage(self, stage: str, index: int) -> None:
         if self.on_stage is not None:
@@ -215,9 +230,7 @@ class SegmentFetcher:
                 log.exception("stage tracer failed")
 
     def _note_ttfb(self, edge: str, ttfb_s: float) -> None:
-        old = self._ttfb_s.get(edge)
-        a = self.config.ttfb_ewma_alpha
-        self._ttfb_s[edge] = ttfb_s if old is None else a * ttfb_s + (1 - a) * old
+        self.pool.report_ttfb(edge, ttfb_s)
 
     # --- one segment ---------------------------------------------------------------------------
 
@@ -225,6 +238,13 @@ class SegmentFetcher:
                     sink: LiveSegment | None = None) -> Fetched | Abandoned:
         """``sink``: where validated plaintext goes as it arrives (the bridge streams it to mpv
         from there); the fetcher keeps its own otherwise."""
+        token = _last_resort.set(False)
+        try:
+            return await self._fetch(index, rung, sink)
+        finally:
+            _last_resort.reset(token)
+
+    async def _fetch(self, index: int, rung: int, sink: LiveSegment | None) -> Fetched | Abandoned:
         rendition = self.playlists.ladder[rung]
         live = sink if sink is not None else LiveSegment(index)
         progress = _Progress()
@@ -241,11 +261,13 @@ class SegmentFetcher:
             if edge is None:
                 if stage == 0 and self._reload_steering is not None:
                     stage = 1
+                    _last_resort.set(True)
                     await self._steering_reload()
                     tried.clear()
                     continue
                 if stage <= 1 and self._reload_manifest is not None:
                     stage = 2
+                    _last_resort.set(True)
                     await self._manifest_reload()
                     tried.clear()
                     continue
@@ -300,10 +322,23 @@ class SegmentFetcher:
         the timeline every rendition shares, cached for the fetches; :class:`NoEdgeError` if no
         edge answers."""
         rendition = self.playlists.ladder[rung]
+        # Once every edge timed out, one more round with patient timeouts (a slow server).
+        rounds = [(s.name, False) for s in self.pool.ordered()]
+        rounds += [(name, True) for name, _ in rounds]
+        token = _last_resort.set(False)
+        try:
+            return await self._timeline(rendition, rounds)
+        finally:
+            _last_resort.reset(token)
+
+    async def _timeline(self, rendition: str, rounds: list[tuple[str, bool]]) -> MediaPlaylist:
         failures: dict[str, str] = {}
         refreshed = False
-        for status in self.pool.ordered():
-            edge = status.name
+        for edge, patient in rounds:
+            if patient and not all(f.startswith(Cause.TTFB_TIMEOUT.label)
+                                   for f in failures.values()):
+                break
+            _last_resort.set(patient)
             for _ in range(2):
                 seen = self.playlists.generation
                 try:
@@ -384,6 +419,7 @@ class SegmentFetcher:
         try:
             async with asyncio.timeout(timeout):
                 response = await self._http.get(url, timeout=self.config.max_timeout_s * 2)
+            self._note_ttfb(edge, self._clock() - start)
         except TimeoutError:
             raise _Failed(Cause.TTFB_TIMEOUT, f"playlist: no answer in {timeout:.2f} s",
                           self._clock() - start) from None
@@ -469,6 +505,7 @@ class SegmentFetcher:
                             last_progress = last_byte
                             self._progress(rung, progress.fetched, total, last_byte - start,
                                            received, ttfb, live)
+                            self._check_pace(edge, received, last_byte - start - ttfb)
         except TimeoutError:
             now = self._clock()
             if ttfb is None:
@@ -511,6 +548,19 @@ class SegmentFetcher:
         return Fetched(index, rung, rendition, data, edge, received, seconds, ttfb, failovers,
                        offset)
 
+    def _check_pace(self, edge: str, received: int, body_s: float) -> None:
+        """Leave an edge whose body comes slower than the lowest rendition plays, when another
+        edge is healthy (the bytes so far are kept: Range resume)."""
+        floor = self.pool.useful_bps
+        if floor is None or body_s < self.config.slow_check_after_s:
+            return
+        rate = received * 8 / body_s
+        if rate >= floor or not self.pool.healthy_other_than(edge):
+            return
+        self.pool.report_throughput(edge, received, body_s)
+        raise _Failed(Cause.SLOW, f"{rate / 1000:.0f} kbit/s, under the lowest rendition's "
+                      f"{floor / 1000:.0f} kbit/s", body_s, "request")
+
     @staticmethod
     def _range_matches(response: httpx.Response, offset: int) -> bool:
         if response.status_code != 206:
@@ -530,4 +580,6 @@ class SegmentFetcher:
                                             self.buffer_level(), now)
         if lower is not None and lower < rung:
             self._policy.on_download_complete(rung, received, elapsed_s, ttfb_s, now)
+            if live.edge:
+                self.pool.report_throughput(live.edge, received, elapsed_s)
             raise _Abandon(lower)

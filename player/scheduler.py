@@ -44,6 +44,7 @@ from player.buffer import BufferConfig, BufferedSegment, LiveSegment, SegmentAbo
 from player.errors import ManifestError, PlayerError
 from player.failover import FailoverEvent
 from player.fetcher import Abandoned, SegmentFetcher
+from player.loadlag import LagConfig, LoopLag
 from player.segments import SegmentSourceError, SegmentStream, whole
 
 log = logging.getLogger("abr")
@@ -63,6 +64,8 @@ class SchedulerConfig:
     """Buffer under which the extra fetch may start (seconds). Default 10.0."""
     parallel_headroom: float = 2.5
     """The estimate must exceed this × the current rung's bitrate for it (factor). Default 2.5."""
+    lag: LagConfig = field(default_factory=LagConfig)
+    """How the event loop's lateness is sampled and what it adds to the fetch timeouts."""
 
 
 TIMELINE_TOLERANCE_S = 0.001
@@ -96,13 +99,16 @@ class Scheduler:
                  config: SchedulerConfig | None = None, start_index: int = 0,
                  on_event: Callable[[Event], None] | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 first_max_rung: int | None = None, hold_until_released: bool = False) -> None:
+                 first_max_rung: int | None = None, hold_until_released: bool = False,
+                 lag: LoopLag | None = None) -> None:
         """``first_max_rung``: cap on the first segment's rung (a fast start: its download is
         on the time to first frame); None: the policy alone decides.
         ``hold_until_released``: until :meth:`release` (the session calls it at the first
         frame) fetch no further than one segment past the position mpv is reading, at no more
         than ``first_max_rung``, so big read-ahead downloads do not compete with mpv's start
-        for the link and the CPU while one segment of margin is still buffered."""
+        for the link and the CPU while one segment of margin is still buffered.
+        ``lag``: the CPU-load signal (default: a :class:`~player.loadlag.LoopLag` on the
+        loop's own clock), started by :meth:`start` and stopped by :meth:`stop`."""
         self.config = config or SchedulerConfig()
         self.fetcher = fetcher
         self.policy = policy
@@ -132,7 +138,9 @@ class Scheduler:
         """(position, seconds waited) for every rebuffer."""
         self.fetched: list[tuple[int, int, str]] = []
         """(position, rung, edge) of every stored segment, in order."""
+        self.lag = lag or LoopLag(self.config.lag)
         fetcher.subscribe(self._failover)
+        fetcher.load_allowance_s = fetcher.pool.load_allowance_s = self._load_allowance_s
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -153,12 +161,18 @@ class Scheduler:
         ``TIMELINE_TOLERANCE_S``, media sequence 0), else :class:`ManifestError`."""
         bitrates = self.fetcher.playlists.bitrates_bps
         rung = 0
+        if not self._stopped:
+            self.lag.start()
         if segment_duration_s:
             count = len(expected_durations_s) if expected_durations_s else None
             self.policy.start(bitrates, segment_duration_s, count)
             self._first = self._capped_decision(self._start_index, 0.0)
             rung = self._clamp(self._first.rung)
-        timeline = await self.fetcher.timeline(rung)
+        try:
+            timeline = await self.fetcher.timeline(rung)
+        except BaseException:
+            await self.lag.stop()
+            raise
         self._durations_s = tuple(s.duration_s for s in timeline.segments)
         if expected_durations_s is not None:
             _check_timeline(self._durations_s, timeline.media_sequence, expected_durations_s,
@@ -169,6 +183,9 @@ class Scheduler:
         if not segment_duration_s:
             self.policy.start(bitrates, timeline.target_duration_s, len(timeline.segments))
         self._loop_task = asyncio.create_task(self._run(), name="scheduler")
+
+    def _load_allowance_s(self) -> float:
+        return self.lag.allowance_s
 
     def _clamp(self, rung: int) -> int:
         return max(0, min(rung, len(self.fetcher.playlists.ladder) - 1))
@@ -196,6 +213,7 @@ class Scheduler:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.lag.stop()
         self._inflight.clear()
         if self._buffer is not None and self._buffer.error is None:
             self._buffer.fail(SegmentSourceError("playback stopped"))

@@ -2,13 +2,14 @@
 
 ``edgeplay download TITLE [--quality Q] [--json]`` gets a license and downloads the title,
 printing progress on stderr (and, with ``--json``, the final state as one JSON object on
-stdout); Ctrl+C or SIGTERM pause it, ``kill -9`` loses nothing: ``edgeplay downloads resume
-TITLE`` continues where it stopped. ``edgeplay downloads [list]`` needs no network;
-``pause`` marks the download paused (a running ``edgeplay download`` notices between
-segments); ``resume``, ``renew``, ``delete`` (which releases the license) and ``repair``
-(re-fetches the parts that fail their check) talk to the control plane the download came from:
-the bundled one is started for them. Exit status: 0 done, 1 an error (one line on stderr), 2
-usage.
+stdout); Ctrl+C or SIGTERM pause it, ``kill -9`` loses nothing: ``edgeplay download TITLE``
+again (or ``edgeplay downloads resume TITLE``) continues where it stopped, while a download
+another live ``edgeplay`` is running is refused (``already_downloading``).
+``edgeplay downloads [list]`` needs no network; ``pause`` marks the download paused (a
+running ``edgeplay download`` notices between segments); ``resume``, ``renew``, ``delete``
+(which releases the license) and ``repair`` (re-fetches the parts that fail their check)
+talk to the control plane the download came from: the bundled one is started for them. Exit
+status: 0 done, 1 an error (one line on stderr), 2 usage.
 """
 
 from __future__ import annotations
@@ -199,6 +200,8 @@ async def _online(options: DownloadOptions, library: OfflineLibrary, service: _S
                 target = await manager.add(str(title["id"]), profile_id,
                                            quality=options.quality)
             assert target is not None
+            if action in ("resume", "repair"):
+                manager.check_not_owned(target)  # a live `edgeplay download` runs it
             if action == "delete":
                 await manager.delete(target.id)
                 print(f"Deleted {target.title_name}; its license is released.", file=err)

@@ -28,12 +28,13 @@ from player.telemetry import TelemetryConfig  # noqa: E402
 _accounts = itertools.count()
 
 
-def catalog_args(catalog: str) -> list[str]:
-    """``test``: the generated test catalog; ``media``: tests/bench/engine_media.py's."""
+def catalog_args(catalog: str, long_segments: int = 12) -> list[str]:
+    """``test``: the generated test catalog; ``media``: tests/bench/engine_media.py's (its
+    ``long`` title ``long_segments`` × 4 s)."""
     if catalog == "media":
         from tests.bench.engine_media import make_media_catalog
         root = Path(tempfile.mkdtemp(prefix="edgeplay-bench-media-"))
-        make_media_catalog(root)
+        make_media_catalog(root, long_segments=long_segments)
         return ["--catalog-dir", str(root)]
     cache = Path.home() / ".cache" / "edgeplay" / "controlplane"
     return ["--catalog", catalog, "--cache-dir", str(cache)]

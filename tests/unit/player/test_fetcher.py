@@ -28,7 +28,8 @@ KEY_URI = "http://cp.test/v1/licenses/streaming/t1"
 EDGES = ("e1", "e2", "e3")
 RENDITIONS = (("360p", 800_000), ("720p", 2_500_000))
 SEGMENT_BYTES = 188 * 400
-FAST = FetchConfig(min_timeout_s=0.1, progress_interval_s=0.0)
+FAST = FetchConfig(min_timeout_s=0.1, unmeasured_timeout_s=0.1, last_resort_timeout_s=0.1,
+                   progress_interval_s=0.0)
 
 
 def plaintext(rendition: str, index: int) -> bytes:
