@@ -146,16 +146,25 @@ def test_seek_lands_on_the_frame_asked_for(fleet: ReadyInfo) -> None:
 ], ids=lambda f: f["kind"])
 def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
         fleet: ReadyInfo, admin: httpx.Client, fault: dict[str, Any]) -> None:
+    injected_fetches = 0
+
     async def main() -> tuple[PlaybackSession, str, int, float, int]:
-        # a buffer well short of the title, so segments are still being fetched after the fault
-        short_buffer = SchedulerConfig(buffer=BufferConfig(target_s=30.0))
+        nonlocal injected_fetches
+        # A buffer well short of the title, so segments are still being fetched after the fault.
+        # The buffer runs from the segment mpv reads (one ahead of the one playing): at 8 s
+        # played that is segment 3, and a 30 s target had already fetched up to segment 10 of
+        # 12; on a loaded machine the check below saw 12 s played, everything was fetched and
+        # the fault met no request. 16 s leaves 5 segments to fetch at 8 s, 3 at 16 s.
+        short_buffer = SchedulerConfig(buffer=BufferConfig(target_s=16.0))
         async with playing(fleet, speed=12, start_over=True, scheduler=short_buffer) as session:
             scheduler = session.scheduler
             assert scheduler is not None
             await until(lambda: session.position_s >= 8.0 and scheduler.buffer_s >= 8.0, 10,
                         "8 s played with 8 s buffered")
             injected_at = len(session.telemetry.events)
-            victim = scheduler.fetched[-1][2]
+            injected_fetches = len(scheduler.fetched)
+            last, _, victim = scheduler.fetched[-1]
+            assert last + 1 < scheduler.segment_count, f"nothing left to fetch: {last}"
             rung = scheduler.rung or 0
             buffered = scheduler.buffer_s
             async with httpx.AsyncClient(base_url=fleet.admin_url) as client:
@@ -171,12 +180,14 @@ def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
               if e["type"] == "rebuffer_start" and e["cause"] == "stall"]
     assert stalls == [], stalls
     away = [f for f in report.failovers if f.edge_from == victim]
-    assert away, f"no failover away from {victim}: {report.failovers}"
+    fetched = session.scheduler.fetched if session.scheduler is not None else []
+    assert away, f"no failover away from {victim}: {report.failovers}; fetched {fetched}"
     downs = [e for e in events(session, "rendition_switch")
              if e["from"] is not None and e["to"] < e["from"]]
     assert len(downs) <= 1 and all(e["to"] >= rung - 1 for e in downs), downs
     print(f"\n[e2e] {fault['kind']}: {away[0].cause} detected in {away[0].detection_ms:.1f} ms, "
-          f"{victim} → {away[0].edge_to}, buffer {buffered:.1f} s, downs {len(downs)}")
+          f"{victim} → {away[0].edge_to}, buffer {buffered:.1f} s, downs {len(downs)}, "
+          f"{len(fetched) - injected_fetches} segments fetched after the fault")
 
 
 async def _slow_edges(ready: ReadyInfo, rate_kbps: float) -> None:
