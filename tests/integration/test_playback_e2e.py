@@ -104,7 +104,8 @@ def test_a_short_title_plays_to_its_end(fleet: ReadyInfo) -> None:
     report = session.report()
     assert report.end_reason == "eof" and report.error_code is None
     assert report.played_s >= 11.0 and report.rebuffer_count == 0
-    assert report.ttff_ms is not None and report.ttff_ms < 2000
+    # how soon: tests/bench/engine_ttff.py; here, that the first frame was seen and timed
+    assert report.ttff_ms is not None and report.ttff_ms > 0
     assert report.average_bitrate_bps and report.edges_used
     with httpx.Client(base_url=fleet.admin_url) as admin:
         stored = admin.get("/admin/telemetry", params={"limit": 500}).json()["events"]

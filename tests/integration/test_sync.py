@@ -135,8 +135,8 @@ def test_a_plays_and_stops_b_sees_it_and_resumes_there(fleet: ReadyInfo, tmp_pat
     stopped_at, started_at, item, _, a_device = asyncio.run(main())
     assert item["id"] == "long"
     assert item["progress"]["device_id"] == a_device
-    assert abs(item["progress"]["position_s"] - stopped_at) < 0.5
-    assert 29 <= item["progress"]["position_s"] <= 36
+    assert stopped_at >= 30  # stopped once 30 s had played (later on a busy machine)
+    assert item["progress"]["position_s"] == pytest.approx(stopped_at, abs=0.5)
     assert abs(started_at - stopped_at) <= 1.0, (started_at, stopped_at)
 
 
@@ -182,7 +182,7 @@ def test_control_plane_down_while_playing_then_back(start_controlplane: StartCon
                 a.sync.wake(now=True)
                 await until(lambda: a.outbox.pending_count() == 0, 10, "the replay")
                 stored = await a.cp.progress(a.profile_id, "long")
-                assert abs(stored["position_s"] - paused_at) < 0.01
+                assert stored["position_s"] == pytest.approx(paused_at, abs=0.01)
                 listing = await a.cp.progress_list(a.profile_id)
                 second.stop()
                 return stored, listing, int(paused_at * 1000)
