@@ -173,8 +173,8 @@ def test_control_plane_down_while_playing_then_back(start_controlplane: StartCon
                 mark_watched(a.outbox, profile_id=a.profile_id, title_id="short",
                              watched=True, device_id=a.device_id)
                 a.sync.wake()
-                await asyncio.sleep(1.0)
-                assert a.outbox.pending_count() == 2 and a.sync.online is not True
+                await until(lambda: a.sync.online is False, 10, "a failed sync attempt")
+                assert a.outbox.pending_count() == 2
                 second = await asyncio.to_thread(start_controlplane, catalog_args=catalog,
                                                  state_dir=state, edges=1)
                 assert second.ready.base_url != first.ready.base_url
