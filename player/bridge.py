@@ -130,6 +130,11 @@ class LoopbackBridge:
         self.abort(ConnectionAbortedError("bridge closed"))
         await self._server.close()
 
+    @property
+    def idle_closed(self) -> int:
+        """Keep-alive connections the bridge closed for idling, so far."""
+        return self._server.idle_closed
+
     async def _handle(self, request: Request, client: ClientGone) -> Response:
         started = self._clock()
         response, what = await self._route(request, client)

@@ -177,6 +177,8 @@ class LoopbackHttpServer:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self.port = 0
+        self.idle_closed = 0
+        """Keep-alive connections closed for idling past ``idle_timeout_s`` so far."""
 
     async def start(self) -> int:
         """Listen on a free port of ``host``; returns the port."""
@@ -223,6 +225,7 @@ class LoopbackHttpServer:
                 async with asyncio.timeout(limits.idle_timeout_s):
                     first = await self._read_line(reader, 414)
             except TimeoutError:
+                self.idle_closed += 1
                 return  # idle keep-alive connection
             except _BadRequest as bad:
                 await self._send(writer, "-", "-", Response(bad.status), keep_alive=False)

@@ -110,7 +110,7 @@ class EdgeHandler:
         gate = self._faults.hang_gate(is_segment)
         if gate is not None:
             record.faults.append("hang")
-            await gate.wait()
+            await self._faults.hold(gate)
             _drop(request, flush=False)
         pacer = self._faults.pacer(is_segment)
         delay_ms = self._faults.latency_ms(is_segment)

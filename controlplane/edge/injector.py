@@ -34,6 +34,8 @@ class FaultInjector:
         self._errors_seen = 0
         self._pacer: Pacer | None = None
         self._hang_release: asyncio.Event | None = None
+        self.held = 0
+        """Requests waiting on the hang fault right now."""
 
     @property
     def active(self) -> tuple[Fault, ...]:
@@ -83,6 +85,14 @@ class FaultInjector:
     def hang_gate(self, is_segment: bool) -> asyncio.Event | None:
         """An event to wait on forever-until-cleared, when a hang applies."""
         return self._hang_release if self._applies("hang", is_segment) else None
+
+    async def hold(self, gate: asyncio.Event) -> None:
+        """Wait at a hang gate, counted in :attr:`held` meanwhile."""
+        self.held += 1
+        try:
+            await gate.wait()
+        finally:
+            self.held -= 1
 
     def latency_ms(self, is_segment: bool) -> float:
         fault = self._applies("latency", is_segment)

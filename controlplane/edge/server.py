@@ -71,6 +71,11 @@ class Edge:
     def faults(self) -> tuple[Fault, ...]:
         return self._injector.active
 
+    @property
+    def held_requests(self) -> int:
+        """Requests held by a hang fault right now."""
+        return self._injector.held
+
     def caches(self, title_id: str) -> bool:
         return title_id in self.cached_titles
 

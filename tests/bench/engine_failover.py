@@ -81,10 +81,10 @@ async def once(base_url: str, admin_url: str, admin_headers: dict[str, str],
         await cp.aclose()
 
 
-async def slow_origin(base_url: str, admin_url: str, seeks: int,
-                      speed: float) -> tuple[int, int, list[float], list[str]]:
+async def slow_origin(base_url: str, admin_url: str, admin_headers: dict[str, str],
+                      seeks: int, speed: float) -> tuple[int, int, list[float], list[str]]:
     """(failovers, stall rebuffers, seconds from each seek to playing on, failover causes)."""
-    async with httpx.AsyncClient(base_url=admin_url) as admin:
+    async with httpx.AsyncClient(base_url=admin_url, headers=admin_headers) as admin:
         for name in EDGES:
             (await admin.post(f"/admin/edges/{name}/faults",
                               json={"kind": "latency", "ms": SLOW_ORIGIN_MS})).raise_for_status()
@@ -147,7 +147,8 @@ def main() -> int:
                               f"(goal ≤ {HANG_GOAL_MS:.0f} ms)")
             time.sleep(0.5)
         failovers, rebuffers, waits, causes = asyncio.run(slow_origin(
-            cp.ready.base_url, cp.ready.admin_url, args.seeks, min(args.speed, 4.0)))
+            cp.ready.base_url, cp.ready.admin_url, cp.ready.admin_headers, args.seeks,
+            min(args.speed, 4.0)))
         print(f"slow origin ({SLOW_ORIGIN_MS:.0f} ms to first byte, {args.seeks} seeks): "
               f"{failovers} failovers {causes or ''}, {rebuffers} stall rebuffers, seek to "
               f"playing median {median(waits) * 1000:.0f} ms, max {max(waits) * 1000:.0f} ms",

@@ -87,6 +87,13 @@ def durations(n: int = SEGMENTS) -> list[float]:
     return [SEGMENT_S] * n
 
 
+def until(condition: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
 def mpv_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records
             if r.name.startswith("player.mpv") and r.levelno >= logging.ERROR]
@@ -142,36 +149,34 @@ def test_exact_seek_lands_on_the_frame_and_asks_for_its_segment(
     with bridged(source) as bridge, real_mpv() as player:
         player.set("pause", True)
         wait_for_first_frame(player, bridge.url, 10.0)
-        time.sleep(0.3)  # let the read-ahead settle
         before = len(source.requests)
-        assert 4 not in source.requests
         restarted = Waiter.for_event(player, "playback-restart")
         player.seek(target_s, exact=True)
         restarted.wait(10.0)
         position = player.get("time-pos")
-    assert abs(position - target_s) <= 2 * FRAME_S
-    assert source.requests[before] == int(target_s // SEGMENT_S)
+    assert position == pytest.approx(target_s, abs=2 * FRAME_S)
+    # read ahead in order from the start, then straight to the segment of the target
+    wanted = int(target_s // SEGMENT_S)
+    assert wanted not in source.requests[:before] and wanted in source.requests[before:]
+    assert source.requests[:before] == list(range(before))
 
 
 def test_slow_segment_makes_mpv_wait_not_fail(renditions: dict[str, list[bytes]],
                                               caplog: pytest.LogCaptureFixture) -> None:
     source = StaticSegments(renditions["180p"], durations(), delay_s={2: 1.0})
-    stalled: list[bool] = []
+    stalled: list[list[int]] = []  # what was served when mpv stopped to wait
 
     def on_stall(_name: str, value: bool | None) -> None:
         if value:
-            stalled.append(True)
+            stalled.append(list(source.served))
 
     with bridged(source) as bridge, fast_mpv() as player:
         player.observe("paused-for-cache", on_stall)
         end = Waiter.for_event(player, "end-file")
-        started = time.monotonic()
         wait_for_first_frame(player, bridge.url, 10.0)
         assert end.wait(20.0).reason == "eof"
-        elapsed = time.monotonic() - started
-    assert elapsed >= 1.0
     assert source.served == list(range(SEGMENTS))  # nothing skipped
-    assert stalled  # mpv waited for the segment (buffering), then went on
+    assert [0, 1] in stalled, stalled  # mpv waited for the slow segment, then went on
     assert mpv_errors(caplog) == []
 
 
@@ -243,7 +248,7 @@ def test_resumes_after_the_bridge_closed_an_idle_connection(
         player.set("pause", True)
         end = Waiter.for_event(player, "end-file")
         wait_for_first_frame(player, bridge.url, 10.0)
-        time.sleep(1.0)
+        until(lambda: bridge.idle_closed > 0, 10.0, "the bridge to close an idle connection")
         player.set("pause", False)
         assert end.wait(20.0).reason == "eof"
     assert source.served == list(range(SEGMENTS))

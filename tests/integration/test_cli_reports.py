@@ -157,7 +157,7 @@ def media_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def admin(ready: ReadyInfo) -> httpx.Client:
-    return httpx.Client(base_url=ready.admin_url, timeout=5.0)
+    return httpx.Client(base_url=ready.admin_url, headers=ready.admin_headers, timeout=5.0)
 
 
 def fault(client: httpx.Client, edge: str, body: dict[str, Any]) -> None:

@@ -39,7 +39,8 @@ def test_download_again_after_kill_9_resumes_but_a_live_one_is_respected(
                                state_dir=tmp_path / "cp-state")
     data = tmp_path / "device"
     common = ("--control-plane", fleet.ready.base_url, "--data-dir", str(data))
-    with httpx.Client(base_url=fleet.ready.admin_url, timeout=5) as admin:
+    with httpx.Client(base_url=fleet.ready.admin_url, headers=fleet.ready.admin_headers,
+                      timeout=5) as admin:
         for name, _ in fleet.ready.edges:  # slow enough to be caught half-way
             admin.post(f"/admin/edges/{name}/faults", json={"kind": "slow", "rate_kbps": 2000})
         first = subprocess.Popen([sys.executable, "-m", "ui.cli", "download", TITLE, "--quality",

@@ -27,6 +27,7 @@ from player.errors import EntitlementError
 from player.tokens import MemoryStore
 from tests.conftest import StartControlPlane
 from tests.helpers.fake_catalog import make_fake_catalog
+from tests.integration.cp_client import advance_clock
 
 PASSWORD = "edgeplay-pw"
 PLAYABLE = ("title0", "title2", "title3", "title5")  # for a premium account in the US
@@ -256,51 +257,70 @@ def test_wrong_device_key_cannot_play_a_copied_download(fleet: ReadyInfo, tmp_pa
 def test_expiry_window_renewal_and_clock_rollback(start_controlplane: StartControlPlane,
                                                   catalog: Path, library: OfflineLibrary
                                                   ) -> None:
-    """Policy in seconds: licenses expire 3 s after issue, play for 1 s after the first play."""
+    """Policy in seconds: licenses expire 3 s after issue, play for 1 s after the first play.
+    Time passes on both clocks that judge it, the device's and the control plane's (admin
+    API), never in a sleep."""
     short = start_controlplane(catalog_args=("--catalog-dir", str(catalog)), edges=1,
                                policy=("offline_license_ttl_s=3",
                                        "offline_playback_window_s=1")).ready
+    offset_s = 0.0
+
+    def wall() -> float:
+        return time.time() + offset_s
+
+    def later(seconds: float) -> None:
+        nonlocal offset_s
+        offset_s += seconds
+        with httpx.Client() as admin:
+            advance_clock(admin, short, seconds)
+
+    # the fixture's folder and device, on the clock above
+    lib = OfflineLibrary(library.root, device=library.keys.device,
+                         config=OfflineConfig(min_free_bytes=0), wall=wall)
 
     async def main() -> None:
-        async with signed_in(short.base_url, library) as (cp, profile):
-            manager = DownloadManager(library, cp, "svc")
+        async with signed_in(short.base_url, lib) as (cp, profile):
+            manager = DownloadManager(lib, cp, "svc")
             a = await manager.add("title0", profile, quality="0")
             b = await manager.add("title3", profile, quality="0")
             for d in (a, b):
                 manager.start(d.id)
                 await manager.wait(d.id)
-            a, b = library.get(a.id), library.get(b.id)
-            library.content_key(a, first_play=True)  # the window of a starts
-            await asyncio.sleep(1.2)
+            a, b = lib.get(a.id), lib.get(b.id)
+            lib.content_key(a, first_play=True)  # the window of a starts
+            later(1.2)
             with pytest.raises(OfflineError) as window:
-                library.content_key(library.get(a.id))
+                lib.content_key(lib.get(a.id))
             assert window.value.code == "window_expired" and "renew" in window.value.message
-            assert library.content_key(b)  # b was never played: only its expiry counts
-            await asyncio.sleep(max(0.0, (b.expires_at or 0) - time.time()) + 0.3)
+            assert lib.content_key(b)  # b was never played: only its expiry counts
+            later(max(0.0, (b.expires_at or 0) - wall()) + 0.3)
             with pytest.raises(OfflineError) as expired:
-                library.content_key(library.get(b.id))
+                lib.content_key(lib.get(b.id))
             assert expired.value.code == "license_expired"
             assert "renew" in expired.value.message.lower()
             renewed = await manager.renew(b.id)
-            assert library.content_key(renewed)
+            assert lib.content_key(renewed)
             await manager.renew(a.id)  # the window stays closed: first play is remembered
             with pytest.raises(OfflineError) as still:
-                library.content_key(library.get(a.id))
+                lib.content_key(lib.get(a.id))
             assert still.value.code == "window_expired"
             await manager.aclose()
 
-    asyncio.run(main())
-    d = library.for_title("title3")
-    assert d is not None
-    rolled = OfflineLibrary(library.root, device=library.keys.device,
-                            wall=lambda: time.time() - 3600)
     try:
-        with pytest.raises(OfflineError) as caught:
-            rolled.content_key(d)
-        assert caught.value.code == "clock_rollback" and "clock" in caught.value.message
+        asyncio.run(main())
+        d = lib.for_title("title3")
+        assert d is not None
+        rolled = OfflineLibrary(lib.root, device=lib.keys.device,
+                                wall=lambda: time.time() - 3600)
+        try:
+            with pytest.raises(OfflineError) as caught:
+                rolled.content_key(d)
+            assert caught.value.code == "clock_rollback" and "clock" in caught.value.message
+        finally:
+            rolled.close()
+        assert lib.content_key(d)  # the right clock: plays again
     finally:
-        rolled.close()
-    assert library.content_key(d)  # the right clock: plays again
+        lib.close()
 
 
 def test_full_disk_pauses_and_loses_nothing(fleet: ReadyInfo, catalog: Path, tmp_path: Path,

@@ -20,6 +20,7 @@ from player.manifest import parse_media_playlist, parse_multivariant
 from player.steering import SteeringClient
 from player.tokens import Credentials, MemoryStore, TokenStore
 from tests.conftest import StartControlPlane
+from tests.integration.cp_client import advance_clock
 
 T = TypeVar("T")
 _seq = itertools.count()
@@ -147,7 +148,8 @@ def test_expired_access_token_is_refreshed_transparently(
         profile = await sign_up(client)
         first = store.load()
         assert first is not None
-        await asyncio.sleep(1.3)
+        with httpx.Client() as admin:
+            advance_clock(admin, ready, 2)  # past the access token's 1 s
         assert await client.rows(profile)
         second = store.load()
         assert second is not None and second.access_token != first.access_token

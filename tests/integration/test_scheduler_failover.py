@@ -55,8 +55,8 @@ def fleet(start_module_controlplane: StartControlPlane, catalog: Path) -> ReadyI
 @dataclass
 class Run:
     events: list[dict[str, Any]] = field(default_factory=list)
-    waits: list[tuple[int, float, float]] = field(default_factory=list)
-    """(position, seconds waited, buffer_s before asking)."""
+    waits: list[tuple[int, bool, float]] = field(default_factory=list)
+    """(position, already buffered when asked, buffer_s before asking)."""
     hooks: list[str] = field(default_factory=list)
     victim: str | None = None
     error: BaseException | None = None
@@ -121,9 +121,9 @@ async def play(ready: ReadyInfo, fault: dict[str, Any] | list[str] | None, *,
                          ).raise_for_status()
                 scheduler.on_request(k)
                 before = scheduler.buffer_s
-                start = time.monotonic()
+                buffered = k in scheduler.buffer
                 data = await scheduler.segment(k)
-                run.waits.append((k, time.monotonic() - start, before))
+                run.waits.append((k, buffered, before))
                 rendition = scheduler.buffer.get(k)
                 assert rendition is not None
                 assert data == fake_segment(TITLE, rendition.rendition_id, k, SEGMENT_BYTES)
@@ -137,8 +137,8 @@ async def play(ready: ReadyInfo, fault: dict[str, Any] | list[str] | None, *,
 
 
 def check_no_stall(run: Run) -> None:
-    stalls = [(k, w, b) for k, w, b in run.waits if w > 0.05 and b >= 8.0]
-    assert stalls == [], f"waited on a segment with >= 8 s buffered: {stalls}"
+    stalls = [(k, b) for k, buffered, b in run.waits if not buffered]
+    assert stalls == [], f"asked for segments not buffered yet (position, buffer_s): {stalls}"
     assert not [e for e in run.events if e["type"] == "rebuffer_start"]
     assert run.error is None and run.played == 20
 
@@ -150,23 +150,22 @@ def detection(run: Run, causes: set[str]) -> tuple[str, float]:
     return str(events[0]["cause"]), float(events[0]["detection_s"])
 
 
-@pytest.mark.parametrize(("fault", "causes", "bound_s"), [
-    ({"kind": "kill"}, {"refused", "truncated"}, 0.3),
-    ({"kind": "error", "rate": 1.0}, {"http_5xx"}, 0.5),
-    ({"kind": "hang"}, {"ttfb_timeout"}, 2.0),
-    ({"kind": "truncate", "fraction": 0.5}, {"truncated"}, 0.5),
-    ({"kind": "corrupt", "bytes": 8}, {"corrupt"}, 0.5),
+# How soon each fault is detected is measured by tests/bench/engine_failover.py.
+@pytest.mark.parametrize(("fault", "causes"), [
+    ({"kind": "kill"}, {"refused", "truncated"}),
+    ({"kind": "error", "rate": 1.0}, {"http_5xx"}),
+    ({"kind": "hang"}, {"ttfb_timeout"}),
+    ({"kind": "truncate", "fraction": 0.5}, {"truncated"}),
+    ({"kind": "corrupt", "bytes": 8}, {"corrupt"}),
 ], ids=["kill", "error", "hang", "truncate", "corrupt"])
 def test_a_fault_on_the_serving_edge_fails_over_without_a_rebuffer(
-        fleet: ReadyInfo, admin: httpx.Client, fault: dict[str, Any], causes: set[str],
-        bound_s: float) -> None:
+        fleet: ReadyInfo, admin: httpx.Client, fault: dict[str, Any], causes: set[str]) -> None:
     run = asyncio.run(play(fleet, fault))
     check_no_stall(run)
     cause, detected = detection(run, causes)
     kind = fault["kind"]
     print(f"\n[detection] {kind} ({cause}): {detected * 1000:.1f} ms "
           f"(min buffer while playing {min(b for _, _, b in run.waits):.1f} s)")
-    assert detected <= bound_s
     if kind == "truncate":
         resumed = [e for e in run.events if e["type"] == "failover" and e["resume_from_byte"]]
         assert resumed, "a truncated segment resumes with a Range request"

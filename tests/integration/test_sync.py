@@ -135,8 +135,8 @@ def test_a_plays_and_stops_b_sees_it_and_resumes_there(fleet: ReadyInfo, tmp_pat
     stopped_at, started_at, item, _, a_device = asyncio.run(main())
     assert item["id"] == "long"
     assert item["progress"]["device_id"] == a_device
-    assert abs(item["progress"]["position_s"] - stopped_at) < 0.5
-    assert 29 <= item["progress"]["position_s"] <= 36
+    assert stopped_at >= 30  # stopped once 30 s had played (later on a busy machine)
+    assert item["progress"]["position_s"] == pytest.approx(stopped_at, abs=0.5)
     assert abs(started_at - stopped_at) <= 1.0, (started_at, stopped_at)
 
 
@@ -173,8 +173,8 @@ def test_control_plane_down_while_playing_then_back(start_controlplane: StartCon
                 mark_watched(a.outbox, profile_id=a.profile_id, title_id="short",
                              watched=True, device_id=a.device_id)
                 a.sync.wake()
-                await asyncio.sleep(1.0)
-                assert a.outbox.pending_count() == 2 and a.sync.online is not True
+                await until(lambda: a.sync.online is False, 10, "a failed sync attempt")
+                assert a.outbox.pending_count() == 2
                 second = await asyncio.to_thread(start_controlplane, catalog_args=catalog,
                                                  state_dir=state, edges=1)
                 assert second.ready.base_url != first.ready.base_url
@@ -182,7 +182,7 @@ def test_control_plane_down_while_playing_then_back(start_controlplane: StartCon
                 a.sync.wake(now=True)
                 await until(lambda: a.outbox.pending_count() == 0, 10, "the replay")
                 stored = await a.cp.progress(a.profile_id, "long")
-                assert abs(stored["position_s"] - paused_at) < 0.01
+                assert stored["position_s"] == pytest.approx(paused_at, abs=0.01)
                 listing = await a.cp.progress_list(a.profile_id)
                 second.stop()
                 return stored, listing, int(paused_at * 1000)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -138,14 +137,18 @@ def test_describe_engine_errors() -> None:
 
 def test_runner_drops_stale_results(qtbot: Any, harness: Harness) -> None:
     got: list[str] = []
+    finished: list[str] = []
 
     async def answer(text: str, delay_s: float) -> str:
         await asyncio.sleep(delay_s)
+        finished.append(text)
         return text
 
     harness.runner.run(answer("old", 0.2), got.append, key="k")
     harness.runner.run(answer("new", 0.0), got.append, key="k")
-    deadline = time.monotonic() + 0.5
-    while time.monotonic() < deadline:
-        qtbot.wait(20)
-    assert got == ["new"]
+    qtbot.waitUntil(lambda: finished == ["new", "old"], timeout=3000)
+    # results reach the GUI thread in the order they finish: once a later one has arrived,
+    # the stale one would have too
+    harness.runner.run(answer("later", 0.0), got.append, key="other")
+    qtbot.waitUntil(lambda: "later" in got, timeout=3000)
+    assert got == ["new", "later"]

@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from abr.interface import AbrPolicy
@@ -48,25 +46,19 @@ def test_switch_penalty_and_terminal_buffer_make_the_plan_more_cautious() -> Non
     assert plan(12.0, 1, 1.6e6, terminal_buffer_s=30.0, terminal_weight=1.0) == 0
 
 
-def test_plan_is_cheap_in_the_worst_case() -> None:
-    ten = [
-        230_000,
-        331_000,
-        477_000,
-        688_000,
-        991_000,
-        1_427_000,
-        2_056_000,
-        2_962_000,
-        5_027_000,
-        6_000_000,
-    ]
-    worst = 0.0
-    for _ in range(20):
-        start = time.perf_counter()
-        plan_first_rung(ten, 3.0, 20.0, 5, 2.5e6, 0.05, 60.0, 9, MpcConfig())
-        worst = max(worst, time.perf_counter() - start)
-    assert worst < 0.002
+def test_the_widest_plan_steps_no_further_than_reach() -> None:
+    """Ten rungs, a 5-segment horizon, mid-ladder: the widest search the player asks for (its
+    cost is measured by ``tests/bench/abr_cost.py``). At 2.5 Mbit/s with 20 s buffered the plan
+    climbs as far as ``reach`` lets it, and with a wider reach stops where the buffer runs out:
+    5 Mbit/s fits a 5-segment horizon, 6 Mbit/s does not."""
+    ten = [230_000, 331_000, 477_000, 688_000, 991_000, 1_427_000, 2_056_000, 2_962_000,
+           5_027_000, 6_000_000]
+
+    def first(reach: int) -> int:
+        config = MpcConfig(reach=reach)
+        return plan_first_rung(ten, 3.0, 20.0, 5, 2.5e6, 0.05, 60.0, 9, config)[0]
+
+    assert [first(reach) for reach in (1, 2, 3, 4)] == [6, 7, 8, 8]
 
 
 def test_robust_mpc_policy_runs_the_plan() -> None:

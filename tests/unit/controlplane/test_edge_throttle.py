@@ -8,6 +8,7 @@ import pytest
 
 from controlplane.edge.throttle import FixedRate, Pacer, TraceRate
 from controlplane.edge.trace import TraceSegment
+from tests.helpers.fake_time import FakeTime
 
 TRACE = TraceRate(
     (
@@ -15,19 +16,6 @@ TRACE = TraceRate(
         TraceSegment(duration_ms=1000, bandwidth_kbps=1000, latency_ms=50),
     )
 )
-
-
-class FakeTime:
-    """A monotonic clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now_s = 100.0
-
-    def monotonic(self) -> float:
-        return self.now_s
-
-    async def sleep(self, seconds: float) -> None:
-        self.now_s += seconds
 
 
 def test_fixed_rate_is_bits_over_kbps() -> None:
