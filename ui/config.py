@@ -17,6 +17,8 @@ from typing import Any
 
 import platformdirs
 
+from player.private import private_file
+
 log = logging.getLogger("ui")
 APP = "edgeplay"
 DATA_DIR_ENV = "EDGEPLAY_DATA_DIR"
@@ -101,8 +103,8 @@ class Settings:
             else cls()
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        """Write atomically, readable by this user only (0600 in a 0700 folder)."""
+        tmp = private_file(path.with_suffix(".tmp"))
         tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2), encoding="utf-8")
         tmp.replace(path)
 
