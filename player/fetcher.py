@@ -40,7 +40,7 @@ from abr.interface import AbrPolicy
 from player.buffer import LiveSegment
 from player.decrypt import CorruptSegment, Decryptor, StreamDecryptor, plaintext_length
 from player.edgepool import EdgePool, edges_of
-from player.errors import ManifestError, NoEdgeError, PlayerError
+from player.errors import ManifestError, NetworkError, NoEdgeError, PlayerError, ServerError
 from player.failover import (
     Cause,
     FailoverEvent,
@@ -254,6 +254,7 @@ class SegmentFetcher:
         retry_same: str | None = None
         pending: tuple[str, _Failed] | None = None
         stage = 0  # 0: usual; 1: after reloading steering; 2: after reloading the manifest
+        refused: PlayerError | None = None
         failovers = 0
         while True:
             edge = retry_same or self._pick(tried, forced=stage > 0)
@@ -268,7 +269,7 @@ class SegmentFetcher:
                 if stage <= 1 and self._reload_manifest is not None:
                     stage = 2
                     _last_resort.set(True)
-                    await self._manifest_reload()
+                    refused = await self._manifest_reload()
                     tried.clear()
                     continue
                 if pending is not None:
@@ -276,6 +277,8 @@ class SegmentFetcher:
                 for name in self.pool.names:
                     failures.setdefault(name, self.pool.status(name).last_error or "not tried")
                 log.warning("segment %d: every edge failed: %s", index, failures)
+                if refused is not None:  # the control plane's answer is the real cause
+                    raise refused from NoEdgeError(failures)
                 raise NoEdgeError(failures)
             if pending is not None:
                 self._emit(index, rendition, pending, edge, progress.fetched)
@@ -380,16 +383,21 @@ class SegmentFetcher:
         if priority:
             self.pool.apply_steering(priority)
 
-    async def _manifest_reload(self) -> None:
+    async def _manifest_reload(self) -> PlayerError | None:
+        """Reload the playback manifest; the control plane's refusal (the session ended, the
+        account signed out) when it gave one, None otherwise (reloaded, or unreachable)."""
         assert self._reload_manifest is not None
         log.warning("every edge failed again: reloading the playback manifest")
         try:
             multivariant = await self._reload_manifest()
         except (PlayerError, httpx.HTTPError) as exc:
             log.warning("manifest reload failed: %s", _describe(exc))
-            return
+            if isinstance(exc, PlayerError) and not isinstance(exc, NetworkError | ServerError):
+                return exc
+            return None
         self.pool.set_edges(edges_of(multivariant))
         self.playlists.reset(multivariant)
+        return None
 
     def _emit(self, index: int, rendition: str, pending: tuple[str, _Failed], to: str | None,
               resume_from: int, cause: str | None = None) -> None:

@@ -249,8 +249,9 @@ class Scheduler:
 
     @contextlib.contextmanager
     def _rebuffering(self, index: int) -> Iterator[None]:
-        """Account a wait for segment ``index`` as a rebuffer (unless paused)."""
-        if self._paused:
+        """Account a wait for segment ``index`` as a rebuffer (unless paused, or the stream has
+        already failed: mpv's requests after that are answered with the error at once)."""
+        if self._paused or self.buffer.error is not None:
             yield
             return
         start = self._clock()

@@ -16,7 +16,7 @@ import pytest
 from player.circuit import State
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool, edges_of
-from player.errors import NoEdgeError
+from player.errors import NetworkError, NoEdgeError, PlayerError
 from player.failover import FailoverEvent, FetchConfig, adaptive_timeout_s
 from player.fetcher import Abandoned, Fetched, SegmentFetcher
 from player.manifest import Multivariant, parse_multivariant
@@ -51,6 +51,8 @@ class World:
     generation: int = 0
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    manifest_refusal: Exception | None = None
+    """What the control plane answers a manifest reload with, if not a manifest."""
 
     def token(self, edge: str) -> str:
         return f"tok-{edge}-g{self.generation}"
@@ -138,6 +140,8 @@ async def run_fetch(world: World, body: Callable[[SegmentFetcher], Awaitable[Any
 
     async def reload_manifest() -> Multivariant:
         world.calls.append("reload_manifest")
+        if world.manifest_refusal is not None:
+            raise world.manifest_refusal
         world.generation += 1
         return world.multivariant()
 
@@ -260,6 +264,19 @@ def test_every_edge_down_reloads_steering_then_manifest_then_raises() -> None:
     # three rounds: each edge tried once per round (open circuits are forced after a reload)
     assert len(segment_requests(world)) + len([r for r in world.requests
                                                if r[1].endswith(".m3u8")]) == 9
+
+
+@pytest.mark.parametrize("refusal, code", [
+    (PlayerError("The playback session ended on the server", code="session_ended"),
+     "session_ended"),
+    (NetworkError("the control plane is unreachable", url="http://127.0.0.1:9"), "no_edge"),
+])
+def test_when_every_edge_fails_the_manifest_reloads_refusal_is_the_cause(
+        refusal: PlayerError, code: str) -> None:
+    world = World(faults={e: "refuse" for e in EDGES}, manifest_refusal=refusal)
+    with pytest.raises(PlayerError) as info:
+        fetch(world)
+    assert info.value.code == code  # the control plane's answer, not "no edge", when it gave one
 
 
 def test_mixed_failures_are_listed_per_edge() -> None:
