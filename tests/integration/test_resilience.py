@@ -17,12 +17,12 @@ from tests.integration.test_scheduler_failover import SEGMENT_BYTES, SEGMENTS, c
 
 
 @pytest.fixture(scope="module")
-def ready(start_controlplane: StartControlPlane,
+def ready(start_module_controlplane: StartControlPlane,
           tmp_path_factory: pytest.TempPathFactory) -> ReadyInfo:
     root = tmp_path_factory.mktemp("resilience-catalog")
     make_fake_catalog(root, titles=4, segments=SEGMENTS, segment_bytes=SEGMENT_BYTES,
                       encrypted=True)
-    return start_controlplane(catalog_args=("--catalog-dir", str(root))).ready
+    return start_module_controlplane(catalog_args=("--catalog-dir", str(root))).ready
 
 
 @pytest.fixture
