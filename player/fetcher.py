@@ -302,6 +302,8 @@ class SegmentFetcher:
             try:
                 segment = await self._segment_on(edge, rendition, index)
                 live.edge = edge
+                if segment.gap:
+                    return self._gap(segment, index, rung, rendition, live, edge)
                 return await self._attempt(edge, segment, index, rung, rendition, progress,
                                            live, failovers)
             except _UrlExpired:
@@ -613,6 +615,16 @@ class SegmentFetcher:
         data = live.seal()
         self._stage("seg_ready", index)
         return data
+
+    def _gap(self, segment: Segment, index: int, rung: int, rendition: str, live: LiveSegment,
+             edge: str) -> Fetched:
+        """An EXT-X-GAP segment: nothing to request; an empty segment for mpv (it moves on to
+        the next, whose timestamps keep the timeline)."""
+        live.set_length(0)
+        data = live.seal()
+        net_log.debug("segment %d %s: EXT-X-GAP, not requested (%.1f s)", index, rendition,
+                      segment.duration_s)
+        return Fetched(index, rung, rendition, data, edge, 0, 0.0, 0.0, 0, 0)
 
     def _note_ignored_range(self, edge: str, url: str) -> None:
         """Log once per edge and URL that a server answers a Range with the whole body."""

@@ -90,9 +90,9 @@ class WholeFile:
         async with self._changed:
             await self._changed.wait_for(lambda: self.error is not None or self.done
                                          or self.received >= end)
+        if self.error is not None:
+            raise self.error
         if self.received < end:
-            if self.error is not None:
-                raise self.error
             raise WholeFileError(Cause.HTTP_4XX, f"the file is {self.received} bytes, the "
                                  f"byte range ends at {end}")
         if self._file is None:
@@ -198,6 +198,7 @@ class WholeFiles:
             self._fail(whole, exc)
         except asyncio.CancelledError:
             whole.error = WholeFileError(Cause.TRUNCATED, "whole file: download stopped")
+            whole.close()
             raise
         finally:
             # Wake the waiters whatever happened (they re-check done/error/received).
@@ -206,6 +207,7 @@ class WholeFiles:
 
     def _fail(self, whole: WholeFile, error: WholeFileError) -> None:
         whole.error = error
+        whole.close()
         log.warning("%s: %s", whole.edge, error.detail)
         if self._files.get(whole.url) is whole:
             del self._files[whole.url]  # the next attempt downloads afresh

@@ -20,6 +20,8 @@ from typing import Any
 
 SINGLE_SEGMENT_S = 2.0
 SINGLE_DURATION_S = 12.0
+GAP_INDEX = 2
+"""The segment ``sf/gap.m3u8`` marks EXT-X-GAP."""
 
 
 def make_single_file(root: Path) -> Path:
@@ -39,6 +41,10 @@ def make_single_file(root: Path) -> Path:
         "-hls_flags", "single_file", "-hls_segment_filename", str(out / "all.ts"),
         str(out / "index.m3u8"),
     ], check=True, timeout=60)
+    lines = (out / "index.m3u8").read_text().splitlines()
+    third = [n for n, line in enumerate(lines) if line.startswith("#EXTINF")][GAP_INDEX]
+    lines.insert(third, "#EXT-X-GAP")
+    (out / "gap.m3u8").write_text("\n".join([*lines, ""]))
     return out
 
 

@@ -20,6 +20,7 @@ from player.failover import FetchConfig
 from player.mpv_seam import create_mpv
 from player.session import PlaybackSession, SessionConfig
 from tests.integration.hls_servers import (
+    GAP_INDEX,
     SINGLE_DURATION_S,
     SINGLE_SEGMENT_S,
     make_single_file,
@@ -165,3 +166,16 @@ def test_a_playlist_dripped_too_slowly_is_cut_off_at_the_deadline(media: Path) -
     with serve(media, "ignore") as (base, _), \
             pytest.raises(InputTooLarge, match=r"did not arrive within 0\.5 s"):
         _play(f"{base}/drip.m3u8", config)
+
+
+def test_a_gap_segment_is_never_requested_and_the_timeline_stays_right(media: Path) -> None:
+    """libmpv (ffmpeg's demuxer) does not know EXT-X-GAP: alone it requests the segment and
+    skips it on the error. The engine never requests it and hands mpv an empty segment, which
+    it skips the same way; the next segment's timestamps keep the position on the timeline."""
+    with serve(media, "honour") as (base, log):
+        session = _play(f"{base}/sf/gap.m3u8")
+    _assert_played_once_through(session, media)
+    offset, length = _byteranges(media)[GAP_INDEX]
+    asked = [r for _, r, _ in log.of("/sf/all.ts")]
+    assert f"bytes={offset}-{offset + length - 1}" not in asked
+    assert len(asked) == SEGMENTS - 1
