@@ -18,6 +18,10 @@ One :meth:`SegmentFetcher.fetch` call:
    edge (the live segment compares the new plaintext with what was already handed out).
    ``403 url_expired`` first reloads the URLs (``refresh_urls``) and retries the same edge.
    Once mpv has some of a segment's bytes, the ABR may no longer abandon it.
+   Range answers are checked (:mod:`player.wholefile`): a 206 must carry the range asked
+   (else ``bad_range``); a 200 to a resume is sliced past the bytes already held; a 200 to a
+   byte-range segment (a server ignoring Range) is downloaded once as the whole file and every
+   segment of that URL sliced from it. An EXT-X-GAP segment is never requested (empty).
 5. When no edge is left: ``reload_steering()``, then every edge once more; then
    ``reload_manifest()``, then every edge once more (these two retries try edges whose circuit is
    open too: it is the last thing before showing an error); then :class:`NoEdgeError` with each
