@@ -5,7 +5,8 @@ EXT-X-CONTENT-STEERING) rather than the lenient ``m3u8`` package, so malformed i
 :class:`ManifestError` that says what is wrong and on which line. Unknown tags are ignored, as the
 spec asks. Supported: VOD media playlists (EXT-X-ENDLIST required; live is refused), clear or
 ``AES-128`` segments (``SAMPLE-AES`` and other key formats are refused), byte ranges, discontinuity
-markers, EXT-X-GAP (``Segment.gap``). A plain HLS playlist without PATHWAY-ID is one pathway named ``"."``.
+markers, EXT-X-GAP (``Segment.gap``). A plain HLS playlist without PATHWAY-ID is one pathway
+named ``"."``.
 """
 
 from __future__ import annotations
