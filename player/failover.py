@@ -78,6 +78,21 @@ class FetchConfig:
     edge for a healthy one (Cause ``slow``, resumed with a Range) (seconds). Default 1.0."""
     progress_interval_s: float = 0.05
     """Least time between two ABR progress reports of one download (seconds). Default 0.05."""
+    max_playlist_bytes: int = 8 * 1024 * 1024
+    """Longest playlist, steering manifest or key body read (bytes): a server streaming one that
+    never ends is cut off here with a clear error. Default 8388608 (8 MiB)."""
+    playlist_deadline_s: float = 30.0
+    """Longest time from a playlist's request to its last byte (seconds): one dripped forever is
+    cut off. Default 30.0."""
+    max_playlist_segments: int = 30_000
+    """Most segments in one media playlist (count; about 0.7 KB of memory each once parsed):
+    34 h of 4 s segments. Default 30000."""
+    max_whole_file_bytes: int = 8 * 1024 * 1024 * 1024
+    """Largest whole-file body kept when a server ignores the Range of a byte-range playlist
+    (bytes, in an unnamed temporary file, not in memory). Default 8589934592 (8 GiB)."""
+    whole_files_kept: int = 2
+    """Whole-file bodies kept at once (count; the least recently used one not being downloaded
+    is dropped first). Default 2."""
 
 
 def adaptive_timeout_s(expected_s: float, buffer_s: float, config: FetchConfig, *,
@@ -124,6 +139,9 @@ class Cause(enum.Enum):
     """The body ended short of Content-Length (connection closed mid-body)."""
     CORRUPT = ("corrupt", True, False)
     """The bytes do not decrypt, or are not MPEG-TS."""
+    BAD_RANGE = ("bad_range", True, False)
+    """A Range request answered with the wrong bytes (a 206 whose Content-Range is not the
+    range asked, or another 2xx than 200/206): the edge cannot serve byte ranges."""
     PLAYLIST = ("playlist", False, False)
     """The pathway's media playlist could not be read or lacks the segment."""
 

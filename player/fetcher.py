@@ -18,6 +18,10 @@ One :meth:`SegmentFetcher.fetch` call:
    edge (the live segment compares the new plaintext with what was already handed out).
    ``403 url_expired`` first reloads the URLs (``refresh_urls``) and retries the same edge.
    Once mpv has some of a segment's bytes, the ABR may no longer abandon it.
+   Range answers are checked (:mod:`player.wholefile`): a 206 must carry the range asked
+   (else ``bad_range``); a 200 to a resume is sliced past the bytes already held; a 200 to a
+   byte-range segment (a server ignoring Range) is downloaded once as the whole file and every
+   segment of that URL sliced from it. An EXT-X-GAP segment is never requested (empty).
 5. When no edge is left: ``reload_steering()``, then every edge once more; then
    ``reload_manifest()``, then every edge once more (these two retries try edges whose circuit is
    open too: it is the last thing before showing an error); then :class:`NoEdgeError` with each
@@ -27,6 +31,7 @@ One :meth:`SegmentFetcher.fetch` call:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
@@ -37,6 +42,7 @@ from dataclasses import dataclass
 import httpx
 
 from abr.interface import AbrPolicy
+from player.bounded import InputTooLarge, check_segment_count, get_bounded
 from player.buffer import LiveSegment
 from player.decrypt import CorruptSegment, Decryptor, StreamDecryptor, plaintext_length
 from player.edgepool import EdgePool, edges_of
@@ -50,6 +56,7 @@ from player.failover import (
     ttfb_floor_s,
 )
 from player.manifest import MediaPlaylist, Multivariant, Segment
+from player.wholefile import WholeFile, WholeFileError, WholeFiles, range_mismatch
 
 log = logging.getLogger("edge")
 net_log = logging.getLogger("net")
@@ -103,6 +110,12 @@ class _Failed(Exception):
 
 class _UrlExpired(Exception):
     pass
+
+
+class _UseWhole(Exception):
+    def __init__(self, whole: WholeFile) -> None:
+        super().__init__(whole.url)
+        self.whole = whole
 
 
 class _Abandon(Exception):
@@ -192,6 +205,14 @@ class SegmentFetcher:
         :class:`~player.loadlag.LoopLag`)."""
         pool.useful_bps = float(self.playlists.bitrates_bps[0]) if self.playlists.bitrates_bps \
             else None
+        self._ignored_range: set[tuple[str, str]] = set()
+        self._whole = WholeFiles(max_bytes=self.config.max_whole_file_bytes,
+                                 keep=self.config.whole_files_kept,
+                                 stall_timeout_s=self.stall_timeout_s,
+                                 on_done=pool.report_success,
+                                 on_failed=lambda edge, exc: pool.report_failure(
+                                     edge, f"{exc.cause.label}: {exc.detail}",
+                                     hard=exc.cause.hard))
         self.on_stage: Callable[[str, int], None] | None = None
         """Optional tracer: ``on_stage(stage, index)`` at ``seg_request``, ``seg_headers``,
         ``seg_body`` (last byte) and ``seg_ready`` (decrypted and valid) of every attempt (the
@@ -288,6 +309,8 @@ class SegmentFetcher:
             try:
                 segment = await self._segment_on(edge, rendition, index)
                 live.edge = edge
+                if segment.gap:
+                    return self._gap(segment, index, rung, rendition, live, edge)
                 return await self._attempt(edge, segment, index, rung, rendition, progress,
                                            live, failovers)
             except _UrlExpired:
@@ -336,6 +359,7 @@ class SegmentFetcher:
 
     async def _timeline(self, rendition: str, rounds: list[tuple[str, bool]]) -> MediaPlaylist:
         failures: dict[str, str] = {}
+        too_large: list[InputTooLarge] = []
         refreshed = False
         for edge, patient in rounds:
             if patient and not all(f.startswith(Cause.TTFB_TIMEOUT.label)
@@ -358,7 +382,11 @@ class SegmentFetcher:
                     break
                 except ManifestError as exc:
                     failures[edge] = f"playlist: {exc.message}"
+                    if isinstance(exc, InputTooLarge):
+                        too_large.append(exc)
                     break
+        if too_large and len(too_large) >= len(failures):
+            raise too_large[-1]  # the playlist itself, not the edges: say so
         raise NoEdgeError(failures)
 
     def _pick(self, tried: set[str], forced: bool) -> str | None:
@@ -423,10 +451,13 @@ class SegmentFetcher:
         """A media playlist from ``edge`` (the :class:`PathwayPlaylists` fetcher), with the
         same timeouts and failure causes as a segment."""
         start = self._clock()
-        timeout = self.ttfb_timeout_s(edge)  # a playlist is a few KB: it comes with the headers
+        timeout = self.ttfb_timeout_s(edge)
+        config = self.config
         try:
-            async with asyncio.timeout(timeout):
-                response = await self._http.get(url, timeout=self.config.max_timeout_s * 2)
+            response = await get_bounded(
+                self._http, url, max_bytes=config.max_playlist_bytes,
+                deadline_s=config.playlist_deadline_s, headers_timeout_s=timeout,
+                timeout=config.max_timeout_s * 2)
             self._note_ttfb(edge, self._clock() - start)
         except TimeoutError:
             raise _Failed(Cause.TTFB_TIMEOUT, f"playlist: no answer in {timeout:.2f} s",
@@ -435,7 +466,9 @@ class SegmentFetcher:
             raise _Failed(Cause.REFUSED, f"playlist: {_describe(exc)}",
                           self._clock() - start) from None
         self._check_status(response.status_code, response.content, start)
-        return response.text
+        text = response.text
+        check_segment_count(text, url, config.max_playlist_segments)
+        return text
 
     def _check_status(self, status: int, body: bytes, start: float) -> None:
         if status < 400:
@@ -452,13 +485,20 @@ class SegmentFetcher:
                        failovers: int) -> Fetched:
         offset = progress.fetched
         headers = {"Accept-Encoding": "identity"}  # byte offsets must be the file's
-        if segment.byterange is not None:
-            first, length = segment.byterange
-            headers["Range"] = f"bytes={first + offset}-{first + length - 1}"
-        elif offset:
-            headers["Range"] = f"bytes={offset}-"
+        asked: tuple[int, int | None] | None = None
         if progress.decryptor is None:
             progress.decryptor = self._decryptor.stream_now(segment)
+        if segment.byterange is not None:
+            first, length = segment.byterange
+            asked = (first + offset, first + length - 1)
+            whole = self._whole.get(segment.uri)
+            if whole is not None:  # this server ignores Range: slice the body fetched once
+                return await self._from_whole(whole, edge, segment, index, rung, rendition,
+                                              progress, live, failovers)
+        elif offset:
+            asked = (offset, None)
+        if asked is not None:
+            headers["Range"] = f"bytes={asked[0]}-{'' if asked[1] is None else asked[1]}"
         loop = asyncio.get_running_loop()
         start = last_byte = self._clock()
         ttfb_timeout = self.ttfb_timeout_s(edge)
@@ -468,8 +508,10 @@ class SegmentFetcher:
         received = 0
         try:
             async with asyncio.timeout(ttfb_timeout) as deadline:
-                async with self._http.stream("GET", segment.uri, headers=headers,
-                                             timeout=self.config.max_timeout_s * 2) as response:
+                async with contextlib.AsyncExitStack() as stack:
+                    response = await stack.enter_async_context(self._http.stream(
+                        "GET", segment.uri, headers=headers,
+                        timeout=self.config.max_timeout_s * 2))
                     last_byte = self._clock()
                     ttfb = last_byte - start
                     self._note_ttfb(edge, ttfb)
@@ -477,17 +519,21 @@ class SegmentFetcher:
                     status = response.status_code
                     if status >= 400:
                         self._check_status(status, await response.aread(), start)
-                    if offset and status == 200 and segment.byterange is None:
-                        log.info("segment %d: %s ignored the Range: starting over", index, edge)
-                        progress.reset()
-                        progress.decryptor = self._decryptor.stream_now(segment)
-                        live.restart()
-                        offset = 0
-                    elif offset and not self._range_matches(response, offset):
-                        raise _Failed(Cause.HTTP_4XX, "the Range answer does not match",
-                                      self._clock() - start)
+                    skip = 0  # bytes of a 200 answer before the range asked
+                    if asked is not None and status == 200:
+                        self._note_ignored_range(edge, segment.uri)
+                        if segment.byterange is not None:
+                            raise _UseWhole(await self._whole.adopt(
+                                segment.uri, edge, stack.pop_all(), response))
+                        skip = offset
+                    elif asked is not None:
+                        mismatch = (range_mismatch(response.headers.get("Content-Range"), *asked)
+                                    if status == 206 else f"answered {status} to a Range request")
+                        if mismatch is not None:
+                            raise _Failed(Cause.BAD_RANGE, mismatch, self._clock() - start)
                     length = response.headers.get("Content-Length")
-                    total = offset + int(length) if length and length.isdigit() else None
+                    total = (offset - skip + int(length) if length and length.isdigit()
+                             else None)
                     if total is not None:
                         try:
                             live.set_length(plaintext_length(segment.key is not None, total))
@@ -497,6 +543,10 @@ class SegmentFetcher:
                     deadline.reschedule(loop.time() + self.stall_timeout_s(edge))
                     last_progress = start
                     async for chunk in response.aiter_bytes():
+                        if skip:
+                            chunk, skip = chunk[skip:], max(0, skip - len(chunk))
+                            if not chunk:
+                                continue
                         had = len(live.data)
                         try:
                             progress.feed(chunk, live)
@@ -514,6 +564,9 @@ class SegmentFetcher:
                             self._progress(rung, progress.fetched, total, last_byte - start,
                                            received, ttfb, live)
                             self._check_pace(edge, received, last_byte - start - ttfb)
+        except _UseWhole as use:
+            return await self._from_whole(use.whole, edge, segment, index, rung, rendition,
+                                          progress, live, failovers)
         except TimeoutError:
             now = self._clock()
             if ttfb is None:
@@ -535,19 +588,7 @@ class SegmentFetcher:
         if total is not None and progress.fetched < total:
             raise _Failed(Cause.TRUNCATED, f"{progress.fetched} of {total} bytes",
                           end - last_byte, "last_byte")
-        try:
-            if progress.decryptor is None:  # the key was not at hand yet
-                progress.decryptor = await self._decryptor.stream(segment)
-                progress.feed(b"", live)
-            live.append(progress.decryptor.finish())
-            if live.length is not None and live.length != live.received:
-                raise CorruptSegment(f"{live.received} bytes of plaintext, not "
-                                     f"{live.length}.")
-        except CorruptSegment as exc:
-            raise _Failed(Cause.CORRUPT, exc.message, self._clock() - last_byte,
-                          "last_byte") from None
-        data = live.seal()
-        self._stage("seg_ready", index)
+        data = await self._seal(segment, index, progress, live, last_byte)
         seconds = end - start
         self.pool.report_success(edge, received, seconds)
         self._policy.on_download_complete(rung, received, seconds, ttfb, end)
@@ -569,14 +610,72 @@ class SegmentFetcher:
         raise _Failed(Cause.SLOW, f"{rate / 1000:.0f} kbit/s, under the lowest rendition's "
                       f"{floor / 1000:.0f} kbit/s", body_s, "request")
 
-    @staticmethod
-    def _range_matches(response: httpx.Response, offset: int) -> bool:
-        if response.status_code != 206:
-            return False
-        content_range = response.headers.get("Content-Range", "")
-        unit, _, rest = content_range.partition(" ")
-        first = rest.partition("-")[0]
-        return unit == "bytes" and first.isdigit() and int(first) == offset
+    async def _seal(self, segment: Segment, index: int, progress: _Progress, live: LiveSegment,
+                    last_byte: float) -> bytes:
+        """The last bytes through the decryptor, the plaintext length checked: the segment."""
+        try:
+            if progress.decryptor is None:  # the key was not at hand yet
+                progress.decryptor = await self._decryptor.stream(segment)
+                progress.feed(b"", live)
+            live.append(progress.decryptor.finish())
+            if live.length is not None and live.length != live.received:
+                raise CorruptSegment(f"{live.received} bytes of plaintext, not "
+                                     f"{live.length}.")
+        except CorruptSegment as exc:
+            raise _Failed(Cause.CORRUPT, exc.message, self._clock() - last_byte,
+                          "last_byte") from None
+        data = live.seal()
+        self._stage("seg_ready", index)
+        return data
+
+    def _gap(self, segment: Segment, index: int, rung: int, rendition: str, live: LiveSegment,
+             edge: str) -> Fetched:
+        """An EXT-X-GAP segment: nothing to request; an empty segment for mpv (it moves on to
+        the next, whose timestamps keep the timeline)."""
+        live.set_length(0)
+        data = live.seal()
+        net_log.debug("segment %d %s: EXT-X-GAP, not requested (%.1f s)", index, rendition,
+                      segment.duration_s)
+        return Fetched(index, rung, rendition, data, edge, 0, 0.0, 0.0, 0, 0)
+
+    def _note_ignored_range(self, edge: str, url: str) -> None:
+        """Log once per edge and URL that a server answers a Range with the whole body."""
+        if (edge, url) not in self._ignored_range:
+            self._ignored_range.add((edge, url))
+            log.info("%s ignores Range on %s (answers 200): slicing the ranges from the "
+                     "whole body", edge, url)
+
+    async def _from_whole(self, whole: WholeFile, edge: str, segment: Segment, index: int,
+                          rung: int, rendition: str, progress: _Progress, live: LiveSegment,
+                          failovers: int) -> Fetched:
+        """A byte-range segment sliced from the whole file its server sent (once)."""
+        assert segment.byterange is not None
+        first, length = segment.byterange
+        offset = progress.fetched
+        start = self._clock()
+        waited = whole.received < first + length
+        try:
+            body = await whole.slice(first + offset, first + length)
+            live.set_length(plaintext_length(segment.key is not None, length))
+            progress.feed(body, live)
+        except WholeFileError as exc:
+            raise _Failed(exc.cause, exc.detail, self._clock() - start) from None
+        except CorruptSegment as exc:
+            raise _Failed(Cause.CORRUPT, exc.message, 0.0, "last_byte") from None
+        end = self._clock()
+        self._stage("seg_body", index)
+        data = await self._seal(segment, index, progress, live, end)
+        seconds = end - start
+        if waited and seconds > 0:  # bytes that came from the network meanwhile
+            self._policy.on_download_complete(rung, len(body), seconds, 0.0, end)
+        net_log.debug("segment %d %s from %s's whole file: %d bytes", index, rendition, edge,
+                      len(body))
+        return Fetched(index, rung, rendition, data, edge, len(body), seconds, 0.0, failovers,
+                       offset)
+
+    async def aclose(self) -> None:
+        """Stop the whole-file downloads and drop their bodies (the owner calls this)."""
+        await self._whole.close()
 
     def _progress(self, rung: int, so_far: int, total: int, elapsed_s: float, received: int,
                   ttfb_s: float, live: LiveSegment) -> None:

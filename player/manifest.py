@@ -5,7 +5,8 @@ EXT-X-CONTENT-STEERING) rather than the lenient ``m3u8`` package, so malformed i
 :class:`ManifestError` that says what is wrong and on which line. Unknown tags are ignored, as the
 spec asks. Supported: VOD media playlists (EXT-X-ENDLIST required; live is refused), clear or
 ``AES-128`` segments (``SAMPLE-AES`` and other key formats are refused), byte ranges, discontinuity
-markers. A plain HLS playlist without PATHWAY-ID is one pathway named ``"."``.
+markers, EXT-X-GAP (``Segment.gap``). A plain HLS playlist without PATHWAY-ID is one pathway
+named ``"."``.
 """
 
 from __future__ import annotations
@@ -289,6 +290,9 @@ class Segment:
     byterange: tuple[int, int] | None = None
     """(offset, length) in bytes, or None for the whole resource."""
     discontinuity: bool = False
+    gap: bool = False
+    """EXT-X-GAP: the segment is missing; never requested (the engine hands mpv an empty one,
+    which it skips, the timestamps of the next segment keeping the timeline)."""
 
 
 @dataclass(frozen=True)
@@ -360,7 +364,7 @@ def parse_media_playlist(text: str, uri: str) -> MediaPlaylist:
     key: Key | None = None
     duration: float | None = None
     byterange: tuple[int, int] | None = None
-    discontinuity = endlist = False
+    discontinuity = endlist = gap = False
     playlist_type: str | None = None
     segments: list[Segment] = []
     start_s = 0.0
@@ -372,10 +376,10 @@ def parse_media_playlist(text: str, uri: str) -> MediaPlaylist:
             if duration is None:
                 raise ManifestError(f"{where}: segment {line[:60]!r} has no EXTINF before it.")
             segments.append(Segment(_join(uri, line, where), duration, sequence, start_s, key,
-                                    byterange, discontinuity))
+                                    byterange, discontinuity, gap))
             start_s += duration
             sequence += 1
-            duration, byterange, discontinuity = None, None, False
+            duration, byterange, discontinuity, gap = None, None, False, False
         elif tag == "#EXTINF":
             duration = _duration(value, where)
         elif tag == "#EXT-X-TARGETDURATION":
@@ -393,6 +397,8 @@ def parse_media_playlist(text: str, uri: str) -> MediaPlaylist:
             byterange, next_offset = (offset, length), offset + length
         elif tag == "#EXT-X-DISCONTINUITY":
             discontinuity = True
+        elif tag == "#EXT-X-GAP":
+            gap = True
         elif tag == "#EXT-X-PLAYLIST-TYPE":
             playlist_type = value.strip()
         elif tag == "#EXT-X-ENDLIST":

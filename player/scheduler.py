@@ -213,6 +213,7 @@ class Scheduler:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.fetcher.aclose()
         await self.lag.stop()
         self._inflight.clear()
         if self._buffer is not None and self._buffer.error is None:

@@ -54,6 +54,7 @@ from abr.hysteresis import HysteresisPolicy
 from abr.interface import AbrPolicy
 from player.api import ControlPlaneClient
 from player.api.models import Playback
+from player.bounded import BoundedResponse, check_segment_count, get_bounded
 from player.bridge import LoopbackBridge
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool, EdgePoolConfig
@@ -635,14 +636,20 @@ class PlaybackSession:
             return Multivariant.single(url)
         return parse_multivariant(text, url)
 
-    async def _get(self, url: str, what: str) -> httpx.Response:
-        """GET ``url`` with the session's client, no bearer token (the plain URL's path)."""
+    async def _get(self, url: str, what: str) -> BoundedResponse:
+        """GET ``url`` with the session's client, no bearer token (the plain URL's path); the
+        body bounded by the fetch config's playlist limits."""
         assert self._http is not None
+        limits = self.config.fetch
         try:
-            response = await self._http.get(url)
+            response = await get_bounded(self._http, url, max_bytes=limits.max_playlist_bytes,
+                                         deadline_s=limits.playlist_deadline_s, what=what)
         except httpx.HTTPError as exc:
             raise ManifestError(f"The {what} could not be fetched from {url} "
                                 f"({type(exc).__name__}).") from exc
+        except TimeoutError:
+            raise ManifestError(f"The {what} at {url} did not answer within "
+                                f"{limits.playlist_deadline_s:g} s.") from None
         if response.status_code >= 400:
             raise ManifestError(f"The {what} at {url} answered HTTP {response.status_code}.")
         return response
@@ -650,11 +657,15 @@ class PlaybackSession:
     async def _fetch_text(self, url: str) -> str:
         if self.cp is not None:
             return await self.cp.fetch_text(url)
+        limits = self.config.fetch
         response = await self._get(url, "playlist")
         if not looks_like_playlist(response.content):  # say what it is, from its bytes
             raise ManifestError(f"{url} is not an HLS playlist: the server sent "
                                 f"{describe_body(response.content)}.")
-        return response.text
+        text = response.text
+        if _is_media_playlist(text):
+            check_segment_count(text, url, limits.max_playlist_segments)
+        return text
 
     async def _fetch_json(self, url: str) -> Any:
         if self.cp is not None:
