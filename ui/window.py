@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.home_ready_s: float | None = None
         self.setWindowTitle("Edgeplay")
         self.stack = QStackedWidget()
+        self.stack.setMinimumSize(1, 1)  # no page's layout may push the window past the screen
         self.setCentralWidget(self.stack)
         self.splash = SplashPage()
         self.signin = SignInPage()
@@ -134,6 +135,8 @@ class MainWindow(QMainWindow):
         self.dl.progress.connect(self._download_progress)
         b.device_public_key = lambda: self.dl.library.device_key().public_raw
         self.player.leave.connect(self._leave_player)
+        self.player.play_next.connect(self._play_next)
+        self.player.to_details.connect(self._leave_player)
         self.player.toggle_fullscreen.connect(self.toggle_fullscreen)
         self.controller.failed.connect(self._playback_failed)
         self.downloads.back.clicked.connect(lambda: self.show_page("home", remember=False))
@@ -213,6 +216,7 @@ class MainWindow(QMainWindow):
         self.settings.profile_id = str(profile.get("id", ""))
         self.settings.save(self.paths.settings_file)
         self.home.top.set_profile(profile)
+        self.home.last = ("", "")
         self.history.clear()
         self.show_page("home", remember=False)
         self.load_home()
@@ -324,6 +328,7 @@ class MainWindow(QMainWindow):
         progress = title.get("progress") or {}
         resume_s = 0.0 if start_over else float(progress.get("position_s") or 0)
         self.show_page("player")
+        self.player.up_next = self.home.next_after(str(title.get("id", "")))
         self.player.begin(title, resume_s)
         self._pending_play = (title, start_over)
         self._try_play(0)
@@ -401,6 +406,13 @@ class MainWindow(QMainWindow):
         if isinstance(exc, AuthError):
             self.show_page("signin")
 
+    def _play_next(self, title: JSON) -> None:
+        """Post-play's next title: its details behind the player (Back lands there), then play."""
+        self.home.remember_title(title)
+        self.details.device_id = self.backend.device_id
+        self.details.show_title(merge_title(title, self._local()))
+        self.play(title, True)
+
     def _leave_player(self) -> None:
         self.controller.stop()
         if self.isFullScreen() and not self.tv:
@@ -459,6 +471,10 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyRelease and isinstance(event, QKeyEvent):
+            if self.current_name() == "player":
+                self.player.key_released(event)
+            return False
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
             return False
         if not self.isActiveWindow() and QApplication.activeWindow() is not None:

@@ -129,6 +129,8 @@ class HomePage(Page):
         box.addWidget(self.empty)
         box.addWidget(self.scroller, 1)
         self.sections: list[Section] = []
+        self.last: tuple[str, str] = ("", "")
+        """(row id, title id) of the tile last opened: Back and reloads return the focus there."""
         self.results = Section(TitleRowModel("search", "Results"),
                                PosterDelegate(art, theme), self.body)
         self.results.hide()
@@ -152,6 +154,11 @@ class HomePage(Page):
 
     def set_rows(self, rows: list[JSON]) -> None:
         focus_row = self.focused_section_index()
+        if focus_row is not None:  # the same tile keeps the focus across a reload
+            view = self.visible_sections()[focus_row].view
+            title = view.currentIndex().data(Role.TITLE)
+            if isinstance(title, dict):
+                self.remember_title(title, self.visible_sections()[focus_row].model.row_id)
         for s in self.sections:
             s.setParent(None)
             s.deleteLater()
@@ -169,7 +176,8 @@ class HomePage(Page):
             self.sections.append(section)
         self.empty.setVisible(not self.sections)
         self.empty.setText("Nothing to watch here yet." if not rows else "")
-        if focus_row is not None or (self.isVisible() and not self.focusWidget()):
+        wants_focus = focus_row is not None or (self.isVisible() and not self.focusWidget())
+        if wants_focus and not self.focus_last():
             self.focus_row(min(focus_row or 0, len(self.visible_sections()) - 1))
 
     def set_results(self, query: str, titles: list[JSON]) -> None:
@@ -199,7 +207,36 @@ class HomePage(Page):
     def _chosen(self, index: QModelIndex) -> None:
         title = index.data(Role.TITLE)
         if isinstance(title, dict):
+            model = index.model()
+            row_id = model.row_id if isinstance(model, TitleRowModel) else ""
+            self.remember_title(title, row_id)
             self.open_title.emit(title)
+
+    def remember_title(self, title: JSON, row_id: str | None = None) -> None:
+        """The tile Back returns to (the one opened, or what post-play went on to)."""
+        self.last = (self.last[0] if row_id is None else row_id, str(title.get("id", "")))
+
+    def _locate(self, row_id: str, title_id: str) -> tuple[int, int] | None:
+        """(section, tile) of ``title_id``: in the row it was opened from, else anywhere."""
+        sections = self.visible_sections()
+        order = sorted(range(len(sections)), key=lambda i: sections[i].model.row_id != row_id)
+        for i in order:
+            for j, t in enumerate(sections[i].model.titles()):
+                if str(t.get("id", "")) == title_id:
+                    return i, j
+        return None
+
+    def next_after(self, title_id: str) -> JSON | None:
+        """Post-play's next title: the one after ``title_id`` in the row it was opened from
+        (else the row's first other title)."""
+        row_id = self.last[0] if self.last[1] == title_id else ""
+        at = self._locate(row_id, title_id)
+        if at is None:
+            return None
+        titles = self.visible_sections()[at[0]].model.titles()
+        rest = titles[at[1] + 1:] + titles[:at[1]]
+        return next((t for t in rest if str(t.get("id", "")) != title_id
+                     and t.get("playable", True) is not False), None)
 
     def _art_loaded(self, url: str) -> None:
         for s in [self.results, *self.sections]:
@@ -237,7 +274,21 @@ class HomePage(Page):
         self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
         return True
 
+    def focus_last(self) -> bool:
+        """Focus the remembered tile (see :meth:`remember_title`); False if it is gone."""
+        at = self._locate(*self.last) if self.last[1] else None
+        if at is None:
+            return False
+        section = self.visible_sections()[at[0]]
+        section.view.setCurrentIndex(section.model.index(at[1], 0))
+        section.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        section.view.scrollTo(section.view.currentIndex())
+        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
+        return True
+
     def focus_default(self) -> None:
+        if self.focus_last():
+            return
         if not self.focus_row(0):
             self.top.home.setFocus()
 

@@ -1,198 +1,65 @@
-"""The player: the video surface with auto-hiding controls (play/pause, seek bar with the
-buffered range and a trick-play thumbnail preview, time, quality, audio, subtitles, volume,
-fullscreen), the keys people know from mpv, YouTube and Netflix, a resume prompt and the stats
-overlay.
+"""The player: the video surface with auto-hiding controls (desktop: play/pause, seek bar with
+the buffered range and a trick-play thumbnail preview, time, quality, audio, subtitles, volume,
+fullscreen; TV: a minimal OSD of title, seek bar and time), the side panel (audio, subtitles,
+subtitle size, quality by name), a volume indicator, post-play, the keys people know from mpv,
+YouTube and Netflix, a resume prompt and the stats overlay.
 
 On the seek bar, ←/→ scrub: the handle and the thumbnail move at once and the seek is sent when
-the keys rest (``SCRUB_COMMIT_MS``) or on Enter; Back cancels the scrub. Held keys speed up."""
+the keys rest (``SCRUB_COMMIT_MS``) or on Enter; Back cancels the scrub. A held key speeds up
+gently (:func:`scrub_step`); releasing it starts again at 10 s."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QColor,
-    QHideEvent,
-    QKeyEvent,
-    QLinearGradient,
-    QMouseEvent,
-    QPainter,
-    QShowEvent,
-)
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QCoreApplication, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QKeyEvent, QMouseEvent, QResizeEvent, QShowEvent
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ui.models import fmt_clock
 from ui.nav import Action
+from ui.pages.player_osd import Controls, PostPlay, SidePanel, VolumeIndicator, panel_style
 from ui.playback import PlayerController
 from ui.stats import StatsOverlay
-from ui.theme import ACCENT, Theme
+from ui.theme import Theme
 from ui.trickplay import ThumbnailPreview, TrickplayLoader
-from ui.widgets import ButtonBar, Page
+from ui.widgets import Page
 
 QUALITY_LABELS = ["240p", "360p", "480p", "720p", "1080p"]
+SUBTITLE_SIZES = (("Small", 40), ("Medium", 55), ("Large", 75))
 HIDE_AFTER_MS = 3000
 SCRUB_COMMIT_MS = 900
 """A key scrub on the seek bar is sent this long after the last ←/→ (or at once on Enter)."""
-SCRUB_STEPS_S = ((6, 10.0), (16, 30.0), (10**9, 60.0))
-"""(presses in a row, step in s): the first 6 quick presses move 10 s, the next 10 move 30 s,
-then 60 s. Presses more than ``SCRUB_RUN_GAP_S`` apart start a new run."""
+SCRUB_BASE_S = 10.0
+SCRUB_GROW_S = 5.0
+SCRUB_GROW_EVERY = 4
+SCRUB_MAX_FRACTION = 1 / 20
 SCRUB_RUN_GAP_S = 0.5
+"""Presses further apart than this (or a key release between them) start a new run."""
+SUB_POS_OSD = 80
+"""mpv ``sub-pos`` while the OSD is up: subtitles sit above it, not under it."""
 
 
-class SeekBar(QWidget):
-    """Played part, buffered range and a handle; the time under the pointer (hover) or where a
-    drag or a key scrub would land (``scrub_s``) is announced for the preview bubble.
-
-    Signals:
-        seek(float): seek to this position (s).
-        preview(object): the time (s) to preview, or None: no preview.
-    """
-
-    seek = Signal(float)
-    preview = Signal(object)
-
-    MARGIN = 8
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.position_s = 0.0
-        self.duration_s = 0.0
-        self.buffered_end_s = 0.0
-        self.hover_s: float | None = None
-        self.scrub_s: float | None = None
-        """Where a drag or the keys would seek to (not yet sent); None when not scrubbing."""
-        self._dragging = False
-        self.setMouseTracking(True)
-        self.setFixedHeight(34)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-    def set_times(self, position_s: float, duration_s: float, buffered_end_s: float) -> None:
-        self.position_s, self.duration_s, self.buffered_end_s = position_s, duration_s, \
-            buffered_end_s
-        self.update()
-
-    @property
-    def target_s(self) -> float | None:
-        """The time to preview: the scrub, else the pointer; None for neither."""
-        if not self.duration_s:
-            return None
-        return self.scrub_s if self.scrub_s is not None else self.hover_s
-
-    def set_scrub(self, scrub_s: float | None) -> None:
-        self.scrub_s = None if scrub_s is None else max(0.0, min(self.duration_s, scrub_s))
-        self.update()
-        self.preview.emit(self.target_s)
-
-    def x_for(self, t_s: float) -> float:
-        """The x (widget coordinates) of ``t_s`` on the track."""
-        w = self.width() - 2 * self.MARGIN
-        return self.MARGIN + (w * t_s / self.duration_s if self.duration_s else 0.0)
-
-    def _x_to_s(self, x: float) -> float:
-        w = max(1, self.width() - 2 * self.MARGIN)
-        return max(0.0, min(1.0, (x - self.MARGIN) / w)) * self.duration_s
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        self.hover_s = self._x_to_s(event.position().x())
-        if self._dragging:
-            self.scrub_s = self.hover_s
-        self.update()
-        self.preview.emit(self.target_s)
-
-    def leaveEvent(self, event: object) -> None:
-        self.hover_s = None
-        self.update()
-        self.preview.emit(self.target_s)
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        if self.duration_s and event.button() == Qt.MouseButton.LeftButton:
-            self._dragging = True
-            self.set_scrub(self._x_to_s(event.position().x()))
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._dragging and event.button() == Qt.MouseButton.LeftButton:
-            self._dragging = False
-            target = self.scrub_s
-            if target is not None:
-                self.position_s = target
-                self.set_scrub(None)
-                self.seek.emit(target)
-
-    def paintEvent(self, event: object) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        w = self.width() - 2 * self.MARGIN
-        y = self.height() - 12
-        thick = 8 if self.hasFocus() else 5
-        track = QRectF(self.MARGIN, y - thick / 2, w, thick)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(255, 255, 255, 60))
-        p.drawRoundedRect(track, thick / 2, thick / 2)
-        if self.duration_s <= 0:
-            return
-        shown_s = self.scrub_s if self.scrub_s is not None else self.position_s
-        fb = min(1.0, self.buffered_end_s / self.duration_s)
-        fp = min(1.0, shown_s / self.duration_s)
-        p.setBrush(QColor(255, 255, 255, 120))
-        p.drawRoundedRect(QRectF(self.MARGIN, track.top(), w * fb, thick), thick / 2, thick / 2)
-        p.setBrush(QColor(ACCENT))
-        p.drawRoundedRect(QRectF(self.MARGIN, track.top(), w * fp, thick), thick / 2, thick / 2)
-        if self.hover_s is not None and self.scrub_s is None:
-            p.setBrush(QColor(255, 255, 255, 230))
-            p.drawRect(QRectF(self.x_for(self.hover_s) - 1, track.top() - 2, 2, thick + 4))
-        radius = thick + (3 if self.hasFocus() or self.scrub_s is not None else 1)
-        p.setBrush(QColor("white") if self.hasFocus() or self.scrub_s is not None
-                   else QColor(ACCENT))
-        p.drawEllipse(QPointF(self.MARGIN + w * fp, y), radius, radius)
-
-
-class Controls(QWidget):
-    """The bottom overlay: seek bar over a row of buttons."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.seekbar = SeekBar()
-        self.play = QPushButton("❚❚")
-        self.back10 = QPushButton("« 10")
-        self.fwd10 = QPushButton("10 »")
-        self.time = QLabel("0:00 / 0:00")
-        self.time.setStyleSheet("background: transparent;")  # over the video, not a black box
-        self.quality = QPushButton("Quality: Auto")
-        self.audio = QPushButton("Audio")
-        self.subs = QPushButton("Subtitles: Off")
-        self.volume = QPushButton("Volume 100")
-        self.fullscreen = QPushButton("Fullscreen")
-        self.stats = QPushButton("Stats")
-        self.bar = ButtonBar(spacing=8)
-        for b in (self.play, self.back10, self.fwd10):
-            self.bar.add(b)
-        self.bar.row.addWidget(self.time)
-        self.bar.row.addStretch(1)
-        for b in (self.quality, self.audio, self.subs, self.volume, self.fullscreen, self.stats):
-            self.bar.add(b)
-        self.box = QVBoxLayout(self)
-        self.box.setContentsMargins(24, 40, 24, 20)
-        self.box.addWidget(self.seekbar)
-        self.box.addWidget(self.bar)
-
-    def paintEvent(self, event: object) -> None:
-        p = QPainter(self)
-        grad = QLinearGradient(0, 0, 0, self.height())
-        grad.setColorAt(0, QColor(0, 0, 0, 0))
-        grad.setColorAt(1, QColor(0, 0, 0, 200))
-        p.fillRect(self.rect(), grad)
+def scrub_step(run: int, duration_s: float) -> float:
+    """The step of the ``run``-th press of a held key: 10 s for four presses, then 5 s more
+    every four presses, never more than 1/20 of the title (nor less than 10 s)."""
+    cap = max(SCRUB_BASE_S, duration_s * SCRUB_MAX_FRACTION)
+    return min(cap, SCRUB_BASE_S + SCRUB_GROW_S * (run // SCRUB_GROW_EVERY))
 
 
 class PlayerPage(Page):
     """Signals:
         leave(): back to where the user came from.
         toggle_fullscreen(): the f key or the button.
+        play_next(dict): post-play's next title (the countdown ran out or Play now).
+        to_details(): post-play's Back to details.
     """
 
     leave = Signal()
     toggle_fullscreen = Signal()
+    play_next = Signal(dict)
+    to_details = Signal()
 
     def __init__(self, controller: PlayerController, video: QWidget, theme: Theme,
                  parent: QWidget | None = None) -> None:
@@ -220,17 +87,28 @@ class PlayerPage(Page):
         prow.addWidget(self.prompt_restart)
         self.prompt.hide()
         self.controls = Controls()
-        self.stats = StatsOverlay()
+        self.stats = StatsOverlay(self)
+        self.volume_osd = VolumeIndicator(self)
+        self.panel = SidePanel(self)
+        self.panel.picked.connect(self._picked)
+        self.panel.closed.connect(self._panel_closed)
+        self.postplay = PostPlay(self)
+        self.postplay.play_next.connect(self.play_next)
+        self.postplay.back.connect(self.to_details)
+        self.up_next: dict[str, Any] | None = None
+        """What post-play offers next (the window sets it when a title starts)."""
+        self._sub_pos = 100
         self.trickplay = TrickplayLoader(controller.runner, parent=self)
         self.preview = ThumbnailPreview(self)
         self._scrub_commit = QTimer(self, singleShot=True, interval=SCRUB_COMMIT_MS)
         self._scrub_commit.timeout.connect(self.commit_scrub)
         self._scrub_run = 0
         self._scrub_last = 0.0
+        self._scrub_held = False
+        """A ←/→ is held down (no release since the last press): the run may speed up."""
         grid.addWidget(self.header, 0, 0, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.status, 0, 0, Qt.AlignmentFlag.AlignCenter)
         grid.addWidget(self.prompt, 0, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.stats, 0, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight)
         grid.addWidget(self.controls, 0, 0, Qt.AlignmentFlag.AlignBottom)
         self._hide = QTimer(self, singleShot=True, interval=HIDE_AFTER_MS)
         self._hide.timeout.connect(self.hide_controls)
@@ -251,7 +129,7 @@ class PlayerPage(Page):
         c.quality.clicked.connect(self.cycle_quality)
         c.audio.clicked.connect(self.cycle_audio)
         c.subs.clicked.connect(self.cycle_subtitles)
-        c.volume.clicked.connect(controller.toggle_mute)
+        c.volume.clicked.connect(self._mute)
         c.fullscreen.clicked.connect(self.toggle_fullscreen)
         c.stats.clicked.connect(self.toggle_stats)
         self.prompt_restart.clicked.connect(self._start_over)
@@ -271,6 +149,31 @@ class PlayerPage(Page):
                                   f"font-size: {theme.title_px * 2 // 3}px; padding: {m}px;")
         self.preview.set_thumb_width(360 if theme.tv else 240)
         self.preview.set_font_px(theme.font_px)
+        self.controls.set_tv(theme.tv, theme.font_px)
+        self.stats.set_font_px(22 if theme.tv else 13)
+        self.volume_osd.set_font_px(theme.font_px)
+        style = panel_style(theme)
+        self.panel.setStyleSheet(style)
+        self.postplay.setStyleSheet(style)
+        self._place_overlays()
+
+    def _place_overlays(self) -> None:
+        """Stats top-right, volume top-centre, the side panel on the right, post-play at the
+        foot: all inside the overscan margin in TV mode."""
+        m = self.theme.margin_px if self.theme.tv else 16
+        w, h = self.width(), self.height()
+        self.stats.move(max(0, w - self.stats.width() - m), m)
+        self.volume_osd.move((w - self.volume_osd.width()) // 2, m)
+        pw = min(w - 2 * m, max(360, w // 4))
+        self.panel.setGeometry(w - pw - m, m, pw, max(0, h - 2 * m))
+        post_w = min(w - 2 * m, 1100)
+        self.postplay.setFixedWidth(post_w)
+        self.postplay.adjustSize()
+        self.postplay.move(m, h - self.postplay.height() - m)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_overlays()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -283,6 +186,8 @@ class PlayerPage(Page):
         self._scrub_commit.stop()
         self.controls.seekbar.set_scrub(None)
         self.preview.hide()
+        self.panel.hide()
+        self.postplay.stop()
         self.controls.play.setText("❚❚")
         self._update_labels()
         if resume_s > 1:
@@ -301,9 +206,18 @@ class PlayerPage(Page):
         self.show_controls()
 
     def _on_ended(self, reason: str) -> None:
-        self.status.setText("Finished" if reason == "eof" else "Stopped")
-        self.status.show()
         self.controls.play.setText("▶")
+        if reason == "eof":  # post-play: next up, or back to details; never a dead end
+            self.status.hide()
+            self.panel.hide()
+            self.show_controls(auto_hide=False)
+            self.controls.hide()
+            self._place_overlays()
+            self.postplay.start(str(self.controller.title.get("name", "")), self.up_next)
+            self._place_overlays()
+            return
+        self.status.setText("Stopped")
+        self.status.show()
         self.show_controls(auto_hide=False)
 
     def _on_failed(self, exc: object) -> None:
@@ -315,7 +229,7 @@ class PlayerPage(Page):
     def _on_state(self, s: dict[str, Any]) -> None:
         c = self.controls
         c.seekbar.set_times(s["position_s"], s["duration_s"], s["buffered_end_s"])
-        c.time.setText(f"{fmt_clock(s['position_s'])} / {fmt_clock(s['duration_s'])}")
+        c.set_time(s["position_s"], s["duration_s"])
         c.play.setText("▶" if s.get("paused") else "❚❚")
         c.volume.setText("Muted" if s.get("muted") else f"Volume {s.get('volume')}")
 
@@ -328,6 +242,8 @@ class PlayerPage(Page):
         c.quality.setText(f"Quality: {label}")
         c.audio.setText(f"Audio: {ctl.audio or '—'}")
         c.subs.setText(f"Subtitles: {ctl.subtitles or 'Off'}")
+        if self.panel.isVisible():
+            self.panel.set_groups(self.panel_groups())
 
     def _start_over(self) -> None:
         self.prompt.hide()
@@ -362,12 +278,14 @@ class PlayerPage(Page):
         the seek goes out when the keys rest."""
         bar = self.controls.seekbar
         now = time.monotonic()
-        quick = bar.scrub_s is not None and now - self._scrub_last < SCRUB_RUN_GAP_S
+        quick = bar.scrub_s is not None and now - self._scrub_last < SCRUB_RUN_GAP_S \
+            and self._scrub_held
         self._scrub_run = self._scrub_run + 1 if quick else 0
         self._scrub_last = now
-        step = next(s for n, s in SCRUB_STEPS_S if self._scrub_run < n)
-        base = bar.scrub_s if bar.scrub_s is not None else self.controller.position_s
+        self._scrub_held = True
         duration = bar.duration_s or self.controller.duration_s
+        step = scrub_step(self._scrub_run, duration)
+        base = bar.scrub_s if bar.scrub_s is not None else self.controller.position_s
         if not duration:
             self.seek_by(step * direction)
             return
@@ -431,13 +349,70 @@ class PlayerPage(Page):
         self._update_labels()
         self.show_controls()
 
+    # --- the side panel ----------------------------------------------------------------------
+
+    def panel_groups(self) -> list[tuple[str, list[tuple[str, Any, bool]]]]:
+        """Audio, Subtitles, Subtitle size and Quality, by name, the current one selected."""
+        ctl = self.controller
+        title = ctl.title
+        audio = [(str(a.get("name") or a.get("language")), str(a.get("language")),
+                  str(a.get("language")) == ctl.audio) for a in title.get("audio") or []]
+        subs: list[tuple[str, Any, bool]] = [("Off", None, ctl.subtitles is None)]
+        subs += [(str(x.get("name") or x.get("language")), str(x.get("language")),
+                  str(x.get("language")) == ctl.subtitles) for x in title.get("subtitles") or []]
+        size = [(name, px, px == self.subtitle_px) for name, px in SUBTITLE_SIZES]
+        names = ctl.renditions or QUALITY_LABELS
+        quality: list[tuple[str, Any, bool]] = [("Auto", None, ctl.max_rung is None)]
+        quality += [(str(n), i, ctl.max_rung == i) for i, n in enumerate(names)]
+        return [("Audio", audio), ("Subtitles", subs), ("Subtitle size", size),
+                ("Quality", quality)]
+
+    subtitle_px = 55
+
+    def open_panel(self) -> None:
+        """The side panel, with the focus on the current choice of the first group."""
+        self.commit_scrub()
+        self.panel.set_groups(self.panel_groups())
+        self._place_overlays()
+        self.panel.open()
+        self._hide.stop()
+
+    def _picked(self, group: str, value: Any) -> None:
+        ctl = self.controller
+        if group == "Audio":
+            ctl.set_audio(str(value))
+        elif group == "Subtitles":
+            ctl.set_subtitles(value)
+        elif group == "Subtitle size":
+            self.subtitle_px = int(value)
+            ctl.set_mpv("sub-font-size", self.subtitle_px)
+        elif group == "Quality":
+            ctl.set_quality(value)
+        self._update_labels()
+        self.panel.set_groups(self.panel_groups())
+        self.panel.focus_option(group, value)
+
+    def _panel_closed(self) -> None:
+        self.setFocus()
+        self.show_controls()
+
     def toggle_stats(self) -> None:
         self.stats.setVisible(not self.stats.isVisible())
         self.stats.raise_()
 
+    def _subs_clear_of_osd(self, osd_up: bool) -> None:
+        """Subtitles move up while the OSD is on screen (never drawn over it)."""
+        pos = SUB_POS_OSD if osd_up else 100
+        if pos != self._sub_pos:
+            self._sub_pos = pos
+            self.controller.set_mpv("sub-pos", pos)
+
     def show_controls(self, auto_hide: bool = True) -> None:
+        if self.postplay.isVisible():
+            return
         self.controls.show()
         self.header.show()
+        self._subs_clear_of_osd(True)
         self.setCursor(Qt.CursorShape.ArrowCursor)
         if auto_hide and self.controller.playing:
             self._hide.start()
@@ -454,6 +429,7 @@ class PlayerPage(Page):
         focus_in_controls = self.controls.isAncestorOf(self.focusWidget())
         self.controls.hide()
         self.header.hide()
+        self._subs_clear_of_osd(False)
         self.setCursor(Qt.CursorShape.BlankCursor)
         if focus_in_controls:
             self.setFocus()
@@ -466,6 +442,8 @@ class PlayerPage(Page):
         if not event.spontaneous():
             self.trickplay.reset()
             self.preview.hide()
+            self.panel.hide()
+            self.postplay.stop()
         super().hideEvent(event)
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -502,7 +480,10 @@ class PlayerPage(Page):
                   Qt.Key.Key_J: lambda: self.seek_by(-10), Qt.Key.Key_L: lambda: self.seek_by(10),
                   Qt.Key.Key_VolumeUp: lambda: self._volume(5),
                   Qt.Key.Key_VolumeDown: lambda: self._volume(-5),
-                  Qt.Key.Key_VolumeMute: self._mute}
+                  Qt.Key.Key_VolumeMute: self._mute, Qt.Key.Key_Plus: lambda: self._volume(5),
+                  Qt.Key.Key_Equal: lambda: self._volume(5),
+                  Qt.Key.Key_Minus: lambda: self._volume(-5),
+                  Qt.Key.Key_Menu: self.open_panel}
         fn = simple.get(Qt.Key(key))
         if fn is not None:
             fn()
@@ -511,14 +492,27 @@ class PlayerPage(Page):
 
     def _mute(self) -> None:
         self.controller.toggle_mute()
-        self.show_controls()
+        self.volume_osd.show_volume(self.controller.volume, self.controller.muted)
 
     def _volume(self, step: int) -> None:
         self.controller.set_volume(self.controller.volume + step)
-        self.show_controls()
+        self.volume_osd.show_volume(self.controller.volume, self.controller.muted)
+
+    def key_released(self, event: QKeyEvent) -> None:
+        """A ←/→ let go: the next press starts a new scrub run at the base step."""
+        if event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right) and not event.isAutoRepeat():
+            self._scrub_held = False
+            self._scrub_run = 0
 
     def on_action(self, action: Action) -> bool:
         c = self.controls
+        if self.postplay.isVisible():
+            return self.postplay.on_action(action)
+        if self.panel.isVisible():
+            if not self.panel.contains_focus():
+                self.panel.open()
+                return True
+            return self.panel.on_action(action)
         in_bar = c.isVisible() and c.bar.contains_focus()
         on_seek = c.isVisible() and c.seekbar.hasFocus()
         prompt_focus = self.prompt.isVisible() and self.prompt_restart.hasFocus()
@@ -550,7 +544,10 @@ class PlayerPage(Page):
                 return True
             if action == Action.DOWN:
                 self.commit_scrub()
-                c.bar.focus_first()
+                if self.theme.tv:
+                    self.open_panel()
+                else:
+                    c.bar.focus_first()
                 return True
             if action == Action.UP:
                 self.commit_scrub()
@@ -569,9 +566,12 @@ class PlayerPage(Page):
             self.seek_by(10 if action == Action.RIGHT else -10)
             return True
         if action in (Action.UP, Action.DOWN):
-            if self.theme.tv:  # the 10-foot remote: up/down bring up the controls
-                self.show_controls()
-                (c.seekbar if action == Action.UP else c.play).setFocus()
+            if self.theme.tv:  # the 10-foot remote: ↑ the OSD on its seek bar, ↓ the panel
+                if action == Action.DOWN:
+                    self.open_panel()
+                else:
+                    self.show_controls()
+                    c.seekbar.setFocus()
             else:
                 self._volume(5 if action == Action.UP else -5)
             return True

@@ -1,0 +1,460 @@
+"""The player's overlays: the seek bar, the controls (desktop bar or the minimal TV OSD), the
+volume indicator, the side panel (audio, subtitles, subtitle size and quality, picked by name)
+and post-play (next up with a countdown, back to details)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QLinearGradient, QMouseEvent, QPainter
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from ui.models import fmt_clock
+from ui.nav import Action
+from ui.theme import ACCENT, Theme
+from ui.widgets import ButtonBar
+
+Option = tuple[str, Any, bool]
+"""(label, value, selected)"""
+
+
+class SeekBar(QWidget):
+    """Played part, buffered range and a handle; the time under the pointer (hover) or where a
+    drag or a key scrub would land (``scrub_s``) is announced for the preview bubble.
+
+    Signals:
+        seek(float): seek to this position (s).
+        preview(object): the time (s) to preview, or None: no preview.
+    """
+
+    seek = Signal(float)
+    preview = Signal(object)
+
+    MARGIN = 8
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.position_s = 0.0
+        self.duration_s = 0.0
+        self.buffered_end_s = 0.0
+        self.hover_s: float | None = None
+        self.scrub_s: float | None = None
+        """Where a drag or the keys would seek to (not yet sent); None when not scrubbing."""
+        self._dragging = False
+        self.setMouseTracking(True)
+        self.setFixedHeight(34)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def set_times(self, position_s: float, duration_s: float, buffered_end_s: float) -> None:
+        self.position_s, self.duration_s, self.buffered_end_s = position_s, duration_s, \
+            buffered_end_s
+        self.update()
+
+    @property
+    def target_s(self) -> float | None:
+        """The time to preview: the scrub, else the pointer; None for neither."""
+        if not self.duration_s:
+            return None
+        return self.scrub_s if self.scrub_s is not None else self.hover_s
+
+    def set_scrub(self, scrub_s: float | None) -> None:
+        self.scrub_s = None if scrub_s is None else max(0.0, min(self.duration_s, scrub_s))
+        self.update()
+        self.preview.emit(self.target_s)
+
+    def x_for(self, t_s: float) -> float:
+        """The x (widget coordinates) of ``t_s`` on the track."""
+        w = self.width() - 2 * self.MARGIN
+        return self.MARGIN + (w * t_s / self.duration_s if self.duration_s else 0.0)
+
+    def _x_to_s(self, x: float) -> float:
+        w = max(1, self.width() - 2 * self.MARGIN)
+        return max(0.0, min(1.0, (x - self.MARGIN) / w)) * self.duration_s
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self.hover_s = self._x_to_s(event.position().x())
+        if self._dragging:
+            self.scrub_s = self.hover_s
+        self.update()
+        self.preview.emit(self.target_s)
+
+    def leaveEvent(self, event: object) -> None:
+        self.hover_s = None
+        self.update()
+        self.preview.emit(self.target_s)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.duration_s and event.button() == Qt.MouseButton.LeftButton:
+            self._dragging = True
+            self.set_scrub(self._x_to_s(event.position().x()))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._dragging and event.button() == Qt.MouseButton.LeftButton:
+            self._dragging = False
+            target = self.scrub_s
+            if target is not None:
+                self.position_s = target
+                self.set_scrub(None)
+                self.seek.emit(target)
+
+    def paintEvent(self, event: object) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w = self.width() - 2 * self.MARGIN
+        y = self.height() - 12
+        thick = 8 if self.hasFocus() else 5
+        track = QRectF(self.MARGIN, y - thick / 2, w, thick)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(255, 255, 255, 60))
+        p.drawRoundedRect(track, thick / 2, thick / 2)
+        if self.duration_s <= 0:
+            return
+        shown_s = self.scrub_s if self.scrub_s is not None else self.position_s
+        fb = min(1.0, self.buffered_end_s / self.duration_s)
+        fp = min(1.0, shown_s / self.duration_s)
+        p.setBrush(QColor(255, 255, 255, 120))
+        p.drawRoundedRect(QRectF(self.MARGIN, track.top(), w * fb, thick), thick / 2, thick / 2)
+        p.setBrush(QColor(ACCENT))
+        p.drawRoundedRect(QRectF(self.MARGIN, track.top(), w * fp, thick), thick / 2, thick / 2)
+        if self.hover_s is not None and self.scrub_s is None:
+            p.setBrush(QColor(255, 255, 255, 230))
+            p.drawRect(QRectF(self.x_for(self.hover_s) - 1, track.top() - 2, 2, thick + 4))
+        radius = thick + (3 if self.hasFocus() or self.scrub_s is not None else 1)
+        p.setBrush(QColor("white") if self.hasFocus() or self.scrub_s is not None
+                   else QColor(ACCENT))
+        p.drawEllipse(QPointF(self.MARGIN + w * fp, y), radius, radius)
+
+
+class Controls(QWidget):
+    """The bottom overlay: seek bar over a row of buttons (desktop), or the minimal TV OSD:
+    the seek bar over the time and a hint (the side panel has the rest)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.seekbar = SeekBar()
+        self.play = QPushButton("❚❚")
+        self.back10 = QPushButton("« 10")
+        self.fwd10 = QPushButton("10 »")
+        self.time = QLabel("0:00 / 0:00")
+        self.time.setStyleSheet("background: transparent;")  # over the video, not a black box
+        self.quality = QPushButton("Quality: Auto")
+        self.audio = QPushButton("Audio")
+        self.subs = QPushButton("Subtitles: Off")
+        self.volume = QPushButton("Volume 100")
+        self.fullscreen = QPushButton("Fullscreen")
+        self.stats = QPushButton("Stats")
+        self.bar = ButtonBar(spacing=8)
+        for b in (self.play, self.back10, self.fwd10):
+            self.bar.add(b)
+        self.bar.row.addWidget(self.time)
+        self.bar.row.addStretch(1)
+        for b in (self.quality, self.audio, self.subs, self.volume, self.fullscreen, self.stats):
+            self.bar.add(b)
+        self.osd = QWidget()
+        osd_row = QHBoxLayout(self.osd)
+        osd_row.setContentsMargins(0, 0, 0, 0)
+        self.osd_time = QLabel("0:00 / 0:00")
+        self.osd_hint = QLabel("↓  Audio · Subtitles · Quality")
+        for label in (self.osd_time, self.osd_hint):
+            label.setStyleSheet("background: transparent; color: white;")
+        osd_row.addWidget(self.osd_time)
+        osd_row.addStretch(1)
+        osd_row.addWidget(self.osd_hint)
+        self.osd.hide()
+        self.box = QVBoxLayout(self)
+        self.box.setContentsMargins(24, 40, 24, 20)
+        self.box.addWidget(self.seekbar)
+        self.box.addWidget(self.bar)
+        self.box.addWidget(self.osd)
+        self.tv = False
+
+    def set_tv(self, tv: bool, font_px: int) -> None:
+        """TV: the minimal OSD (no buttons: a remote drives the player with its keys)."""
+        self.tv = tv
+        self.bar.setVisible(not tv)
+        self.osd.setVisible(tv)
+        self.seekbar.setFixedHeight(48 if tv else 34)
+        for label in (self.osd_time, self.osd_hint):
+            label.setStyleSheet(f"background: transparent; color: white; font-size: {font_px}px;")
+
+    def set_time(self, position_s: float, duration_s: float) -> None:
+        text = f"{fmt_clock(position_s)} / {fmt_clock(duration_s)}"
+        self.time.setText(text)
+        self.osd_time.setText(text)
+
+    def paintEvent(self, event: object) -> None:
+        p = QPainter(self)
+        grad = QLinearGradient(0, 0, 0, self.height())
+        grad.setColorAt(0, QColor(0, 0, 0, 0))
+        grad.setColorAt(1, QColor(0, 0, 0, 200))
+        p.fillRect(self.rect(), grad)
+
+
+
+
+class VolumeIndicator(QWidget):
+    """"Volume 75 %" with a bar, for a moment after every change (or "Muted")."""
+
+    SHOW_MS = 1500
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.volume = 100
+        self.muted = False
+        self.font_px = 15
+        self._timer = QTimer(self, singleShot=True, interval=self.SHOW_MS)
+        self._timer.timeout.connect(self.hide)
+        self.hide()
+
+    def text(self) -> str:
+        return "Muted" if self.muted else f"Volume {self.volume} %"
+
+    def set_font_px(self, px: int) -> None:
+        self.font_px = px
+        self.setFixedSize(px * 16, px * 3)
+
+    def show_volume(self, volume: int, muted: bool) -> None:
+        self.volume, self.muted = volume, muted
+        self.show()
+        self.raise_()
+        self.update()
+        self._timer.start()
+
+    def paintEvent(self, event: object) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(10, 12, 16, 215))
+        p.drawRoundedRect(QRectF(self.rect()), self.font_px / 2, self.font_px / 2)
+        px = self.font_px
+        font = p.font()
+        font.setPixelSize(px)
+        font.setBold(True)
+        p.setFont(font)
+        p.setPen(QColor("white"))
+        text_w = px * 7
+        p.drawText(QRectF(px, 0, text_w, self.height()), Qt.AlignmentFlag.AlignVCenter,
+                   self.text())
+        track = QRectF(px * 2 + text_w, self.height() / 2 - px / 4,
+                       self.width() - text_w - px * 3, px / 2)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(255, 255, 255, 60))
+        p.drawRoundedRect(track, px / 4, px / 4)
+        level = 0 if self.muted else self.volume / 100
+        p.setBrush(QColor("white"))
+        p.drawRoundedRect(QRectF(track.left(), track.top(), track.width() * level,
+                                 track.height()), px / 4, px / 4)
+
+
+class SidePanel(QFrame):
+    """The player's side panel: groups of options picked by name (Audio: English / Spanish,
+    Subtitles: Off / English, Subtitle size, Quality: Auto / 240p … 1080p). ↑/↓ move, Enter/OK
+    picks, Back or ← closes.
+
+    Signals:
+        picked(str, object): the group's name and the option's value.
+        closed(): the panel closed itself (Back or ←).
+    """
+
+    picked = Signal(str, object)
+    closed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidepanel")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.box = QVBoxLayout(self)
+        self.box.setSpacing(4)
+        self.options: list[tuple[QPushButton, str, Any]] = []
+        self.hide()
+
+    def set_groups(self, groups: Sequence[tuple[str, Sequence[Option]]]) -> None:
+        focused = self.focused()
+        while self.box.count():
+            item = self.box.takeAt(0)
+            w = item.widget() if item is not None else None
+            if w is not None:
+                w.setParent(None)
+                w.deleteLater()
+        self.options = []
+        for name, options in groups:
+            if not options:
+                continue
+            header = QLabel(name)
+            header.setObjectName("h2")
+            self.box.addSpacing(8)
+            self.box.addWidget(header)
+            for label, value, selected in options:
+                button = QPushButton(("✓  " if selected else "     ") + label)
+                button.setObjectName("option")
+                button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+                button.setAutoDefault(False)
+                button.clicked.connect(lambda _=False, n=name, v=value: self.picked.emit(n, v))
+                self.box.addWidget(button)
+                button.setVisible(True)  # at once: the focus may go to it now
+                self.options.append((button, name, value))
+        self.box.addStretch(1)
+        if focused is not None:
+            self.focus_option(*focused)
+
+    def focused(self) -> tuple[str, Any] | None:
+        return next(((n, v) for b, n, v in self.options if b.hasFocus()), None)
+
+    def focus_option(self, group: str, value: Any) -> None:
+        for b, n, v in self.options:
+            if n == group and v == value:
+                b.setFocus(Qt.FocusReason.OtherFocusReason)
+                return
+
+    def labels(self, group: str) -> list[str]:
+        return [b.text().strip() for b, n, _ in self.options if n == group]
+
+    def selected(self, group: str) -> str | None:
+        return next((b.text()[1:].strip() for b, n, _ in self.options
+                     if n == group and b.text().startswith("✓")), None)
+
+    def open(self) -> None:
+        self.show()
+        self.raise_()
+        selected = next((b for b, _, _ in self.options if b.text().startswith("✓")), None)
+        target = selected or (self.options[0][0] if self.options else None)
+        if target is not None:
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def contains_focus(self) -> bool:
+        return self.isVisible() and any(b.hasFocus() for b, _, _ in self.options)
+
+    def on_action(self, action: Action) -> bool:
+        buttons = [b for b, _, _ in self.options]
+        i = next((n for n, b in enumerate(buttons) if b.hasFocus()), 0)
+        if action in (Action.UP, Action.DOWN) and buttons:
+            j = max(0, min(len(buttons) - 1, i + (1 if action == Action.DOWN else -1)))
+            buttons[j].setFocus(Qt.FocusReason.OtherFocusReason)
+            return True
+        if action == Action.SELECT and buttons:
+            buttons[i].click()
+            return True
+        if action in (Action.BACK, Action.LEFT):
+            self.hide()
+            self.closed.emit()
+            return True
+        return action == Action.RIGHT
+
+
+class PostPlay(QFrame):
+    """At the end of a title: "Up next" with a countdown, Play now, Back to details.
+
+    Signals:
+        play_next(dict): the countdown ran out or Play now was pressed.
+        back(): Back to details.
+    """
+
+    play_next = Signal(dict)
+    back = Signal()
+    COUNTDOWN_S = 10
+
+    def __init__(self, parent: QWidget | None = None, tick_ms: int = 1000) -> None:
+        super().__init__(parent)
+        self.setObjectName("postplay")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.next_title: dict[str, Any] = {}
+        self.left_s = 0
+        self.finished = QLabel("You finished")
+        self.finished.setObjectName("muted")
+        self.heading = QLabel()
+        self.heading.setObjectName("h1")
+        self.heading.setWordWrap(True)
+        self.synopsis = QLabel()
+        self.synopsis.setWordWrap(True)
+        self.countdown = QLabel()
+        self.countdown.setObjectName("muted")
+        self.play_now = QPushButton("▶  Play now")
+        self.play_now.setObjectName("primary")
+        self.details = QPushButton("Back to details")
+        for b in (self.play_now, self.details):
+            b.setAutoDefault(False)
+            b.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.buttons = ButtonBar([self.play_now, self.details])
+        self.buttons.row.addStretch(1)
+        box = QVBoxLayout(self)
+        for w in (self.finished, self.heading, self.synopsis, self.countdown):
+            box.addWidget(w)
+        box.addSpacing(12)
+        box.addWidget(self.buttons)
+        self._tick = QTimer(self, interval=tick_ms)
+        self._tick.timeout.connect(self._count)
+        self.play_now.clicked.connect(self._go)
+        self.details.clicked.connect(self._back)
+        self.hide()
+
+    def start(self, finished: str, next_title: dict[str, Any] | None) -> None:
+        self.next_title = dict(next_title or {})
+        self.finished.setText(f"You finished {finished}" if finished else "Finished")
+        has_next = bool(self.next_title)
+        self.play_now.setVisible(has_next)
+        self.synopsis.setVisible(has_next)
+        if has_next:
+            self.heading.setText(f"Up next: {self.next_title.get('name', '')}")
+            self.synopsis.setText(str(self.next_title.get("synopsis") or ""))
+            self.left_s = self.COUNTDOWN_S
+            self._tick.start()
+        else:
+            self.heading.setText("That was the last one here")
+            self._tick.stop()
+        self._show_count()
+        self.show()
+        self.raise_()
+        self.buttons.focus_first()
+
+    def stop(self) -> None:
+        self._tick.stop()
+        self.hide()
+
+    def _show_count(self) -> None:
+        self.countdown.setText(f"Starts in {self.left_s} s" if self._tick.isActive() else "")
+        self.countdown.setVisible(self._tick.isActive())
+
+    def _count(self) -> None:
+        self.left_s -= 1
+        if self.left_s <= 0:
+            self._go()
+            return
+        self._show_count()
+
+    def _go(self) -> None:
+        title = self.next_title
+        self.stop()
+        if title:
+            self.play_next.emit(title)
+
+    def _back(self) -> None:
+        self.stop()
+        self.back.emit()
+
+    def contains_focus(self) -> bool:
+        return self.isVisible() and self.buttons.contains_focus()
+
+    def on_action(self, action: Action) -> bool:
+        if action == Action.BACK:
+            self._back()
+            return True
+        if not self.buttons.contains_focus():
+            self.buttons.focus_first()
+            return True
+        if action in (Action.LEFT, Action.RIGHT):
+            self._tick.stop()  # the viewer is choosing: no surprise start
+            self._show_count()
+        self.buttons.on_action(action)
+        return True
+
+
+def panel_style(theme: Theme) -> str:
+    pad = max(6, theme.font_px // 2)
+    return (f"QFrame#sidepanel, QFrame#postplay {{ background: rgba(16,17,22,235); "
+            f"border-radius: {pad * 2}px; }}"
+            f"QPushButton#option {{ background: transparent; text-align: left; "
+            f"border: {max(3, theme.focus_px)}px solid transparent; padding: {pad}px; }}"
+            f"QPushButton#option:focus {{ border-color: white; background: #343846; }}")
