@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.profiles.rename.connect(self._rename_profile)
         self.profiles.delete.connect(self._delete_profile)
         self.home.open_title.connect(self.open_title)
+        self.home.play_title.connect(lambda title: self.play(title, False))
         self.home.navigate.connect(self._navigate)
         self.home.search.connect(self._search)
         self.details.play.connect(self.play)

@@ -177,3 +177,41 @@ def test_post_play_next_up_and_back_to_details(qtbot: Any, harness: Harness) -> 
     assert w.current_name() == "details" and w.details.title_json["id"] == "t4"
     press(qtbot, K.Key_Escape)
     assert current_tile(harness) == ("genre-0", "Title 4")
+
+
+def test_the_billboard_follows_the_focus(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    hero = w.home.hero
+    assert hero.isVisible() and hero.name.text() == "Title 100"  # Continue Watching's first
+    assert hero.play_button.text() == "▶  Resume"
+    press(qtbot, K.Key_Down)
+    press(qtbot, K.Key_Right, 2)
+    assert hero.name.text() == "Title 2"
+    assert hero.meta.text().startswith("2022   ·   PG   ·   10 min")
+    assert hero.play_button.text() == "▶  Play"
+    press(qtbot, K.Key_Up, 2)  # the first row, then the billboard
+    assert hero.play_button.hasFocus()
+    assert hero.name.text() == "Title 100"
+    press(qtbot, K.Key_Right)
+    press(qtbot, K.Key_Return)  # More info
+    assert w.current_name() == "details" and w.details.title_json["id"] == "t100"
+    press(qtbot, K.Key_Escape)
+    assert current_tile(harness) == ("continue-watching", "Title 100")
+    press(qtbot, K.Key_Up)
+    press(qtbot, K.Key_Return)  # Play
+    qtbot.waitUntil(lambda: w.controller.playing, timeout=3000)
+    assert w.controller.title["id"] == "t100"
+
+
+def test_tiles_fill_the_row_and_the_focused_one_grows(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    home = w.home
+    section = home.sections[1]
+    width = home.scroller.viewport().width()
+    tile_w = section.delegate.theme.tile_w
+    assert width // tile_w == home.TILES_PER_ROW  # the row is filled, not 60 % empty
+    assert home.scroller.verticalScrollBar().isVisible() is False
+    press(qtbot, K.Key_Down)
+    view = section.view
+    qtbot.waitUntil(lambda: view.grow == 1.0, timeout=1000)
+    assert view._grow.duration() <= 150
