@@ -39,6 +39,7 @@ from ui.theme import Theme, theme_for
 from ui.widgets import Page, Toast, focus_spot
 
 log = logging.getLogger("ui")
+MY_LIST_ROW = "my-list"
 JSON = dict[str, Any]
 
 
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self.home.search.connect(self._search)
         self.details.play.connect(self.play)
         self.details.mark_watched.connect(self.mark_watched)
+        self.details.my_list.connect(self.toggle_my_list)
         b.sync_changed.connect(self._sync_changed)
         self.controller.progress_factory = b.progress_reporter
         self.controller.before_play = b.flush_progress
@@ -254,8 +256,15 @@ class MainWindow(QMainWindow):
                           lambda exc: self.messages.engine_error(exc, retry=self.load_home),
                           key="rows")
 
+    def _my_list_row(self) -> list[JSON]:
+        items = self.settings.my_list.get(str(self.profile.get("id", "")), [])
+        return [{"id": MY_LIST_ROW, "title": "My List", "items": items}] if items else []
+
     def _rows(self, rows: list[JSON]) -> None:
         downloaded = self.dl.home_row()
+        rows = [r for r in rows if r.get("id") != MY_LIST_ROW]
+        head = [r for r in rows[:1] if r.get("id") == "continue-watching"]
+        rows = [*head, *self._my_list_row(), *rows[len(head):]]
         self.home.set_rows(merge_local([*rows, *([downloaded] if downloaded else [])],
                                        self._local()))
         first = self.home_ready_s is None
@@ -278,19 +287,37 @@ class MainWindow(QMainWindow):
     def open_title(self, title: JSON) -> None:
         self.details.device_id = self.backend.device_id
         self.details.show_title(merge_title(title, self._local()))
+        self.details.set_in_list(self.settings.in_my_list(str(self.profile.get("id", "")),
+                                                          str(title.get("id", ""))))
         self.show_page("details")
         pid = str(self.profile.get("id", ""))
         tid = str(title.get("id", ""))
         self.backend.call(lambda cp: cp.title(tid, pid), self._details_loaded,
                           lambda exc: self.messages.engine_error(exc), key="details")
 
+    def toggle_my_list(self, title: JSON) -> None:
+        """My List on the details page: on this device, per profile (the settings file)."""
+        pid = str(self.profile.get("id", ""))
+        if not title.get("id"):
+            return
+        added = self.settings.toggle_my_list(pid, title)
+        self.settings.save(self.paths.settings_file)
+        self.details.set_in_list(added)
+        self.messages.info(f"{title.get('name', 'The title')} is on My List." if added else
+                           f"{title.get('name', 'The title')} is off My List.")
+        self.load_home()
+
     def _details_loaded(self, title: JSON) -> None:
+        focus = QApplication.focusWidget()
         had_focus = self.details.buttons.contains_focus()
         self.details.device_id = self.backend.device_id
         self.details.show_title(merge_title(title, self._local()))
         if self.stack.currentWidget() is self.details and (
                 had_focus or not self.details.buttons.contains_focus()):
-            self.details.focus_default()
+            if had_focus and focus is not None and focus.isVisible() and focus.isEnabled():
+                focus.setFocus()  # the fuller answer does not move the user's focus
+            else:
+                self.details.focus_default()
 
     def _navigate(self, where: str) -> None:
         if where == "profiles":

@@ -215,3 +215,46 @@ def test_tiles_fill_the_row_and_the_focused_one_grows(qtbot: Any, harness: Harne
     view = section.view
     qtbot.waitUntil(lambda: view.grow == 1.0, timeout=1000)
     assert view._grow.duration() <= 150
+
+
+def test_details_backdrop_and_my_list(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    press(qtbot, K.Key_Down)
+    press(qtbot, K.Key_Return)  # Title 0's details
+    d = w.details
+    assert d.meta.text().startswith("2020   ·   10 min   ·   PG")
+    assert d.langs.text() == "Audio: English, Spanish\nSubtitles: English"
+    labels = [b.text() for b in d.buttons.visible_buttons()]
+    assert labels == ["▶  Play", "⤓  Download", "＋  My List", "Mark as watched"]
+    press(qtbot, K.Key_Right, 2)
+    assert d.listed.hasFocus()
+    press(qtbot, K.Key_Return)
+    assert d.listed.text() == "✓  My List"
+    assert [t["id"] for t in w.settings.my_list["p1"]] == ["t0"]
+    assert "my_list" in w.paths.settings_file.read_text()
+    qtbot.waitUntil(lambda: any(s.model.row_id == "my-list" for s in w.home.sections),
+                    timeout=3000)
+    rows = [s.model.row_id for s in w.home.sections]
+    assert rows[:2] == ["continue-watching", "my-list"]
+    press(qtbot, K.Key_Return)  # again: off the list
+    assert d.listed.text() == "＋  My List" and w.settings.my_list["p1"] == []
+
+
+def test_settings_open_on_what_a_viewer_needs(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    press(qtbot, K.Key_Up, 2)  # the billboard, the top bar
+    press(qtbot, K.Key_Right, 2)
+    press(qtbot, K.Key_Return)
+    page = w.settings_page
+    assert w.current_name() == "settings"
+    assert page.quality.hasFocus()  # not the developer's URL field
+    press(qtbot, K.Key_Down, 3)
+    assert page.tv.hasFocus()
+    shot = page.tv.grab().toImage()
+    ring = w.theme.focus_px
+    assert ring >= 3
+    edge = [shot.pixelColor(x, shot.height() // 2).lightness() for x in range(ring)]
+    assert min(edge) > 240  # a white ring as wide as the theme says
+    press(qtbot, K.Key_Down)
+    shot = page.tv.grab().toImage()
+    assert shot.pixelColor(1, shot.height() // 2).lightness() < 100  # not focused: no ring

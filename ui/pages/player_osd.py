@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QLinearGradient, QMouseEvent, QPainter
+from PySide6.QtGui import QColor, QLinearGradient, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ui.models import fmt_clock
@@ -121,6 +121,11 @@ class SeekBar(QWidget):
         if self.hover_s is not None and self.scrub_s is None:
             p.setBrush(QColor(255, 255, 255, 230))
             p.drawRect(QRectF(self.x_for(self.hover_s) - 1, track.top() - 2, 2, thick + 4))
+        if self.hasFocus():  # the focus ring, as on every focusable item
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor("white"), 3))
+            p.drawRoundedRect(QRectF(self.rect()).adjusted(2, 2, -2, -2), 8, 8)
+            p.setPen(Qt.PenStyle.NoPen)
         radius = thick + (3 if self.hasFocus() or self.scrub_s is not None else 1)
         p.setBrush(QColor("white") if self.hasFocus() or self.scrub_s is not None
                    else QColor(ACCENT))
