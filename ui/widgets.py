@@ -39,9 +39,10 @@ class Page(QWidget):
 
     def apply_theme(self, theme: Theme) -> None:
         m = theme.margin_px
+        v = round(m * 9 / 16) if theme.tv else m // 2  # TV: 5 % of the height too
         layout = self.layout()
         if layout is not None:
-            layout.setContentsMargins(m, m // 2, m, m // 2)
+            layout.setContentsMargins(m, v, m, v)
 
 
 class RowView(QListView):

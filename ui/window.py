@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self.home = HomePage(art, self.theme)
         self.details = DetailsPage(art, self.theme)
         self.player = PlayerPage(controller, video, self.theme)
+        self.player.set_art(art)
         self.dl = downloads or DownloadsController(backend.runner,
                                                    open_library(paths, settings), notify=notify)
         """The offline downloads (docs/offline.md); the Downloads page and Download buttons."""

@@ -225,7 +225,7 @@ def test_details_backdrop_and_my_list(qtbot: Any, harness: Harness) -> None:
     assert d.meta.text().startswith("2020   ·   10 min   ·   PG")
     assert d.langs.text() == "Audio: English, Spanish\nSubtitles: English"
     labels = [b.text() for b in d.buttons.visible_buttons()]
-    assert labels == ["▶  Play", "⤓  Download", "＋  My List", "Mark as watched"]
+    assert labels == ["▶  Play", "⤓  Download", "+  My List", "Mark as watched"]
     press(qtbot, K.Key_Right, 2)
     assert d.listed.hasFocus()
     press(qtbot, K.Key_Return)
@@ -237,7 +237,7 @@ def test_details_backdrop_and_my_list(qtbot: Any, harness: Harness) -> None:
     rows = [s.model.row_id for s in w.home.sections]
     assert rows[:2] == ["continue-watching", "my-list"]
     press(qtbot, K.Key_Return)  # again: off the list
-    assert d.listed.text() == "＋  My List" and w.settings.my_list["p1"] == []
+    assert d.listed.text() == "+  My List" and w.settings.my_list["p1"] == []
 
 
 def test_settings_open_on_what_a_viewer_needs(qtbot: Any, harness: Harness) -> None:

@@ -60,7 +60,7 @@ class DetailsPage(Page):
         self.start = QPushButton("Play from the start")
         self.dl = QPushButton("⤓  Download")
         self.watched = QPushButton("Mark as watched")
-        self.listed = QPushButton("＋  My List")
+        self.listed = QPushButton("+  My List")
         self.in_list = False
         self.device_id = ""
         """This device's id: its own progress says "this device"."""
@@ -103,7 +103,7 @@ class DetailsPage(Page):
 
     def set_in_list(self, on: bool) -> None:
         self.in_list = on
-        self.listed.setText("✓  My List" if on else "＋  My List")
+        self.listed.setText("✓  My List" if on else "+  My List")
 
     def show_title(self, title: JSON) -> None:
         self.title_json = title

@@ -25,9 +25,14 @@ def meta_line(title: JSON) -> str:
     return "   ·   ".join(p for p in parts if p)
 
 
+ART_KEEP = 0.4
+"""The right part of a backdrop that is drawn: the catalog's art prints the title and synopsis
+on its left, and the page prints them already."""
+
+
 class Backdrop(QWidget):
-    """A 16:9 backdrop filling the widget's right side, faded into the page on the left and at
-    the foot (the text stays readable over it)."""
+    """The right part (``ART_KEEP``) of a 16:9 backdrop on the widget's right side, faded into
+    the page on the left and at the foot (the text stays readable next to it)."""
 
     def __init__(self, art: ArtCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,20 +50,24 @@ class Backdrop(QWidget):
             self.update()
 
     def image_rect(self) -> QRect:
-        h = self.height()
-        w = min(self.width(), h * 16 // 9)
-        return QRect(self.width() - w, 0, w, h)
+        w = round(self.width() * 0.6)
+        return QRect(self.width() - w, 0, w, self.height())
 
     def paintEvent(self, event: object) -> None:
         p = QPainter(self)
         r = self.image_rect()
-        pixmap = self.art.pixmap(self.url, QSize(r.width(), r.height())) if self.url else None
+        full_w = max(1, round(r.width() / ART_KEEP))
+        full_h = max(r.height(), round(full_w * 9 / 16))
+        pixmap = self.art.pixmap(self.url, QSize(full_w, full_h)) if self.url else None
         if pixmap is not None:
-            p.drawPixmap(r.topLeft(), pixmap)
+            p.drawPixmap(r, pixmap, QRect(pixmap.width() - r.width(),
+                                          (pixmap.height() - r.height()) // 2,
+                                          r.width(), r.height()))
         bg = QColor(BG)
+        p.fillRect(QRect(0, 0, r.left(), self.height()), bg)
         clear = QColor(bg)
         clear.setAlpha(0)
-        left = QLinearGradient(r.left(), 0, r.left() + r.width() * 0.55, 0)
+        left = QLinearGradient(r.left(), 0, r.left() + r.width() * 0.6, 0)
         left.setColorAt(0, bg)
         left.setColorAt(1, clear)
         p.fillRect(r, left)
@@ -89,7 +98,7 @@ class Hero(Backdrop):
         self.synopsis.setWordWrap(True)
         self.play_button = QPushButton("▶  Play")
         self.play_button.setObjectName("primary")
-        self.more_button = QPushButton("ⓘ  More info")
+        self.more_button = QPushButton("More info")
         self.buttons = ButtonBar([self.play_button, self.more_button])
         self.buttons.row.addStretch(1)
         self.box = QVBoxLayout(self)
@@ -104,7 +113,7 @@ class Hero(Backdrop):
         self.apply_theme(theme)
 
     def apply_theme(self, theme: Theme) -> None:
-        self.setFixedHeight(theme.title_px * 8 + (80 if theme.tv else 40))
+        self.setFixedHeight(360 if theme.tv else 260)
         text_w = theme.title_px * 16
         for w in (self.name, self.meta, self.synopsis):
             w.setMaximumWidth(text_w)

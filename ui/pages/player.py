@@ -17,8 +17,10 @@ from PySide6.QtCore import QCoreApplication, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QKeyEvent, QMouseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from ui.artwork import ArtCache
 from ui.models import fmt_clock
 from ui.nav import Action
+from ui.pages.hero import Backdrop
 from ui.pages.player_osd import Controls, PostPlay, SidePanel, VolumeIndicator, panel_style
 from ui.playback import PlayerController
 from ui.stats import StatsOverlay
@@ -67,7 +69,9 @@ class PlayerPage(Page):
         self.controller = controller
         self.video = video
         self.theme = theme
-        self.setStyleSheet("background: black;")
+        self.setObjectName("player")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet("QWidget#player { background: black; }")  # not its overlays' too
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(video, 0, 0)
@@ -95,6 +99,8 @@ class PlayerPage(Page):
         self.postplay = PostPlay(self)
         self.postplay.play_next.connect(self.play_next)
         self.postplay.back.connect(self.to_details)
+        self.post_backdrop: Backdrop | None = None
+        """The next title's backdrop behind post-play (:meth:`set_art`)."""
         self.up_next: dict[str, Any] | None = None
         """What post-play offers next (the window sets it when a title starts)."""
         self._sub_pos = 100
@@ -157,6 +163,11 @@ class PlayerPage(Page):
         self.postplay.setStyleSheet(style)
         self._place_overlays()
 
+    def set_art(self, art: ArtCache) -> None:
+        """Art for post-play's backdrop (the window's cache)."""
+        self.post_backdrop = Backdrop(art, self)
+        self.post_backdrop.hide()
+
     def _place_overlays(self) -> None:
         """Stats top-right, volume top-centre, the side panel on the right, post-play at the
         foot: all inside the overscan margin in TV mode."""
@@ -170,6 +181,8 @@ class PlayerPage(Page):
         self.postplay.setFixedWidth(post_w)
         self.postplay.adjustSize()
         self.postplay.move(m, h - self.postplay.height() - m)
+        if self.post_backdrop is not None:
+            self.post_backdrop.setGeometry(self.rect())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -188,6 +201,8 @@ class PlayerPage(Page):
         self.preview.hide()
         self.panel.hide()
         self.postplay.stop()
+        if self.post_backdrop is not None:
+            self.post_backdrop.hide()
         self.controls.play.setText("❚❚")
         self._update_labels()
         if resume_s > 1:
@@ -213,6 +228,11 @@ class PlayerPage(Page):
             self.show_controls(auto_hide=False)
             self.controls.hide()
             self._place_overlays()
+            self.header.hide()
+            if self.post_backdrop is not None and self.up_next:
+                self.post_backdrop.set_url(str(self.up_next.get("backdrop_url") or ""))
+                self.post_backdrop.show()
+                self.post_backdrop.raise_()
             self.postplay.start(str(self.controller.title.get("name", "")), self.up_next)
             self._place_overlays()
             return

@@ -103,7 +103,7 @@ class SeekBar(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         w = self.width() - 2 * self.MARGIN
-        y = self.height() - 12
+        y = self.height() // 2 if self.height() > 40 else self.height() - 12
         thick = 8 if self.hasFocus() else 5
         track = QRectF(self.MARGIN, y - thick / 2, w, thick)
         p.setPen(Qt.PenStyle.NoPen)
@@ -158,6 +158,8 @@ class Controls(QWidget):
         for b in (self.quality, self.audio, self.subs, self.volume, self.fullscreen, self.stats):
             self.bar.add(b)
         self.osd = QWidget()
+        self.osd.setObjectName("osd")
+        self.osd.setStyleSheet("QWidget#osd { background: transparent; }")
         osd_row = QHBoxLayout(self.osd)
         osd_row.setContentsMargins(0, 0, 0, 0)
         self.osd_time = QLabel("0:00 / 0:00")
@@ -272,7 +274,7 @@ class SidePanel(QFrame):
         self.setObjectName("sidepanel")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.box = QVBoxLayout(self)
-        self.box.setSpacing(4)
+        self.box.setSpacing(2)
         self.options: list[tuple[QPushButton, str, Any]] = []
         self.hide()
 
@@ -290,7 +292,8 @@ class SidePanel(QFrame):
                 continue
             header = QLabel(name)
             header.setObjectName("h2")
-            self.box.addSpacing(8)
+            if self.options:
+                self.box.addSpacing(8)
             self.box.addWidget(header)
             for label, value, selected in options:
                 button = QPushButton(("✓  " if selected else "     ") + label)
@@ -460,6 +463,8 @@ def panel_style(theme: Theme) -> str:
     pad = max(6, theme.font_px // 2)
     return (f"QFrame#sidepanel, QFrame#postplay {{ background: rgba(16,17,22,235); "
             f"border-radius: {pad * 2}px; }}"
+            f"QFrame#sidepanel QLabel, QFrame#postplay QLabel {{ background: transparent; }}"
             f"QPushButton#option {{ background: transparent; text-align: left; "
-            f"border: {max(3, theme.focus_px)}px solid transparent; padding: {pad}px; }}"
+            f"border: {max(3, theme.focus_px // 2)}px solid transparent; "
+            f"padding: {pad // 3}px {pad}px; }}"
             f"QPushButton#option:focus {{ border-color: white; background: #343846; }}")
