@@ -103,7 +103,7 @@ class PosterDelegate(QStyledItemDelegate):
                                       width)
             painter.drawText(QRect(left, text_top, width, metrics.height()),
                              Qt.AlignmentFlag.AlignLeft, name)
-        text_top += metrics.height()
+            text_top += metrics.height()
         painter.setPen(QColor(th.TEXT if focused else th.MUTED))
         small = QFont(font)
         small.setBold(False)
