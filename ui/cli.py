@@ -2,8 +2,9 @@
 
 ``edgeplay [--tv] [--control-plane URL] [--data-dir DIR] [--catalog default|test]`` opens the
 app (``ui/app.py``) against the bundled control plane unless a URL is given.
-``edgeplay --screenshot FILE [--tv] [--page home|details|player|downloads]`` saves that page as
-a PNG and exits. ``edgeplay serve`` only serves the bundled control plane until Ctrl+C.
+``edgeplay --screenshot FILE [--tv] [--page home|details|player|osd|panel|postplay|downloads]``
+saves that page as a PNG and exits. ``edgeplay serve`` only serves the bundled control plane
+until Ctrl+C.
 ``edgeplay play TITLE --headless [--json] [--duration S] [--control-plane URL]
 [--start-over] [--max-rung N] [--catalog …] [--data-dir DIR]`` plays a title with libmpv and no
 window, and prints the QoE report (see ``ui/headless.py``); a TITLE starting with http:// or
@@ -108,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
                         "default: $EDGEPLAY_DATA_DIR, else the platform's folders)")
     parser.add_argument("--screenshot", metavar="FILE",
                         help="open --page, save a PNG once it has settled, and exit")
-    parser.add_argument("--page", choices=("home", "details", "player", "downloads"),
+    parser.add_argument("--page", choices=("home", "details", "player", "osd", "panel",
+                                           "postplay", "downloads"),
                         default="home", help="the page --screenshot shows (default: home)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     parser.add_argument("--version", action="store_true", help="print the version and exit")

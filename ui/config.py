@@ -87,6 +87,9 @@ class Settings:
     start_in_tv: bool = False
     profile_id: str = ""
     """The profile picked last (later runs go straight home)."""
+    my_list: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """My List per profile id: the titles (as the catalog sent them, without progress), newest
+    first. Kept on this device only."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -107,6 +110,20 @@ class Settings:
         tmp = private_file(path.with_suffix(".tmp"))
         tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2), encoding="utf-8")
         tmp.replace(path)
+
+    def in_my_list(self, profile_id: str, title_id: str) -> bool:
+        return any(str(t.get("id")) == title_id for t in self.my_list.get(profile_id, []))
+
+    def toggle_my_list(self, profile_id: str, title: dict[str, Any]) -> bool:
+        """Add ``title`` to the profile's list, or take it off; True when it is on it now."""
+        tid = str(title.get("id", ""))
+        items = [t for t in self.my_list.get(profile_id, []) if str(t.get("id")) != tid]
+        added = len(items) == len(self.my_list.get(profile_id, []))
+        if added:
+            keep = {k: v for k, v in title.items() if k not in ("progress", "sync_state")}
+            items.insert(0, keep)
+        self.my_list[profile_id] = items
+        return added
 
     def effective_max_rung(self) -> int | None:
         caps = [c for c in (self.quality_cap, 1 if self.data_saver else None) if c is not None]

@@ -39,10 +39,19 @@ class PosterDelegate(QStyledItemDelegate):
         return QSize(self.theme.tile_w, self.theme.tile_h)
 
     def poster_rect(self, option: QStyleOptionViewItem) -> QRect:
+        """The poster's place; the focused one grows about its centre (``RowView.grow``)."""
         t = self.theme
         r = option.rect
-        return QRect(r.x() + t.focus_px + 1, r.y() + t.focus_px + 1, t.poster_w - 2,
+        pad = t.grow_pad
+        rect = QRect(r.x() + (t.tile_w - t.poster_w) // 2 + 1, r.y() + pad + 1, t.poster_w - 2,
                      t.poster_h - 2)
+        if _focused(option):
+            grow = float(getattr(option.widget, "grow", 1.0))
+            scale = 1 + (th.GROW - 1) * grow
+            dw = round(rect.width() * (scale - 1) / 2)
+            dh = round(rect.height() * (scale - 1) / 2)
+            rect = rect.adjusted(-dw, -dh, dw, dh)
+        return rect
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         t = self.theme
@@ -82,24 +91,28 @@ class PosterDelegate(QStyledItemDelegate):
             half = t.focus_px / 2
             painter.drawRoundedRect(QRectF(poster).adjusted(-half, -half, half, half),
                                     radius + half, radius + half)
-        text_top = poster.bottom() + t.focus_px + 4
-        width = poster.width()
+        text_top = option.rect.y() + t.grow_pad * 2 + t.poster_h + 4
+        width = t.poster_w
+        left = option.rect.x() + (t.tile_w - t.poster_w) // 2
         painter.setPen(QColor(th.TEXT if focused else "#d7d9de"))
         font = t.font(t.font_px, bold=focused)
         painter.setFont(font)
         metrics = painter.fontMetrics()
-        name = metrics.elidedText(str(index.data() or ""), Qt.TextElideMode.ElideRight, width)
-        painter.drawText(QRect(poster.left(), text_top, width, metrics.height()),
-                         Qt.AlignmentFlag.AlignLeft, name)
-        painter.setPen(QColor(th.MUTED))
+        if pixmap is None:  # the art carries the name: print it only while there is none
+            name = metrics.elidedText(str(index.data() or ""), Qt.TextElideMode.ElideRight,
+                                      width)
+            painter.drawText(QRect(left, text_top, width, metrics.height()),
+                             Qt.AlignmentFlag.AlignLeft, name)
+            text_top += metrics.height()
+        painter.setPen(QColor(th.TEXT if focused else th.MUTED))
         small = QFont(font)
         small.setBold(False)
         small.setPixelSize(max(11, t.font_px - 3))
         painter.setFont(small)
         sub = painter.fontMetrics().elidedText(str(index.data(Role.SUBTITLE) or ""),
                                                Qt.TextElideMode.ElideRight, width)
-        painter.drawText(QRect(poster.left(), text_top + metrics.height(), width,
-                               painter.fontMetrics().height()), Qt.AlignmentFlag.AlignLeft, sub)
+        painter.drawText(QRect(left, text_top, width, painter.fontMetrics().height()),
+                         Qt.AlignmentFlag.AlignLeft, sub)
         painter.restore()
 
     def paint_overlay(self, painter: QPainter, poster: QRect, index: Index) -> None:

@@ -17,6 +17,7 @@ Signals:
 from __future__ import annotations
 
 import asyncio
+import bisect
 import concurrent.futures
 import contextlib
 import functools
@@ -32,6 +33,8 @@ from player.session import PlaybackSession, SessionConfig
 from ui.aio import Runner
 
 log = logging.getLogger("ui.player")
+MAX_VOLUME = 100
+"""The volume never goes past 100 %: past it mpv amplifies and clips."""
 SessionFactory = Callable[[ControlPlaneClient, str, str, MpvLike, SessionConfig], Any]
 
 
@@ -66,6 +69,9 @@ class PlayerController(QObject):
         self.rendition: str | None = None
         self.bitrate_bps: int | None = None
         self.renditions: list[str] = []
+        self.ladder: list[str] = []
+        """The title's renditions by rung (``session_start``), for the displayed one's name."""
+        self.bitrates_bps: list[int] = []
         self.max_rung: int | None = None
         self.audio: str | None = None
         self.subtitles: str | None = None
@@ -199,7 +205,7 @@ class PlayerController(QObject):
             self._submit(self.session.set_subtitles(language))
 
     def set_volume(self, volume: int) -> None:
-        self.volume = max(0, min(130, volume))
+        self.volume = max(0, min(MAX_VOLUME, volume))
         self.muted = False
         self._apply_volume()
 
@@ -249,6 +255,8 @@ class PlayerController(QObject):
                 edges.append({"name": e.name, "state": str(getattr(e.state, "value", e.state)),
                               "rtt_ms": None if e.rtt_s is None else round(e.rtt_s * 1000, 1),
                               "throughput_bps": e.throughput_bps, "last_error": e.last_error})
+        shown, fetching = rungs(session)
+        ladder = self.ladder
         dropped = None
         with contextlib.suppress(Exception):
             dropped = await asyncio.get_running_loop().run_in_executor(
@@ -262,6 +270,12 @@ class PlayerController(QObject):
             "edge": edges[0]["name"] if edges else None,
             "edges": edges,
             "dropped_frames": dropped,
+            "shown_rung": shown,
+            "shown_rendition": ladder_name(ladder, shown),
+            "shown_bitrate_bps": ladder_bitrate(self.bitrates_bps, shown),
+            "fetching_rung": fetching,
+            "fetching_rendition": ladder_name(ladder, fetching),
+            "fetching_bitrate_bps": ladder_bitrate(self.bitrates_bps, fetching),
         }
 
     def _on_event(self, event: dict[str, Any]) -> None:
@@ -271,3 +285,36 @@ class PlayerController(QObject):
             self.bitrate_bps = event.get("bitrate_bps") or self.bitrate_bps
         elif kind == "session_start":
             self.renditions = [str(r) for r in event.get("renditions") or []]
+            self.ladder = list(self.renditions)
+            self.bitrates_bps = [int(b or 0) for b in event.get("bitrates_bps") or []]
+
+
+def rungs(session: Any) -> tuple[int | None, int | None]:
+    """(the rung of the segment on screen, the rung being fetched), on the engine loop.
+
+    On screen: the rung the bridge handed mpv the segment under the playback position at (the
+    session's ``displayed_rung()`` when it has one). Fetching: the scheduler's current rung.
+    Either is None when not known yet."""
+    scheduler = getattr(session, "scheduler", None)
+    fetching = getattr(scheduler, "rung", None) if scheduler is not None else None
+    shown: int | None = None
+    displayed = getattr(session, "displayed_rung", None)
+    if callable(displayed):
+        shown = displayed()
+    else:
+        starts = getattr(session, "_starts", None)
+        rung_at = getattr(session, "_rung_at", None)
+        if starts and callable(rung_at):
+            position = float(getattr(session, "position_s", 0.0))
+            shown = rung_at(max(0, bisect.bisect_right(starts, position) - 1))
+    if shown is not None and shown < 0:
+        shown = None
+    return shown, fetching if isinstance(fetching, int) else None
+
+
+def ladder_name(ladder: list[str], rung: int | None) -> str | None:
+    return ladder[rung] if rung is not None and 0 <= rung < len(ladder) else None
+
+
+def ladder_bitrate(bitrates: list[int], rung: int | None) -> int | None:
+    return bitrates[rung] if rung is not None and 0 <= rung < len(bitrates) else None

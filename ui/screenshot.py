@@ -1,7 +1,8 @@
-"""``edgeplay --screenshot FILE [--tv] [--page home|details|player|downloads]``: open that page
-against the control plane, wait until it has settled (rows and visible art loaded; for the
-player, a few seconds of playback with the stats overlay; for downloads, two titles downloaded),
-save a PNG, and quit."""
+"""``edgeplay --screenshot FILE [--tv] [--page home|details|player|osd|panel|postplay|downloads]``:
+open that page against the control plane, wait until it has settled (rows and visible art loaded;
+for the player, a few seconds of playback with the stats overlay; ``osd``: the OSD scrubbing with
+its thumbnail; ``panel``: the side panel; ``postplay``: the end of a title; for downloads, two
+titles downloaded), save a PNG, and quit."""
 
 from __future__ import annotations
 
@@ -54,13 +55,16 @@ class ScreenshotJob:
             for title in titles:
                 w.download_title(title)
             w.show_page("downloads")
-        elif self.page == "player":
+        elif self.page in ("player", "osd", "panel", "postplay"):
             title = self._first_title()
             if title:
                 self._stage = "playing"
                 w.open_title(title)
                 w.play(title, True)
-                w.player.stats.show()
+                if self.page == "player":
+                    w.player.stats.show()
+                if self.page == "postplay":
+                    w.controller.ended.connect(self._ended)
 
     def _first_title(self) -> dict[str, object] | None:
         titles = self._titles(1)
@@ -86,7 +90,15 @@ class ScreenshotJob:
     def _playing(self) -> None:
         self._play_started = time.monotonic()
         self._stage = "played"
+        if self.page == "postplay":  # to the last seconds: post-play comes up at the end
+            self._stage = "ending"
+            c = self.window.controller
+            c.seek_to(max(0.0, c.duration_s - 2.0))
 
+    def _ended(self, reason: str) -> None:
+        if self._stage == "ending":
+            self._stage = "settle"
+            self._quiet_since = time.monotonic() + 0.5
     def _tick(self) -> None:
         now = time.monotonic()
         if now - self._started > TIMEOUT_S:
@@ -98,7 +110,20 @@ class ScreenshotJob:
             elif now - self._quiet_since > 0.8:
                 self._save()
         elif self._stage == "played" and now - self._play_started > 4.0:
-            self.window.player.show_controls(auto_hide=False)
+            page = self.window.player
+            if self.page == "panel":
+                page.open_panel()
+            else:
+                page.show_controls(auto_hide=False)
+                if self.page == "osd":
+                    page.controls.seekbar.setFocus()
+                    page.scrub_by(1)
+                    page._scrub_commit.stop()
+                    self._stage = "scrubbing"
+                    self._play_started = now
+                    return
+            self._save()
+        elif self._stage == "scrubbing" and now - self._play_started > 1.5:
             self._save()
 
     def _save(self) -> None:

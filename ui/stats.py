@@ -1,6 +1,8 @@
-"""The stats overlay (Ctrl+Shift+Alt+D, or i): resolution and bitrate, a live graph of the
-buffer level and the throughput estimate, the serving edge and every edge's health, the last ABR
-decisions with their reasons, the failover log and dropped frames."""
+"""The stats overlay (Ctrl+Shift+Alt+D, or i): the rendition on screen (the rung of the segment
+under the playback position, as the bridge handed it to mpv) and the rendition being fetched,
+both labelled, a live graph of the buffer level and the throughput estimate, the serving edge
+and every edge's health, the last ABR decisions with their reasons, the failover log and
+dropped frames."""
 
 from __future__ import annotations
 
@@ -30,8 +32,15 @@ class StatsOverlay(QWidget):
         self.decisions: deque[str] = deque(maxlen=5)
         self.failovers: deque[str] = deque(maxlen=5)
         self.resolution = ""
+        self.font_px = 13
         self.setFixedSize(540, 470)
         self.hide()
+
+    def set_font_px(self, px: int) -> None:
+        """Text size: 13 px on a desktop, ~22 px in TV mode (readable at 3 m)."""
+        self.font_px = px
+        self.setFixedWidth(round(px * 41.5))
+        self.update()
 
     def reset(self) -> None:
         self.buffer_s.clear()
@@ -65,8 +74,11 @@ class StatsOverlay(QWidget):
     def lines(self) -> list[tuple[str, str]]:
         s = self.state
         dropped = s.get("dropped_frames")
+        shown = s.get("shown_rendition")
         return [
-            ("Rendition", f"{s.get('rendition') or '—'}  {_mbps(s.get('bitrate_bps'))}"),
+            ("On screen", f"{shown or '—'}  {_mbps(s.get('shown_bitrate_bps')) if shown else ''}"),
+            ("Fetching", f"{s.get('fetching_rendition') or s.get('rendition') or '—'}  "
+                         f"{_mbps(s.get('fetching_bitrate_bps') or s.get('bitrate_bps'))}"),
             ("Buffer", f"{float(s.get('buffer_s') or 0):.1f} s"),
             ("Throughput est.", _mbps(s.get("estimate_bps"))),
             ("Serving edge", str(s.get("edge") or "—")),
@@ -79,11 +91,13 @@ class StatsOverlay(QWidget):
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(10, 12, 16, 215))
         p.drawRoundedRect(QRectF(self.rect()), 10, 10)
+        px = self.font_px
         mono = QFont("DejaVu Sans Mono")
-        mono.setPixelSize(13)
+        mono.setPixelSize(px)
         bold = QFont(mono)
         bold.setBold(True)
-        x, y, lh = 16, 26, 18
+        x, lh = round(px * 1.2), round(px * 1.4)
+        y = x + px
         p.setFont(bold)
         p.setPen(QColor("#ffffff"))
         p.drawText(x, y, "Stats for nerds")
@@ -93,12 +107,12 @@ class StatsOverlay(QWidget):
             p.setPen(QColor("#9ba1ad"))
             p.drawText(x, y, label)
             p.setPen(QColor("#ffffff"))
-            p.drawText(x + 150, y, value)
+            p.drawText(x + px * 11, y, value)
             y += lh
         y += 6
-        graph = QRectF(x, y, self.width() - 2 * x, 110)
+        graph = QRectF(x, y, self.width() - 2 * x, px * 8)
         self._graph(p, graph)
-        y = int(graph.bottom()) + 24
+        y = int(graph.bottom()) + lh + px // 2
         p.setFont(bold)
         p.setPen(QColor("#ffffff"))
         p.drawText(x, y, "Edges")
@@ -108,12 +122,12 @@ class StatsOverlay(QWidget):
             color = STATE_COLORS.get(str(e.get("state")), "#9ba1ad")
             p.setBrush(QColor(color))
             p.setPen(Qt.PenStyle.NoPen)
-            p.drawEllipse(QPointF(x + 5, y - 4), 5, 5)
+            p.drawEllipse(QPointF(x + px * 0.4, y - px * 0.3), px * 0.4, px * 0.4)
             p.setPen(QColor("#ffffff"))
             rtt = e.get("rtt_ms")
             tp = e.get("throughput_bps")
             serving = "  ◀ serving" if e.get("name") == self.state.get("edge") else ""
-            p.drawText(x + 16, y, f"{e.get('name'):<8} {e.get('state')!s:<9} "
+            p.drawText(x + px + 4, y, f"{e.get('name'):<8} {e.get('state')!s:<9} "
                                   f"rtt {'—' if rtt is None else f'{rtt:.0f} ms':>6}  "
                                   f"{_mbps(tp):>14}{serving}")
             y += lh
@@ -140,7 +154,7 @@ class StatsOverlay(QWidget):
                   (self.estimate_bps, "#f5c542", "throughput",
                    max(1.0, *self.estimate_bps, 1))]
         small = QFont("DejaVu Sans Mono")
-        small.setPixelSize(11)
+        small.setPixelSize(max(11, self.font_px - 2))
         p.setFont(small)
         for n, (values, color, label, top) in enumerate(series):
             pen = QPen(QColor(color), 2)
@@ -160,4 +174,5 @@ class StatsOverlay(QWidget):
                 p.drawPath(path)
             last = values[-1] if values else 0.0
             text = (f"{label} {last:.1f}" if n == 0 else f"{label} {_mbps(last)}")
-            p.drawText(QPointF(r.left() + 6 + n * 190, r.top() + 14), text)
+            p.drawText(QPointF(r.left() + 6 + n * r.width() / 2, r.top() + self.font_px + 2),
+                       text)

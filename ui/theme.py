@@ -14,6 +14,9 @@ TEXT = "#f2f3f5"
 MUTED = "#9ba1ad"
 ACCENT = "#e50914"
 FOCUS = "#ffffff"
+GROW = 1.08
+"""The focused tile's poster is this much larger (animated, ``GROW_MS``)."""
+GROW_MS = 120
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,17 @@ class Theme:
         return self.poster_w * 3 // 2
 
     @property
+    def grow_pad(self) -> int:
+        """Room around a poster for the focused tile's enlargement (``GROW``) and its ring."""
+        return round(self.poster_h * (GROW - 1) / 2) + self.focus_px
+
+    @property
     def tile_w(self) -> int:
         return self.poster_w + self.tile_gap
 
     @property
     def tile_h(self) -> int:
-        return self.poster_h + self.font_px * 3 + self.focus_px * 2
+        return self.poster_h + self.font_px * 3 + self.focus_px * 2 + self.grow_pad * 2
 
     def font(self, px: int | None = None, bold: bool = False) -> QFont:
         font = QFont("DejaVu Sans")
@@ -79,10 +87,15 @@ QPushButton#nav {{ background: transparent; color: {MUTED}; padding: {pad}px; }}
 QPushButton#nav:checked {{ color: {TEXT}; }}
 QPushButton#nav:focus {{ color: {TEXT}; border-color: {FOCUS}; }}
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{ background: {SURFACE}; color: {TEXT};
-  border: 2px solid {SURFACE_HI}; border-radius: {pad}px; padding: {pad}px; }}
+  border: {self.focus_px}px solid {SURFACE_HI}; border-radius: {pad}px; padding: {pad}px; }}
 QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QDoubleSpinBox:focus, QCheckBox:focus
   {{ border-color: {FOCUS}; }}
-QCheckBox {{ background: transparent; padding: {pad // 2}px; border: 2px solid transparent; }}
+QCheckBox {{ background: transparent; padding: {pad // 2}px;
+  border: {self.focus_px}px solid transparent; border-radius: {pad}px; spacing: {pad}px; }}
+QCheckBox::indicator {{ width: {f}px; height: {f}px; border: 2px solid {TEXT};
+  border-radius: 4px; background: {SURFACE}; }}
+QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT};
+  image: none; }}
 QProgressBar {{ background: {SURFACE_HI}; border: none; border-radius: 3px; height: 6px;
   text-align: center; color: transparent; }}
 QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, QVariantAnimation, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,7 +22,7 @@ from shiboken6 import isValid
 
 from ui.message import Message
 from ui.nav import Action, action_for
-from ui.theme import Theme
+from ui.theme import GROW_MS, Theme
 
 
 class Page(QWidget):
@@ -39,9 +39,10 @@ class Page(QWidget):
 
     def apply_theme(self, theme: Theme) -> None:
         m = theme.margin_px
+        v = round(m * 9 / 16) if theme.tv else m // 2  # TV: 5 % of the height too
         layout = self.layout()
         if layout is not None:
-            layout.setContentsMargins(m, m // 2, m, m // 2)
+            layout.setContentsMargins(m, v, m, v)
 
 
 class RowView(QListView):
@@ -66,6 +67,23 @@ class RowView(QListView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.clicked.connect(self.chosen)
+        self.grow = 0.0
+        """0 → 1: how far the focused tile has grown (the delegate scales its poster)."""
+        self._grow = QVariantAnimation(self)
+        self._grow.setDuration(GROW_MS)
+        self._grow.setStartValue(0.0)
+        self._grow.setEndValue(1.0)
+        self._grow.valueChanged.connect(self._set_grow)
+
+    def _set_grow(self, value: object) -> None:
+        self.grow = float(value)  # type: ignore[arg-type]
+        self.viewport().update()
+
+    def currentChanged(self, current: QModelIndex, previous: QModelIndex) -> None:  # type: ignore[override]
+        super().currentChanged(current, previous)
+        if self.hasFocus():
+            self._grow.stop()
+            self._grow.start()
 
     def ensure_current(self) -> None:
         model = self.model()
@@ -115,6 +133,13 @@ class RowView(QListView):
     def focusInEvent(self, event: object) -> None:
         self.ensure_current()
         super().focusInEvent(event)  # type: ignore[arg-type]
+        self._grow.stop()
+        self._grow.start()
+
+    def focusOutEvent(self, event: object) -> None:
+        self._grow.stop()
+        self.grow = 0.0
+        super().focusOutEvent(event)  # type: ignore[arg-type]
 
 
 class ButtonBar(QWidget):

@@ -39,6 +39,7 @@ from ui.theme import Theme, theme_for
 from ui.widgets import Page, Toast, focus_spot
 
 log = logging.getLogger("ui")
+MY_LIST_ROW = "my-list"
 JSON = dict[str, Any]
 
 
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.home_ready_s: float | None = None
         self.setWindowTitle("Edgeplay")
         self.stack = QStackedWidget()
+        self.stack.setMinimumSize(1, 1)  # no page's layout may push the window past the screen
         self.setCentralWidget(self.stack)
         self.splash = SplashPage()
         self.signin = SignInPage()
@@ -72,6 +74,7 @@ class MainWindow(QMainWindow):
         self.home = HomePage(art, self.theme)
         self.details = DetailsPage(art, self.theme)
         self.player = PlayerPage(controller, video, self.theme)
+        self.player.set_art(art)
         self.dl = downloads or DownloadsController(backend.runner,
                                                    open_library(paths, settings), notify=notify)
         """The offline downloads (docs/offline.md); the Downloads page and Download buttons."""
@@ -118,10 +121,12 @@ class MainWindow(QMainWindow):
         self.profiles.rename.connect(self._rename_profile)
         self.profiles.delete.connect(self._delete_profile)
         self.home.open_title.connect(self.open_title)
+        self.home.play_title.connect(lambda title: self.play(title, False))
         self.home.navigate.connect(self._navigate)
         self.home.search.connect(self._search)
         self.details.play.connect(self.play)
         self.details.mark_watched.connect(self.mark_watched)
+        self.details.my_list.connect(self.toggle_my_list)
         b.sync_changed.connect(self._sync_changed)
         self.controller.progress_factory = b.progress_reporter
         self.controller.before_play = b.flush_progress
@@ -134,6 +139,8 @@ class MainWindow(QMainWindow):
         self.dl.progress.connect(self._download_progress)
         b.device_public_key = lambda: self.dl.library.device_key().public_raw
         self.player.leave.connect(self._leave_player)
+        self.player.play_next.connect(self._play_next)
+        self.player.to_details.connect(self._leave_player)
         self.player.toggle_fullscreen.connect(self.toggle_fullscreen)
         self.controller.failed.connect(self._playback_failed)
         self.downloads.back.clicked.connect(lambda: self.show_page("home", remember=False))
@@ -213,6 +220,7 @@ class MainWindow(QMainWindow):
         self.settings.profile_id = str(profile.get("id", ""))
         self.settings.save(self.paths.settings_file)
         self.home.top.set_profile(profile)
+        self.home.last = ("", "")
         self.history.clear()
         self.show_page("home", remember=False)
         self.load_home()
@@ -249,8 +257,15 @@ class MainWindow(QMainWindow):
                           lambda exc: self.messages.engine_error(exc, retry=self.load_home),
                           key="rows")
 
+    def _my_list_row(self) -> list[JSON]:
+        items = self.settings.my_list.get(str(self.profile.get("id", "")), [])
+        return [{"id": MY_LIST_ROW, "title": "My List", "items": items}] if items else []
+
     def _rows(self, rows: list[JSON]) -> None:
         downloaded = self.dl.home_row()
+        rows = [r for r in rows if r.get("id") != MY_LIST_ROW]
+        head = [r for r in rows[:1] if r.get("id") == "continue-watching"]
+        rows = [*head, *self._my_list_row(), *rows[len(head):]]
         self.home.set_rows(merge_local([*rows, *([downloaded] if downloaded else [])],
                                        self._local()))
         first = self.home_ready_s is None
@@ -273,19 +288,37 @@ class MainWindow(QMainWindow):
     def open_title(self, title: JSON) -> None:
         self.details.device_id = self.backend.device_id
         self.details.show_title(merge_title(title, self._local()))
+        self.details.set_in_list(self.settings.in_my_list(str(self.profile.get("id", "")),
+                                                          str(title.get("id", ""))))
         self.show_page("details")
         pid = str(self.profile.get("id", ""))
         tid = str(title.get("id", ""))
         self.backend.call(lambda cp: cp.title(tid, pid), self._details_loaded,
                           lambda exc: self.messages.engine_error(exc), key="details")
 
+    def toggle_my_list(self, title: JSON) -> None:
+        """My List on the details page: on this device, per profile (the settings file)."""
+        pid = str(self.profile.get("id", ""))
+        if not title.get("id"):
+            return
+        added = self.settings.toggle_my_list(pid, title)
+        self.settings.save(self.paths.settings_file)
+        self.details.set_in_list(added)
+        self.messages.info(f"{title.get('name', 'The title')} is on My List." if added else
+                           f"{title.get('name', 'The title')} is off My List.")
+        self.load_home()
+
     def _details_loaded(self, title: JSON) -> None:
+        focus = QApplication.focusWidget()
         had_focus = self.details.buttons.contains_focus()
         self.details.device_id = self.backend.device_id
         self.details.show_title(merge_title(title, self._local()))
         if self.stack.currentWidget() is self.details and (
                 had_focus or not self.details.buttons.contains_focus()):
-            self.details.focus_default()
+            if had_focus and focus is not None and focus.isVisible() and focus.isEnabled():
+                focus.setFocus()  # the fuller answer does not move the user's focus
+            else:
+                self.details.focus_default()
 
     def _navigate(self, where: str) -> None:
         if where == "profiles":
@@ -324,6 +357,7 @@ class MainWindow(QMainWindow):
         progress = title.get("progress") or {}
         resume_s = 0.0 if start_over else float(progress.get("position_s") or 0)
         self.show_page("player")
+        self.player.up_next = self.home.next_after(str(title.get("id", "")))
         self.player.begin(title, resume_s)
         self._pending_play = (title, start_over)
         self._try_play(0)
@@ -401,6 +435,13 @@ class MainWindow(QMainWindow):
         if isinstance(exc, AuthError):
             self.show_page("signin")
 
+    def _play_next(self, title: JSON) -> None:
+        """Post-play's next title: its details behind the player (Back lands there), then play."""
+        self.home.remember_title(title)
+        self.details.device_id = self.backend.device_id
+        self.details.show_title(merge_title(title, self._local()))
+        self.play(title, True)
+
     def _leave_player(self) -> None:
         self.controller.stop()
         if self.isFullScreen() and not self.tv:
@@ -459,6 +500,10 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyRelease and isinstance(event, QKeyEvent):
+            if self.current_name() == "player":
+                self.player.key_released(event)
+            return False
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
             return False
         if not self.isActiveWindow() and QApplication.activeWindow() is not None:

@@ -44,8 +44,19 @@ def make_rows(rows: int = 3, per_row: int = 6) -> list[dict[str, Any]]:
     return out
 
 
+class FakeScheduler:
+    rung: int | None = 4
+    buffer_s = 8.0
+    """The rung being fetched."""
+
+
+LADDER = ["240p", "360p", "480p", "720p", "1080p"]
+
+
 class FakeSession:
-    """What the player page needs of a PlaybackSession, recording the calls."""
+    """What the player page needs of a PlaybackSession, recording the calls. Like the real
+    session it knows the segment starts (``_starts``) and the rung each segment was handed to
+    mpv at (``_rung_at``): segments 0–1 at 240p, then 1080p."""
 
     def __init__(self, *, fail: BaseException | None = None) -> None:
         self.calls: list[tuple[str, Any]] = []
@@ -53,8 +64,11 @@ class FakeSession:
         self.fail = fail
         self.position_s = 0.0
         self.duration_s = 600.0
-        self.scheduler = self.pool = self.policy = None
+        self.scheduler: Any = FakeScheduler()
+        self.pool = self.policy = None
         self.max_rung: int | None = None
+        self._starts = [i * 4.0 for i in range(150)]
+        self.served_rungs = {0: 0, 1: 0}
         self._ended: asyncio.Future[str] | None = None
 
     async def play(self) -> None:
@@ -62,8 +76,18 @@ class FakeSession:
         self._ended = asyncio.get_running_loop().create_future()
         if self.fail is not None:
             raise self.fail
+        self.telemetry.emit("session_start", renditions=LADDER,
+                            bitrates_bps=[300000, 700000, 1200000, 2800000, 5200000])
         self.telemetry.emit("rendition_switch", rendition="240p", bitrate_bps=300000,
                             reason="startup", index=0, to=0)
+
+    def _rung_at(self, index: int) -> int:
+        return self.served_rungs.get(index, 4)
+
+    def finish(self) -> None:
+        """The title played to its end (call on the engine loop)."""
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result("eof")
 
     async def wait_ended(self) -> str:
         assert self._ended is not None

@@ -80,9 +80,10 @@ def start(qtbot: Any, h: Harness) -> None:
 def test_back_dismisses_and_the_focus_returns(qtbot: Any, harness: Harness) -> None:
     w = harness.window
     start(qtbot, harness)
-    press(qtbot, K.Key_Down)  # TV: the controls, play focused
-    press(qtbot, K.Key_Right)
-    assert w.player.controls.back10.hasFocus()
+    press(qtbot, K.Key_Down)  # TV: the side panel
+    press(qtbot, K.Key_Down)
+    spanish = focus()
+    assert w.player.panel.contains_focus() and spanish is not None
     failed_mid_play(qtbot, harness, NetworkError("down", url="http://cp"))
     assert w.messages.history[-1].action_label == "Retry"  # no network: Retry
     assert focus() is w.toast.button
@@ -95,7 +96,7 @@ def test_back_dismisses_and_the_focus_returns(qtbot: Any, harness: Harness) -> N
     press(qtbot, K.Key_Escape)  # Back dismisses the message, not the player
     assert not w.toast.isVisible()
     assert w.current_name() == "player"
-    assert focus() is w.player.controls.back10
+    assert focus() is spanish
     assert not w.controller.playing
 
 
@@ -113,6 +114,7 @@ def test_dismiss_button_by_enter(qtbot: Any, harness: Harness) -> None:
 
 def test_up_leaves_the_message_and_down_or_tab_come_back(qtbot: Any, harness: Harness) -> None:
     w = harness.window
+    w.set_tv(False)  # the desktop's button bar (TV mode has none)
     fail_playback(qtbot, harness, NoEdgeError({}))
     toast = w.toast
     before = toast._return_to

@@ -44,6 +44,8 @@ def test_rows_left_right_stop_at_edges(qtbot: Any, harness: Harness) -> None:
     assert home.top.bar.contains_focus()
     press(qtbot, K.Key_Up, 3)
     assert home.top.bar.contains_focus()
+    press(qtbot, K.Key_Down)  # the billboard, then the first row
+    assert home.hero.play_button.hasFocus()
     press(qtbot, K.Key_Down)
     assert focused_row(harness) == 0
 
@@ -71,7 +73,7 @@ def test_pages_by_keys(qtbot: Any, harness: Harness) -> None:
     assert w.current_name() == "home"
     assert isinstance(QApplication.focusWidget(), RowView)
     # The top bar reaches Settings and Downloads; Back returns home with a tile focused.
-    press(qtbot, K.Key_Up, 2)
+    press(qtbot, K.Key_Up, 3)  # the first row, the billboard, the top bar
     press(qtbot, K.Key_Right, 2)
     assert w.home.top.settings.hasFocus()
     press(qtbot, K.Key_Return)

@@ -66,11 +66,13 @@ def test_keys_drive_the_session(qtbot: Any, harness: Harness) -> None:
     assert harness.window.current_name() == "details"
 
 
-def test_tv_controls_by_dpad(qtbot: Any, harness: Harness) -> None:
+def test_desktop_controls_by_dpad(qtbot: Any, harness: Harness) -> None:
+    harness.window.set_tv(False)  # TV mode has no button bar (tests/ui/test_tv.py)
     start(qtbot, harness)
     page = harness.window.player
-    key(qtbot, K.Key_Down)  # TV: down brings the controls up with the play button focused
-    assert page.controls.isVisible() and page.controls.play.hasFocus()
+    page.show_controls()
+    page.controls.play.setFocus()
+    assert page.controls.bar.isVisible()
     key(qtbot, K.Key_Right, )
     assert page.controls.back10.hasFocus()
     key(qtbot, K.Key_Return)

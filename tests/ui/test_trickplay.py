@@ -215,13 +215,26 @@ def test_key_scrub_shows_the_tile_then_seeks(qtbot: Any, harness: Harness, media
     assert ("seek", 30.0) not in session.calls
 
 
-def test_held_keys_speed_up(qtbot: Any, harness: Harness, media: str) -> None:
+def test_held_keys_speed_up_gently(qtbot: Any, harness: Harness, media: str) -> None:
     page = play(qtbot, harness, ThumbSession(f"{media}/trickplay/thumbs.vtt"))
     bar = page.controls.seekbar
     key(qtbot, K.Key_Up)
-    for _ in range(8):
+    for _ in range(9):  # pressed and released each time: 10 s steps, whatever the pace
         key(qtbot, K.Key_Right)
-    assert bar.scrub_s == 6 * 10.0 + 2 * 30.0
+    assert bar.scrub_s == 90.0
+    key(qtbot, K.Key_Escape)
+    focus = QApplication.focusWidget()
+    assert focus is bar
+    for _ in range(12):  # held down (auto-repeat, no release): 10, 15, then 20 s steps
+        qtbot.keyPress(focus, K.Key_Right)
+    assert bar.scrub_s == 4 * 10.0 + 4 * 15.0 + 4 * 20.0
+    for _ in range(12):  # 25 s, then never more than 1/20 of the 600 s title a step
+        qtbot.keyPress(focus, K.Key_Right)
+    assert bar.scrub_s == 180.0 + 4 * 25.0 + 8 * DURATION_S / 20
+    qtbot.keyRelease(focus, K.Key_Right)  # letting go starts again at 10 s
+    before = bar.scrub_s
+    qtbot.keyPress(focus, K.Key_Left)
+    assert bar.scrub_s == before - 10.0
 
 
 def test_a_dead_edge_fails_over_to_another(qtbot: Any, harness: Harness, media: str) -> None:

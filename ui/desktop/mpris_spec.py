@@ -8,7 +8,7 @@ Decisions:
   title in the row" would need the window's rows, and series/episodes are not in the catalog.
   ``CanGoNext``/``CanGoPrevious`` are false and ``Next``/``Previous`` do nothing, as the
   specification asks of a player that cannot.
-- **Volume** is the player's 0–130 % as 0.0–1.3 (0.0 while muted).
+- **Volume** is the player's 0–100 % as 0.0–1.0 (0.0 while muted).
 - **Track id** ``/io/github/edgeplay/Edgeplay/title/<id>`` (characters outside ``[A-Za-z0-9]``
   written as ``_XX`` hex), or the specification's ``…/TrackList/NoTrack`` with nothing loaded.
 """

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from ui.artwork import ArtCache
 from ui.models import fmt_clock, fmt_duration, progress_fraction
 from ui.nav import Action
+from ui.pages.hero import Backdrop
 from ui.theme import Theme
 from ui.widgets import ButtonBar, Page
 
@@ -26,17 +27,21 @@ class DetailsPage(Page):
         play(dict, bool): the title and start_over.
         download(dict): the Download button.
         mark_watched(dict, bool): Mark as watched (True) / unwatched (False).
+        my_list(dict): My List (add, or remove when it is on it).
     """
 
     play = Signal(dict, bool)
     download = Signal(dict)
     mark_watched = Signal(dict, bool)
+    my_list = Signal(dict)
 
     def __init__(self, art: ArtCache, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.art = art
         self.theme = theme
         self.title_json: JSON = {}
+        self.backdrop = Backdrop(art, self)
+        self.backdrop.lower()
         self.poster = QLabel()
         self.poster.setFixedSize(theme.poster_w * 2, theme.poster_h * 2)
         self.name = QLabel()
@@ -55,9 +60,11 @@ class DetailsPage(Page):
         self.start = QPushButton("Play from the start")
         self.dl = QPushButton("⤓  Download")
         self.watched = QPushButton("Mark as watched")
+        self.listed = QPushButton("+  My List")
+        self.in_list = False
         self.device_id = ""
         """This device's id: its own progress says "this device"."""
-        self.buttons = ButtonBar([self.resume, self.start, self.watched, self.dl])
+        self.buttons = ButtonBar([self.resume, self.start, self.dl, self.listed, self.watched])
         self.buttons.row.addStretch(1)
         self.note = QLabel()
         self.note.setObjectName("muted")
@@ -78,6 +85,7 @@ class DetailsPage(Page):
         self.resume.clicked.connect(lambda: self.play.emit(self.title_json, False))
         self.start.clicked.connect(lambda: self.play.emit(self.title_json, True))
         self.dl.clicked.connect(lambda: self.download.emit(self.title_json))
+        self.listed.clicked.connect(lambda: self.my_list.emit(self.title_json))
         self.watched.clicked.connect(lambda: self.mark_watched.emit(
             self.title_json, not self._is_watched()))
         art.loaded.connect(self._art)
@@ -87,6 +95,15 @@ class DetailsPage(Page):
         super().apply_theme(theme)
         self.theme = theme
         self.poster.setFixedSize(round(theme.poster_w * 1.8), round(theme.poster_h * 1.8))
+        self.synopsis.setMaximumWidth(theme.title_px * 18)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.backdrop.setGeometry(self.rect())
+
+    def set_in_list(self, on: bool) -> None:
+        self.in_list = on
+        self.listed.setText("✓  My List" if on else "+  My List")
 
     def show_title(self, title: JSON) -> None:
         self.title_json = title
@@ -95,6 +112,9 @@ class DetailsPage(Page):
         parts = [str(title.get("year") or ""), fmt_duration(float(title.get("duration_s") or 0)),
                  str(title.get("maturity_rating") or ""), genres]
         self.meta.setText("   ·   ".join(p for p in parts if p))
+        backdrop = str(title.get("backdrop_url") or "")
+        self.backdrop.set_url(backdrop)
+        self.poster.setVisible(not backdrop)  # the backdrop carries the art
         self.synopsis.setText(str(title.get("synopsis") or ""))
         audio = ", ".join(str(a.get("name") or a.get("language")) for a in title.get("audio") or [])
         subs = ", ".join(str(s.get("name") or s.get("language"))

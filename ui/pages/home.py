@@ -5,6 +5,7 @@ row; search shows a results row instead of the rows."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
@@ -22,6 +23,7 @@ from ui.artwork import ArtCache
 from ui.delegates import ContinueDelegate, PosterDelegate
 from ui.models import Role, TitleRowModel
 from ui.nav import Action
+from ui.pages.hero import Hero
 from ui.theme import Theme
 from ui.widgets import ButtonBar, Page, RowView
 
@@ -96,12 +98,14 @@ class TopBar(QWidget):
 
 class HomePage(Page):
     """Signals:
-        open_title(dict): a tile was chosen.
+        open_title(dict): a tile was chosen (or the billboard's More info).
+        play_title(dict): the billboard's Play.
         navigate(str): "downloads", "settings" or "profiles".
         search(str): the user typed a query (debounced).
     """
 
     open_title = Signal(dict)
+    play_title = Signal(dict)
     navigate = Signal(str)
     search = Signal(str)
 
@@ -114,6 +118,7 @@ class HomePage(Page):
         self.scroller.setWidgetResizable(True)
         self.scroller.setFrameShape(QFrame.Shape.NoFrame)
         self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.body = QWidget()
         self.rows_box = QVBoxLayout(self.body)
@@ -123,12 +128,19 @@ class HomePage(Page):
         self.scroller.setWidget(self.body)
         self.empty = QLabel("Loading your rows…")
         self.empty.setObjectName("muted")
+        self.hero = Hero(art, theme)
+        self.hero.play.connect(self.play_title)
+        self.hero.more.connect(self._more_info)
+        self.hero.hide()
         box = QVBoxLayout(self)
         box.addWidget(self.top)
         box.addSpacing(8)
+        box.addWidget(self.hero)
         box.addWidget(self.empty)
         box.addWidget(self.scroller, 1)
         self.sections: list[Section] = []
+        self.last: tuple[str, str] = ("", "")
+        """(row id, title id) of the tile last opened: Back and reloads return the focus there."""
         self.results = Section(TitleRowModel("search", "Results"),
                                PosterDelegate(art, theme), self.body)
         self.results.hide()
@@ -149,9 +161,27 @@ class HomePage(Page):
 
     def _wire(self, section: Section) -> None:
         section.view.chosen.connect(self._chosen)
+        section.view.selectionModel().currentChanged.connect(
+            lambda current, _: self._follow(current) if section.view.hasFocus() else None)
+
+    def _follow(self, index: QModelIndex) -> None:
+        """The billboard follows the focused tile."""
+        title = index.data(Role.TITLE)
+        if isinstance(title, dict):
+            self.hero.show_title(title)
+            self.hero.show()
+
+    def _more_info(self, title: JSON) -> None:
+        self.remember_title(title, None)
+        self.open_title.emit(title)
 
     def set_rows(self, rows: list[JSON]) -> None:
         focus_row = self.focused_section_index()
+        if focus_row is not None:  # the same tile keeps the focus across a reload
+            view = self.visible_sections()[focus_row].view
+            title = view.currentIndex().data(Role.TITLE)
+            if isinstance(title, dict):
+                self.remember_title(title, self.visible_sections()[focus_row].model.row_id)
         for s in self.sections:
             s.setParent(None)
             s.deleteLater()
@@ -168,8 +198,10 @@ class HomePage(Page):
             section.show()
             self.sections.append(section)
         self.empty.setVisible(not self.sections)
+        self._fit_tiles()
         self.empty.setText("Nothing to watch here yet." if not rows else "")
-        if focus_row is not None or (self.isVisible() and not self.focusWidget()):
+        wants_focus = focus_row is not None or (self.isVisible() and not self.focusWidget())
+        if wants_focus and not self.focus_last():
             self.focus_row(min(focus_row or 0, len(self.visible_sections()) - 1))
 
     def set_results(self, query: str, titles: list[JSON]) -> None:
@@ -177,11 +209,13 @@ class HomePage(Page):
         self.results.label.setText(f"Results for “{query}”" if titles
                                    else f"No titles match “{query}”")
         self.results.show()
+        self.hero.hide()
         for s in self.sections:
             s.setVisible(False)
 
     def clear_search(self) -> None:
         self.results.hide()
+        self.hero.setVisible(bool(self.hero.title_json))
         for s in self.sections:
             s.show()
 
@@ -199,7 +233,36 @@ class HomePage(Page):
     def _chosen(self, index: QModelIndex) -> None:
         title = index.data(Role.TITLE)
         if isinstance(title, dict):
+            model = index.model()
+            row_id = model.row_id if isinstance(model, TitleRowModel) else ""
+            self.remember_title(title, row_id)
             self.open_title.emit(title)
+
+    def remember_title(self, title: JSON, row_id: str | None = None) -> None:
+        """The tile Back returns to (the one opened, or what post-play went on to)."""
+        self.last = (self.last[0] if row_id is None else row_id, str(title.get("id", "")))
+
+    def _locate(self, row_id: str, title_id: str) -> tuple[int, int] | None:
+        """(section, tile) of ``title_id``: in the row it was opened from, else anywhere."""
+        sections = self.visible_sections()
+        order = sorted(range(len(sections)), key=lambda i: sections[i].model.row_id != row_id)
+        for i in order:
+            for j, t in enumerate(sections[i].model.titles()):
+                if str(t.get("id", "")) == title_id:
+                    return i, j
+        return None
+
+    def next_after(self, title_id: str) -> JSON | None:
+        """Post-play's next title: the one after ``title_id`` in the row it was opened from
+        (else the row's first other title)."""
+        row_id = self.last[0] if self.last[1] == title_id else ""
+        at = self._locate(row_id, title_id)
+        if at is None:
+            return None
+        titles = self.visible_sections()[at[0]].model.titles()
+        rest = titles[at[1] + 1:] + titles[:at[1]]
+        return next((t for t in rest if str(t.get("id", "")) != title_id
+                     and t.get("playable", True) is not False), None)
 
     def _art_loaded(self, url: str) -> None:
         for s in [self.results, *self.sections]:
@@ -209,9 +272,30 @@ class HomePage(Page):
     def apply_theme(self, theme: Theme) -> None:
         super().apply_theme(theme)
         self.theme = theme
+        self.hero.apply_theme(theme)
+        self.rows_box.setSpacing(theme.font_px)
+        self._fit_tiles()
+
+    TILES_PER_ROW = 7
+    """TV: this many tiles fill a row's width (the poster size follows the window)."""
+
+    def _fit_tiles(self) -> None:
+        theme = self.theme
+        width = self.scroller.viewport().width() if self.isVisible() else 0
+        if theme.tv and width > 0:
+            poster_w = width // self.TILES_PER_ROW - theme.tile_gap
+            theme = dataclasses.replace(theme, poster_w=max(120, poster_w))
+        self.tile_theme = theme
         for s in [self.results, *self.sections]:
             s.resize_for(theme)
-        self.rows_box.setSpacing(theme.font_px)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_tiles()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._fit_tiles()
 
     # --- navigation ----------------------------------------------------------------------------
 
@@ -234,18 +318,50 @@ class HomePage(Page):
             section.view.setFocus(Qt.FocusReason.OtherFocusReason)
         else:
             section.view.focus_near_x(x)
+        self._follow(section.view.currentIndex())
+        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
+        return True
+
+    def focus_last(self) -> bool:
+        """Focus the remembered tile (see :meth:`remember_title`); False if it is gone."""
+        at = self._locate(*self.last) if self.last[1] else None
+        if at is None:
+            return False
+        section = self.visible_sections()[at[0]]
+        section.view.setCurrentIndex(section.model.index(at[1], 0))
+        section.view.setFocus(Qt.FocusReason.OtherFocusReason)
+        section.view.scrollTo(section.view.currentIndex())
+        self._follow(section.view.currentIndex())
         self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
         return True
 
     def focus_default(self) -> None:
+        if self.focus_last():
+            return
         if not self.focus_row(0):
             self.top.home.setFocus()
 
+    def hero_up(self) -> bool:
+        return self.hero.isVisible() and not self.results.isVisible()
+
     def on_action(self, action: Action) -> bool:
         current = self.focused_section_index()
+        if current is None and self.hero.buttons.contains_focus():  # the billboard
+            if action == Action.DOWN:
+                self.focus_row(0)
+                return True
+            if action == Action.UP:
+                self.top.home.setFocus()
+                return True
+            if action == Action.BACK:
+                self.focus_row(0)
+                return True
+            return self.hero.buttons.on_action(action)
         if current is None:  # the top bar
             if action == Action.DOWN:
-                if not self.focus_row(0):
+                if self.hero_up():
+                    self.hero.buttons.focus_first()
+                elif not self.focus_row(0):
                     self.top.home.setFocus()
                 return True
             if action == Action.UP:
@@ -264,7 +380,10 @@ class HomePage(Page):
             return False
         view = self.visible_sections()[current].view
         if action == Action.UP:
-            if current == 0:
+            if current == 0 and self.hero_up():
+                self.hero.buttons.focus_first()
+                self.scroller.verticalScrollBar().setValue(0)
+            elif current == 0:
                 (self.top.search if self.results.isVisible() else self.top.home).setFocus()
                 self.scroller.verticalScrollBar().setValue(0)
             else:
@@ -282,4 +401,6 @@ class HomePage(Page):
             self.top.search.clear()
             self.top.search.setFocus()
             return True
-        return view.on_action(action)
+        used = view.on_action(action)
+        self._follow(view.currentIndex())
+        return used

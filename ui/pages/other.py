@@ -94,10 +94,11 @@ class SettingsPage(Page):
         self.tv = QCheckBox("TV mode (10-foot interface, fullscreen)")
         self.start_tv = QCheckBox("Start in TV mode")
         self.start_tv.setChecked(settings.start_in_tv)
+        # What a viewer needs first; the developer's control-plane URL last.
         rows: list[tuple[str, QWidget]] = [
-            ("Control plane URL", self.url), ("Default quality cap", self.quality),
-            ("", self.saver), ("Subtitle size", self.subs), ("Download folder", self.folder),
-            ("Download quota", self.quota), ("", self.tv), ("", self.start_tv)]
+            ("Streaming quality", self.quality), ("", self.saver), ("Subtitle size", self.subs),
+            ("", self.tv), ("", self.start_tv), ("Download quota", self.quota),
+            ("Download folder", self.folder), ("Control plane URL (advanced)", self.url)]
         for label, widget in rows:
             form.addRow(label, widget)
         self.fields = [w for _, w in rows]
