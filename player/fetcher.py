@@ -49,7 +49,8 @@ from player.failover import (
     adaptive_timeout_s,
     ttfb_floor_s,
 )
-from player.manifest import MediaPlaylist, Multivariant, Segment
+from player.fmp4 import InitInfo, MediaFormatError, injected_bytes, parse_init
+from player.manifest import InitSection, MediaPlaylist, Multivariant, Segment
 
 log = logging.getLogger("edge")
 net_log = logging.getLogger("net")
@@ -192,6 +193,10 @@ class SegmentFetcher:
         :class:`~player.loadlag.LoopLag`)."""
         pool.useful_bps = float(self.playlists.bitrates_bps[0]) if self.playlists.bitrates_bps \
             else None
+        self.inits: dict[str, bytes] = {}
+        """The first init segment (EXT-X-MAP) fetched per rendition id: what the bridge serves."""
+        self._init_cache: dict[tuple[str, str, tuple[int, int] | None],
+                               tuple[bytes, InitInfo]] = {}
         self.on_stage: Callable[[str, int], None] | None = None
         """Optional tracer: ``on_stage(stage, index)`` at ``seg_request``, ``seg_headers``,
         ``seg_body`` (last byte) and ``seg_ready`` (decrypted and valid) of every attempt (the
@@ -439,6 +444,64 @@ class SegmentFetcher:
         raise _Failed(cause, f"answered {status}{f' {code}' if code else ''}",
                       self._clock() - start)
 
+    async def init_segment(self, edge: str, rendition: str,
+                           section: InitSection) -> tuple[bytes, InitInfo]:
+        """The init segment ``section`` of ``rendition`` from ``edge`` (cached: it is the same on
+        every edge), checked (a ``moov``); :class:`_Failed` like a segment."""
+        name = section.uri.rsplit("/", 1)[-1].partition("?")[0]
+        key = (rendition, name, section.byterange)
+        if key in self._init_cache:
+            return self._init_cache[key]
+        headers = {"Accept-Encoding": "identity"}
+        if section.byterange is not None:
+            first, length = section.byterange
+            headers["Range"] = f"bytes={first}-{first + length - 1}"
+        start = self._clock()
+        timeout = self.ttfb_timeout_s(edge) + self.stall_timeout_s(edge)
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._http.get(section.uri, headers=headers,
+                                                timeout=self.config.max_timeout_s * 2)
+        except TimeoutError:
+            raise _Failed(Cause.TTFB_TIMEOUT, f"init segment: no answer in {timeout:.2f} s",
+                          self._clock() - start) from None
+        except httpx.TransportError as exc:
+            raise _Failed(Cause.REFUSED, f"init segment: {_describe(exc)}",
+                          self._clock() - start) from None
+        self._check_status(response.status_code, response.content, start)
+        data = response.content
+        if section.byterange is not None and response.status_code == 200:
+            first, length = section.byterange  # the server ignored the Range: cut it out
+            data = data[first:first + length]
+        try:
+            info = parse_init(data)
+        except MediaFormatError as exc:
+            raise _Failed(Cause.CORRUPT, f"init segment: {exc.message}",
+                          self._clock() - start) from None
+        self._init_cache[key] = (data, info)
+        self.inits.setdefault(rendition, data)
+        return data, info
+
+    async def init_for(self, rendition: str) -> bytes:
+        """``rendition``'s (first) init segment from the best edge that serves it (the bridge
+        hands it to mpv once); :class:`NoEdgeError` if none does."""
+        if rendition in self.inits:
+            return self.inits[rendition]
+        failures: dict[str, str] = {}
+        for status in self.pool.ordered():
+            try:
+                playlist = await self.playlists.playlist(status.name, rendition)
+                section = playlist.segments[0].init
+                if section is None:
+                    raise ManifestError(f"{rendition} has no init segment (EXT-X-MAP).")
+                return (await self.init_segment(status.name, rendition, section))[0]
+            except _Failed as exc:
+                self.pool.report_failure(status.name, exc.describe(), hard=exc.cause.hard)
+                failures[status.name] = exc.describe()
+            except (_UrlExpired, ManifestError) as exc:
+                failures[status.name] = _describe(exc)
+        raise NoEdgeError(failures)
+
     async def _attempt(self, edge: str, segment: Segment, index: int, rung: int,
                        rendition: str, progress: _Progress, live: LiveSegment,
                        failovers: int) -> Fetched:
@@ -449,8 +512,11 @@ class SegmentFetcher:
             headers["Range"] = f"bytes={first + offset}-{first + length - 1}"
         elif offset:
             headers["Range"] = f"bytes={offset}-"
+        init = (await self.init_segment(edge, rendition, segment.init))[1] if segment.init \
+            else None
+        extra = injected_bytes(init)
         if progress.decryptor is None:
-            progress.decryptor = self._decryptor.stream_now(segment)
+            progress.decryptor = self._decryptor.stream_now(segment, init)
         loop = asyncio.get_running_loop()
         start = last_byte = self._clock()
         ttfb_timeout = self.ttfb_timeout_s(edge)
@@ -472,7 +538,7 @@ class SegmentFetcher:
                     if offset and status == 200 and segment.byterange is None:
                         log.info("segment %d: %s ignored the Range: starting over", index, edge)
                         progress.reset()
-                        progress.decryptor = self._decryptor.stream_now(segment)
+                        progress.decryptor = self._decryptor.stream_now(segment, init)
                         live.restart()
                         offset = 0
                     elif offset and not self._range_matches(response, offset):
@@ -482,7 +548,10 @@ class SegmentFetcher:
                     total = offset + int(length) if length and length.isdigit() else None
                     if total is not None:
                         try:
-                            live.set_length(plaintext_length(segment.key is not None, total))
+                            plain = plaintext_length(segment.key is not None, total,
+                                                     segment.container, extra)
+                            if plain is not None:
+                                live.set_length(plain)
                         except CorruptSegment as exc:
                             raise _Failed(Cause.CORRUPT, exc.message,
                                           self._clock() - start) from None
@@ -529,7 +598,7 @@ class SegmentFetcher:
                           end - last_byte, "last_byte")
         try:
             if progress.decryptor is None:  # the key was not at hand yet
-                progress.decryptor = await self._decryptor.stream(segment)
+                progress.decryptor = await self._decryptor.stream(segment, init)
                 progress.feed(b"", live)
             live.append(progress.decryptor.finish())
             if live.length is not None and live.length != live.received:

@@ -193,6 +193,17 @@ class _Served:
         return self.scheduler
 
     @property
+    def container(self) -> str:
+        """The timeline's container (announced timelines are MPEG-TS)."""
+        return self.scheduler.container if self.scheduler else "ts"
+
+    async def init_segment(self) -> bytes:
+        """The init segment of the rendition the scheduler started with (fragmented MP4)."""
+        scheduler = await self._scheduler()
+        rung = scheduler.rung if scheduler.rung is not None else scheduler.timeline_rung
+        return await scheduler.fetcher.init_for(scheduler.fetcher.playlists.ladder[rung])
+
+    @property
     def segment_count(self) -> int:
         return self.scheduler.segment_count if self.scheduler else len(self._announced)
 
