@@ -93,6 +93,13 @@ class LoopbackBridge:
         self.url = ""
         self._ready: asyncio.Future[None] | None = None
         """Done once the playlist exists (an exception: it never will); made by start()."""
+        self._mounts: dict[str, Callable[[str, Request, ClientGone], Awaitable[Response]]] = {}
+
+    def mount(self, prefix: str,
+              handler: Callable[[str, Request, ClientGone], Awaitable[Response]]) -> None:
+        """Answer ``{token}/{prefix}/…`` with ``handler(rest, request, client)`` (the separate
+        audio renditions, :mod:`player.audio`)."""
+        self._mounts[prefix] = handler
 
     async def start(self, *, deferred: bool = False) -> str:
         """Listen on a free loopback port; returns the URL of ``media.m3u8``.
@@ -174,6 +181,9 @@ class LoopbackBridge:
                     return Response(503), rest
             return Response(200, self._playlist, PLAYLIST_TYPE,
                             {"Cache-Control": "no-store"}), rest
+        head, slash, tail = rest.partition("/")
+        if slash and head in self._mounts:
+            return await self._mounts[head](tail, request, client), rest
         if rest == INIT_PATH and self._container == "fmp4":
             return await self._init(request, client), rest
         match = _SEGMENT_PATH.fullmatch(rest)

@@ -239,18 +239,21 @@ class SegmentFetcher:
 
     # --- one segment ---------------------------------------------------------------------------
 
-    async def fetch(self, index: int, rung: int,
-                    sink: LiveSegment | None = None) -> Fetched | Abandoned:
+    async def fetch(self, index: int, rung: int, sink: LiveSegment | None = None,
+                    rendition: str | None = None) -> Fetched | Abandoned:
         """``sink``: where validated plaintext goes as it arrives (the bridge streams it to mpv
-        from there); the fetcher keeps its own otherwise."""
+        from there); the fetcher keeps its own otherwise. ``rendition``: a rendition off the
+        ladder (a separate audio rendition, ``audio:NAME``) with ``rung`` -1: the same
+        failover, but the ABR policy neither hears of it nor abandons it."""
         token = _last_resort.set(False)
         try:
-            return await self._fetch(index, rung, sink)
+            return await self._fetch(index, rung, sink, rendition)
         finally:
             _last_resort.reset(token)
 
-    async def _fetch(self, index: int, rung: int, sink: LiveSegment | None) -> Fetched | Abandoned:
-        rendition = self.playlists.ladder[rung]
+    async def _fetch(self, index: int, rung: int, sink: LiveSegment | None,
+                     off_ladder: str | None = None) -> Fetched | Abandoned:
+        rendition = off_ladder or self.playlists.ladder[rung]
         live = sink if sink is not None else LiveSegment(index)
         progress = _Progress()
         tried: set[str] = set()
@@ -326,7 +329,10 @@ class SegmentFetcher:
         """Rung ``rung``'s media playlist (default: the lowest) from the best edge that answers:
         the timeline every rendition shares, cached for the fetches; :class:`NoEdgeError` if no
         edge answers."""
-        rendition = self.playlists.ladder[rung]
+        return await self.timeline_of(self.playlists.ladder[rung])
+
+    async def timeline_of(self, rendition: str) -> MediaPlaylist:
+        """:meth:`timeline` of any rendition id (``audio:NAME`` too)."""
         # Once every edge timed out, one more round with patient timeouts (a slow server).
         rounds = [(s.name, False) for s in self.pool.ordered()]
         rounds += [(name, True) for name, _ in rounds]
@@ -572,6 +578,8 @@ class SegmentFetcher:
                         if (total is not None
                                 and last_byte - last_progress >= self.config.progress_interval_s):
                             last_progress = last_byte
+                            if rung < 0:
+                                continue
                             self._progress(rung, progress.fetched, total, last_byte - start,
                                            received, ttfb, live)
                             self._check_pace(edge, received, last_byte - start - ttfb)
@@ -611,7 +619,8 @@ class SegmentFetcher:
         self._stage("seg_ready", index)
         seconds = end - start
         self.pool.report_success(edge, received, seconds)
-        self._policy.on_download_complete(rung, received, seconds, ttfb, end)
+        if rung >= 0:
+            self._policy.on_download_complete(rung, received, seconds, ttfb, end)
         net_log.debug("segment %d %s from %s: %d bytes in %.0f ms (ttfb %.0f ms)", index,
                       rendition, edge, received, seconds * 1000, ttfb * 1000)
         return Fetched(index, rung, rendition, data, edge, received, seconds, ttfb, failovers,

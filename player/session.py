@@ -54,6 +54,7 @@ from abr.hysteresis import HysteresisPolicy
 from abr.interface import AbrPolicy
 from player.api import ControlPlaneClient
 from player.api.models import Playback
+from player.audio import AudioRoutes, AudioTrack, expects_audio
 from player.bridge import LoopbackBridge
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool, EdgePoolConfig
@@ -304,6 +305,8 @@ class PlaybackSession:
         self.scheduler: Scheduler | None = None
         self.bridge: LoopbackBridge | None = None
         self._served: _Served | None = None
+        self._audio: AudioRoutes | None = None
+        """The separate audio renditions served to mpv (None: the audio is muxed)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="mpv-cmd")
         self._unsubscribe: list[Callable[[], None]] = []
@@ -357,6 +360,7 @@ class PlaybackSession:
         try:
             await self._open()
             await self._wait_first_frame()
+            await self._check_audio()
         except BaseException as exc:
             error = self._typed(exc)
             if not isinstance(exc, asyncio.CancelledError):
@@ -474,6 +478,7 @@ class PlaybackSession:
                 reload_manifest=self._reload_manifest, config=self.config.fetch,
                 clock=self._clock)
             fetcher.on_stage = self._on_fetch_stage
+            audio_started = self._start_audio(mv, fetcher, bridge)
             blind = self._own_policy and self.config.initial_estimate_bps is None
             scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
                                   start_index=start_index, on_event=self._on_scheduler_event,
@@ -488,6 +493,8 @@ class PlaybackSession:
                 key = self._startup(keys.get(playback.license_url), "key")
             if key is not None:
                 await key
+            for started in audio_started:
+                await started
             await timeline
         except BaseException as exc:
             served.fail(exc)
@@ -583,9 +590,13 @@ class PlaybackSession:
         if key is not None:
             await key
         start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
+        # Separate audio renditions: external tracks, the default first (mpv selects it).
+        # Always set: the option outlives the file on a reused mpv.
+        audio_files = self._audio.urls(url) if self._audio is not None else []
 
         def load() -> None:
             self.mpv.set("start", start)
+            self.mpv.set("audio-files", audio_files)
             self.mpv.play(url)
 
         self._loadfile_sent = True
@@ -934,13 +945,27 @@ class PlaybackSession:
 
     @property
     def audio_languages(self) -> list[str]:
-        """Audio languages in the order they are muxed (the playback answer's ``audio``)."""
+        """Audio languages: of the separate renditions (in the order mpv has them), else in
+        the order they are muxed (the playback answer's ``audio``)."""
+        if self._audio is not None:
+            return [t.rendition.language or t.rendition.name for t in self._audio.tracks]
         raw = self.playback.raw.get("audio") if self.playback else None
         return [str(a.get("language")) for a in raw or () if isinstance(a, dict)]
 
     async def set_audio(self, language: str) -> None:
-        """Switch the audio track to ``language`` (``"en"``; mpv ``aid``, no new download)."""
+        """Switch the audio track to ``language`` (``"en"``; mpv ``aid``: a muxed track, or
+        the separate rendition's external track, whose segments are then fetched)."""
         languages = self.audio_languages
+        if self._audio is not None:
+            if language not in languages:
+                raise ValueError(f"no audio track in {language!r} (have {languages})")
+            track = self._audio.tracks[languages.index(language)]
+            aid = await self._external_aid(languages.index(language))
+            await self._mpv_call(self.mpv.set, "aid", aid)
+            self.telemetry.emit("audio", language=language, aid=aid,
+                                rendition=track.rendition.name,
+                                channels=track.rendition.channels)
+            return
         if language not in languages:
             raise ValueError(f"no audio track in {language!r} (have {languages})")
         position = languages.index(language)
@@ -949,6 +974,53 @@ class PlaybackSession:
         aid = audio[position]["id"] if position < len(audio) else position + 1
         await self._mpv_call(self.mpv.set, "aid", aid)
         self.telemetry.emit("audio", language=language, aid=aid)
+
+    def _start_audio(self, mv: Multivariant, fetcher: SegmentFetcher,
+                     bridge: LoopbackBridge) -> list[asyncio.Future[None]]:
+        """Separate audio renditions: mounted on the bridge, their playlists read now (a
+        failure fails the start)."""
+        renditions = mv.audio_renditions()
+        if not renditions:
+            return []
+        ordered = sorted(renditions, key=lambda r: not r.default)  # mpv selects the first
+        audio = self._audio = AudioRoutes([AudioTrack(fetcher, r) for r in ordered],
+                                          on_error=self._on_bridge_error)
+        bridge.mount("audio", audio.handle)
+        return [self._startup(track.start(), "audio") for track in audio.tracks]
+
+    async def _external_aid(self, position: int) -> int:
+        """mpv's ``aid`` of separate rendition ``position`` (an external track)."""
+        tracks = await self._mpv_call(self.mpv.get, "track-list") or []
+        suffix = f"/audio/{position}/media.m3u8"
+        for t in tracks:
+            if (isinstance(t, dict) and t.get("type") == "audio"
+                    and str(t.get("external-filename", "")).endswith(suffix)):
+                return int(t["id"])
+        raise PlayerError(f"mpv has no track for audio rendition {position}.", code="audio")
+
+    async def _check_audio(self) -> None:
+        """At the first frame: a stream with audio must have an audio track in mpv (else it
+        would play silent and look fine): :class:`PlayerError` ``audio_unplayable``. Emits
+        ``audio`` with the rendition played."""
+        mv = self.multivariant
+        if mv is None or not expects_audio(mv, self._audio is not None):
+            return
+        tracks = await self._mpv_call(self.mpv.get, "track-list") or []
+        audio = [t for t in tracks if isinstance(t, dict) and t.get("type") == "audio"]
+        if not audio:
+            raise PlayerError("The stream has audio that cannot be played (mpv opened no "
+                              "audio track).", code="audio_unplayable")
+        selected = next((t for t in audio if t.get("selected")), audio[0])
+        if self._audio is not None:
+            name = str(selected.get("external-filename", ""))
+            track = next((t for i, t in enumerate(self._audio.tracks)
+                          if name.endswith(f"/audio/{i}/media.m3u8")), self._audio.tracks[0])
+            self.telemetry.emit("audio", language=track.rendition.language,
+                                rendition=track.rendition.name,
+                                channels=track.rendition.channels, reason="start")
+        else:
+            self.telemetry.emit("audio", language=selected.get("lang"),
+                                rendition="muxed", reason="start")
 
     @property
     def subtitle_languages(self) -> list[str]:
@@ -1044,6 +1116,8 @@ class PlaybackSession:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.scheduler is not None:
             await self.scheduler.stop()
+        if self._audio is not None:
+            await self._audio.close()
         if self.bridge is not None:
             await self.bridge.close()
         self._emit_end()
