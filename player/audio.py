@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from player.bridge import CONTENT_TYPES, INIT_PATH, PLAYLIST_TYPE, media_playlist
+from player.errors import PlayerError
 from player.failover import AUDIO_PREFIX
 from player.fetcher import Fetched, SegmentFetcher
 from player.http_loopback import ClientGone, Request, Response
@@ -55,7 +56,11 @@ class AudioTrack:
         """Read the rendition's media playlist (with failover)."""
         ready = self._ready_future()
         try:
-            playlist = await self._fetcher.timeline_of(self.id)
+            try:
+                playlist = await self._fetcher.timeline_of(self.id)
+            except PlayerError as exc:
+                raise PlayerError(f"The audio rendition {self.rendition.name!r} cannot be "
+                                  f"played: {exc.message}", code="audio_unplayable") from exc
         except BaseException as exc:
             if not ready.done():
                 ready.set_exception(exc)

@@ -148,7 +148,8 @@ class QoeReport:
                    rebuffer_count=len(rebuffers), rebuffer_s=round(sum(rebuffers), 3),
                    switches=ups + downs, switches_up=ups, switches_down=downs,
                    average_bitrate_bps=None if average is None else round(average),
-                   renditions_played=played, audio_renditions=audio, edges_used=edges, segments_by_edge=delivered,
+                   renditions_played=played, audio_renditions=audio, edges_used=edges,
+                   segments_by_edge=delivered,
                    failovers=failovers,
                    url_refreshes=refreshes, seeks=seeks, error_code=error[0],
                    error_message=error[1])
