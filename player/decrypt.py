@@ -156,8 +156,9 @@ class StreamDecryptor:
                 check_packed_audio_start(bytes(self._pending[:4]))
             except MediaFormatError as exc:
                 raise CorruptSegment(exc.message) from None
-        if size <= 0:
+        if size <= 0 and not last:
             return b""
+        size = max(size, 0)
         out = bytes(self._pending[:size])
         del self._pending[:size]
         self.bytes_out += size

@@ -262,6 +262,7 @@ class ParameterSetInjector:
         return out if out is not None else b""
 
     def finish(self) -> bytes:
+        """The end of the segment: :class:`MediaFormatError` if it had no whole fragment."""
         if self._done:
             return b""
         self._done = True
@@ -272,10 +273,12 @@ class ParameterSetInjector:
         held = self._held
         pos = 0
         while True:
-            if len(held) - pos < 16:
+            if len(held) - pos < 8:
                 return None
             size, kind = struct.unpack_from(">I4s", held, pos)
             if size == 1:
+                if len(held) - pos < 16:
+                    return None
                 size = struct.unpack_from(">Q", held, pos + 8)[0]
             if kind == b"moof":
                 break
@@ -283,17 +286,22 @@ class ParameterSetInjector:
                 raise MediaFormatError(f"The segment has no moof before byte {pos}.")
             pos += size
         moof_at, moof_end = pos, pos + size
-        if len(held) < moof_end + 16:
+        if len(held) < moof_end + 8:
             return None
-        out = self._rewrite(bytes(held[:moof_end + 16]), moof_at)
-        rest = bytes(held[moof_end + 16:])
+        header = 16 if struct.unpack_from(">I", held, moof_end)[0] == 1 else 8
+        if len(held) < moof_end + header:
+            return None
+        out = self._rewrite(bytes(held[:moof_end + header]), moof_at)
+        rest = bytes(held[moof_end + header:])
         self._held.clear()
         self._done = True
         return out + rest
 
     def _rewrite(self, head: bytes, moof_at: int) -> bytes:
         buf = bytearray(head)
-        mdat_at = len(buf) - 16
+        moof_size = struct.unpack_from(">I", buf, moof_at)[0]
+        mdat_at = moof_at + (struct.unpack_from(">Q", buf, moof_at + 8)[0] if moof_size == 1
+                             else moof_size)
         mdat_size, mdat_kind = struct.unpack_from(">I4s", buf, mdat_at)
         if mdat_kind != b"mdat":
             raise MediaFormatError("The first moof is not followed by an mdat.")
