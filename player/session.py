@@ -148,13 +148,17 @@ class _Served:
         """(index, rendition, edge) of the first segment handed to mpv."""
         self.on_first_request: Callable[[], None] | None = None
         self._announced: tuple[float, ...] = ()
+        self.announced_container = "ts"
+        """The container the announced timeline's segments are in (mpv's playlist is built
+        before the scheduler has read a media playlist)."""
         self._pending: int | None = None
         """mpv's last segment request before the scheduler was attached."""
         self._attached: asyncio.Future[None] | None = None
 
-    def announce(self, durations_s: Sequence[float]) -> None:
+    def announce(self, durations_s: Sequence[float], container: str = "ts") -> None:
         """The timeline before the scheduler has one (the playback answer's)."""
         self._announced = tuple(durations_s)
+        self.announced_container = container
 
     def attach(self, scheduler: Scheduler) -> None:
         """The scheduler has its timeline: serve from it (and pass on mpv's held request)."""
@@ -195,8 +199,8 @@ class _Served:
 
     @property
     def container(self) -> str:
-        """The timeline's container (announced timelines are MPEG-TS)."""
-        return self.scheduler.container if self.scheduler else "ts"
+        """The timeline's container (``ts``, ``fmp4``, ``packed``)."""
+        return self.scheduler.container if self.scheduler else self.announced_container
 
     async def init_segment(self) -> bytes:
         """The init segment of the rendition the scheduler started with (fragmented MP4)."""
@@ -437,7 +441,8 @@ class PlaybackSession:
             # The title's timeline is known: mpv's playlist is served from it at once and mpv
             # opens the bridge now, while the engine reads the start rung's media playlist and
             # fetches the key and the first segment (the bridge holds mpv's segment request).
-            served.announce(announced)
+            container = playback.raw.get("segment_container")
+            served.announce(announced, container if container in ("ts", "fmp4") else "ts")
             bridge.timeline_ready()
             self._starts = _starts(announced)
             start_index = max(0, bisect.bisect_right(self._starts, resume_s) - 1)
@@ -521,6 +526,10 @@ class PlaybackSession:
                 raise ManifestError(cause.removeprefix("playlist: ")) from exc
             raise
         assert self._served is not None and self.bridge is not None
+        if announced and scheduler.container != self._served.announced_container:
+            raise ManifestError(
+                f"The title's segments are {scheduler.container}, but the playback answer "
+                f"announced {self._served.announced_container} (segment_container).")
         self._starts = _starts(scheduler.segment_durations_s)
         self._served.attach(scheduler)
         if not announced:
