@@ -117,12 +117,18 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that hangs up mid-body (mpv seeking, a cancelled read-ahead)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("packaged-hls")
-    _package(root)
-    httpd = _Server(("127.0.0.1", 0),
-                                functools.partial(_RangeHandler, directory=str(root)))
+class _NoMedia(_RangeHandler):
+    """Serves playlists, answers 503 to every init segment and media segment."""
+
+    def send_head(self) -> Any:
+        if self.path.endswith((".m4s", ".mp4")):
+            self.send_error(503)
+            return None
+        return super().send_head()
+
+
+def _serve(root: Path, handler: type[SimpleHTTPRequestHandler]) -> Iterator[str]:
+    httpd = _Server(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=httpd.serve_forever, name="packaged-hls", daemon=True)
     thread.start()
     try:
@@ -131,6 +137,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("packaged-hls")
+    _package(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(root: Path) -> Iterator[str]:
+    yield from _serve(root, _RangeHandler)
+
+
+@pytest.fixture(scope="module")
+def broken(root: Path) -> Iterator[str]:
+    yield from _serve(root, _NoMedia)
 
 
 class _Alternating(FixedPolicy):
@@ -208,6 +231,25 @@ def test_separate_audio_renditions_play_and_switch_language(server: str, kind: s
     report = session.report()
     assert [a.rsplit(" ", 1)[-1] for a in report.audio_renditions] == ["(en)", "(fr)"]
     assert report.end_reason == "eof" and report.error_code is None
+
+
+def test_fmp4_init_and_media_segments_fail_over_to_the_next_pathway(
+        root: Path, server: str, broken: str) -> None:
+    """The first pathway serves playlists but no init or media segment: both fail over."""
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7"]
+    for pathway, base in (("broken", broken), ("good", server)):
+        for rung, size in enumerate(("320x180", "640x360")):
+            lines += [f'#EXT-X-STREAM-INF:BANDWIDTH={(rung + 1) * 500_000},'
+                      f'RESOLUTION={size},PATHWAY-ID="{pathway}"', f"{base}/fmp4/{rung}/index.m3u8"]
+    (root / "two-pathways.m3u8").write_text("\n".join([*lines, ""]))
+    session, tracks = _play(f"{server}/two-pathways.m3u8")
+    assert session.scheduler is not None and session.pool is not None
+    assert session.pool.names == ("broken", "good")
+    assert {edge for _, _, edge in session.scheduler.fetched} == {"good"}
+    assert len(session.scheduler.fetched) == session.scheduler.segment_count
+    assert sorted(_types(tracks)) == ["audio", "video"]
+    failovers = [e for e in session.telemetry.events if e["type"] == "failover"]
+    assert failovers and failovers[0]["edge_from"] == "broken"
 
 
 def test_single_file_fmp4_with_byte_ranges_plays(server: str,
