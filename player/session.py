@@ -70,6 +70,7 @@ from player.sniff import describe_body, looks_like_playlist
 from player.steering import SteeringClient
 from player.sync.reporter import ProgressSink
 from player.telemetry import Telemetry, TelemetryConfig
+from player.webvtt import merge_segments
 
 log = logging.getLogger("player.session")
 
@@ -1033,8 +1034,16 @@ class PlaybackSession:
 
     @property
     def subtitle_languages(self) -> list[str]:
+        """The playback answer's ``subtitles``, else the multivariant playlist's renditions."""
         raw = self.playback.raw.get("subtitles") if self.playback else None
-        return [str(s.get("language")) for s in raw or () if isinstance(s, dict)]
+        if raw:
+            return [str(s.get("language")) for s in raw if isinstance(s, dict)]
+        mv = self.multivariant
+        if mv is None:
+            return []
+        groups = {v.subtitles_group for v in mv.pathway(mv.default_pathway).variants}
+        return list(dict.fromkeys(s.language for g in groups for s in mv.subtitles.get(g or "", ())
+                                  if s.language and s.uri))
 
     async def set_subtitles(self, language: str | None) -> None:
         """Show subtitles in ``language`` (None: off). The WebVTT comes from the edges (best
@@ -1074,7 +1083,7 @@ class PlaybackSession:
                     response = await http.get(segment.uri)
                     response.raise_for_status()
                     parts.append(response.text)
-                return "\n".join(parts)
+                return merge_segments(parts)
             except (PlayerError, httpx.HTTPError) as exc:
                 failures[status.name] = f"{type(exc).__name__}: {exc}"
                 pool.report_failure(status.name, f"subtitles: {type(exc).__name__}")

@@ -43,7 +43,7 @@ def _ffmpeg(*args: str, cwd: Path) -> None:
 
 def _package(root: Path) -> None:
     """Every stream kind the tests play, by ffmpeg's own HLS and segment muxers."""
-    for name in ("fmp4", "sep", "septs", "single", "packed"):
+    for name in ("fmp4", "sep", "septs", "single", "packed", "subs"):
         (root / name).mkdir()
     # fMP4, two video renditions, audio muxed in each
     _ffmpeg(*VIDEO, *TONE, "-map", "0:v", "-map", "1:a", "-map", "0:v", "-map", "1:a", *X264,
@@ -71,6 +71,14 @@ def _package(root: Path) -> None:
     _ffmpeg(*TONE, "-c:a", "aac", "-b:a", "64k", "-f", "segment", "-segment_format", "adts",
             "-segment_time", "2", "-segment_list", "index.m3u8", "-segment_list_type", "m3u8",
             "s%d.aac", cwd=root / "packed")
+    # segmented WebVTT subtitles
+    (root / "subs" / "in.vtt").write_text(
+        "WEBVTT\n\n00:00:00.500 --> 00:00:02.500\nHello\n\n00:00:03.000 --> 00:00:05.000\n"
+        "World\n\n00:00:05.500 --> 00:00:07.500\nAgain\n")
+    _ffmpeg(*VIDEO, *TONE, "-i", "in.vtt", "-map", "0:v", "-map", "1:a", "-map", "2:s", *X264,
+            "-c:a", "aac", "-c:s", "webvtt", *HLS, "-master_pl_name", "master.m3u8",
+            "-var_stream_map", "v:0,a:0,s:0,sgroup:subs,language:en",
+            "-hls_segment_filename", "%v/s%d.ts", "%v/index.m3u8", cwd=root / "subs")
     # a master whose audio renditions are not there
     text = (root / "sep" / "master.m3u8").read_text()
     (root / "sep" / "noaudio.m3u8").write_text(re.sub(r'URI="(\w+)/', r'URI="missing_\1/',
@@ -267,6 +275,24 @@ def test_packed_audio_plays(server: str) -> None:
     assert _types(tracks) == ["audio"]
     assert session.scheduler is not None and session.scheduler.container == "packed"
     assert len({k for k, _, _ in session.scheduler.fetched}) == session.scheduler.segment_count
+
+
+def test_segmented_webvtt_subtitles_are_shown(server: str) -> None:
+    seen: dict[str, Any] = {}
+
+    async def subtitles(session: PlaybackSession) -> None:
+        seen["languages"] = session.subtitle_languages
+        seen["text"] = await session.fetch_subtitles("en")
+        await session.set_subtitles("en")
+        tracks = await session._mpv_call(session.mpv.get, "track-list")
+        seen["subs"] = [t for t in tracks if t["type"] == "sub" and t.get("selected")]
+
+    _play(f"{server}/subs/master.m3u8", during=subtitles)
+    assert seen["languages"] == ["en"]
+    assert seen["text"].count("WEBVTT") == 1  # one document: the segments' headers dropped
+    assert [w for w in ("Hello", "World", "Again") if w in seen["text"]] == [
+        "Hello", "World", "Again"]
+    assert len(seen["subs"]) == 1 and seen["subs"][0].get("lang") == "en"
 
 
 def test_audio_that_cannot_be_fetched_is_an_error_not_silence(server: str) -> None:
