@@ -23,6 +23,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from player.bridge import CONTENT_TYPES, INIT_PATH, PLAYLIST_TYPE, media_playlist
 from player.errors import PlayerError
@@ -177,3 +178,30 @@ def expects_audio(mv: Multivariant, separate: bool) -> bool:
     codecs = [v.codecs or "" for p in mv.pathways for v in p.variants]
     return any(c.strip().lower().startswith(_AUDIO_CODECS)
                for codec in codecs for c in codec.split(","))
+
+
+def external_aid(tracks: Sequence[Any], position: int) -> int:
+    """mpv's ``aid`` (from its ``track-list``) of separate rendition ``position``."""
+    suffix = f"/audio/{position}/media.m3u8"
+    for t in tracks:
+        if (isinstance(t, dict) and t.get("type") == "audio"
+                and str(t.get("external-filename", "")).endswith(suffix)):
+            return int(t["id"])
+    raise PlayerError(f"mpv has no track for audio rendition {position}.", code="audio")
+
+
+def audio_played(tracks: Sequence[Any], routes: AudioRoutes | None) -> dict[str, Any]:
+    """The ``audio`` event's fields for the track mpv plays (its ``track-list``);
+    :class:`PlayerError` ``audio_unplayable`` when mpv has no audio track."""
+    audio = [t for t in tracks if isinstance(t, dict) and t.get("type") == "audio"]
+    if not audio:
+        raise PlayerError("The stream has audio that cannot be played (mpv opened no audio "
+                          "track).", code="audio_unplayable")
+    selected = next((t for t in audio if t.get("selected")), audio[0])
+    if routes is None:
+        return {"language": selected.get("lang"), "rendition": "muxed"}
+    name = str(selected.get("external-filename", ""))
+    track = next((t for i, t in enumerate(routes.tracks)
+                  if name.endswith(f"/audio/{i}/media.m3u8")), routes.tracks[0])
+    return {"language": track.rendition.language, "rendition": track.rendition.name,
+            "channels": track.rendition.channels}

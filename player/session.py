@@ -54,7 +54,7 @@ from abr.hysteresis import HysteresisPolicy
 from abr.interface import AbrPolicy
 from player.api import ControlPlaneClient
 from player.api.models import Playback
-from player.audio import AudioRoutes, AudioTrack, expects_audio
+from player.audio import AudioRoutes, AudioTrack, audio_played, expects_audio, external_aid
 from player.bridge import LoopbackBridge
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool, EdgePoolConfig
@@ -1000,37 +1000,16 @@ class PlaybackSession:
 
     async def _external_aid(self, position: int) -> int:
         """mpv's ``aid`` of separate rendition ``position`` (an external track)."""
-        tracks = await self._mpv_call(self.mpv.get, "track-list") or []
-        suffix = f"/audio/{position}/media.m3u8"
-        for t in tracks:
-            if (isinstance(t, dict) and t.get("type") == "audio"
-                    and str(t.get("external-filename", "")).endswith(suffix)):
-                return int(t["id"])
-        raise PlayerError(f"mpv has no track for audio rendition {position}.", code="audio")
+        return external_aid(await self._mpv_call(self.mpv.get, "track-list") or [], position)
 
     async def _check_audio(self) -> None:
-        """At the first frame: a stream with audio must have an audio track in mpv (else it
-        would play silent and look fine): :class:`PlayerError` ``audio_unplayable``. Emits
-        ``audio`` with the rendition played."""
+        """At the first frame: a stream with audio must have an audio track in mpv, else
+        :class:`PlayerError` ``audio_unplayable`` (never a silent success); emits ``audio``."""
         mv = self.multivariant
         if mv is None or not expects_audio(mv, self._audio is not None):
             return
         tracks = await self._mpv_call(self.mpv.get, "track-list") or []
-        audio = [t for t in tracks if isinstance(t, dict) and t.get("type") == "audio"]
-        if not audio:
-            raise PlayerError("The stream has audio that cannot be played (mpv opened no "
-                              "audio track).", code="audio_unplayable")
-        selected = next((t for t in audio if t.get("selected")), audio[0])
-        if self._audio is not None:
-            name = str(selected.get("external-filename", ""))
-            track = next((t for i, t in enumerate(self._audio.tracks)
-                          if name.endswith(f"/audio/{i}/media.m3u8")), self._audio.tracks[0])
-            self.telemetry.emit("audio", language=track.rendition.language,
-                                rendition=track.rendition.name,
-                                channels=track.rendition.channels, reason="start")
-        else:
-            self.telemetry.emit("audio", language=selected.get("lang"),
-                                rendition="muxed", reason="start")
+        self.telemetry.emit("audio", **audio_played(tracks, self._audio), reason="start")
 
     @property
     def subtitle_languages(self) -> list[str]:
