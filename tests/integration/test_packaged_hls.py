@@ -22,6 +22,7 @@ from abr.interface import Decision
 from player.errors import PlayerError
 from player.mpv_seam import create_mpv
 from player.session import PlaybackSession, SessionConfig
+from tests.helpers.fake_catalog import encrypt_segment
 from tests.helpers.policies import FixedPolicy
 
 pytestmark = [pytest.mark.mpv, pytest.mark.slow,
@@ -33,6 +34,7 @@ TONE = ["-f", "lavfi", "-i", f"sine=frequency=440:duration={DURATION_S}"]
 TONE2 = ["-f", "lavfi", "-i", f"sine=frequency=660:duration={DURATION_S}"]
 X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-keyint_min", "50",
         "-sc_threshold", "0"]
+KEY = bytes(range(16))
 HLS = ["-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod"]
 
 
@@ -79,6 +81,18 @@ def _package(root: Path) -> None:
             "-c:a", "aac", "-c:s", "webvtt", *HLS, "-master_pl_name", "master.m3u8",
             "-var_stream_map", "v:0,a:0,s:0,sgroup:subs,language:en",
             "-hls_segment_filename", "%v/s%d.ts", "%v/index.m3u8", cwd=root / "subs")
+    # AES-128 over whole fMP4 segments (ffmpeg 5.1 cannot write it: its segments, encrypted
+    # here; the init segment stays clear, as packagers leave it)
+    enc = root / "encfmp4"
+    enc.mkdir()
+    shutil.copy(root / "fmp4" / "0" / "init_0.mp4", enc / "init_0.mp4")
+    (enc / "key.bin").write_bytes(KEY)
+    playlist = (root / "fmp4" / "0" / "index.m3u8").read_text()
+    for k in range(DURATION_S // 2):
+        plain = (root / "fmp4" / "0" / f"s{k}.m4s").read_bytes()
+        (enc / f"s{k}.m4s").write_bytes(encrypt_segment(plain, KEY, k))
+    (enc / "index.m3u8").write_text(playlist.replace(
+        "#EXTINF", '#EXT-X-KEY:METHOD=AES-128,URI="key.bin"\n#EXTINF', 1))
     # a master whose audio renditions are not there
     text = (root / "sep" / "master.m3u8").read_text()
     (root / "sep" / "noaudio.m3u8").write_text(re.sub(r'URI="(\w+)/', r'URI="missing_\1/',
@@ -266,6 +280,15 @@ def test_single_file_fmp4_with_byte_ranges_plays(server: str,
     session, tracks = _play(f"{server}/single/index.m3u8")
     assert session.scheduler is not None
     assert {k for k, _, _ in session.scheduler.fetched} == set(range(4))
+    assert sorted(_types(tracks)) == ["audio", "video"]
+    assert _decoder_errors(caplog) == []
+
+
+def test_aes128_fmp4_plays(server: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    session, tracks = _play(f"{server}/encfmp4/index.m3u8")
+    assert session.scheduler is not None and session.scheduler.container == "fmp4"
+    assert len(session.scheduler.fetched) == session.scheduler.segment_count
     assert sorted(_types(tracks)) == ["audio", "video"]
     assert _decoder_errors(caplog) == []
 
