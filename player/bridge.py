@@ -35,21 +35,31 @@ log = logging.getLogger("player.mpv.bridge")
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_TYPE = "video/mp2t"
-_SEGMENT_PATH = re.compile(r"seg/(0|[1-9][0-9]{0,8})\.ts")
+_SEGMENT_PATH = re.compile(r"seg/(0|[1-9][0-9]{0,8})\.(ts|m4s|aac)")
+EXTENSIONS = {"ts": "ts", "fmp4": "m4s", "packed": "aac"}
+"""The segment URI extension per container (ffmpeg probes the bytes; the name only helps)."""
+CONTENT_TYPES = {"ts": SEGMENT_TYPE, "fmp4": "video/iso.segment", "packed": "audio/aac"}
+INIT_PATH = "init.mp4"
 
 
-def media_playlist(durations_s: Sequence[float]) -> str:
-    """The VOD media playlist for segments of ``durations_s`` (URIs ``seg/{k}.ts``; no key)."""
+def media_playlist(durations_s: Sequence[float], container: str = "ts") -> str:
+    """The VOD media playlist for segments of ``durations_s`` (URIs ``seg/{k}.ts``, ``.m4s``
+    for fragmented MP4 with one ``EXT-X-MAP`` (``init.mp4``), ``.aac`` for packed audio; no
+    key). One init segment serves every rendition: each fragment carries its own parameter
+    sets (:mod:`player.fmp4`)."""
     target = max((math.ceil(d) for d in durations_s), default=1)
+    ext = EXTENSIONS[container]
     lines = [
         "#EXTM3U",
-        "#EXT-X-VERSION:3",
+        f"#EXT-X-VERSION:{7 if container == 'fmp4' else 3}",
         f"#EXT-X-TARGETDURATION:{max(target, 1)}",
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-PLAYLIST-TYPE:VOD",
     ]
+    if container == "fmp4":
+        lines.append(f'#EXT-X-MAP:URI="{INIT_PATH}"')
     for k, duration in enumerate(durations_s):
-        lines += [f"#EXTINF:{duration:.6f},", f"seg/{k}.ts"]
+        lines += [f"#EXTINF:{duration:.6f},", f"seg/{k}.{ext}"]
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"
 
@@ -76,12 +86,20 @@ class LoopbackBridge:
         self._server = LoopbackHttpServer(self._handle, host, limits)
         self._host = host
         self._playlist = b""
+        self._container = "ts"
         self._count = 0
         self.error: BaseException | None = None
         """Why the stream ended in error, once it has."""
         self.url = ""
         self._ready: asyncio.Future[None] | None = None
         """Done once the playlist exists (an exception: it never will); made by start()."""
+        self._mounts: dict[str, Callable[[str, Request, ClientGone], Awaitable[Response]]] = {}
+
+    def mount(self, prefix: str,
+              handler: Callable[[str, Request, ClientGone], Awaitable[Response]]) -> None:
+        """Answer ``{token}/{prefix}/…`` with ``handler(rest, request, client)`` (the separate
+        audio renditions, :mod:`player.audio`)."""
+        self._mounts[prefix] = handler
 
     async def start(self, *, deferred: bool = False) -> str:
         """Listen on a free loopback port; returns the URL of ``media.m3u8``.
@@ -108,7 +126,8 @@ class LoopbackBridge:
         durations = list(self._source.segment_durations_s)
         if len(durations) != count:
             raise ValueError("segment_durations_s must have segment_count entries")
-        self._playlist = media_playlist(durations).encode("ascii")
+        self._container = getattr(self._source, "container", "ts")
+        self._playlist = media_playlist(durations, self._container).encode("ascii")
         self._count = count
         ready = self._ready_future()
         if not ready.done():
@@ -167,6 +186,11 @@ class LoopbackBridge:
                     return Response(503), rest
             return Response(200, self._playlist, PLAYLIST_TYPE,
                             {"Cache-Control": "no-store"}), rest
+        head, slash, tail = rest.partition("/")
+        if slash and head in self._mounts:
+            return await self._mounts[head](tail, request, client), rest
+        if rest == INIT_PATH and self._container == "fmp4":
+            return await self._init(request, client), rest
         match = _SEGMENT_PATH.fullmatch(rest)
         if match is None:
             return Response(404), "?"
@@ -192,7 +216,26 @@ class LoopbackBridge:
         if data is None:
             log.debug("seg/%d: client went away while waiting", index)
             return Response(503)
-        return Response(200, data, SEGMENT_TYPE, {"Cache-Control": "no-store"}, ranges=True)
+        return Response(200, data, CONTENT_TYPES[self._container],
+                        {"Cache-Control": "no-store"}, ranges=True)
+
+    async def _init(self, request: Request, client: ClientGone) -> Response:
+        """The init segment (fragmented MP4) of the rendition mpv starts with."""
+        if request.method not in ("GET", "HEAD"):
+            return _not_allowed()
+        if self.error is not None:
+            return Response(503)
+        init_of = getattr(self._source, "init_segment", None)
+        if init_of is None:
+            return Response(404)
+        try:
+            data = await client.wait(init_of())
+        except Exception as exc:
+            self._fail(-1, exc)
+            return Response(503)
+        if data is None:
+            return Response(503)
+        return Response(200, data, "video/mp4", {"Cache-Control": "no-store"}, ranges=True)
 
     async def _streamed(self, index: int, client: ClientGone,
                         stream_of: Callable[[int], Awaitable[SegmentStream]]) -> Response:
@@ -207,7 +250,8 @@ class LoopbackBridge:
         if stream is None:
             log.debug("seg/%d: client went away while waiting", index)
             return Response(503)
-        return Response(200, content_type=SEGMENT_TYPE, headers={"Cache-Control": "no-store"},
+        return Response(200, content_type=CONTENT_TYPES[self._container],
+                        headers={"Cache-Control": "no-store"},
                         ranges=True, stream=self._relay(index, stream), length=stream.length)
 
     async def _relay(self, index: int, stream: SegmentStream) -> AsyncIterator[bytes]:

@@ -9,6 +9,11 @@ whole number of 188-byte packets, each starting with the sync byte 0x47 (every p
 :class:`StreamDecryptor` does the same incrementally, as the bytes arrive: a packet is handed
 on only once its sync byte is checked, the last block only once the padding is.
 
+Fragmented MP4 and packed audio have their own checks (:mod:`player.fmp4`): box structure,
+or an ID3/ADTS/MPEG/AC-3 start; a fragmented segment also gets its rendition's parameter sets
+in-band (:class:`~player.fmp4.ParameterSetInjector`), so its plaintext is ``extra`` bytes longer
+than its cleartext.
+
 Keys are fetched once per key URI (:class:`KeyCache`); concurrent fetches of one URI share a
 single request.
 """
@@ -22,6 +27,13 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 from player.errors import LicenseError, PlayerError
+from player.fmp4 import (
+    BoxChecker,
+    InitInfo,
+    MediaFormatError,
+    ParameterSetInjector,
+    check_packed_audio_start,
+)
 from player.manifest import Segment
 
 TS_PACKET_BYTES = 188
@@ -64,14 +76,20 @@ def decrypt_aes128(data: bytes, key: bytes, iv: bytes) -> bytes:
         raise CorruptSegment("The segment does not decrypt (bad PKCS#7 padding).") from None
 
 
-def plaintext_length(encrypted: bool, length: int) -> int:
+def plaintext_length(encrypted: bool, length: int, container: str = "ts",
+                     extra: int = 0) -> int | None:
     """The plaintext length of a valid segment whose fetched bytes are ``length`` long.
 
     Clear segments: ``length`` itself. AES-128 segments: PKCS#7 adds 1–16 bytes, and valid
     plaintext is whole 188-byte TS packets; at most one multiple of 188 lies in the 16 values
     ``length - 16 .. length - 1``, so the plaintext length is known from the ciphertext's
     ``Content-Length`` before a byte is decrypted (the padding is checked against it at the
-    end). :class:`CorruptSegment` when no valid length exists."""
+    end). :class:`CorruptSegment` when no valid length exists. Other containers: ``length``
+    plus the ``extra`` bytes put in-band when clear, None (known at the end) when encrypted."""
+    if container != "ts":
+        if length <= 0:
+            raise CorruptSegment("The segment is empty.")
+        return None if encrypted else length + extra
     if encrypted:
         if length <= 0 or length % AES_BLOCK_BYTES:
             raise CorruptSegment(f"The encrypted segment is {length} bytes long, not a whole "
@@ -99,8 +117,16 @@ class StreamDecryptor:
     :class:`CorruptSegment` as soon as a packet is out of sync; the output of every call
     before it is valid. Without a key (clear segments) only the TS check applies."""
 
-    def __init__(self, key: bytes | None, iv: bytes | None) -> None:
+    def __init__(self, key: bytes | None, iv: bytes | None, container: str = "ts",
+                 init: InitInfo | None = None) -> None:
         self._cipher: CipherContext | None = None
+        self.container = container
+        self._boxes = BoxChecker() if container == "fmp4" else None
+        video = init.video if init is not None else None
+        self._inject = (ParameterSetInjector(video) if self._boxes is not None
+                        and video is not None else None)
+        self.extra = self._inject.extra if self._inject is not None else 0
+        """Bytes the plaintext has beyond the cleartext (parameter sets put in-band)."""
         if key is not None:
             if iv is None or len(key) != AES_BLOCK_BYTES or len(iv) != AES_BLOCK_BYTES:
                 raise ValueError("key and IV must be 16 bytes")
@@ -116,8 +142,36 @@ class StreamDecryptor:
         self.bytes_in += len(data)
         self._pending += self._cipher.update(data) if self._cipher is not None else data
         hold = AES_BLOCK_BYTES if self._cipher is not None else 0
+        if self.container != "ts":
+            return self._pass(len(self._pending) - hold)
         ready = (len(self._pending) - hold) // TS_PACKET_BYTES * TS_PACKET_BYTES
         return self._take(ready) if ready > 0 else b""
+
+    def _pass(self, size: int, last: bool = False) -> bytes:
+        """fMP4 / packed audio: check, rewrite, hand out ``size`` bytes of plaintext."""
+        if self.container == "packed" and not self.bytes_out:
+            if len(self._pending) < 4 and not last:
+                return b""
+            try:
+                check_packed_audio_start(bytes(self._pending[:4]))
+            except MediaFormatError as exc:
+                raise CorruptSegment(exc.message) from None
+        if size <= 0 and not last:
+            return b""
+        size = max(size, 0)
+        out = bytes(self._pending[:size])
+        del self._pending[:size]
+        self.bytes_out += size
+        try:
+            if self._boxes is not None:
+                self._boxes.feed(out)
+            if self._inject is not None:
+                out = self._inject.feed(out)
+                if last:
+                    out += self._inject.finish()
+        except MediaFormatError as exc:
+            raise CorruptSegment(exc.message) from None
+        return out
 
     def finish(self) -> bytes:
         """The rest of the plaintext; :class:`CorruptSegment` for a bad length or padding."""
@@ -134,6 +188,14 @@ class StreamDecryptor:
             del self._pending[-pad:]
         if not self.bytes_out and not self._pending:
             raise CorruptSegment("The segment is empty.")
+        if self.container != "ts":
+            out = self._pass(len(self._pending), last=True)
+            if self._boxes is not None:
+                try:
+                    self._boxes.finish()
+                except MediaFormatError as exc:
+                    raise CorruptSegment(exc.message) from None
+            return out
         if len(self._pending) % TS_PACKET_BYTES:
             total = self.bytes_out + len(self._pending)
             raise CorruptSegment(f"The segment is {total} bytes long, not a whole number of "
@@ -209,18 +271,20 @@ class Decryptor:
         validate_ts(data)
         return data
 
-    async def stream(self, segment: Segment) -> StreamDecryptor:
-        """An incremental decryptor for ``segment`` (waits for its key, if any)."""
+    async def stream(self, segment: Segment, init: InitInfo | None = None) -> StreamDecryptor:
+        """An incremental decryptor for ``segment`` (waits for its key, if any); ``init``:
+        its parsed init segment (fragmented MP4)."""
         if segment.key is None:
-            return StreamDecryptor(None, None)
+            return StreamDecryptor(None, None, segment.container, init)
         key = await self.keys.get(segment.key.uri)
-        return StreamDecryptor(key, segment.key.iv_for(segment.sequence))
+        return StreamDecryptor(key, segment.key.iv_for(segment.sequence), segment.container, init)
 
-    def stream_now(self, segment: Segment) -> StreamDecryptor | None:
+    def stream_now(self, segment: Segment,
+                   init: InitInfo | None = None) -> StreamDecryptor | None:
         """:meth:`stream` when the key is already cached (else None): no wait."""
         if segment.key is None:
-            return StreamDecryptor(None, None)
+            return StreamDecryptor(None, None, segment.container, init)
         key = self.keys.cached(segment.key.uri)
         if key is None:
             return None
-        return StreamDecryptor(key, segment.key.iv_for(segment.sequence))
+        return StreamDecryptor(key, segment.key.iv_for(segment.sequence), segment.container, init)

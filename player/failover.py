@@ -186,6 +186,10 @@ FetchText = Callable[[str, str], Awaitable[str]]
 """``fetch_text(pathway_id, url)``: a playlist from that pathway's edge (raises on failure)."""
 
 
+AUDIO_PREFIX = "audio:"
+"""Rendition ids of separate audio renditions: ``audio:`` + the EXT-X-MEDIA NAME."""
+
+
 class PathwayPlaylists:
     """Media playlists per (pathway, rendition), fetched lazily; the rendition ladder."""
 
@@ -224,8 +228,13 @@ class PathwayPlaylists:
         if key in self._cache:
             return self._cache[key]
         try:
-            uri = self.multivariant.pathway(pathway).variant(rendition_id).uri
-        except KeyError:
+            if rendition_id.startswith(AUDIO_PREFIX):
+                name = rendition_id.removeprefix(AUDIO_PREFIX)
+                uri = next(r.uri for r in self.multivariant.audio_renditions(pathway)
+                           if r.key == name and r.uri)
+            else:
+                uri = self.multivariant.pathway(pathway).variant(rendition_id).uri
+        except (KeyError, StopIteration):
             raise ManifestError(f"Pathway {pathway} has no rendition {rendition_id}.") from None
         generation = self.generation
         playlist = parse_media_playlist(await self._fetch(pathway, uri), uri)

@@ -55,7 +55,8 @@ from player.failover import (
     adaptive_timeout_s,
     ttfb_floor_s,
 )
-from player.manifest import MediaPlaylist, Multivariant, Segment
+from player.fmp4 import InitInfo, MediaFormatError, injected_bytes, parse_init
+from player.manifest import InitSection, MediaPlaylist, Multivariant, Segment
 from player.wholefile import WholeFile, WholeFileError, WholeFiles, range_mismatch
 
 log = logging.getLogger("edge")
@@ -213,6 +214,10 @@ class SegmentFetcher:
                                  on_failed=lambda edge, exc: pool.report_failure(
                                      edge, f"{exc.cause.label}: {exc.detail}",
                                      hard=exc.cause.hard))
+        self.inits: dict[str, bytes] = {}
+        """The first init segment (EXT-X-MAP) fetched per rendition id: what the bridge serves."""
+        self._init_cache: dict[tuple[str, str, tuple[int, int] | None],
+                               tuple[bytes, InitInfo]] = {}
         self.on_stage: Callable[[str, int], None] | None = None
         """Optional tracer: ``on_stage(stage, index)`` at ``seg_request``, ``seg_headers``,
         ``seg_body`` (last byte) and ``seg_ready`` (decrypted and valid) of every attempt (the
@@ -255,18 +260,21 @@ class SegmentFetcher:
 
     # --- one segment ---------------------------------------------------------------------------
 
-    async def fetch(self, index: int, rung: int,
-                    sink: LiveSegment | None = None) -> Fetched | Abandoned:
+    async def fetch(self, index: int, rung: int, sink: LiveSegment | None = None,
+                    rendition: str | None = None) -> Fetched | Abandoned:
         """``sink``: where validated plaintext goes as it arrives (the bridge streams it to mpv
-        from there); the fetcher keeps its own otherwise."""
+        from there); the fetcher keeps its own otherwise. ``rendition``: a rendition off the
+        ladder (a separate audio rendition, ``audio:NAME``) with ``rung`` -1: the same
+        failover, but the ABR policy neither hears of it nor abandons it."""
         token = _last_resort.set(False)
         try:
-            return await self._fetch(index, rung, sink)
+            return await self._fetch(index, rung, sink, rendition)
         finally:
             _last_resort.reset(token)
 
-    async def _fetch(self, index: int, rung: int, sink: LiveSegment | None) -> Fetched | Abandoned:
-        rendition = self.playlists.ladder[rung]
+    async def _fetch(self, index: int, rung: int, sink: LiveSegment | None,
+                     off_ladder: str | None = None) -> Fetched | Abandoned:
+        rendition = off_ladder or self.playlists.ladder[rung]
         live = sink if sink is not None else LiveSegment(index)
         progress = _Progress()
         tried: set[str] = set()
@@ -347,7 +355,10 @@ class SegmentFetcher:
         """Rung ``rung``'s media playlist (default: the lowest) from the best edge that answers:
         the timeline every rendition shares, cached for the fetches; :class:`NoEdgeError` if no
         edge answers."""
-        rendition = self.playlists.ladder[rung]
+        return await self.timeline_of(self.playlists.ladder[rung])
+
+    async def timeline_of(self, rendition: str) -> MediaPlaylist:
+        """:meth:`timeline` of any rendition id (``audio:NAME`` too)."""
         # Once every edge timed out, one more round with patient timeouts (a slow server).
         rounds = [(s.name, False) for s in self.pool.ordered()]
         rounds += [(name, True) for name, _ in rounds]
@@ -480,21 +491,82 @@ class SegmentFetcher:
         raise _Failed(cause, f"answered {status}{f' {code}' if code else ''}",
                       self._clock() - start)
 
+    async def init_segment(self, edge: str, rendition: str,
+                           section: InitSection) -> tuple[bytes, InitInfo]:
+        """The init segment ``section`` of ``rendition`` from ``edge`` (cached: it is the same on
+        every edge), checked (a ``moov``); :class:`_Failed` like a segment."""
+        name = section.uri.rsplit("/", 1)[-1].partition("?")[0]
+        key = (rendition, name, section.byterange)
+        if key in self._init_cache:
+            return self._init_cache[key]
+        headers = {"Accept-Encoding": "identity"}
+        if section.byterange is not None:
+            first, length = section.byterange
+            headers["Range"] = f"bytes={first}-{first + length - 1}"
+        start = self._clock()
+        timeout = self.ttfb_timeout_s(edge) + self.stall_timeout_s(edge)
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._http.get(section.uri, headers=headers,
+                                                timeout=self.config.max_timeout_s * 2)
+        except TimeoutError:
+            raise _Failed(Cause.TTFB_TIMEOUT, f"init segment: no answer in {timeout:.2f} s",
+                          self._clock() - start) from None
+        except httpx.TransportError as exc:
+            raise _Failed(Cause.REFUSED, f"init segment: {_describe(exc)}",
+                          self._clock() - start) from None
+        self._check_status(response.status_code, response.content, start)
+        data = response.content
+        if section.byterange is not None and response.status_code == 200:
+            first, length = section.byterange  # the server ignored the Range: cut it out
+            data = data[first:first + length]
+        try:
+            info = parse_init(data)
+        except MediaFormatError as exc:
+            raise _Failed(Cause.CORRUPT, f"init segment: {exc.message}",
+                          self._clock() - start) from None
+        self._init_cache[key] = (data, info)
+        self.inits.setdefault(rendition, data)
+        return data, info
+
+    async def init_for(self, rendition: str) -> bytes:
+        """``rendition``'s (first) init segment from the best edge that serves it (the bridge
+        hands it to mpv once); :class:`NoEdgeError` if none does."""
+        if rendition in self.inits:
+            return self.inits[rendition]
+        failures: dict[str, str] = {}
+        for status in self.pool.ordered():
+            try:
+                playlist = await self.playlists.playlist(status.name, rendition)
+                section = playlist.segments[0].init
+                if section is None:
+                    raise ManifestError(f"{rendition} has no init segment (EXT-X-MAP).")
+                return (await self.init_segment(status.name, rendition, section))[0]
+            except _Failed as exc:
+                self.pool.report_failure(status.name, exc.describe(), hard=exc.cause.hard)
+                failures[status.name] = exc.describe()
+            except (_UrlExpired, ManifestError) as exc:
+                failures[status.name] = _describe(exc)
+        raise NoEdgeError(failures)
+
     async def _attempt(self, edge: str, segment: Segment, index: int, rung: int,
                        rendition: str, progress: _Progress, live: LiveSegment,
                        failovers: int) -> Fetched:
         offset = progress.fetched
         headers = {"Accept-Encoding": "identity"}  # byte offsets must be the file's
         asked: tuple[int, int | None] | None = None
+        init = (await self.init_segment(edge, rendition, segment.init))[1] if segment.init \
+            else None
+        extra = injected_bytes(init)
         if progress.decryptor is None:
-            progress.decryptor = self._decryptor.stream_now(segment)
+            progress.decryptor = self._decryptor.stream_now(segment, init)
         if segment.byterange is not None:
             first, length = segment.byterange
             asked = (first + offset, first + length - 1)
             whole = self._whole.get(segment.uri)
             if whole is not None:  # this server ignores Range: slice the body fetched once
                 return await self._from_whole(whole, edge, segment, index, rung, rendition,
-                                              progress, live, failovers)
+                                              progress, live, failovers, init)
         elif offset:
             asked = (offset, None)
         if asked is not None:
@@ -536,7 +608,10 @@ class SegmentFetcher:
                              else None)
                     if total is not None:
                         try:
-                            live.set_length(plaintext_length(segment.key is not None, total))
+                            plain = plaintext_length(segment.key is not None, total,
+                                                     segment.container, extra)
+                            if plain is not None:
+                                live.set_length(plain)
                         except CorruptSegment as exc:
                             raise _Failed(Cause.CORRUPT, exc.message,
                                           self._clock() - start) from None
@@ -561,12 +636,14 @@ class SegmentFetcher:
                         if (total is not None
                                 and last_byte - last_progress >= self.config.progress_interval_s):
                             last_progress = last_byte
+                            if rung < 0:
+                                continue
                             self._progress(rung, progress.fetched, total, last_byte - start,
                                            received, ttfb, live)
                             self._check_pace(edge, received, last_byte - start - ttfb)
         except _UseWhole as use:
             return await self._from_whole(use.whole, edge, segment, index, rung, rendition,
-                                          progress, live, failovers)
+                                          progress, live, failovers, init)
         except TimeoutError:
             now = self._clock()
             if ttfb is None:
@@ -588,10 +665,11 @@ class SegmentFetcher:
         if total is not None and progress.fetched < total:
             raise _Failed(Cause.TRUNCATED, f"{progress.fetched} of {total} bytes",
                           end - last_byte, "last_byte")
-        data = await self._seal(segment, index, progress, live, last_byte)
+        data = await self._seal(segment, index, progress, live, last_byte, init)
         seconds = end - start
         self.pool.report_success(edge, received, seconds)
-        self._policy.on_download_complete(rung, received, seconds, ttfb, end)
+        if rung >= 0:
+            self._policy.on_download_complete(rung, received, seconds, ttfb, end)
         net_log.debug("segment %d %s from %s: %d bytes in %.0f ms (ttfb %.0f ms)", index,
                       rendition, edge, received, seconds * 1000, ttfb * 1000)
         return Fetched(index, rung, rendition, data, edge, received, seconds, ttfb, failovers,
@@ -611,11 +689,11 @@ class SegmentFetcher:
                       f"{floor / 1000:.0f} kbit/s", body_s, "request")
 
     async def _seal(self, segment: Segment, index: int, progress: _Progress, live: LiveSegment,
-                    last_byte: float) -> bytes:
+                    last_byte: float, init: InitInfo | None) -> bytes:
         """The last bytes through the decryptor, the plaintext length checked: the segment."""
         try:
             if progress.decryptor is None:  # the key was not at hand yet
-                progress.decryptor = await self._decryptor.stream(segment)
+                progress.decryptor = await self._decryptor.stream(segment, init)
                 progress.feed(b"", live)
             live.append(progress.decryptor.finish())
             if live.length is not None and live.length != live.received:
@@ -647,7 +725,7 @@ class SegmentFetcher:
 
     async def _from_whole(self, whole: WholeFile, edge: str, segment: Segment, index: int,
                           rung: int, rendition: str, progress: _Progress, live: LiveSegment,
-                          failovers: int) -> Fetched:
+                          failovers: int, init: InitInfo | None) -> Fetched:
         """A byte-range segment sliced from the whole file its server sent (once)."""
         assert segment.byterange is not None
         first, length = segment.byterange
@@ -656,7 +734,10 @@ class SegmentFetcher:
         waited = whole.received < first + length
         try:
             body = await whole.slice(first + offset, first + length)
-            live.set_length(plaintext_length(segment.key is not None, length))
+            plain = plaintext_length(segment.key is not None, length, segment.container,
+                                     injected_bytes(init))
+            if plain is not None:
+                live.set_length(plain)
             progress.feed(body, live)
         except WholeFileError as exc:
             raise _Failed(exc.cause, exc.detail, self._clock() - start) from None
@@ -664,7 +745,7 @@ class SegmentFetcher:
             raise _Failed(Cause.CORRUPT, exc.message, 0.0, "last_byte") from None
         end = self._clock()
         self._stage("seg_body", index)
-        data = await self._seal(segment, index, progress, live, end)
+        data = await self._seal(segment, index, progress, live, end, init)
         seconds = end - start
         if waited and seconds > 0:  # bytes that came from the network meanwhile
             self._policy.on_download_complete(rung, len(body), seconds, 0.0, end)

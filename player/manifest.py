@@ -5,8 +5,10 @@ EXT-X-CONTENT-STEERING) rather than the lenient ``m3u8`` package, so malformed i
 :class:`ManifestError` that says what is wrong and on which line. Unknown tags are ignored, as the
 spec asks. Supported: VOD media playlists (EXT-X-ENDLIST required; live is refused), clear or
 ``AES-128`` segments (``SAMPLE-AES`` and other key formats are refused), byte ranges, discontinuity
-markers, EXT-X-GAP (``Segment.gap``). A plain HLS playlist without PATHWAY-ID is one pathway
-named ``"."``.
+markers, EXT-X-GAP (``Segment.gap``); MPEG-TS, fragmented MP4 (EXT-X-MAP init sections, with
+BYTERANGE) and packed audio (``.aac``/``.ac3``/``.ec3``/``.mp3`` segments)
+(:attr:`MediaPlaylist.container`); audio and subtitle renditions (EXT-X-MEDIA). A plain HLS
+playlist without PATHWAY-ID is one pathway named ``"."``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit
 
@@ -118,6 +120,25 @@ class SubtitleRendition:
 
 
 @dataclass(frozen=True)
+class AudioRendition:
+    """One EXT-X-MEDIA TYPE=AUDIO."""
+
+    group_id: str
+    language: str | None
+    name: str
+    uri: str | None
+    """Absolute URI of its media playlist; None: the audio is muxed in the variants."""
+    default: bool
+    autoselect: bool
+    channels: str | None
+
+    @property
+    def key(self) -> str:
+        """What names this rendition across pathways (whose GROUP-IDs may differ)."""
+        return self.name
+
+
+@dataclass(frozen=True)
 class Multivariant:
     pathways: tuple[Pathway, ...]
     """In the order the playlist lists them (the server's steering order)."""
@@ -127,6 +148,20 @@ class Multivariant:
     """The pathway to start on: the steering tag's PATHWAY-ID, else the first listed."""
     subtitles: dict[str, tuple[SubtitleRendition, ...]]
     """Subtitle renditions per GROUP-ID."""
+    audio: dict[str, tuple[AudioRendition, ...]] = field(default_factory=dict)
+    """Audio renditions per GROUP-ID."""
+
+    def audio_renditions(self, pathway_id: str | None = None) -> tuple[AudioRendition, ...]:
+        """The separate audio renditions (with a URI) of ``pathway_id``'s variants (default:
+        the default pathway), in playlist order, one per :attr:`AudioRendition.key`."""
+        pathway = self.pathway(pathway_id or self.default_pathway)
+        groups = [v.audio_group for v in pathway.variants if v.audio_group]
+        out: dict[str, AudioRendition] = {}
+        for group in dict.fromkeys(groups):
+            for rendition in self.audio.get(group, ()):
+                if rendition.uri is not None:
+                    out.setdefault(rendition.key, rendition)
+        return tuple(out.values())
 
     @property
     def pathway_ids(self) -> tuple[str, ...]:
@@ -181,6 +216,7 @@ def parse_multivariant(text: str, uri: str) -> Multivariant:
     pending: tuple[int, dict[str, str]] | None = None
     streams: list[tuple[int, dict[str, str], str]] = []
     subtitles: dict[str, list[SubtitleRendition]] = {}
+    audio: dict[str, list[AudioRendition]] = {}
     steering: dict[str, str] | None = None
     for n, line in lines:
         where = f"multivariant playlist line {n}"
@@ -197,7 +233,15 @@ def parse_multivariant(text: str, uri: str) -> Multivariant:
             raise ManifestError(f"{where}: this is a media playlist, not a multivariant playlist.")
         elif line.startswith("#EXT-X-MEDIA:"):
             attrs = parse_attributes(line.partition(":")[2], where)
-            if attrs.get("TYPE") == "SUBTITLES":
+            if attrs.get("TYPE") == "AUDIO":
+                if "GROUP-ID" not in attrs or "NAME" not in attrs:
+                    raise ManifestError(f"{where}: an audio rendition needs GROUP-ID and NAME.")
+                audio.setdefault(attrs["GROUP-ID"], []).append(AudioRendition(
+                    attrs["GROUP-ID"], attrs.get("LANGUAGE"), attrs["NAME"],
+                    _join(uri, attrs["URI"], where) if "URI" in attrs else None,
+                    attrs.get("DEFAULT") == "YES", attrs.get("AUTOSELECT") == "YES",
+                    attrs.get("CHANNELS")))
+            elif attrs.get("TYPE") == "SUBTITLES":
                 if "GROUP-ID" not in attrs or "NAME" not in attrs:
                     raise ManifestError(f"{where}: a subtitle rendition needs GROUP-ID and NAME.")
                 subtitles.setdefault(attrs["GROUP-ID"], []).append(SubtitleRendition(
@@ -213,7 +257,8 @@ def parse_multivariant(text: str, uri: str) -> Multivariant:
                             "URI line after it.")
     if not streams:
         raise ManifestError("The multivariant playlist lists no variants (no EXT-X-STREAM-INF).")
-    return _build(streams, subtitles, steering, uri)
+    mv = _build(streams, subtitles, steering, uri)
+    return replace(mv, audio={group: tuple(items) for group, items in audio.items()})
 
 
 def _build(streams: list[tuple[int, dict[str, str], str]],
@@ -278,6 +323,20 @@ class Key:
 
 
 @dataclass(frozen=True)
+class InitSection:
+    """EXT-X-MAP: the init segment (fragmented MP4's ``ftyp``+``moov``) of the segments after
+    it."""
+
+    uri: str
+    """Absolute URI."""
+    byterange: tuple[int, int] | None = None
+    """(offset, length) in bytes, or None for the whole resource."""
+
+
+PACKED_AUDIO_EXTENSIONS = frozenset({".aac", ".ac3", ".ec3", ".eac3", ".mp3", ".adts"})
+
+
+@dataclass(frozen=True)
 class Segment:
     uri: str
     """Absolute URI."""
@@ -290,9 +349,19 @@ class Segment:
     byterange: tuple[int, int] | None = None
     """(offset, length) in bytes, or None for the whole resource."""
     discontinuity: bool = False
+    init: InitSection | None = None
+    """The EXT-X-MAP in effect (fragmented MP4); None: self-contained segments."""
     gap: bool = False
     """EXT-X-GAP: the segment is missing; never requested (the engine hands mpv an empty one,
     which it skips, the timestamps of the next segment keeping the timeline)."""
+
+    @property
+    def container(self) -> str:
+        """``"fmp4"``, ``"packed"`` (elementary audio) or ``"ts"``."""
+        if self.init is not None:
+            return "fmp4"
+        suffix = PurePosixPath(urlsplit(self.uri).path).suffix.lower()
+        return "packed" if suffix in PACKED_AUDIO_EXTENSIONS else "ts"
 
 
 @dataclass(frozen=True)
@@ -306,6 +375,11 @@ class MediaPlaylist:
     @property
     def duration_s(self) -> float:
         return sum(s.duration_s for s in self.segments)
+
+    @property
+    def container(self) -> str:
+        """The first segment's :attr:`Segment.container`."""
+        return self.segments[0].container
 
     @property
     def key(self) -> Key | None:
@@ -344,6 +418,17 @@ def _parse_key(attrs: dict[str, str], uri: str, where: str) -> Key | None:
     return Key("AES-128", _join(uri, attrs["URI"], where), iv)
 
 
+def _parse_map(attrs: dict[str, str], uri: str, where: str) -> InitSection:
+    if not attrs.get("URI"):
+        raise ManifestError(f"{where}: EXT-X-MAP needs a URI.")
+    byterange = None
+    if "BYTERANGE" in attrs:
+        length_s, at, offset_s = attrs["BYTERANGE"].partition("@")
+        byterange = (_int(offset_s, where, "EXT-X-MAP BYTERANGE offset") if at else 0,
+                     _int(length_s, where, "EXT-X-MAP BYTERANGE length"))
+    return InitSection(_join(uri, attrs["URI"], where), byterange)
+
+
 def _duration(value: str, where: str) -> float:
     try:
         duration = float(value.partition(",")[0])
@@ -362,6 +447,7 @@ def parse_media_playlist(text: str, uri: str) -> MediaPlaylist:
     target: float | None = None
     sequence = first_sequence = 0
     key: Key | None = None
+    init: InitSection | None = None
     duration: float | None = None
     byterange: tuple[int, int] | None = None
     discontinuity = endlist = gap = False
@@ -376,7 +462,7 @@ def parse_media_playlist(text: str, uri: str) -> MediaPlaylist:
             if duration is None:
                 raise ManifestError(f"{where}: segment {line[:60]!r} has no EXTINF before it.")
             segments.append(Segment(_join(uri, line, where), duration, sequence, start_s, key,
-                                    byterange, discontinuity, gap))
+                                    byterange, discontinuity, init, gap))
             start_s += duration
             sequence += 1
             duration, byterange, discontinuity, gap = None, None, False, False
@@ -406,8 +492,7 @@ def parse_media_playlist(text: str, uri: str) -> MediaPlaylist:
         elif tag == "#EXT-X-STREAM-INF":
             raise ManifestError(f"{where}: this is a multivariant playlist, not a media playlist.")
         elif tag == "#EXT-X-MAP":
-            raise ManifestError(f"{where}: fragmented MP4 (EXT-X-MAP) is not supported; "
-                                "the engine plays MPEG-TS segments.")
+            init = _parse_map(parse_attributes(value, where), uri, where)
     if duration is not None:
         raise ManifestError("The media playlist ends with an EXTINF but no segment URI.")
     if target is None:

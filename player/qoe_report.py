@@ -53,6 +53,9 @@ class QoeReport:
     """Time-weighted over the media played, bit/s (the variants' BANDWIDTH)."""
     renditions_played: dict[str, float] = field(default_factory=dict)
     """Rendition id → seconds played."""
+    audio_renditions: list[str] = field(default_factory=list)
+    """The audio renditions played, in order (``NAME (language)``; ``muxed`` for audio in the
+    video segments)."""
     edges_used: list[str] = field(default_factory=list)
     """Edges that delivered at least one segment, in the order they first did."""
     segments_by_edge: dict[str, int] = field(default_factory=dict)
@@ -74,6 +77,7 @@ class QoeReport:
         failovers: list[FailoverSummary] = []
         error: tuple[str | None, str | None] = (None, None)
         renditions: dict[int, str] = {}
+        audio: list[str] = []
 
         def used(edge: object) -> None:
             if isinstance(edge, str) and edge and edge not in edges:
@@ -105,6 +109,12 @@ class QoeReport:
                     float(e.get("detection_ms", 0.0)), int(e.get("index", -1))))
             elif kind == "seek":
                 seeks += 1
+            elif kind == "audio":
+                name = str(e.get("rendition") or e.get("language") or "?")
+                if e.get("language") and e.get("rendition") not in (None, "muxed"):
+                    name += f" ({e['language']})"
+                if not audio or audio[-1] != name:
+                    audio.append(name)
             elif kind == "error" and error[0] is None:
                 error = (str(e.get("code")), str(e.get("message")))
             elif kind == "session_end":
@@ -138,7 +148,8 @@ class QoeReport:
                    rebuffer_count=len(rebuffers), rebuffer_s=round(sum(rebuffers), 3),
                    switches=ups + downs, switches_up=ups, switches_down=downs,
                    average_bitrate_bps=None if average is None else round(average),
-                   renditions_played=played, edges_used=edges, segments_by_edge=delivered,
+                   renditions_played=played, audio_renditions=audio, edges_used=edges,
+                   segments_by_edge=delivered,
                    failovers=failovers,
                    url_refreshes=refreshes, seeks=seeks, error_code=error[0],
                    error_message=error[1])

@@ -120,6 +120,10 @@ class Scheduler:
         self._held = hold_until_released
         self._buffer: SegmentBuffer | None = None
         self._durations_s: tuple[float, ...] = ()
+        self.container = "ts"
+        """The timeline playlist's :attr:`~player.manifest.MediaPlaylist.container`."""
+        self.timeline_rung = 0
+        """The rung whose media playlist gave the timeline."""
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._live: dict[int, LiveSegment] = {}
         """Segments being fetched, readable as their plaintext arrives (:meth:`stream`)."""
@@ -174,6 +178,8 @@ class Scheduler:
             await self.lag.stop()
             raise
         self._durations_s = tuple(s.duration_s for s in timeline.segments)
+        self.container = timeline.container
+        self.timeline_rung = rung
         if expected_durations_s is not None:
             _check_timeline(self._durations_s, timeline.media_sequence, expected_durations_s,
                             self.fetcher.playlists.ladder[rung])

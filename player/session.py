@@ -54,6 +54,7 @@ from abr.hysteresis import HysteresisPolicy
 from abr.interface import AbrPolicy
 from player.api import ControlPlaneClient
 from player.api.models import Playback
+from player.audio import AudioRoutes, AudioTrack, audio_played, expects_audio, external_aid
 from player.bounded import BoundedResponse, check_segment_count, get_bounded
 from player.bridge import LoopbackBridge
 from player.decrypt import Decryptor, KeyCache
@@ -70,6 +71,7 @@ from player.sniff import describe_body, looks_like_playlist
 from player.steering import SteeringClient
 from player.sync.reporter import ProgressSink
 from player.telemetry import Telemetry, TelemetryConfig
+from player.webvtt import merge_segments
 
 log = logging.getLogger("player.session")
 
@@ -148,13 +150,17 @@ class _Served:
         """(index, rendition, edge) of the first segment handed to mpv."""
         self.on_first_request: Callable[[], None] | None = None
         self._announced: tuple[float, ...] = ()
+        self.announced_container = "ts"
+        """The container the announced timeline's segments are in (mpv's playlist is built
+        before the scheduler has read a media playlist)."""
         self._pending: int | None = None
         """mpv's last segment request before the scheduler was attached."""
         self._attached: asyncio.Future[None] | None = None
 
-    def announce(self, durations_s: Sequence[float]) -> None:
+    def announce(self, durations_s: Sequence[float], container: str = "ts") -> None:
         """The timeline before the scheduler has one (the playback answer's)."""
         self._announced = tuple(durations_s)
+        self.announced_container = container
 
     def attach(self, scheduler: Scheduler) -> None:
         """The scheduler has its timeline: serve from it (and pass on mpv's held request)."""
@@ -192,6 +198,17 @@ class _Served:
             raise error from exc
         assert self.scheduler is not None
         return self.scheduler
+
+    @property
+    def container(self) -> str:
+        """The timeline's container (``ts``, ``fmp4``, ``packed``)."""
+        return self.scheduler.container if self.scheduler else self.announced_container
+
+    async def init_segment(self) -> bytes:
+        """The init segment of the rendition the scheduler started with (fragmented MP4)."""
+        scheduler = await self._scheduler()
+        rung = scheduler.rung if scheduler.rung is not None else scheduler.timeline_rung
+        return await scheduler.fetcher.init_for(scheduler.fetcher.playlists.ladder[rung])
 
     @property
     def segment_count(self) -> int:
@@ -294,6 +311,8 @@ class PlaybackSession:
         self.scheduler: Scheduler | None = None
         self.bridge: LoopbackBridge | None = None
         self._served: _Served | None = None
+        self._audio: AudioRoutes | None = None
+        """The separate audio renditions served to mpv (None: the audio is muxed)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="mpv-cmd")
         self._unsubscribe: list[Callable[[], None]] = []
@@ -347,6 +366,7 @@ class PlaybackSession:
         try:
             await self._open()
             await self._wait_first_frame()
+            await self._check_audio()
         except BaseException as exc:
             error = self._typed(exc)
             if not isinstance(exc, asyncio.CancelledError):
@@ -423,7 +443,8 @@ class PlaybackSession:
             # The title's timeline is known: mpv's playlist is served from it at once and mpv
             # opens the bridge now, while the engine reads the start rung's media playlist and
             # fetches the key and the first segment (the bridge holds mpv's segment request).
-            served.announce(announced)
+            container = playback.raw.get("segment_container")
+            served.announce(announced, container if container in ("ts", "fmp4") else "ts")
             bridge.timeline_ready()
             self._starts = _starts(announced)
             start_index = max(0, bisect.bisect_right(self._starts, resume_s) - 1)
@@ -464,6 +485,7 @@ class PlaybackSession:
                 reload_manifest=self._reload_manifest, config=self.config.fetch,
                 clock=self._clock)
             fetcher.on_stage = self._on_fetch_stage
+            audio_started = self._start_audio(mv, fetcher, bridge)
             blind = self._own_policy and self.config.initial_estimate_bps is None
             scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
                                   start_index=start_index, on_event=self._on_scheduler_event,
@@ -478,6 +500,8 @@ class PlaybackSession:
                 key = self._startup(keys.get(playback.license_url), "key")
             if key is not None:
                 await key
+            for started in audio_started:
+                await started
             await timeline
         except BaseException as exc:
             served.fail(exc)
@@ -504,6 +528,10 @@ class PlaybackSession:
                 raise ManifestError(cause.removeprefix("playlist: ")) from exc
             raise
         assert self._served is not None and self.bridge is not None
+        if announced and scheduler.container != self._served.announced_container:
+            raise ManifestError(
+                f"The title's segments are {scheduler.container}, but the playback answer "
+                f"announced {self._served.announced_container} (segment_container).")
         self._starts = _starts(scheduler.segment_durations_s)
         self._served.attach(scheduler)
         if not announced:
@@ -573,9 +601,13 @@ class PlaybackSession:
         if key is not None:
             await key
         start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
+        # Separate audio renditions: external tracks, the default first (mpv selects it).
+        # Always set: the option outlives the file on a reused mpv.
+        audio_files = self._audio.urls(url) if self._audio is not None else []
 
         def load() -> None:
             self.mpv.set("start", start)
+            self.mpv.set("audio-files", audio_files)
             self.mpv.play(url)
 
         self._loadfile_sent = True
@@ -934,13 +966,27 @@ class PlaybackSession:
 
     @property
     def audio_languages(self) -> list[str]:
-        """Audio languages in the order they are muxed (the playback answer's ``audio``)."""
+        """Audio languages: of the separate renditions (in the order mpv has them), else in
+        the order they are muxed (the playback answer's ``audio``)."""
+        if self._audio is not None:
+            return [t.rendition.language or t.rendition.name for t in self._audio.tracks]
         raw = self.playback.raw.get("audio") if self.playback else None
         return [str(a.get("language")) for a in raw or () if isinstance(a, dict)]
 
     async def set_audio(self, language: str) -> None:
-        """Switch the audio track to ``language`` (``"en"``; mpv ``aid``, no new download)."""
+        """Switch the audio track to ``language`` (``"en"``; mpv ``aid``: a muxed track, or
+        the separate rendition's external track, whose segments are then fetched)."""
         languages = self.audio_languages
+        if self._audio is not None:
+            if language not in languages:
+                raise ValueError(f"no audio track in {language!r} (have {languages})")
+            track = self._audio.tracks[languages.index(language)]
+            aid = await self._external_aid(languages.index(language))
+            await self._mpv_call(self.mpv.set, "aid", aid)
+            self.telemetry.emit("audio", language=language, aid=aid,
+                                rendition=track.rendition.name,
+                                channels=track.rendition.channels)
+            return
         if language not in languages:
             raise ValueError(f"no audio track in {language!r} (have {languages})")
         position = languages.index(language)
@@ -950,10 +996,44 @@ class PlaybackSession:
         await self._mpv_call(self.mpv.set, "aid", aid)
         self.telemetry.emit("audio", language=language, aid=aid)
 
+    def _start_audio(self, mv: Multivariant, fetcher: SegmentFetcher,
+                     bridge: LoopbackBridge) -> list[asyncio.Future[None]]:
+        """Separate audio renditions: mounted on the bridge, their playlists read now (a
+        failure fails the start)."""
+        renditions = mv.audio_renditions()
+        if not renditions:
+            return []
+        ordered = sorted(renditions, key=lambda r: not r.default)  # mpv selects the first
+        audio = self._audio = AudioRoutes([AudioTrack(fetcher, r) for r in ordered],
+                                          on_error=self._on_bridge_error)
+        bridge.mount("audio", audio.handle)
+        return [self._startup(track.start(), "audio") for track in audio.tracks]
+
+    async def _external_aid(self, position: int) -> int:
+        """mpv's ``aid`` of separate rendition ``position`` (an external track)."""
+        return external_aid(await self._mpv_call(self.mpv.get, "track-list") or [], position)
+
+    async def _check_audio(self) -> None:
+        """At the first frame: a stream with audio must have an audio track in mpv, else
+        :class:`PlayerError` ``audio_unplayable`` (never a silent success); emits ``audio``."""
+        mv = self.multivariant
+        if mv is None or not expects_audio(mv, self._audio is not None):
+            return
+        tracks = await self._mpv_call(self.mpv.get, "track-list") or []
+        self.telemetry.emit("audio", **audio_played(tracks, self._audio), reason="start")
+
     @property
     def subtitle_languages(self) -> list[str]:
+        """The playback answer's ``subtitles``, else the multivariant playlist's renditions."""
         raw = self.playback.raw.get("subtitles") if self.playback else None
-        return [str(s.get("language")) for s in raw or () if isinstance(s, dict)]
+        if raw:
+            return [str(s.get("language")) for s in raw if isinstance(s, dict)]
+        mv = self.multivariant
+        if mv is None:
+            return []
+        groups = {v.subtitles_group for v in mv.pathway(mv.default_pathway).variants}
+        return list(dict.fromkeys(s.language for g in groups for s in mv.subtitles.get(g or "", ())
+                                  if s.language and s.uri))
 
     async def set_subtitles(self, language: str | None) -> None:
         """Show subtitles in ``language`` (None: off). The WebVTT comes from the edges (best
@@ -993,7 +1073,7 @@ class PlaybackSession:
                     response = await http.get(segment.uri)
                     response.raise_for_status()
                     parts.append(response.text)
-                return "\n".join(parts)
+                return merge_segments(parts)
             except (PlayerError, httpx.HTTPError) as exc:
                 failures[status.name] = f"{type(exc).__name__}: {exc}"
                 pool.report_failure(status.name, f"subtitles: {type(exc).__name__}")
@@ -1044,6 +1124,8 @@ class PlaybackSession:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.scheduler is not None:
             await self.scheduler.stop()
+        if self._audio is not None:
+            await self._audio.close()
         if self.bridge is not None:
             await self.bridge.close()
         self._emit_end()

@@ -156,9 +156,59 @@ def test_clear_playlist_with_iv_byteranges_and_discontinuity() -> None:
     ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-ENDLIST\n", "no segments"),
     ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4,\n#EXT-X-ENDLIST\n", "no segment URI"),
     ("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\na.m3u8\n", "multivariant playlist, not a media"),
-    ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI=\"init.mp4\"\n", "EXT-X-MAP"),
+    ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:BYTERANGE=\"1@0\"\n", "EXT-X-MAP needs a URI"),
     ("not a playlist", "not an M3U8"),
 ])
 def test_malformed_media_playlist(text: str, message: str) -> None:
     with pytest.raises(ManifestError, match=message):
         parse_media_playlist(text, MEDIA_URI)
+
+
+FMP4 = """#EXTM3U
+#EXT-X-VERSION:7
+#EXT-X-TARGETDURATION:2
+#EXT-X-PLAYLIST-TYPE:VOD
+#EXT-X-MAP:URI="all.mp4",BYTERANGE="1354@0"
+#EXTINF:2.0,
+#EXT-X-BYTERANGE:27370@1354
+all.mp4
+#EXT-X-DISCONTINUITY
+#EXT-X-MAP:URI="other/init.mp4"
+#EXTINF:2.0,
+other/s1.m4s
+#EXT-X-ENDLIST
+"""
+
+
+def test_fragmented_mp4_init_sections_with_byte_ranges() -> None:
+    playlist = parse_media_playlist(FMP4, "http://h/v/index.m3u8")
+    first, second = playlist.segments
+    assert playlist.container == "fmp4"
+    assert first.init is not None and first.init.uri == "http://h/v/all.mp4"
+    assert first.init.byterange == (0, 1354)
+    assert first.byterange == (1354, 27370)
+    assert second.init is not None and second.init.uri == "http://h/v/other/init.mp4"
+    assert second.init.byterange is None and second.discontinuity
+
+
+def test_packed_audio_segments_are_recognised_by_extension() -> None:
+    text = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\ns0.aac\n#EXT-X-ENDLIST\n"
+    assert parse_media_playlist(text, "http://h/a.m3u8").container == "packed"
+    assert parse_media_playlist(text.replace(".aac", ".ts"), "http://h/a.m3u8").container == "ts"
+
+
+def test_audio_renditions_are_parsed_per_group() -> None:
+    text = """#EXTM3U
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="en/index.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="French",LANGUAGE="fr",URI="fr/index.m3u8"
+#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="muxed",NAME="Main",LANGUAGE="en"
+#EXT-X-STREAM-INF:BANDWIDTH=1000,AUDIO="aud"
+v/index.m3u8
+"""
+    mv = parse_multivariant(text, "http://h/master.m3u8")
+    english, french = mv.audio_renditions()
+    assert (english.language, english.default, english.autoselect, english.channels) == (
+        "en", True, True, "2")
+    assert english.uri == "http://h/en/index.m3u8"
+    assert (french.language, french.default) == ("fr", False)
+    assert mv.audio["muxed"][0].uri is None
