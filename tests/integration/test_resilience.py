@@ -27,7 +27,8 @@ def ready(start_module_controlplane: StartControlPlane,
 
 @pytest.fixture
 def faults(ready: ReadyInfo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=ready.admin_url, timeout=5.0) as admin:
+    with httpx.Client(base_url=ready.admin_url, headers=ready.admin_headers,
+                      timeout=5.0) as admin:
         try:
             yield admin
         finally:

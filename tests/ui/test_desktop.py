@@ -343,6 +343,8 @@ def test_inhibit_while_playing_release_on_pause_and_stop(qtbot: Any, player: Pla
     player.play(2)
     qtbot.waitUntil(lambda: len(fakes.named("Inhibit")) == 3, timeout=3000)
     inhibitor.close()  # the app's shutdown
+    # The service answered; its log line reaches this process through a pipe reader: wait.
+    qtbot.waitUntil(lambda: len(fakes.named("UnInhibit")) == 3, timeout=10000)
     assert [c[0] for c in fakes.calls] == ["Inhibit", "UnInhibit"] * 3
 
 
@@ -356,6 +358,7 @@ def test_inhibit_falls_back_to_power_management(qtbot: Any, player: Player,
     qtbot.waitUntil(lambda: len(fakes.named("Inhibit")) == 1, timeout=3000)
     assert fakes.calls[0][1] == "org.freedesktop.PowerManagement.Inhibit"
     inhibitor.close()
+    qtbot.waitUntil(lambda: len(fakes.named("UnInhibit")) == 1, timeout=10000)  # via a pipe
     assert fakes.named("UnInhibit")[0][1:] == ["org.freedesktop.PowerManagement.Inhibit",
                                                fakes.calls[0][-1]]
 
