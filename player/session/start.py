@@ -1,0 +1,259 @@
+"""A session's start-up path: ``POST /v1/playback``, the multivariant playlist, the
+scheduler, the key and mpv opening the bridge, up to the first frame."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+import httpx
+
+from player.bridge import LoopbackBridge
+from player.decrypt import Decryptor, KeyCache
+from player.edgepool import EdgePool
+from player.errors import ManifestError, NoEdgeError, PlayerError
+from player.fetcher import SegmentFetcher
+from player.manifest import parse_multivariant
+from player.scheduler import Scheduler
+from player.session.config import tls_context
+from player.session.mpv import SessionMpv
+from player.session.served import _Served, _starts
+from player.steering import SteeringClient
+
+log = logging.getLogger("player.session")
+
+
+class SessionStart(SessionMpv):
+    """The start-up path behind ``play()``, ordered for the time to first frame
+    (docs/engine.md, *Session*), and the scheduler's events as telemetry."""
+
+    async def _open(self) -> None:
+        """The start-up path, ordered by what the first frame waits for (docs/engine.md,
+        *Session*): the bridge listens and mpv's callbacks are registered while
+        ``POST /v1/playback`` is under way → with an announced timeline, mpv's playlist is
+        served from it and mpv is loaded at once; the multivariant playlist is parsed, the
+        scheduler reads the start rung's media playlist (which must match the announced
+        timeline) and fetches the first segment, and the key is fetched, while mpv opens the
+        bridge (its segment request is held until the scheduler has its timeline). Without
+        one: key and multivariant playlist first, mpv once both are good, the bridge's playlist
+        once the scheduler's timeline is read. Steering and probes wait for the first frame."""
+        assert self._loop is not None
+        if self._http is None:
+            # One client (HTTP/1.1 keep-alive, a pool per edge) for the whole session.
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0),
+                                           headers={"User-Agent": "Edgeplay/0.1"},
+                                           verify=tls_context())
+        http = self._http
+        served = self._served = _Served()
+        served.on_first_request = lambda: self._mark("mpv_segment")
+        bridge = self.bridge = LoopbackBridge(served, on_error=self._on_bridge_error,
+                                              on_served=self._on_served)
+        listening = self._startup(bridge.start(deferred=True), "bridge")
+        callbacks = self._callbacks = asyncio.ensure_future(self._mpv_call(self._subscribe_mpv))
+        playback = await self._start_playback()
+        self._mark("playback")
+        self.playback = playback
+        self.telemetry.session_id = playback.session_id
+        resume_s = 0.0 if self.config.start_over else playback.resume_position_s
+        if playback.duration_s and resume_s >= playback.duration_s - 1.0:
+            resume_s = 0.0
+        self.position_s = self._resume_s = resume_s
+        keys = KeyCache(self._keys or (self.cp.streaming_key if self.cp is not None
+                                       else self._fetch_key))
+        key: asyncio.Future[bytes] | None = None
+        announced = playback.segment_durations_s
+        segment_s = playback.segment_duration_s or (max(announced) if announced else 0.0)
+        loadfile: asyncio.Future[None] | None = None
+        if announced:
+            # The title's timeline is known: mpv's playlist is served from it at once and mpv
+            # opens the bridge now, while the engine reads the start rung's media playlist and
+            # fetches the key and the first segment (the bridge holds mpv's segment request).
+            container = playback.raw.get("segment_container")
+            served.announce(announced, container if container in ("ts", "fmp4") else "ts")
+            bridge.timeline_ready()
+            self._starts = _starts(announced)
+            start_index = max(0, bisect.bisect_right(self._starts, resume_s) - 1)
+            loadfile = self._startup(self._load_mpv(listening, callbacks), "loadfile")
+        else:
+            # mpv can get nothing before the scheduler's timeline: it waits for the key too
+            # (a refused key or a bad manifest then fails before mpv is touched).
+            start_index = int(resume_s // segment_s) if segment_s > 0 else 0
+            if playback.license_url:  # else each EXT-X-KEY URI, when its segment is fetched
+                key = self._startup(keys.get(playback.license_url), "key")
+        try:
+            if playback.multivariant_playlist is not None:  # inline: parse it now
+                mv = parse_multivariant(playback.multivariant_playlist, playback.manifest_url)
+                self._mark("multivariant")
+            else:
+                if playback.pathways and self.config.warm_edge:
+                    self._spawn(self._warm(http, playback.pathways[0][1]), "warm")
+                mv = await self._startup(self._fetch_multivariant(playback.manifest_url),
+                                         "multivariant")
+            self.multivariant = mv
+            if loadfile is None:
+                loadfile = self._startup(self._load_mpv(listening, callbacks, key), "loadfile")
+            pool = EdgePool.from_multivariant(mv, http, config=self.config.edges,
+                                              clock=self._clock)
+            if mv.default_pathway != mv.pathways[0].id:  # until steering answers (HLS §7.2)
+                pool.apply_steering([mv.default_pathway])
+            self.pool = pool
+            steering_uri = mv.steering_uri or playback.steering_url
+            if steering_uri:  # its first reload waits for the first frame (play())
+                self.steering = SteeringClient(steering_uri, self._fetch_json,
+                                               clock=self._clock)
+            if self.config.max_rung is not None:
+                self.policy.max_rung = self.config.max_rung
+            fetcher = SegmentFetcher(
+                http, pool, mv, Decryptor(keys), self.policy,
+                refresh_urls=self._refresh_urls,
+                reload_steering=self._steering_hook if self.steering else None,
+                reload_manifest=self._reload_manifest, config=self.config.fetch,
+                clock=self._clock)
+            fetcher.on_stage = self._on_fetch_stage
+            audio_started = self._start_audio(mv, fetcher, bridge)
+            blind = self._own_policy and self.config.initial_estimate_bps is None
+            scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
+                                  start_index=start_index, on_event=self._on_scheduler_event,
+                                  clock=self._clock,
+                                  first_max_rung=self.config.start_max_rung if blind else None,
+                                  hold_until_released=self.config.hold_readahead_until_first_frame)
+            self.scheduler = scheduler
+            self._start_index, self._start_resume_s = start_index, resume_s
+            timeline = self._startup(self._start_scheduler(scheduler, segment_s, announced),
+                                     "timeline")
+            if key is None and playback.license_url:  # after the timeline's request
+                key = self._startup(keys.get(playback.license_url), "key")
+            if key is not None:
+                await key
+            for started in audio_started:
+                await started
+            await timeline
+        except BaseException as exc:
+            served.fail(exc)
+            bridge.abort(ConnectionAbortedError("start-up failed"))
+            if loadfile is not None:
+                await asyncio.wait({loadfile})
+            raise
+        self._emit_session_start()
+        await loadfile
+
+    async def _start_scheduler(self, scheduler: Scheduler, segment_s: float,
+                               announced: Sequence[float] | None) -> None:
+        """The scheduler reads its timeline (checked against the announced one) and starts;
+        mpv's held segment request goes to it at once."""
+        try:
+            await scheduler.start(segment_duration_s=segment_s or None,
+                                  expected_durations_s=announced)
+        except NoEdgeError as exc:
+            # A plain URL's one origin served a playlist the engine cannot play (live, fMP4,
+            # SAMPLE-AES): that is the manifest's fault, not the server's.
+            causes = set(exc.failures.values())
+            cause = next(iter(causes), "")
+            if self.cp is None and len(causes) == 1 and cause.startswith("playlist: "):
+                raise ManifestError(cause.removeprefix("playlist: ")) from exc
+            raise
+        assert self._served is not None and self.bridge is not None
+        if announced and scheduler.container != self._served.announced_container:
+            raise ManifestError(
+                f"The title's segments are {scheduler.container}, but the playback answer "
+                f"announced {self._served.announced_container} (segment_container).")
+        self._starts = _starts(scheduler.segment_durations_s)
+        self._served.attach(scheduler)
+        if not announced:
+            self.bridge.timeline_ready()
+
+    async def _warm(self, http: httpx.AsyncClient, edge_url: str) -> None:
+        """Open the keep-alive connection to the edge the first segment comes from while the
+        control plane answers (a failure here is harmless: the fetch will find it)."""
+        with contextlib.suppress(httpx.HTTPError, TimeoutError):
+            async with asyncio.timeout(self.config.edges.health_timeout_s):
+                await http.get(edge_url.rstrip("/") + "/health")
+        self._mark("warm")
+
+    async def _load_mpv(self, listening: Awaitable[str], callbacks: Awaitable[None],
+                        key: Awaitable[bytes] | None = None) -> None:
+        """``start`` and ``loadfile`` of the bridge URL, in one trip to the mpv thread, once
+        the bridge listens, mpv's callbacks are registered (and the key is good, if given)."""
+        url = await listening
+        await callbacks
+        if key is not None:
+            await key
+        start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
+        # Separate audio renditions: external tracks, the default first (mpv selects it).
+        # Always set: the option outlives the file on a reused mpv.
+        audio_files = self._audio.urls(url) if self._audio is not None else []
+
+        def load() -> None:
+            self.mpv.set("start", start)
+            self.mpv.set("audio-files", audio_files)
+            self.mpv.play(url)
+
+        self._loadfile_sent = True
+        await self._mpv_call(load)
+
+    async def _wait_first_frame(self) -> None:
+        assert self._first_frame is not None
+        try:
+            async with asyncio.timeout(self.config.first_frame_timeout_s):
+                await asyncio.shield(self._first_frame)
+        except TimeoutError:
+            raise PlayerError(f"Playback did not start within "
+                              f"{self.config.first_frame_timeout_s:.0f} s.",
+                              code="playback") from None
+
+    def _emit_session_start(self) -> None:
+        """``session_start``, once: before the scheduler's first event, else after start-up."""
+        if self._session_started or self.scheduler is None or self.pool is None:
+            return
+        self._session_started = True
+        playlists = self.scheduler.fetcher.playlists
+        self.telemetry.emit("session_start", start_index=self._start_index,
+                            resume_position_s=self._start_resume_s,
+                            renditions=list(playlists.ladder),
+                            bitrates_bps=list(playlists.bitrates_bps),
+                            edges=[s.name for s in self.pool.ordered()])
+
+    def _on_fetch_stage(self, stage: str, index: int) -> None:
+        if index == self._start_index:
+            self._mark(stage)
+
+    def _on_served(self, what: str, status: int) -> None:
+        if what == "media.m3u8":
+            self._mark("mpv_playlist")
+        elif what.startswith("seg/") and status < 300:
+            self._mark("seg_served")
+
+    def _on_scheduler_event(self, event: dict[str, Any]) -> None:
+        self._emit_session_start()
+        kind = event.get("type")
+        if kind == "rendition_switch":
+            to = int(event["to"])
+            bitrates = self.scheduler.fetcher.playlists.bitrates_bps if self.scheduler else ()
+            self.telemetry.emit("rendition_switch", index=event.get("index"),
+                                **{"from": event.get("from"), "to": to},
+                                rendition=event.get("rendition"),
+                                bitrate_bps=bitrates[to] if to < len(bitrates) else None,
+                                reason=event.get("reason"))
+        elif kind == "failover":
+            self.telemetry.emit(
+                "failover", index=event.get("index"), cause=event.get("cause"),
+                edge_from=event.get("from"), edge_to=event.get("to"),
+                detection_ms=round(float(event.get("detection_s", 0.0)) * 1000, 1),
+                resume_from_byte=event.get("resume_from_byte"), detail=event.get("detail"))
+        elif kind in ("rebuffer_start", "rebuffer_end"):
+            cause = ("startup" if not self._playing else "seek" if self._seeking else "stall")
+            fields: dict[str, Any] = {"index": event.get("index"), "cause": cause}
+            if kind == "rebuffer_end":
+                fields["waited_ms"] = round(float(event.get("waited_s", 0.0)) * 1000, 1)
+            self.telemetry.emit(kind, **fields)
+        elif kind == "abandon":
+            self.telemetry.emit("abandon", index=event.get("index"), rung=event.get("rung"),
+                                lower=event.get("lower"), edge=event.get("edge"))
+        elif kind == "error":
+            self.telemetry.emit("error", code=event.get("code"), message=event.get("message"))
+        else:
+            log.debug("scheduler: %s", event)
