@@ -143,16 +143,24 @@ class EdgePlaylists(FetcherBase):
         if rendition in self.inits:
             return self.inits[rendition]
         failures: dict[str, str] = {}
-        for status in self.pool.ordered():
+        # Two rounds, like a segment: the second with the last-resort timeouts (a slow start on a
+        # loaded machine is not a dead edge; with one server there is no other edge to try).
+        for last_resort in (False, True):
+            token = LAST_RESORT.set(last_resort)
             try:
-                playlist = await self.playlists.playlist(status.name, rendition)
-                section = playlist.segments[0].init
-                if section is None:
-                    raise ManifestError(f"{rendition} has no init segment (EXT-X-MAP).")
-                return (await self.init_segment(status.name, rendition, section))[0]
-            except Failed as exc:
-                self.pool.report_failure(status.name, exc.describe(), hard=exc.cause.hard)
-                failures[status.name] = exc.describe()
-            except (UrlExpired, ManifestError) as exc:
-                failures[status.name] = describe(exc)
+                for status in self.pool.ordered():
+                    try:
+                        playlist = await self.playlists.playlist(status.name, rendition)
+                        section = playlist.segments[0].init
+                        if section is None:
+                            raise ManifestError(f"{rendition} has no init segment (EXT-X-MAP).")
+                        return (await self.init_segment(status.name, rendition, section))[0]
+                    except Failed as exc:
+                        self.pool.report_failure(status.name, exc.describe(),
+                                                 hard=exc.cause.hard)
+                        failures[status.name] = exc.describe()
+                    except (UrlExpired, ManifestError) as exc:
+                        failures[status.name] = describe(exc)
+            finally:
+                LAST_RESORT.reset(token)
         raise NoEdgeError(failures)

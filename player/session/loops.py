@@ -49,6 +49,7 @@ class SessionLoops(SessionState):
         except NotFoundError as exc:
             if exc.server_code != "unknown_session":
                 raise
+            log.warning("the control plane no longer knows this session: %s", exc)
             raise PlayerError("The playback session ended on the server (it expired or was "
                               "closed); start playback again.", code="session_ended",
                               server_code=exc.server_code, status=exc.status,
