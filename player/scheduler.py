@@ -155,7 +155,8 @@ class Scheduler:
         rung = 0
         if segment_duration_s:
             count = len(expected_durations_s) if expected_durations_s else None
-            self.policy.start(bitrates, segment_duration_s, count)
+            self.policy.start(bitrates, segment_duration_s, count,
+                              max_buffer_s=self.config.buffer.target_s)
             self._first = self._capped_decision(self._start_index, 0.0)
             rung = self._clamp(self._first.rung)
         timeline = await self.fetcher.timeline(rung)
@@ -167,7 +168,8 @@ class Scheduler:
         self._buffer.set_playhead(max(0, min(self._start_index, len(self._durations_s) - 1)))
         self.fetcher.buffer_level = lambda: self.buffer_s
         if not segment_duration_s:
-            self.policy.start(bitrates, timeline.target_duration_s, len(timeline.segments))
+            self.policy.start(bitrates, timeline.target_duration_s, len(timeline.segments),
+                              max_buffer_s=self.config.buffer.target_s)
         self._loop_task = asyncio.create_task(self._run(), name="scheduler")
 
     def _clamp(self, rung: int) -> int:

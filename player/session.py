@@ -106,10 +106,10 @@ class SessionConfig:
     post_telemetry: bool = True
     """Send events to the control plane (``POST /v1/telemetry``). Default True."""
     start_max_rung: int | None = 0
-    """Highest rung of the first segment when the start is blind (the session's own policy and
-    no ``initial_estimate_bps``): its whole download is on the time to first frame, so the
-    lowest rung by default; the ABR climbs from the first measurement. None: the policy's
-    startup choice. Default 0."""
+    """Rung of the first segment when the start is blind (the session's own policy and no
+    ``initial_estimate_bps``): its whole download is on the time to first frame, so the lowest
+    rung by default; the policy (``HysteresisConfig.blind_start_rung``) climbs from the first
+    download, which is its probe. None: the policy's default estimate. Default 0."""
     first_frame_timeout_s: float = 20.0
     """play() gives up when mpv shows nothing for this long, seconds. Default 20."""
     steering_check_s: float = 1.0
@@ -278,8 +278,10 @@ class PlaybackSession:
         self._own_http = http is None
         self._own_policy = policy is None
         if policy is None:
-            # the policy judges "full buffer" against the cap the scheduler really fetches to
-            abr = replace(self.config.abr, max_buffer_s=self.config.scheduler.buffer.target_s)
+            # the policy scales its thresholds to the cap the scheduler really fetches to (the
+            # scheduler also passes it to policy.start) and owns the blind first-segment rule
+            abr = replace(self.config.abr, max_buffer_s=self.config.scheduler.buffer.target_s,
+                          blind_start_rung=self.config.start_max_rung)
             policy = HysteresisPolicy(abr, initial_estimate_bps=self.config.initial_estimate_bps)
         self.policy: AbrPolicy = policy
         self._clock = clock
@@ -463,11 +465,9 @@ class PlaybackSession:
                 reload_manifest=self._reload_manifest, config=self.config.fetch,
                 clock=self._clock)
             fetcher.on_stage = self._on_fetch_stage
-            blind = self._own_policy and self.config.initial_estimate_bps is None
             scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
                                   start_index=start_index, on_event=self._on_scheduler_event,
                                   clock=self._clock,
-                                  first_max_rung=self.config.start_max_rung if blind else None,
                                   hold_until_released=self.config.hold_readahead_until_first_frame)
             self.scheduler = scheduler
             self._start_index, self._start_resume_s = start_index, resume_s
