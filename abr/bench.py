@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from abr.matrix import format_matrix, judge, pct_of_bound
+from abr.matrix import choose_p99_us, format_matrix, judge, pct_of_bound, time_choose
 from abr.optimal import OptimalConfig, offline_optimal
 from abr.policies import BASELINES, POLICIES
 from abr.sim.movie import Movie
@@ -76,8 +76,12 @@ def run_job(job: Job) -> dict[str, Any]:
     eligible = trace.mean_bps() >= movie.bitrates_bps[0]
     sim_config = SimConfig(max_buffer_s=job.max_buffer_s)
     sessions: dict[str, dict[str, float]] = {}
+    choose_us: list[float] = []
     for name, factory in POLICIES.items():
-        result = simulate(factory(job.max_buffer_s), trace, movie, sim_config)
+        policy = factory(job.max_buffer_s)
+        if name == "hysteresis":
+            time_choose(policy, choose_us)
+        result = simulate(policy, trace, movie, sim_config)
         q = result.qoe
         sessions[name] = {
             "qoe_lin": q.qoe_lin,
@@ -109,6 +113,7 @@ def run_job(job: Job) -> dict[str, Any]:
         )
         sessions[OPTIMAL_PLAN] = {"qoe_lin": feasible.qoe_lin}
     return {
+        "choose_us": sorted(choose_us),
         "trace": trace.name,
         "class": job.trace_class,
         "cell": job.cell or job.trace_class,
@@ -364,6 +369,12 @@ def main(args: argparse.Namespace) -> int:
     print(format_table(summary))
     checks = targets(summary)
     print(format_matrix(checks, {cell: block["traces"] for cell, block in summary.items()}))
+    p99 = choose_p99_us(runs)
+    if p99 is not None:
+        print(f"hysteresis choose(): p99 {p99:.1f} µs over {sum(len(r['choose_us']) for r in runs)}"
+              " calls (wall time, this machine, under the bench's own load)")
+    for run in runs:
+        run.pop("choose_us", None)
     for cell, block in summary.items():
         if block["pct_refused"]:
             print(f"{cell}: no % of bound: {block['pct_refused']}")

@@ -13,6 +13,7 @@ against the best baseline of the same cell, and the one table that shows them al
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -106,3 +107,22 @@ def format_matrix(verdicts: dict[str, dict[str, Any]], traces: dict[str, int]) -
     )
     lines.append(f"{met} of {len(verdicts)} cells meet every target that could be judged")
     return "\n".join(lines)
+
+
+def time_choose(policy: Any, out: list[float]) -> None:
+    """Record the wall time of every ``choose`` of ``policy`` in ``out``, microseconds."""
+    inner = policy.choose
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        decision = inner(*args, **kwargs)
+        out.append((time.perf_counter() - start) * 1e6)
+        return decision
+
+    policy.choose = timed
+
+
+def choose_p99_us(runs: Sequence[dict[str, Any]]) -> float | None:
+    """p99 of the product policy's ``choose`` over every call of the run, microseconds."""
+    values = sorted(v for run in runs for v in run.get("choose_us", []))
+    return values[min(len(values) - 1, int(0.99 * len(values)))] if values else None
