@@ -340,7 +340,28 @@ def _jobs(args: argparse.Namespace) -> list[Job]:
                     Job(str(path), cls, str(movie), cap, grid, not args.no_optimal,
                         feasible=not args.no_feasible, cell=cell)
                 )
-    return jobs
+    # movie by movie, cap by cap: with a cache, the cheap bounds are kept first
+    order = {str(movie): n for n, movie in enumerate(movie_files if args.matrix else [])}
+    return sorted(jobs, key=lambda job: (order.get(job.movie_path, 0), job.max_buffer_s))
+
+
+class _Inline:
+    """``map`` in this process (``--jobs 1``), lazily, like a pool's."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def map(self, fn: Any, items: Sequence[Job]) -> Any:
+        return (fn(item) for item in items)
+
+
+def _write_cache(path: Path, cache: dict[str, dict[str, float]]) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    tmp.replace(path)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -352,19 +373,18 @@ def main(args: argparse.Namespace) -> int:
         cache = json.loads(args.optimal_cache.read_text())
         jobs = [replace(job, cached_optimal=cache.get(cache_key(job))) for job in jobs]
     workers = max(1, min(args.jobs, 2))
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            runs = list(pool.map(run_job, jobs))
-    else:
-        runs = [run_job(job) for job in jobs]
-    if args.optimal_cache is not None and not args.no_optimal:
-        for job, run in zip(jobs, runs, strict=True):
-            cache[cache_key(job)] = {
-                key: run["sessions"][key]["qoe_lin"]
-                for key in (OPTIMAL, OPTIMAL_PLAN)
-                if key in run["sessions"]
-            }
-        args.optimal_cache.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    keep = args.optimal_cache is not None and not args.no_optimal
+    runs: list[dict[str, Any]] = []
+    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
+        for job, run in zip(jobs, pool.map(run_job, jobs), strict=True):
+            runs.append(run)
+            if keep and job.cached_optimal is None and OPTIMAL in run["sessions"]:
+                cache[cache_key(job)] = {
+                    key: run["sessions"][key]["qoe_lin"]
+                    for key in (OPTIMAL, OPTIMAL_PLAN)
+                    if key in run["sessions"]
+                }
+                _write_cache(args.optimal_cache, cache)  # a long run keeps what it computed
     summary = summarise(runs)
     print(format_table(summary))
     checks = targets(summary)
