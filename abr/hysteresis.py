@@ -311,6 +311,8 @@ class HysteresisPolicy(PolicyBase):
         remaining_s = 8.0 * (total_bytes - bytes_so_far) / rate_bps
         if self._completed == 0:  # nothing buffered yet: only the start is delayed
             budget_s = cfg.startup_abandon_budget_s
+        elif buffer_s > self.thresholds.reservoir_s + self.thresholds.cushion_s:
+            return None  # a comfortable buffer: decide later, knowing more (an outage may end)
         else:
             budget_s = buffer_s - cfg.abandon_margin_s
         if remaining_s <= budget_s:

@@ -100,3 +100,14 @@ def test_should_abandon_none_changes_nothing_and_a_rung_is_binding() -> None:
     assert again.rung == lower and again.reason == "down: abandoned"
     policy.on_download_complete(lower, 100_000, 1.0, 0.0, 4.0)
     assert policy.choose(2, 4.0, 4.0).reason != "down: abandoned"
+
+
+def test_a_comfortable_buffer_waits_out_a_stalled_download() -> None:
+    policy = HysteresisPolicy()
+    policy.start(LADDER, SEG_S, max_buffer_s=60.0)  # reservoir + cushion: 28 s
+    policy.choose(0, 0.0, 0.0)
+    policy.on_download_complete(1, 2_000_000, 1.0, 0.0, 1.0)
+    policy.last_rung = 5
+    # an outage: 10 kB of 2.15 MB after 5 s would take ~18 min at this rate
+    assert policy.should_abandon(5, 10_000, 2_150_000, 5.0, 40.0, 6.0) is None
+    assert policy.should_abandon(5, 10_000, 2_150_000, 5.0, 20.0, 6.0) is not None
