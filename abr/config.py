@@ -105,9 +105,10 @@ class Thresholds:
 
     @classmethod
     def scaled(cls, cfg: HysteresisConfig, max_buffer_s: float, segment_s: float) -> Thresholds:
-        """Each threshold × cap / ``reference_buffer_s``, at least one segment (the dwell two):
-        a reservoir under one segment cannot cover the download in flight, a startup or full
-        margin under one segment is finer than the buffer moves."""
+        """Each threshold × cap / ``reference_buffer_s``, at least one segment (the dwell and
+        the startup threshold two): a reservoir under one segment cannot cover the download in
+        flight, a full margin under one segment is finer than the buffer moves, and a startup
+        that ends at one segment ends before its first measured download can act."""
         scale = max_buffer_s / cfg.reference_buffer_s
 
         def at_least(value_s: float, floor_s: float) -> float:
@@ -117,7 +118,7 @@ class Thresholds:
             max_buffer_s=max_buffer_s,
             reservoir_s=at_least(cfg.reservoir_s, segment_s),
             cushion_s=at_least(cfg.cushion_s, segment_s),
-            up_min_buffer_s=at_least(cfg.up_min_buffer_s, segment_s),
+            up_min_buffer_s=at_least(cfg.up_min_buffer_s, 2 * segment_s),
             up_dwell_s=at_least(cfg.up_dwell_s, 2 * segment_s),
             buffer_up_horizon_s=at_least(cfg.buffer_up_horizon_s, segment_s),
             full_buffer_margin_s=at_least(cfg.full_buffer_margin_s, segment_s),

@@ -20,7 +20,7 @@ def test_thresholds_scale_with_the_cap_down_to_one_segment() -> None:
     assert (at30.reservoir_s, at30.cushion_s, at30.buffer_up_horizon_s) == (4.0, 10.0, 15.0)
     at15 = Thresholds.scaled(cfg, 15.0, SEG_S)
     assert at15.reservoir_s == SEG_S and at15.full_buffer_margin_s == SEG_S  # floors
-    assert at15.up_dwell_s == 2 * SEG_S
+    assert at15.up_dwell_s == 2 * SEG_S and at15.up_min_buffer_s == 2 * SEG_S
     assert at15.reservoir_s + at15.cushion_s <= 15.0 - SEG_S  # reachable below the cap
 
 
