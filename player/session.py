@@ -465,9 +465,13 @@ class PlaybackSession:
                 reload_manifest=self._reload_manifest, config=self.config.fetch,
                 clock=self._clock)
             fetcher.on_stage = self._on_fetch_stage
+            # the policy owns the first-segment rule (blind_start_rung); the scheduler's cap only
+            # keeps the read-ahead before the first frame at the start rung (the hold)
+            blind = self._own_policy and self.config.initial_estimate_bps is None
             scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
                                   start_index=start_index, on_event=self._on_scheduler_event,
                                   clock=self._clock,
+                                  first_max_rung=self.config.start_max_rung if blind else None,
                                   hold_until_released=self.config.hold_readahead_until_first_frame)
             self.scheduler = scheduler
             self._start_index, self._start_resume_s = start_index, resume_s
