@@ -92,7 +92,7 @@ def run_job(job: Job) -> dict[str, Any]:
             "startup_delay_s": q.startup_delay_s,
         }
     cached = job.cached_optimal or {}
-    if OPTIMAL in cached and (OPTIMAL_PLAN in cached or not job.feasible):
+    if OPTIMAL in cached and (OPTIMAL_PLAN in cached or not job.feasible or not job.with_optimal):
         for key in (OPTIMAL, OPTIMAL_PLAN):
             if key in cached:
                 sessions[key] = {"qoe_lin": cached[key]}
@@ -250,6 +250,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--caps", help="comma-separated buffer caps for --matrix, seconds (default 15,30,60)"
     )
     parser.add_argument(
+        "--cached-bounds-only",
+        action="store_true",
+        help="take the bounds from --optimal-cache and compute none (a cell whose eligible "
+        "traces are not all cached gets no percentage)",
+    )
+    parser.add_argument(
         "--no-feasible",
         action="store_true",
         help="skip the feasible plan (the lower bound): half the optimal's cost",
@@ -336,8 +342,9 @@ def _jobs(args: argparse.Namespace) -> list[Job]:
             for cap in caps:
                 cell = f"{cls}/{movie.stem}/{cap:g}s" if args.matrix else cls
                 grid = grids.get(cls, grids.get(movie.stem, grids["*"]))
+                with_optimal = not args.no_optimal and not args.cached_bounds_only
                 jobs.append(
-                    Job(str(path), cls, str(movie), cap, grid, not args.no_optimal,
+                    Job(str(path), cls, str(movie), cap, grid, with_optimal,
                         feasible=not args.no_feasible, cell=cell)
                 )
     # movie by movie, cap by cap: with a cache, the cheap bounds are kept first
@@ -369,6 +376,8 @@ def main(args: argparse.Namespace) -> int:
     if not jobs:
         raise SystemExit("no traces to run")
     cache: dict[str, dict[str, float]] = {}
+    if args.cached_bounds_only and args.optimal_cache is None:
+        raise SystemExit("--cached-bounds-only needs --optimal-cache FILE")
     if args.optimal_cache is not None and args.optimal_cache.exists() and not args.no_optimal:
         cache = json.loads(args.optimal_cache.read_text())
         jobs = [replace(job, cached_optimal=cache.get(cache_key(job))) for job in jobs]

@@ -32,13 +32,19 @@ def pct_of_bound(runs: Sequence[dict[str, Any]], policy: str, bound: str) -> tup
                                                                                     int, str]:
     """(per-trace median %, eligible traces, reason when refused)."""
     ratios = []
+    missing = 0
     for run in runs:
         sessions = run["sessions"]
-        if bound not in sessions or not run.get("eligible", False):
+        if not run.get("eligible", False):
+            continue
+        if bound not in sessions:
+            missing += 1
             continue
         best = sessions[bound]["qoe_lin"]
         if best > 0:
             ratios.append(100.0 * sessions[policy]["qoe_lin"] / best)
+    if ratios and missing:  # a median over some of the traces would not be the cell's
+        return None, 0, f"bounds missing for {missing} eligible traces"
     if not ratios:
         eligible = [run for run in runs if run.get("eligible", False)]
         if not eligible:

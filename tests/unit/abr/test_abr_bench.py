@@ -103,3 +103,20 @@ def test_matrix_runs_every_movie_and_cap_and_refuses_a_percentage(
         judged = summary[f"slow/pensieve_envivio/{cap}s"]
         assert judged["pct_eligible"] == (1 if judged["pct_of_bound"] is not None else 0)
     assert slow.exists() and "no % of bound" in capsys.readouterr().out
+
+
+def test_cached_bounds_only_refuses_a_median_over_part_of_a_cell(tmp_path: Path) -> None:
+    traces, movie = write_inputs(tmp_path)
+    cache = tmp_path / "cache.json"
+    args = ["bench", "--traces", str(traces), "--movie", str(movie), "--grid-s", "0.5"]
+    assert main([*args, "--optimal-cache", str(cache), "--no-feasible"]) == 0
+    stored = json.loads(cache.read_text())
+    del stored[next(k for k in stored if k.startswith("fast_a"))]
+    cache.write_text(json.dumps(stored))
+    out = tmp_path / "c.json"
+    only = ["--optimal-cache", str(cache), "--cached-bounds-only", "--json", str(out)]
+    assert main([*args, *only]) == 0
+    summary = json.loads(out.read_text())["summary"]
+    assert summary["fast"]["pct_of_bound"] is None
+    assert "missing for 1" in summary["fast"]["pct_refused"]
+    assert json.loads(cache.read_text()) == stored  # nothing was computed or written
