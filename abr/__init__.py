@@ -5,13 +5,14 @@ Standard library only; no I/O in the policies. The player depends on :class:`Abr
 lab that proves the policy is good (see docs/abr.md).
 """
 
-from abr.config import HysteresisConfig
+from abr.config import HysteresisConfig, Thresholds
 from abr.estimator import EstimatorConfig, EwmaEstimator
-from abr.hysteresis import HysteresisPolicy
+from abr.hysteresis import AbrCapWarning, HysteresisPolicy
 from abr.interface import AbrPolicy, Decision
 from abr.percentile import PercentileConfig, SlidingPercentileEstimator
 
 __all__ = [
+    "AbrCapWarning",
     "AbrPolicy",
     "Decision",
     "EstimatorConfig",
@@ -20,4 +21,5 @@ __all__ = [
     "HysteresisPolicy",
     "PercentileConfig",
     "SlidingPercentileEstimator",
+    "Thresholds",
 ]

@@ -1,45 +1,56 @@
 """The product policy: hysteresis ABR with a buffer-based middle and abandonment.
 
-* **Start** from the persisted estimate of the last session, else ``default_estimate_bps``,
-  using ``startup_safety`` of it.
+Every threshold in seconds of buffer is the config's value at the reference cap (60 s) scaled to
+the session's buffer cap (``start(max_buffer_s=...)``), never below its floor in segments
+(:class:`abr.config.Thresholds`); a cap too small for them gives an :class:`AbrCapWarning`.
+
+* **Start** from the persisted estimate of the last session (``startup_safety`` of it), else
+  from ``blind_start_rung`` when set (the player: the lowest), else ``default_estimate_bps``.
+* **Startup**: until the buffer first reaches ``up_min_buffer_s`` (and no step down happened),
+  step straight up to any rung the measured estimate, or the latest download alone (the probe)
+  when that is higher, covers ``1 / startup_up_safety`` times over: a fast link reaches its
+  rung within a few segments, and the buffer still grows while the ladder is climbed.
 * **Step down at once** when the buffer projected after fetching the current rung
   (``buffer - (ttfb + bits / estimate) + segment``) is below ``reservoir_s`` and falling: to the
   highest lower rung whose projection stays at or above the reservoir (or the buffer, if lower),
   else the lowest.
-* **Startup**: until the buffer first reaches ``up_min_buffer_s`` (and no step down happened),
-  step straight up to any rung the measured estimate covers ``1 / startup_up_safety`` times over,
-  so the buffer still grows while the ladder is climbed without waiting out the dwell.
 * **Hold** otherwise. Above ``reservoir_s + cushion_s`` (BBA's cushion) the buffer rides out
   throughput dips: the projection check, not the estimate, decides.
-* **Step up** to the highest rung whose bitrate × ``up_safety`` the estimate has exceeded
-  without a break for ``up_dwell_s``, once the buffer holds ``up_min_buffer_s``; or, above the
-  cushion, to the highest rung the buffer can fund for ``buffer_up_horizon_s`` of media while
-  staying above the cushion, judged with a cautious estimate (the lower of the EWMA pair and a
-  sliding 20th percentile) so one fast burst does not buy a step that must be undone. A *full*
-  buffer (within ``full_buffer_margin_s`` of the player's cap ``max_buffer_s``) is judged with
-  the EWMA estimate instead: there the alternative is idling, which wastes throughput for sure.
+* **Step up** to the highest rung whose headroom credit (time with the estimate at least
+  ``up_safety`` × its bitrate, minus ``headroom_decay`` × the time without) has reached
+  ``up_dwell_s``, once the buffer holds ``up_min_buffer_s``; or, above the cushion, to the
+  highest rung the buffer can fund for ``buffer_up_horizon_s`` of media while staying above the
+  cushion, judged with a cautious estimate (the lower of the EWMA pair and a sliding 20th
+  percentile). A *full* buffer (within ``full_buffer_margin_s`` of the cap) is judged with the
+  EWMA estimate instead: there the alternative is idling, which wastes throughput for sure.
 * **Abandon** an in-flight download whose remaining time would leave less than
   ``abandon_margin_s`` in the buffer, naming the highest lower rung that would arrive in time.
   The first download (nothing buffered, so nothing can stall) only when it would take longer
   than ``startup_abandon_budget_s``.
-* **Endgame** (a title of known length, ``segment_count`` given to ``start``): once at most
-  ``endgame_horizon_s`` of media is left to fetch, the buffer no longer has to outlast an
-  unknown future, only the title. A step down is skipped while the current rung can still fetch
-  every remaining segment in time (back to back, at the cautious estimate), and once per
-  session the policy steps up to the highest rung that can, keeping ``reservoir_s`` to spare.
-  Without a length (live, or a driver that does not say) nothing changes.
+* **Endgame** (a title of known length): once at most ``endgame_horizon_s`` of media is left to
+  fetch, a step down is skipped while the current rung can still fetch every remaining segment
+  in time, and once per session the policy steps up to the highest rung that can, keeping
+  ``reservoir_s`` to spare.
+* Segment sizes: the manifest's (``segment_sizes_bits`` in ``start``, or ``segment_bits`` in
+  ``choose``) when given, else bitrate × duration.
 * Never above ``max_rung``.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 from abr.base import PolicyBase
-from abr.config import HysteresisConfig
+from abr.config import HysteresisConfig, Thresholds
 from abr.interface import Decision
 from abr.ladder import highest_rung_at_most
 from abr.percentile import SlidingPercentileEstimator
+
+
+class AbrCapWarning(UserWarning):
+    """The buffer cap is too small for the policy's thresholds (they still apply, at their
+    floors, but the buffer-funded steps up cannot fire)."""
 
 
 class HysteresisPolicy(PolicyBase):
@@ -51,25 +62,54 @@ class HysteresisPolicy(PolicyBase):
         self.config = config or HysteresisConfig()
         super().__init__(self.config.estimator)
         self.initial_estimate_bps = initial_estimate_bps
-        self._headroom_since_s: list[float | None] = []
         self.percentile = SlidingPercentileEstimator(self.config.percentile)
+        self.thresholds = Thresholds.scaled(self.config, self.config.max_buffer_s, 1.0)
+        self.cap_warning: str | None = None
+        self._credit_s: list[float] = []
+        self._last_sample_s: float | None = None
+        self._probe_bps: float | None = None
         self._in_startup = True
         self._completed = 0
-        self._abandoned_rung: int | None = None
+        self._abandon: tuple[int, int] | None = None  # (from rung, to rung) until reported
+        self._refetch: int | None = None  # the rung a dropped download is replaced by
         self._endgame_stepped_up = False
+        self._chosen_index: int | None = None
 
     def start(
         self,
         bitrates_bps: Sequence[int],
         segment_duration_s: float,
         segment_count: int | None = None,
+        *,
+        max_buffer_s: float | None = None,
+        segment_sizes_bits: Sequence[Sequence[int]] | None = None,
     ) -> None:
-        super().start(bitrates_bps, segment_duration_s, segment_count)
-        self._headroom_since_s = [None] * len(self.bitrates_bps)
+        super().start(
+            bitrates_bps,
+            segment_duration_s,
+            segment_count,
+            max_buffer_s=max_buffer_s,
+            segment_sizes_bits=segment_sizes_bits,
+        )
+        cap_s = self.config.max_buffer_s if max_buffer_s is None else float(max_buffer_s)
+        self.thresholds = Thresholds.scaled(self.config, cap_s, self.segment_duration_s)
+        self.cap_warning = None
+        if cap_s < self.thresholds.needed_cap_s:
+            self.cap_warning = (
+                f"buffer cap {cap_s:g} s is below the {self.thresholds.needed_cap_s:g} s the "
+                f"thresholds need with {self.segment_duration_s:g} s segments (reservoir + "
+                "cushion + full-buffer margin): the buffer can never fund a step up"
+            )
+            warnings.warn(self.cap_warning, AbrCapWarning, stacklevel=2)
+        self._credit_s = [0.0] * len(self.bitrates_bps)
+        self._last_sample_s = None
+        self._probe_bps = None
         self._in_startup = True
         self._completed = 0
-        self._abandoned_rung = None
+        self._abandon = None
+        self._refetch = None
         self._endgame_stepped_up = False
+        self._chosen_index = None
 
     # -- measurements ---------------------------------------------------------------------------
 
@@ -86,34 +126,64 @@ class HysteresisPolicy(PolicyBase):
         self, rung: int, bytes_: int, seconds: float, ttfb_s: float, now_s: float
     ) -> None:
         super().on_download_complete(rung, bytes_, seconds, ttfb_s, now_s)
-        if bytes_ > 0 and self._abandoned_rung is None:
-            self._completed += 1
-        self._abandoned_rung = None
+        if self._abandon is not None:  # the report of the dropped download
+            self._refetch = self._abandon[1]
+            self._abandon = None
+        else:
+            self._refetch = None
+            if bytes_ > 0:
+                self._completed += 1
         self.percentile.sample(bytes_, seconds, ttfb_s)
-        measured = self.estimator.estimate_bps()
-        for index, bps in enumerate(self.bitrates_bps):
-            if measured is not None and measured >= bps * self.config.up_safety:
-                if self._headroom_since_s[index] is None:
-                    self._headroom_since_s[index] = now_s
-            else:
-                self._headroom_since_s[index] = None
+        transfer_s = seconds - min(max(ttfb_s, 0.0), seconds)
+        if bytes_ >= self.config.estimator.min_sample_bytes and transfer_s > 0:
+            self._probe_bps = 8.0 * bytes_ / transfer_s
+        self._add_credit(now_s, seconds)
 
-    def headroom_s(self, rung: int, now_s: float) -> float:
-        """How long the estimate has exceeded ``rung``'s bitrate × ``up_safety``, seconds."""
-        since_s = self._headroom_since_s[rung]
-        return 0.0 if since_s is None else now_s - since_s
+    def _add_credit(self, now_s: float, seconds: float) -> None:
+        """Headroom credit per rung for the time since the last sample (see ``up_dwell_s``)."""
+        measured = self.estimator.estimate_bps()
+        last = self._last_sample_s
+        # a sample stands for the wall time since the last one, and at least the segment it
+        # fetched: on a fast link downloads are short and the buffer grows by a segment each
+        dt_s = max(seconds if last is None else now_s - last, self.segment_duration_s)
+        self._last_sample_s = now_s
+        dwell_s = self.thresholds.up_dwell_s
+        need = self.config.up_safety
+        for index, bps in enumerate(self.bitrates_bps):
+            credit = self._credit_s[index]
+            if measured is not None and measured >= bps * need:
+                credit = min(credit + dt_s, dwell_s)
+            else:
+                credit = max(credit - self.config.headroom_decay * dt_s, 0.0)
+            self._credit_s[index] = credit
+
+    def headroom_s(self, rung: int, now_s: float = 0.0) -> float:
+        """The headroom credit of ``rung``, seconds (at most the dwell)."""
+        return self._credit_s[rung]
 
     # -- decisions --------------------------------------------------------------------------------
 
-    def projected_buffer_s(self, rung: int, buffer_s: float, estimate_bps: float) -> float:
+    def projected_buffer_s(
+        self, rung: int, buffer_s: float, estimate_bps: float, segment_index: int | None = None
+    ) -> float:
         """Buffer after fetching one segment of ``rung`` at ``estimate_bps``."""
-        bits = self.bitrates_bps[rung] * self.segment_duration_s
+        bits = self.segment_bits(rung, segment_index)
         fetch_s = self.estimator.ttfb_s() + bits / estimate_bps
         return buffer_s - fetch_s + self.segment_duration_s
 
-    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+    def choose(
+        self,
+        segment_index: int,
+        buffer_s: float,
+        now_s: float,
+        segment_bits: Sequence[int] | None = None,
+    ) -> Decision:
+        if self._refetch is not None:  # a choose after an abandonment names the same rung
+            return self._decide(self._refetch, "down: abandoned")
+        self.note_segment(segment_index, segment_bits)
+        self._chosen_index = segment_index
         current = self.last_rung
-        decision = self._choose_steady(buffer_s, now_s)
+        decision = self._choose_steady(segment_index, buffer_s, now_s)
         if current is None or self._in_startup or current > self.top_rung:
             return decision
         left = self._segments_left(segment_index)
@@ -124,8 +194,9 @@ class HysteresisPolicy(PolicyBase):
         if decision.rung < current and finishes:
             return self._decide(current, "end: current rung finishes the title")
         if not self._endgame_stepped_up and left >= 2:  # a switch for the last segment buys nothing
+            spare_s = self.thresholds.reservoir_s
             for higher in range(self.top_rung, max(decision.rung, current), -1):
-                if self.finishes_in_time(higher, left, buffer_s, estimate, self.config.reservoir_s):
+                if self.finishes_in_time(higher, left, buffer_s, estimate, spare_s):
                     self._endgame_stepped_up = True
                     return self._decide(higher, "end: buffer spent on the last segments")
         return decision
@@ -135,7 +206,7 @@ class HysteresisPolicy(PolicyBase):
         if self.segment_count is None:
             return None
         left = self.segment_count - segment_index
-        if left <= 0 or left * self.segment_duration_s > self.config.endgame_horizon_s:
+        if left <= 0 or left * self.segment_duration_s > self.thresholds.endgame_horizon_s:
             return None
         return left
 
@@ -155,47 +226,57 @@ class HysteresisPolicy(PolicyBase):
         is at most a segment the buffer never falls after the first fetch; otherwise the last
         segment is the tightest: ``left × f − (left − 1) × segment ≤ buffer − spare``."""
         segment_s = self.segment_duration_s
-        fetch_s = self.estimator.ttfb_s() + self.bitrates_bps[rung] * segment_s / estimate_bps
+        fetch_s = self.estimator.ttfb_s() + self.segment_bits(rung) / estimate_bps
         need_s = fetch_s if fetch_s <= segment_s else left * fetch_s - (left - 1) * segment_s
         return need_s <= buffer_s - spare_s
 
-    def _choose_steady(self, buffer_s: float, now_s: float) -> Decision:
+    def _start_rung(self) -> Decision:
         cfg = self.config
+        if self.estimate_bps is None and cfg.blind_start_rung is not None:
+            return self._decide(cfg.blind_start_rung, "startup: no estimate")
+        estimate = self._working_estimate_bps() * cfg.startup_safety
+        return self._decide(highest_rung_at_most(self.bitrates_bps, estimate, self.top_rung),
+                            "startup")
+
+    def _choose_steady(self, k: int, buffer_s: float, now_s: float) -> Decision:
+        cfg = self.config
+        th = self.thresholds
         estimate = self._working_estimate_bps()
         top = self.top_rung
         current = self.last_rung
         if current is None:
-            rung = highest_rung_at_most(self.bitrates_bps, estimate * cfg.startup_safety, top)
-            return self._decide(rung, "startup")
+            return self._start_rung()
         if current > top:
             return self._decide(top, "cap")
-        if self._in_startup and buffer_s >= cfg.up_min_buffer_s:
+        if self._in_startup and buffer_s >= th.up_min_buffer_s:
             self._in_startup = False
         if self._in_startup and self.estimator.has_estimate():
-            rung = highest_rung_at_most(self.bitrates_bps, estimate * cfg.startup_up_safety, top)
+            probe = self._probe_bps if cfg.probe_startup and self._probe_bps else 0.0
+            startup_bps = max(estimate, probe) * cfg.startup_up_safety
+            rung = highest_rung_at_most(self.bitrates_bps, startup_bps, top)
             if rung > current:
                 return self._decide(rung, "up: startup headroom")
-        floor_s = min(cfg.reservoir_s, buffer_s)
-        if self.projected_buffer_s(current, buffer_s, estimate) < floor_s:
+        floor_s = min(th.reservoir_s, buffer_s)
+        if self.projected_buffer_s(current, buffer_s, estimate, k) < floor_s:
             rung = 0
             for lower in range(current - 1, -1, -1):
-                if self.projected_buffer_s(lower, buffer_s, estimate) >= floor_s:
+                if self.projected_buffer_s(lower, buffer_s, estimate, k) >= floor_s:
                     rung = lower
                     break
             self._in_startup = False
             return self._decide(rung, "down: buffer at risk")
-        if current < top and buffer_s >= cfg.up_min_buffer_s:
+        if current < top and buffer_s >= th.up_min_buffer_s:
             for higher in range(top, current, -1):
-                if self.headroom_s(higher, now_s) >= cfg.up_dwell_s:
+                if self._credit_s[higher] >= th.up_dwell_s:
                     return self._decide(higher, "up: sustained headroom")
-        comfortable_s = cfg.reservoir_s + cfg.cushion_s
+        comfortable_s = th.reservoir_s + th.cushion_s
         cautious = self.percentile.estimate_bps()
         if current < top and buffer_s >= comfortable_s and cautious is not None:
-            full = buffer_s >= cfg.max_buffer_s - cfg.full_buffer_margin_s
+            full = buffer_s >= th.max_buffer_s - th.full_buffer_margin_s
             cautious = estimate if full else min(cautious, estimate)
             for higher in range(top, current, -1):
                 drain_per_media_s = self.bitrates_bps[higher] / cautious - 1.0
-                if buffer_s - cfg.buffer_up_horizon_s * drain_per_media_s >= comfortable_s:
+                if buffer_s - th.buffer_up_horizon_s * drain_per_media_s >= comfortable_s:
                     return self._decide(higher, "up: buffer funds it")
         return self._decide(current, "hold")
 
@@ -208,6 +289,18 @@ class HysteresisPolicy(PolicyBase):
         buffer_s: float,
         now_s: float,
     ) -> int | None:
+        """See :meth:`abr.interface.AbrPolicy.should_abandon`: None changes nothing; a rung
+        becomes the current one and the next ``on_download_complete`` is taken as the dropped
+        download's report (not a completed segment)."""
+        choice = self._abandon_choice(rung, bytes_so_far, total_bytes, elapsed_s, buffer_s)
+        if choice is not None:
+            self.last_rung = choice
+            self._abandon = (rung, choice)
+        return choice
+
+    def _abandon_choice(
+        self, rung: int, bytes_so_far: int, total_bytes: int, elapsed_s: float, buffer_s: float
+    ) -> int | None:
         cfg = self.config
         if rung <= 0 or elapsed_s < cfg.abandon_min_elapsed_s or bytes_so_far >= total_bytes:
             return None
@@ -218,23 +311,23 @@ class HysteresisPolicy(PolicyBase):
         remaining_s = 8.0 * (total_bytes - bytes_so_far) / rate_bps
         if self._completed == 0:  # nothing buffered yet: only the start is delayed
             budget_s = cfg.startup_abandon_budget_s
+        elif buffer_s > self.thresholds.reservoir_s + self.thresholds.cushion_s:
+            return None  # a comfortable buffer: decide later, knowing more (an outage may end)
         else:
             budget_s = buffer_s - cfg.abandon_margin_s
         if remaining_s <= budget_s:
             return None
-        choice = None
+        k = self._chosen_index
+        current_bits = self.segment_bits(rung, k)
+
+        def fetch_s(lower: int) -> float:  # the same segment at ``lower``, at the rate so far
+            bits = 8.0 * total_bytes * self.segment_bits(lower, k) / current_bits
+            return self.estimator.ttfb_s() + bits / rate_bps
+
         for lower in range(rung - 1, -1, -1):
-            lower_bytes = total_bytes * self.bitrates_bps[lower] / self.bitrates_bps[rung]
-            fetch_s = self.estimator.ttfb_s() + 8.0 * lower_bytes / rate_bps
-            if fetch_s <= budget_s and fetch_s < remaining_s:
-                choice = lower
-                break
-        if choice is None:
-            lowest_bytes = total_bytes * self.bitrates_bps[0] / self.bitrates_bps[rung]
-            lowest_s = self.estimator.ttfb_s() + 8.0 * lowest_bytes / rate_bps
-            if lowest_s >= remaining_s * 0.5:
-                return None
-            choice = 0
-        self.last_rung = choice
-        self._abandoned_rung = rung
-        return choice
+            seconds = fetch_s(lower)
+            if seconds <= budget_s and seconds < remaining_s:
+                return lower
+        if fetch_s(0) >= remaining_s * 0.5:
+            return None
+        return 0

@@ -180,8 +180,17 @@ class RobustMpcPolicy(PolicyBase):
         bitrates_bps: Sequence[int],
         segment_duration_s: float,
         segment_count: int | None = None,
+        *,
+        max_buffer_s: float | None = None,
+        segment_sizes_bits: Sequence[Sequence[int]] | None = None,
     ) -> None:
-        super().start(bitrates_bps, segment_duration_s, segment_count)
+        super().start(
+            bitrates_bps,
+            segment_duration_s,
+            segment_count,
+            max_buffer_s=max_buffer_s,
+            segment_sizes_bits=segment_sizes_bits,
+        )
         self.predictor = RobustPredictor(self.config)
 
     def on_download_complete(
@@ -190,7 +199,13 @@ class RobustMpcPolicy(PolicyBase):
         super().on_download_complete(rung, bytes_, seconds, ttfb_s, now_s)
         self.predictor.sample(bytes_, seconds, ttfb_s)
 
-    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+    def choose(
+        self,
+        segment_index: int,
+        buffer_s: float,
+        now_s: float,
+        segment_bits: Sequence[int] | None = None,
+    ) -> Decision:
         cfg = self.config
         top = self.top_rung
         robust = self.predictor.robust_bps()

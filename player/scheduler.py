@@ -169,7 +169,8 @@ class Scheduler:
             self.lag.start()
         if segment_duration_s:
             count = len(expected_durations_s) if expected_durations_s else None
-            self.policy.start(bitrates, segment_duration_s, count)
+            self.policy.start(bitrates, segment_duration_s, count,
+                              max_buffer_s=self.config.buffer.target_s)
             self._first = self._capped_decision(self._start_index, 0.0)
             rung = self._clamp(self._first.rung)
         try:
@@ -187,7 +188,8 @@ class Scheduler:
         self._buffer.set_playhead(max(0, min(self._start_index, len(self._durations_s) - 1)))
         self.fetcher.buffer_level = lambda: self.buffer_s
         if not segment_duration_s:
-            self.policy.start(bitrates, timeline.target_duration_s, len(timeline.segments))
+            self.policy.start(bitrates, timeline.target_duration_s, len(timeline.segments),
+                              max_buffer_s=self.config.buffer.target_s)
         self._loop_task = asyncio.create_task(self._run(), name="scheduler")
 
     def _load_allowance_s(self) -> float:

@@ -61,6 +61,9 @@ class PlayerController(QObject):
         self.session: Any = None
         self.playing = False
         self.paused = False
+        self.last_estimate_bps: float | None = None
+        """The ABR's throughput estimate when the last session ended: the next one (a resume,
+        the next title) starts from it instead of the lowest rung."""
         self.volume = 100
         self.muted = False
         self.position_s = 0.0
@@ -104,7 +107,8 @@ class PlayerController(QObject):
         langs = [str(a.get("language")) for a in title.get("audio") or []]
         self.audio = langs[0] if langs else None
         self.subtitles = None
-        config = SessionConfig(start_over=start_over, max_rung=max_rung)
+        config = SessionConfig(start_over=start_over, max_rung=max_rung,
+                               initial_estimate_bps=self.last_estimate_bps)
         session = (make_session or self.make_session)(cp, str(title["id"]), profile_id,
                                                       self.mpv, config)
         if self.progress_factory is not None:
@@ -146,9 +150,15 @@ class PlayerController(QObject):
         self._poll.stop()
         self.failed.emit(exc)
 
+    def _remember_estimate(self, session: Any) -> None:
+        estimate = getattr(getattr(session, "policy", None), "estimate_bps", None)
+        if isinstance(estimate, int | float) and estimate > 0:
+            self.last_estimate_bps = float(estimate)
+
     def stop(self) -> concurrent.futures.Future[Any] | None:
         """Stop the session (on the loop); returns the future of the stop."""
         session, self.session = self.session, None
+        self._remember_estimate(session)
         self._poll.stop()
         self.runner.invalidate("playback")
         self.runner.invalidate("player-state")

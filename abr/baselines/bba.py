@@ -9,6 +9,7 @@ values Pensieve (Mao et al. 2017) used for BBA with this 60 s buffer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from abr.base import PolicyBase
@@ -40,7 +41,13 @@ class Bba(PolicyBase):
             return high
         return low + (high - low) * (buffer_s - reservoir) / cushion
 
-    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+    def choose(
+        self,
+        segment_index: int,
+        buffer_s: float,
+        now_s: float,
+        segment_bits: Sequence[int] | None = None,
+    ) -> Decision:
         rates = self.bitrates_bps
         top = self.top_rung
         previous = 0 if self.last_rung is None else min(self.last_rung, top)

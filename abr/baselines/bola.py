@@ -85,8 +85,17 @@ class Bola(PolicyBase):
         bitrates_bps: Sequence[int],
         segment_duration_s: float,
         segment_count: int | None = None,
+        *,
+        max_buffer_s: float | None = None,
+        segment_sizes_bits: Sequence[Sequence[int]] | None = None,
     ) -> None:
-        super().start(bitrates_bps, segment_duration_s, segment_count)
+        super().start(
+            bitrates_bps,
+            segment_duration_s,
+            segment_count,
+            max_buffer_s=max_buffer_s,
+            segment_sizes_bits=segment_sizes_bits,
+        )
         shift = 1.0 - math.log(self.bitrates_bps[0])
         self.utilities = tuple(math.log(b) + shift for b in self.bitrates_bps)
         target_s = max(
@@ -146,7 +155,13 @@ class Bola(PolicyBase):
         self.throughput.max_rung = self.max_rung
         return self.throughput.rung_for_throughput()
 
-    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+    def choose(
+        self,
+        segment_index: int,
+        buffer_s: float,
+        now_s: float,
+        segment_bits: Sequence[int] | None = None,
+    ) -> Decision:
         self._request_s, self._request_buffer_s = now_s, buffer_s
         throughput_rung = self.rung_for_throughput()
         if throughput_rung is None:

@@ -44,8 +44,17 @@ class Dynamic(PolicyBase):
         bitrates_bps: Sequence[int],
         segment_duration_s: float,
         segment_count: int | None = None,
+        *,
+        max_buffer_s: float | None = None,
+        segment_sizes_bits: Sequence[Sequence[int]] | None = None,
     ) -> None:
-        super().start(bitrates_bps, segment_duration_s, segment_count)
+        super().start(
+            bitrates_bps,
+            segment_duration_s,
+            segment_count,
+            max_buffer_s=max_buffer_s,
+            segment_sizes_bits=segment_sizes_bits,
+        )
         self.bola.start(list(bitrates_bps), segment_duration_s)
         self.throughput.start(bitrates_bps, segment_duration_s)
         self.using_bola = False
@@ -60,7 +69,13 @@ class Dynamic(PolicyBase):
     def estimate_bps(self) -> float | None:
         return self.throughput.estimate_bps
 
-    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+    def choose(
+        self,
+        segment_index: int,
+        buffer_s: float,
+        now_s: float,
+        segment_bits: Sequence[int] | None = None,
+    ) -> Decision:
         if self.using_bola:
             self.using_bola = buffer_s > self.config.switch_off_s
         else:

@@ -61,8 +61,17 @@ class ThroughputRule(PolicyBase):
         bitrates_bps: Sequence[int],
         segment_duration_s: float,
         segment_count: int | None = None,
+        *,
+        max_buffer_s: float | None = None,
+        segment_sizes_bits: Sequence[Sequence[int]] | None = None,
     ) -> None:
-        super().start(bitrates_bps, segment_duration_s, segment_count)
+        super().start(
+            bitrates_bps,
+            segment_duration_s,
+            segment_count,
+            max_buffer_s=max_buffer_s,
+            segment_sizes_bits=segment_sizes_bits,
+        )
         self._window_bps: deque[float] = deque(maxlen=max(self.config.window, 1))
         self.samples = 0
 
@@ -105,7 +114,13 @@ class ThroughputRule(PolicyBase):
             self.bitrates_bps, self.config.initial_bitrate_bps, self.top_rung
         )
 
-    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+    def choose(
+        self,
+        segment_index: int,
+        buffer_s: float,
+        now_s: float,
+        segment_bits: Sequence[int] | None = None,
+    ) -> Decision:
         rung = self.rung_for_throughput()
         if rung is None:
             return self._decide(self.initial_rung(), "startup: initial bitrate")

@@ -54,7 +54,13 @@ def simulate(
     config = config or SimConfig()
     seg_s = movie.segment_duration_s
     startup_s = seg_s if config.startup_buffer_s is None else config.startup_buffer_s
-    policy.start(list(movie.bitrates_bps), seg_s, movie.segment_count)
+    policy.start(
+        list(movie.bitrates_bps),
+        seg_s,
+        movie.segment_count,
+        max_buffer_s=config.max_buffer_s,
+        segment_sizes_bits=movie.segment_bits,
+    )
     now_s = 0.0
     buffer_s = 0.0
     playing = False

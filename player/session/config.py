@@ -41,10 +41,10 @@ class SessionConfig:
     post_telemetry: bool = True
     """Send events to the control plane (``POST /v1/telemetry``). Default True."""
     start_max_rung: int | None = 0
-    """Highest rung of the first segment when the start is blind (the session's own policy and
-    no ``initial_estimate_bps``): its whole download is on the time to first frame, so the
-    lowest rung by default; the ABR climbs from the first measurement. None: the policy's
-    startup choice. Default 0."""
+    """Rung of the first segment when the start is blind (the session's own policy and no
+    ``initial_estimate_bps``): its whole download is on the time to first frame, so the lowest
+    rung by default; the policy (``HysteresisConfig.blind_start_rung``) climbs from the first
+    download, which is its probe. None: the policy's default estimate. Default 0."""
     first_frame_timeout_s: float = 20.0
     """play() gives up when mpv shows nothing for this long, seconds. Default 20."""
     steering_check_s: float = 1.0

@@ -115,6 +115,8 @@ class SessionStart(SessionMpv):
                 clock=self._clock)
             fetcher.on_stage = self._on_fetch_stage
             audio_started = self._start_audio(mv, fetcher, bridge)
+            # the policy owns the first-segment rule (blind_start_rung); the scheduler's cap only
+            # keeps the read-ahead before the first frame at the start rung (the hold)
             blind = self._own_policy and self.config.initial_estimate_bps is None
             scheduler = Scheduler(fetcher, self.policy, config=self.config.scheduler,
                                   start_index=start_index, on_event=self._on_scheduler_event,

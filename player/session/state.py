@@ -82,8 +82,10 @@ class SessionState:
         self._own_http = http is None
         self._own_policy = policy is None
         if policy is None:
-            # the policy judges "full buffer" against the cap the scheduler really fetches to
-            abr = replace(self.config.abr, max_buffer_s=self.config.scheduler.buffer.target_s)
+            # the policy scales its thresholds to the cap the scheduler really fetches to (the
+            # scheduler also passes it to policy.start) and owns the blind first-segment rule
+            abr = replace(self.config.abr, max_buffer_s=self.config.scheduler.buffer.target_s,
+                          blind_start_rung=self.config.start_max_rung)
             policy = HysteresisPolicy(abr, initial_estimate_bps=self.config.initial_estimate_bps)
         self.policy: AbrPolicy = policy
         self._clock = clock

@@ -20,11 +20,14 @@ class FixedPolicy:
         self.progress: list[tuple[int, int]] = []
         self.started: tuple[Sequence[int], float] | None = None
         self.segment_count: int | None = None
+        self.max_buffer_s: float | None = None
 
     def start(self, bitrates_bps: Sequence[int], segment_duration_s: float,
-              segment_count: int | None = None) -> None:
+              segment_count: int | None = None, *, max_buffer_s: float | None = None,
+              segment_sizes_bits: Sequence[Sequence[int]] | None = None) -> None:
         self.started = (tuple(bitrates_bps), segment_duration_s)
         self.segment_count = segment_count
+        self.max_buffer_s = max_buffer_s
 
     def on_download_complete(self, rung: int, bytes_: int, seconds: float, ttfb_s: float,
                              now_s: float) -> None:
@@ -34,7 +37,8 @@ class FixedPolicy:
                     now_s: float) -> None:
         self.progress.append((bytes_so_far, total_bytes))
 
-    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+    def choose(self, segment_index: int, buffer_s: float, now_s: float,
+               segment_bits: Sequence[int] | None = None) -> Decision:
         rung = self.rung if self._max_rung is None else min(self.rung, self._max_rung)
         return Decision(rung, "fixed")
 

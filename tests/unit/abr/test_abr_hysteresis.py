@@ -47,29 +47,43 @@ def test_startup_climbs_at_once_only_with_double_headroom() -> None:
     assert policy.choose(3, 5.0, 3.0).rung == 2
 
 
-def test_no_step_up_inside_the_dwell_time() -> None:
+def test_no_step_up_before_the_headroom_credit_reaches_the_dwell() -> None:
     policy = started(up_dwell_s=10.0)
     policy.choose(0, 0.0, 0.0)  # rung 1
-    for t in (2.0, 4.0, 6.0, 8.0, 10.0):
-        feed(policy, 10e6, t)  # plenty of headroom from t=2
-        assert policy.choose(1, 20.0, t + 0.5).rung == 1  # 8.5 s < 10 s of dwell
-    feed(policy, 10e6, 12.0)
-    decision = policy.choose(2, 20.0, 12.0)
+    for t in (2.0, 4.0):  # each download credits at least its segment (4 s): 4, then 8 s
+        feed(policy, 10e6, t)
+        assert policy.choose(1, 20.0, t + 0.5).rung == 1
+    feed(policy, 10e6, 6.0)  # 12 s of credit, capped at the 10 s dwell
+    decision = policy.choose(2, 20.0, 6.0)
     assert decision.rung == 5 and decision.reason == "up: sustained headroom"
 
 
-def test_headroom_must_be_unbroken_and_buffer_sufficient() -> None:
-    policy = started(up_dwell_s=4.0, buffer_up_horizon_s=1e9, startup_up_safety=0.0)
+def test_a_short_dip_costs_credit_instead_of_resetting_it() -> None:
+    policy = started(up_dwell_s=16.0)
+    policy.choose(0, 0.0, 0.0)
+    for t in (4.0, 8.0, 12.0):
+        feed(policy, 20e6, t)
+    assert policy.headroom_s(5) == 12.0
+    feed(policy, 20e6, 13.0)  # 16 s: full credit
+    policy.on_download_complete(0, 100_000, 4.0, 0.0, 17.0)  # one slow download (0.2 Mbit/s)
+    assert 0.0 < policy.headroom_s(5) < 16.0  # the dip cost credit, it did not reset it
+    for t in (21.0, 25.0):
+        feed(policy, 20e6, t)
+    assert policy.choose(5, 30.0, 25.0).reason == "up: sustained headroom"
+
+
+def test_a_long_dip_empties_the_credit_and_a_step_needs_buffer() -> None:
+    policy = started(up_dwell_s=12.0, buffer_up_horizon_s=1e9, startup_up_safety=0.0)
     policy.choose(0, 0.0, 0.0)
     feed(policy, 10e6, 0.0)
     feed(policy, 10e6, 2.0)
     assert policy.choose(1, 5.0, 5.0).rung == 1  # buffer 5 s < up_min_buffer_s
-    for t in (6.0, 6.5, 7.0):
-        feed(policy, 0.2e6, t)  # the estimate dips: headroom broken
-    assert policy.headroom_s(2, 7.0) == 0.0
+    for t in (6.0, 6.5, 7.0, 7.5):
+        feed(policy, 0.2e6, t)  # a long dip: each sample costs twice its time in credit
+    assert policy.headroom_s(2, 7.5) == 0.0
     for t in (8.0, 9.0):
         feed(policy, 50e6, t)
-    assert 0.0 < policy.headroom_s(2, 9.0) < 4.0
+    assert policy.headroom_s(2, 9.0) == 8.0  # two downloads of a 4 s segment each
     assert policy.choose(2, 20.0, 9.0).rung == 1
 
 

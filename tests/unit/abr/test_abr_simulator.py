@@ -29,9 +29,14 @@ class Fixed:
         bitrates_bps: Sequence[int],
         segment_duration_s: float,
         segment_count: int | None = None,
+        *,
+        max_buffer_s: float | None = None,
+        segment_sizes_bits: Sequence[Sequence[int]] | None = None,
     ) -> None:
         self.completed.clear()
         self.segment_count = segment_count
+        self.max_buffer_s = max_buffer_s
+        self.sizes = segment_sizes_bits
 
     def on_download_complete(
         self, rung: int, bytes_: int, seconds: float, ttfb_s: float, now_s: float
@@ -41,7 +46,13 @@ class Fixed:
     def on_progress(self, *args: float) -> None:
         return None
 
-    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+    def choose(
+        self,
+        segment_index: int,
+        buffer_s: float,
+        now_s: float,
+        segment_bits: Sequence[int] | None = None,
+    ) -> Decision:
         self.buffers.append(buffer_s)
         return Decision(self.rung, "fixed")
 

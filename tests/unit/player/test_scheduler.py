@@ -94,6 +94,7 @@ def test_policy_is_started_with_the_ladder_and_capped() -> None:
     async def body(s: Scheduler, events: list[dict[str, Any]]) -> None:
         assert policy.started == ((800_000, 2_500_000), 4.0)
         assert policy.segment_count == 6  # the title's length, for the policy's endgame
+        assert policy.max_buffer_s == s.config.buffer.target_s  # the cap it really fetches to
         await settle(s)
         first = s.buffer.get(0)
         assert first is not None and first.rendition_id == "720p"

@@ -1,0 +1,40 @@
+"""The controller hands the ABR estimate of the session it stops to the next session."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from player.mpv_seam import FakeMpv
+from tests.ui.conftest import FakeSession
+from ui.aio import AsyncLoop, Runner
+from ui.playback import PlayerController
+
+
+def test_the_next_session_starts_from_the_last_estimate(qtbot: Any) -> None:
+    aio = AsyncLoop()
+    aio.start()
+    runner = Runner(aio)
+    configs: list[Any] = []
+    sessions: list[FakeSession] = []
+
+    def make_session(cp: Any, title_id: str, profile_id: str, mpv: Any, config: Any) -> Any:
+        configs.append(config)
+        sessions.append(FakeSession())
+        return sessions[-1]
+
+    controller = PlayerController(runner, FakeMpv(), poll_ms=50, make_session=make_session)
+    try:
+        title = {"id": "t1", "duration_s": 600}
+        controller.play(None, title, "p1", start_over=False, max_rung=None)  # type: ignore[arg-type]
+        qtbot.waitUntil(lambda: controller.playing, timeout=3000)
+        assert configs[0].initial_estimate_bps is None  # nothing measured yet: a blind start
+        sessions[0].policy = SimpleNamespace(estimate_bps=12_500_000.0)
+        controller.play(None, title, "p1", start_over=False, max_rung=None)  # type: ignore[arg-type]
+        qtbot.waitUntil(lambda: len(configs) == 2, timeout=3000)
+        assert configs[1].initial_estimate_bps == 12_500_000.0
+        assert controller.last_estimate_bps == 12_500_000.0
+    finally:
+        controller.stop()
+        runner.close()
+        aio.stop()
