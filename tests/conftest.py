@@ -56,38 +56,35 @@ class ControlPlanes:
         while self.started:
             self.started.pop().stop()
 
+    def __enter__(self) -> ControlPlanes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_all()  # passed or failed
+
 
 @pytest.fixture
 def start_controlplane(tmp_path_factory: pytest.TempPathFactory,
                        fake_catalog_dir: Path) -> Iterator[StartControlPlane]:
     """A test's own control planes, stopped when the test ends (passed or failed)."""
-    planes = ControlPlanes(tmp_path_factory, fake_catalog_dir)
-    try:
+    with ControlPlanes(tmp_path_factory, fake_catalog_dir) as planes:
         yield planes.start
-    finally:
-        planes.stop_all()
 
 
 @pytest.fixture(scope="module")
 def start_module_controlplane(tmp_path_factory: pytest.TempPathFactory,
                               fake_catalog_dir: Path) -> Iterator[StartControlPlane]:
     """Control planes for a module's ``fleet`` fixture, stopped when the module ends."""
-    planes = ControlPlanes(tmp_path_factory, fake_catalog_dir)
-    try:
+    with ControlPlanes(tmp_path_factory, fake_catalog_dir) as planes:
         yield planes.start
-    finally:
-        planes.stop_all()
 
 
 @pytest.fixture(scope="session")
 def shared_controlplane(tmp_path_factory: pytest.TempPathFactory,
                         fake_catalog_dir: Path) -> Iterator[BundledControlPlane]:
     """The one control plane shared by the whole session (default policy, 3 edges)."""
-    planes = ControlPlanes(tmp_path_factory, fake_catalog_dir)
-    try:
+    with ControlPlanes(tmp_path_factory, fake_catalog_dir) as planes:
         yield planes.start()
-    finally:
-        planes.stop_all()
 
 
 @pytest.fixture(scope="session")
