@@ -165,17 +165,25 @@ def fault(client: httpx.Client, edge: str, body: dict[str, Any]) -> None:
 
 
 class Watched:
-    """A CLI run whose stderr is read line by line while it runs (by a thread it joins)."""
+    """A CLI run whose stderr is read line by line while it runs. Each pipe has one reader, a
+    thread this object joins: ``communicate()`` would read stderr too and steal lines from it."""
 
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "ui.cli", *args], cwd=REPO,
                                      env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)
         self.lines: list[str] = []
+        self._out: list[str] = []
         self._wanted: tuple[re.Pattern[str], threading.Event] | None = None
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="cli-stderr")
+        self._out_reader = threading.Thread(target=self._read_out, name="cli-stdout")
         self._reader.start()
+        self._out_reader.start()
+
+    def _read_out(self) -> None:
+        assert self.proc.stdout is not None
+        self._out.append(self.proc.stdout.read())
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
@@ -196,14 +204,18 @@ class Watched:
 
     def finish(self) -> subprocess.CompletedProcess[str]:
         try:
-            out, _ = self.proc.communicate(timeout=TIMEOUT_S)
+            self.proc.wait(timeout=TIMEOUT_S)
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
-                self.proc.communicate()
+                self.proc.wait()
             self._reader.join(10)
-        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out,
-                                           "".join(self.lines))
+            self._out_reader.join(10)
+            for pipe in (self.proc.stdout, self.proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+        return subprocess.CompletedProcess(self.proc.args, self.proc.returncode,
+                                           "".join(self._out), "".join(self.lines))
 
 
 @pytest.mark.mpv
