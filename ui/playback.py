@@ -17,7 +17,6 @@ Signals:
 from __future__ import annotations
 
 import asyncio
-import bisect
 import concurrent.futures
 import contextlib
 import functools
@@ -29,13 +28,13 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from player.api import ControlPlaneClient
 from player.mpv_seam import MpvLike
-from player.session import PlaybackSession, SessionConfig
+from player.session import PlaybackSession, Session, SessionConfig, SessionSnapshot
 from ui.aio import Runner
 
 log = logging.getLogger("ui.player")
 MAX_VOLUME = 100
 """The volume never goes past 100 %: past it mpv amplifies and clips."""
-SessionFactory = Callable[[ControlPlaneClient, str, str, MpvLike, SessionConfig], Any]
+SessionFactory = Callable[[ControlPlaneClient, str, str, MpvLike, SessionConfig], Session]
 
 
 def real_session(cp: ControlPlaneClient, title_id: str, profile_id: str, mpv: MpvLike,
@@ -58,7 +57,7 @@ class PlayerController(QObject):
         self.runner = runner
         self.mpv = mpv
         self.make_session = make_session
-        self.session: Any = None
+        self.session: Session | None = None
         self.playing = False
         self.paused = False
         self.last_estimate_bps: float | None = None
@@ -121,7 +120,7 @@ class PlayerController(QObject):
                                             key="playback")
         self._poll.start()
 
-    async def _run(self, session: Any) -> None:
+    async def _run(self, session: Session) -> None:
         if self.before_play is not None:
             await self.before_play()
         await session.play()
@@ -150,9 +149,9 @@ class PlayerController(QObject):
         self._poll.stop()
         self.failed.emit(exc)
 
-    def _remember_estimate(self, session: Any) -> None:
-        estimate = getattr(getattr(session, "policy", None), "estimate_bps", None)
-        if isinstance(estimate, int | float) and estimate > 0:
+    def _remember_estimate(self, session: Session | None) -> None:
+        estimate = session.estimate_bps if session is not None else None
+        if estimate is not None and estimate > 0:
             self.last_estimate_bps = float(estimate)
 
     def stop(self) -> concurrent.futures.Future[Any] | None:
@@ -253,30 +252,20 @@ class PlayerController(QObject):
                     volume=self.volume, muted=self.muted, paused=self.paused)
         self.state.emit(snap)
 
-    async def _snapshot(self, session: Any) -> dict[str, Any]:  # on the engine loop
-        sched = getattr(session, "scheduler", None)
-        pool = getattr(session, "pool", None)
-        policy = getattr(session, "policy", None)
-        position = float(getattr(session, "position_s", 0.0))
-        buffer_s = float(sched.buffer_s) if sched is not None else 0.0
-        edges = []
-        if pool is not None:
-            for e in pool.ordered():
-                edges.append({"name": e.name, "state": str(getattr(e.state, "value", e.state)),
-                              "rtt_ms": None if e.rtt_s is None else round(e.rtt_s * 1000, 1),
-                              "throughput_bps": e.throughput_bps, "last_error": e.last_error})
-        shown, fetching = rungs(session)
-        ladder = self.ladder
+    async def _snapshot(self, session: Session) -> dict[str, Any]:  # on the engine loop
+        snap: SessionSnapshot = session.snapshot()
         dropped = None
         with contextlib.suppress(Exception):
             dropped = await asyncio.get_running_loop().run_in_executor(
                 None, self.mpv.get, "frame-drop-count")
+        edges = [vars(e).copy() for e in snap.edges]
+        ladder, shown, fetching = self.ladder, snap.shown_rung, snap.fetching_rung
         return {
-            "position_s": position,
-            "duration_s": float(getattr(session, "duration_s", 0.0) or 0.0),
-            "buffer_s": buffer_s,
-            "buffered_end_s": position + buffer_s,
-            "estimate_bps": getattr(policy, "estimate_bps", None) if policy else None,
+            "position_s": snap.position_s,
+            "duration_s": snap.duration_s,
+            "buffer_s": snap.buffer_s,
+            "buffered_end_s": snap.position_s + snap.buffer_s,
+            "estimate_bps": snap.estimate_bps,
             "edge": edges[0]["name"] if edges else None,
             "edges": edges,
             "dropped_frames": dropped,
@@ -297,29 +286,6 @@ class PlayerController(QObject):
             self.renditions = [str(r) for r in event.get("renditions") or []]
             self.ladder = list(self.renditions)
             self.bitrates_bps = [int(b or 0) for b in event.get("bitrates_bps") or []]
-
-
-def rungs(session: Any) -> tuple[int | None, int | None]:
-    """(the rung of the segment on screen, the rung being fetched), on the engine loop.
-
-    On screen: the rung the bridge handed mpv the segment under the playback position at (the
-    session's ``displayed_rung()`` when it has one). Fetching: the scheduler's current rung.
-    Either is None when not known yet."""
-    scheduler = getattr(session, "scheduler", None)
-    fetching = getattr(scheduler, "rung", None) if scheduler is not None else None
-    shown: int | None = None
-    displayed = getattr(session, "displayed_rung", None)
-    if callable(displayed):
-        shown = displayed()
-    else:
-        starts = getattr(session, "_starts", None)
-        rung_at = getattr(session, "_rung_at", None)
-        if starts and callable(rung_at):
-            position = float(getattr(session, "position_s", 0.0))
-            shown = rung_at(max(0, bisect.bisect_right(starts, position) - 1))
-    if shown is not None and shown < 0:
-        shown = None
-    return shown, fetching if isinstance(fetching, int) else None
 
 
 def ladder_name(ladder: list[str], rung: int | None) -> str | None:

@@ -20,13 +20,13 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 import httpx
 from PySide6.QtCore import QObject, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QWidget
 
+from player.session import Session
 from player.trickplay import Thumbnail, TrickplayIndex, mirror_urls, parse_vtt
 from ui.aio import Runner
 from ui.decode import DecodePool
@@ -107,19 +107,16 @@ class TrickplayLoader(QObject):
                 log.info("trick-play: closing the HTTP client: %s", exc)
         self._pool.close()
 
-    def load_session(self, session: Any) -> None:
-        """Read ``session.playback`` on the engine loop and load its thumbnail index (if the
-        answer has one: ``thumbnails: {interval_s, vtt_url}``)."""
+    def load_session(self, session: Session | None) -> None:
+        """Ask ``session`` (on the engine loop) where its thumbnail index is, and load it (if
+        the title has one)."""
         generation = self._generation
 
         async def read() -> tuple[str, float, tuple[tuple[str, str], ...]] | None:
-            playback = getattr(session, "playback", None)
-            raw = getattr(playback, "raw", None) or {}
-            thumbs = raw.get("thumbnails") if isinstance(raw, dict) else None
-            if not isinstance(thumbs, dict) or not isinstance(thumbs.get("vtt_url"), str):
+            source = session.thumbnails() if session is not None else None
+            if source is None:
                 return None
-            pathways = tuple(getattr(playback, "pathways", ()) or ())
-            return str(thumbs["vtt_url"]), float(thumbs.get("interval_s") or 0), pathways
+            return source.vtt_url, source.interval_s, source.pathways
 
         def got(found: tuple[str, float, tuple[tuple[str, str], ...]] | None) -> None:
             if generation != self._generation:

@@ -40,5 +40,7 @@ reloads, progress), :mod:`~player.session.mpv` (mpv's callbacks, audio and subti
 
 from player.session.config import SessionConfig, tls_context
 from player.session.playback import PlaybackSession
+from player.session.snapshot import EdgeView, Session, SessionSnapshot, ThumbnailSource
 
-__all__ = ["PlaybackSession", "SessionConfig", "tls_context"]
+__all__ = ["EdgeView", "PlaybackSession", "Session", "SessionConfig", "SessionSnapshot",
+           "ThumbnailSource", "tls_context"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 from typing import Any
 
 from player.mpv_seam import MpvLike
 from player.qoe_report import QoeReport
+from player.session.snapshot import EdgeView, SessionSnapshot, ThumbnailSource
 from player.session.start import SessionStart
 
 log = logging.getLogger("player.session")
@@ -96,6 +98,37 @@ class PlaybackSession(SessionStart):
             self.scheduler.max_rung = rung
         else:
             self.policy.max_rung = rung
+
+    @property
+    def estimate_bps(self) -> float | None:
+        return self.policy.estimate_bps
+
+    def snapshot(self) -> SessionSnapshot:
+        """Position, buffer, estimate, edges and the rungs on screen and being fetched (on the
+        engine loop; see :mod:`player.session.snapshot`)."""
+        scheduler, pool = self.scheduler, self.pool
+        shown: int | None = None
+        if self._starts:
+            shown = self._rung_at(max(0, bisect.bisect_right(self._starts, self.position_s) - 1))
+        return SessionSnapshot(
+            position_s=self.position_s, duration_s=float(self.duration_s or 0.0),
+            buffer_s=float(scheduler.buffer_s) if scheduler is not None else 0.0,
+            estimate_bps=self.policy.estimate_bps,
+            edges=tuple(EdgeView.of(e) for e in pool.ordered()) if pool is not None else (),
+            shown_rung=shown if shown is not None and shown >= 0 else None,
+            fetching_rung=scheduler.rung if scheduler is not None else None)
+
+    def thumbnails(self) -> ThumbnailSource | None:
+        raw = self.playback.raw if self.playback is not None else {}
+        thumbs = raw.get("thumbnails") if isinstance(raw, dict) else None
+        if not isinstance(thumbs, dict) or not isinstance(thumbs.get("vtt_url"), str):
+            return None
+        try:
+            interval_s = float(thumbs.get("interval_s") or 0)
+        except (TypeError, ValueError):
+            return None
+        assert self.playback is not None
+        return ThumbnailSource(str(thumbs["vtt_url"]), interval_s, tuple(self.playback.pathways))
 
     async def pause(self) -> None:
         if self.paused:

@@ -119,6 +119,14 @@ def test_seek_lands_on_the_frame_asked_for(fleet: ReadyInfo) -> None:
     async def main() -> tuple[float, float]:
         async with playing(fleet, start_over=True) as session:
             await session.pause()
+            # what the player page reads: the first segment on screen at its start rung
+            snap = session.snapshot()
+            first = events(session, "rendition_switch")[0]
+            assert snap.position_s < 4.0 and snap.shown_rung == first["to"]
+            assert session.scheduler is not None
+            assert snap.fetching_rung == session.scheduler.rung
+            assert {e.name for e in snap.edges} == {name for name, _ in fleet.edges}
+            assert snap.duration_s > 30.5 and snap.buffer_s > 0
             target = 30.5  # beyond the read-ahead: segment 7
             restarted = Waiter.for_event(session.mpv, "playback-restart")
             await session.seek(target)

@@ -13,6 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication
 import pytest
 
 from player.mpv_seam import FakeMpv
+from player.session import SessionSnapshot, ThumbnailSource
 from player.telemetry import Telemetry
 from ui.aio import AsyncLoop, Runner
 from ui.artwork import ArtCache
@@ -54,9 +55,8 @@ LADDER = ["240p", "360p", "480p", "720p", "1080p"]
 
 
 class FakeSession:
-    """What the player page needs of a PlaybackSession, recording the calls. Like the real
-    session it knows the segment starts (``_starts``) and the rung each segment was handed to
-    mpv at (``_rung_at``): segments 0–1 at 240p, then 1080p."""
+    """A :class:`player.session.Session` recording the calls. Its snapshot puts segments 0–1
+    on screen at 240p, then 1080p (``served_rungs``), while the scheduler fetches ``rung``."""
 
     def __init__(self, *, fail: BaseException | None = None) -> None:
         self.calls: list[tuple[str, Any]] = []
@@ -65,9 +65,9 @@ class FakeSession:
         self.position_s = 0.0
         self.duration_s = 600.0
         self.scheduler: Any = FakeScheduler()
-        self.pool = self.policy = None
+        self.estimate_bps: float | None = None
+        self.progress: Any = None
         self.max_rung: int | None = None
-        self._starts = [i * 4.0 for i in range(150)]
         self.served_rungs = {0: 0, 1: 0}
         self._ended: asyncio.Future[str] | None = None
 
@@ -81,8 +81,15 @@ class FakeSession:
         self.telemetry.emit("rendition_switch", rendition="240p", bitrate_bps=300000,
                             reason="startup", index=0, to=0)
 
-    def _rung_at(self, index: int) -> int:
-        return self.served_rungs.get(index, 4)
+    def thumbnails(self) -> ThumbnailSource | None:
+        return None
+
+    def snapshot(self) -> SessionSnapshot:
+        index = int(self.position_s // 4.0)
+        return SessionSnapshot(
+            position_s=self.position_s, duration_s=self.duration_s,
+            buffer_s=self.scheduler.buffer_s, estimate_bps=self.estimate_bps, edges=(),
+            shown_rung=self.served_rungs.get(index, 4), fetching_rung=self.scheduler.rung)
 
     def finish(self) -> None:
         """The title played to its end (call on the engine loop)."""

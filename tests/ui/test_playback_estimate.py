@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from player.mpv_seam import FakeMpv
@@ -29,7 +28,7 @@ def test_the_next_session_starts_from_the_last_estimate(qtbot: Any) -> None:
         controller.play(None, title, "p1", start_over=False, max_rung=None)  # type: ignore[arg-type]
         qtbot.waitUntil(lambda: controller.playing, timeout=3000)
         assert configs[0].initial_estimate_bps is None  # nothing measured yet: a blind start
-        sessions[0].policy = SimpleNamespace(estimate_bps=12_500_000.0)
+        sessions[0].estimate_bps = 12_500_000.0
         controller.play(None, title, "p1", start_over=False, max_rung=None)  # type: ignore[arg-type]
         qtbot.waitUntil(lambda: len(configs) == 2, timeout=3000)
         assert configs[1].initial_estimate_bps == 12_500_000.0

@@ -8,7 +8,6 @@ import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
@@ -16,6 +15,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
+from player.session import ThumbnailSource
 from player.trickplay import TrickplayIndex
 from ui.pages.player import PlayerPage
 
@@ -105,9 +105,10 @@ class ThumbSession(FakeSession):
 
     def __init__(self, vtt_url: str | None, pathways: tuple[tuple[str, str], ...] = ()) -> None:
         super().__init__()
-        raw = {"thumbnails": None if vtt_url is None else {"interval_s": INTERVAL_S,
-                                                            "vtt_url": vtt_url}}
-        self.playback = SimpleNamespace(raw=raw, pathways=pathways)
+        self.source = None if vtt_url is None else ThumbnailSource(vtt_url, INTERVAL_S, pathways)
+
+    def thumbnails(self) -> ThumbnailSource | None:
+        return self.source
 
 
 def play(qtbot: Any, h: Harness, session: FakeSession) -> PlayerPage:
