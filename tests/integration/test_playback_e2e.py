@@ -127,6 +127,9 @@ def test_seek_lands_on_the_frame_asked_for(fleet: ReadyInfo) -> None:
             assert snap.fetching_rung == session.scheduler.rung
             assert {e.name for e in snap.edges} == {name for name, _ in fleet.edges}
             assert snap.duration_s > 30.5 and snap.buffer_s > 0
+            thumbs = session.thumbnails()  # trick-play: the index on one of the edges
+            assert thumbs is not None and thumbs.vtt_url.endswith(".vtt")
+            assert thumbs.interval_s > 0 and len(thumbs.pathways) == len(fleet.edges)
             target = 30.5  # beyond the read-ahead: segment 7
             restarted = Waiter.for_event(session.mpv, "playback-restart")
             await session.seek(target)
