@@ -56,6 +56,7 @@ def run_app(options: AppOptions) -> int:
     from PySide6.QtGui import QSurfaceFormat
     from PySide6.QtWidgets import QApplication
 
+    from player.estimate_store import EstimateStore
     from ui.aio import AsyncLoop, Runner
     from ui.artwork import ArtCache
     from ui.backend import Backend
@@ -100,7 +101,8 @@ def run_app(options: AppOptions) -> int:
     video = MpvVideoWidget(mpv.handle) if gl else NullVideoWidget()
     if gl:
         video.gl_ready.connect(lambda: _note_renderer(video))
-    controller = PlayerController(runner, mpv)
+    controller = PlayerController(runner, mpv,
+                                  estimates=EstimateStore(paths.throughput_estimate))
     tv = options.tv or settings.start_in_tv
     window = MainWindow(backend, art, controller, video, settings, paths, tv=tv,
                         auto_sign_in=options.screenshot is not None or options.auto_sign_in)

@@ -65,6 +65,11 @@ class AppPaths:
         return self.cache / "art"
 
     @property
+    def throughput_estimate(self) -> Path:
+        """The last session's throughput estimate (:mod:`player.estimate_store`)."""
+        return self.data / "throughput.json"
+
+    @property
     def controlplane_state(self) -> Path:
         return self.data / "controlplane"
 

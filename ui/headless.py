@@ -33,6 +33,7 @@ from typing import Any, TextIO
 from player.api import ControlPlaneClient
 from player.bundled import BundledControlPlane, ControlPlaneStartError
 from player.errors import AuthError, NotFoundError, PlayerError
+from player.estimate_store import EstimateStore
 from player.mpv_seam import MpvLike, create_mpv
 from player.qoe_report import QoeReport
 from player.session import PlaybackSession, SessionConfig
@@ -106,8 +107,11 @@ async def resolve_title(cp: ControlPlaneClient, title: str, profile_id: str) -> 
 
 
 async def play_title(cp: ControlPlaneClient, options: HeadlessOptions, mpv: MpvLike,
-                     err: TextIO, sync: ProgressSync | None = None
+                     err: TextIO, sync: ProgressSync | None = None,
+                     estimates: EstimateStore | None = None
                      ) -> tuple[QoeReport, PlayerError | None]:
+    """Sign in, find the title and play it; with ``estimates``, start from the last run's
+    throughput estimate and keep this run's for the next."""
     profile_id = await sign_in(cp)
     title = await resolve_title(cp, options.title, profile_id)
     if title.get("playable") is False:
@@ -126,10 +130,16 @@ async def play_title(cp: ControlPlaneClient, options: HeadlessOptions, mpv: MpvL
             device_id=creds.device_id if creds else "", account_id=creds.account_id if creds
             else "", device_name=device_name(), on_write=lambda _: sync.wake())
     print(f"Playing {title.get('name')} ({title.get('id')})…", file=err, flush=True)
-    config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung)
+    initial = estimates.load() if estimates is not None else None
+    config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung,
+                           initial_estimate_bps=initial)
     session = PlaybackSession(cp, str(title["id"]), profile_id, mpv, config=config,
                               progress=reporter)
-    return await drive(session, options, mpv)
+    try:
+        return await drive(session, options, mpv)
+    finally:
+        if estimates is not None:
+            estimates.save(session.estimate_bps)
 
 
 def is_url(title: str) -> bool:
@@ -344,7 +354,8 @@ async def _run(base_url: str, options: HeadlessOptions, out: TextIO, err: TextIO
             replay = asyncio.ensure_future(sync.run())
             mpv = create_mpv(vo="null", ao="null")
             try:
-                report, error = await play_title(cp, options, mpv, err, sync)
+                report, error = await play_title(
+                    cp, options, mpv, err, sync, EstimateStore(paths.throughput_estimate))
             finally:
                 mpv.terminate()
                 replay.cancel()

@@ -27,6 +27,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from player.api import ControlPlaneClient
+from player.estimate_store import EstimateStore
 from player.mpv_seam import MpvLike
 from player.session import PlaybackSession, Session, SessionConfig, SessionSnapshot
 from ui.aio import Runner
@@ -52,6 +53,7 @@ class PlayerController(QObject):
 
     def __init__(self, runner: Runner, mpv: MpvLike, *,
                  make_session: SessionFactory = real_session,
+                 estimates: EstimateStore | None = None,
                  poll_ms: int = 250, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
@@ -60,9 +62,12 @@ class PlayerController(QObject):
         self.session: Session | None = None
         self.playing = False
         self.paused = False
-        self.last_estimate_bps: float | None = None
-        """The ABR's throughput estimate when the last session ended: the next one (a resume,
-        the next title) starts from it instead of the lowest rung."""
+        self.estimates = estimates
+        """Where the estimate outlives the app (read here, once; written on the engine loop)."""
+        self.last_estimate_bps: float | None = estimates.load() if estimates else None
+        """The ABR's throughput estimate when the last session ended (in this run, else the
+        saved one): the next one (a resume, the next title) starts from it instead of the
+        lowest rung."""
         self.volume = 100
         self.muted = False
         self.position_s = 0.0
@@ -153,6 +158,11 @@ class PlayerController(QObject):
         estimate = session.estimate_bps if session is not None else None
         if estimate is not None and estimate > 0:
             self.last_estimate_bps = float(estimate)
+            store = self.estimates
+            if store is not None:  # a small file, but the GUI thread never waits on the disk
+                self.runner.aio.call_soon(
+                    lambda: asyncio.get_running_loop().run_in_executor(
+                        None, store.save, float(estimate)))
 
     def stop(self) -> concurrent.futures.Future[Any] | None:
         """Stop the session (on the loop); returns the future of the stop."""

@@ -287,3 +287,24 @@ def test_a_playback_stopped_mid_segment_leaves_no_task_traceback(
                 result = run.finish()
             report = one_report(result, 0)
             assert report["end_reason"] == "stopped" and report["ok"] is True
+
+
+@pytest.mark.mpv
+@pytest.mark.slow
+def test_the_next_run_starts_from_the_last_runs_throughput(
+        start_controlplane: StartControlPlane, media_catalog: Path, tmp_path: Path) -> None:
+    """Two runs with one data folder on a fast loopback link: the first starts blind at the
+    lowest rung, the second from the estimate the first one saved (not 240p again)."""
+    ready = start_controlplane(catalog_args=("--catalog-dir", str(media_catalog))).ready
+    common = ("play", "long", "--headless", "--json", "--duration", "3", "--start-over", "-v",
+              "--control-plane", ready.base_url, "--data-dir", str(tmp_path))
+    first = cli(*common)
+    one_report(first, 0)
+    assert re.search(r"segment 0: rung 0 \(240p\), startup: no estimate", first.stderr)
+    saved = json.loads((tmp_path / "data" / "throughput.json").read_text())
+    assert saved["estimate_bps"] > 2_824_000  # loopback: faster than the top rung
+    second = cli(*common)
+    one_report(second, 0)
+    start = re.search(r"segment 0: rung (\d) \(\w+\), (.*)", second.stderr)
+    assert start is not None, second.stderr[-3000:]
+    assert int(start[1]) > 0 and "no estimate" not in start[2], start[0]

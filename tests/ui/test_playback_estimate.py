@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from player.estimate_store import EstimateStore
 from player.mpv_seam import FakeMpv
 from tests.ui.conftest import FakeSession
 from ui.aio import AsyncLoop, Runner
@@ -37,3 +39,34 @@ def test_the_next_session_starts_from_the_last_estimate(qtbot: Any) -> None:
         controller.stop()
         runner.close()
         aio.stop()
+
+
+def test_the_estimate_outlives_the_app(qtbot: Any, tmp_path: Path) -> None:
+    """Saved (on the engine loop) when a session stops; a new controller — the next launch —
+    starts its first session from it."""
+    store = EstimateStore(tmp_path / "throughput.json")
+    configs: list[Any] = []
+
+    def make_session(cp: Any, title_id: str, profile_id: str, mpv: Any, config: Any) -> Any:
+        configs.append(config)
+        session = FakeSession()
+        session.estimate_bps = 31_000_000.0
+        return session
+
+    for _launch in range(2):
+        aio = AsyncLoop()
+        aio.start()
+        runner = Runner(aio)
+        controller = PlayerController(runner, FakeMpv(), poll_ms=50, make_session=make_session,
+                                      estimates=store)
+        try:
+            controller.play(None, {"id": "t1", "duration_s": 600}, "p1",  # type: ignore[arg-type]
+                            start_over=False, max_rung=None)
+            qtbot.waitUntil(lambda c=controller: c.playing, timeout=3000)
+        finally:
+            controller.stop()
+            runner.close()
+            aio.stop()  # joins the executor: the save is on disk
+    assert configs[0].initial_estimate_bps is None  # the first launch starts blind
+    assert configs[1].initial_estimate_bps == 31_000_000.0
+    assert store.load() == 31_000_000.0
