@@ -136,6 +136,13 @@ class WholeFiles:
                     response: httpx.Response) -> WholeFile:
         """Take over ``response`` (a 200 with the whole body, its context in ``stack``) and
         download it in the background."""
+        existing = self._files.get(url)
+        if existing is not None and existing.error is None:
+            # Two ranges of one file were asked at once (the video's next segment and the
+            # audio's, say) and both answered with the whole file: keep the first download.
+            await stack.aclose()
+            self._files.move_to_end(url)
+            return existing
         length_header = response.headers.get("Content-Length", "")
         length = int(length_header) if length_header.isdigit() else None
         whole = WholeFile(url, edge, length)

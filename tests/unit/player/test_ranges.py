@@ -115,6 +115,27 @@ def test_every_slice_comes_from_one_download() -> None:
     asyncio.run(main())
 
 
+def test_two_whole_answers_at_once_keep_one_download() -> None:
+    """Two ranges of one file in flight (video and audio), both answered 200 with everything:
+    the second answer is dropped, both read from the first download, nothing is left open."""
+    async def main() -> None:
+        files = WholeFiles(max_bytes=1 << 20, keep=2, stall_timeout_s=lambda _: 5.0)
+        gate = asyncio.Event()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            await gate.wait()
+            yield BODY
+        transport = httpx.MockTransport(lambda _: httpx.Response(200, content=chunks()))
+        first = await _adopt(files, transport)
+        second = await _adopt(files, transport)
+        assert second is first and files.downloads == 1
+        gate.set()
+        assert await second.slice(10, 20) == BODY[10:20]
+        await files.close()
+        assert first._file is None
+    asyncio.run(main())
+
+
 def test_a_broken_download_fails_its_waiters_and_is_forgotten() -> None:
     async def main() -> None:
         failed: list[tuple[str, Cause]] = []
