@@ -247,7 +247,13 @@ class SessionStart(SessionMpv):
                 detection_ms=round(float(event.get("detection_s", 0.0)) * 1000, 1),
                 resume_from_byte=event.get("resume_from_byte"), detail=event.get("detail"))
         elif kind in ("rebuffer_start", "rebuffer_end"):
-            cause = ("startup" if not self._playing else "seek" if self._seeking else "stall")
+            index = int(event.get("index", -1))
+            if kind == "rebuffer_start":
+                cause = ("startup" if not self._playing else "seek" if self._seeking
+                         else "stall")
+                self._rebuffer_causes[index] = cause
+            else:
+                cause = self._rebuffer_causes.get(index, "stall")
             fields: dict[str, Any] = {"index": event.get("index"), "cause": cause}
             if kind == "rebuffer_end":
                 fields["waited_ms"] = round(float(event.get("waited_s", 0.0)) * 1000, 1)

@@ -110,6 +110,9 @@ class SessionState:
         self._file_started = False
         self._playing = False
         self._seeking = False
+        self._rebuffer_causes: dict[int, str] = {}
+        """The cause of each wait under way, by segment index, as it was when the wait began
+        (a wait that began before the first frame is start-up, however long it lasts)."""
         self._stopping = False
         self._closed = False
         self._ended_emitted = False

@@ -332,3 +332,19 @@ def test_the_policy_is_told_the_buffer_the_scheduler_fetches_to() -> None:
     assert own_policy(SessionConfig()).config.max_buffer_s == 60.0  # the default buffer target
     short = SessionConfig(scheduler=SchedulerConfig(buffer=BufferConfig(target_s=24.0)))
     assert own_policy(short).config.max_buffer_s == 24.0
+
+
+def test_a_wait_that_began_before_the_first_frame_is_start_up_not_a_rebuffer() -> None:
+    """mpv asks for segment 1 while segment 0 is still on its way; the first frame comes up
+    during that wait. The wait is start-up time (in ttff), not a rebuffer; a later wait is."""
+    session = PlaybackSession.from_url("http://origin.test/index.m3u8", FakeMpv())
+    session._on_scheduler_event({"type": "rebuffer_start", "index": 1})
+    session._playing = True  # the first frame, mid-wait
+    session._on_scheduler_event({"type": "rebuffer_end", "index": 1, "waited_s": 0.5})
+    session._on_scheduler_event({"type": "rebuffer_start", "index": 5})
+    session._on_scheduler_event({"type": "rebuffer_end", "index": 5, "waited_s": 0.25})
+    causes = [(e["index"], e["cause"]) for e in session.telemetry.events
+              if e["type"] == "rebuffer_end"]
+    assert causes == [(1, "startup"), (5, "stall")]
+    report = session.report()
+    assert report.rebuffer_count == 1 and report.rebuffer_s == 0.25
