@@ -209,13 +209,6 @@ class EdgeAttempt(EdgePlaylists):
                       segment.duration_s)
         return Fetched(index, rung, rendition, data, edge, 0, 0.0, 0.0, 0, 0)
 
-    def _note_ignored_range(self, edge: str, url: str) -> None:
-        """Log once per edge and URL that a server answers a Range with the whole body."""
-        if (edge, url) not in self._ignored_range:
-            self._ignored_range.add((edge, url))
-            log.info("%s ignores Range on %s (answers 200): slicing the ranges from the "
-                     "whole body", edge, url)
-
     async def _from_whole(self, whole: WholeFile, edge: str, segment: Segment, index: int,
                           rung: int, rendition: str, progress: Progress, live: LiveSegment,
                           failovers: int, init: InitInfo | None) -> Fetched:

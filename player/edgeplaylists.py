@@ -10,6 +10,7 @@ init segments (checked, cached: they are the same on every edge).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 
@@ -19,6 +20,11 @@ from player.failover import Cause
 from player.fetchbase import LAST_RESORT, Failed, FetcherBase, UrlExpired, describe
 from player.fmp4 import InitInfo, MediaFormatError, parse_init
 from player.manifest import InitSection, MediaPlaylist
+from player.wholefile import WholeFile, WholeFileError, range_mismatch
+
+MAX_INIT_BYTES = 16 * 1024 * 1024
+"""Largest init segment (EXT-X-MAP) read (bytes): a ``moov`` of a fragmented stream is a few KB;
+a server that sends more is cut off with a clear error."""
 
 
 class EdgePlaylists(FetcherBase):
@@ -107,35 +113,78 @@ class EdgePlaylists(FetcherBase):
         key = (rendition, name, section.byterange)
         if key in self._init_cache:
             return self._init_cache[key]
+        # One request per init segment: the scheduler's fetch and the bridge's (mpv's first
+        # read) often ask at once; the second waits for the first's answer.
+        async with self._init_locks.setdefault(key, asyncio.Lock()):
+            if key in self._init_cache:
+                return self._init_cache[key]
+            start = self._clock()
+            data = await self._init_body(edge, section, start)
+            try:
+                info = parse_init(data)
+            except MediaFormatError as exc:
+                raise Failed(Cause.CORRUPT, f"init segment: {exc.message}",
+                             self._clock() - start) from None
+            self._init_cache[key] = (data, info)
+            self.inits.setdefault(rendition, data)
+            return data, info
+
+    async def _init_body(self, edge: str, section: InitSection, start: float) -> bytes:
+        """The init segment's bytes: at most ``MAX_INIT_BYTES``; a byte range from a server
+        that ignores Range is sliced from the whole-file download its segments share."""
         headers = {"Accept-Encoding": "identity"}
+        first, end = 0, MAX_INIT_BYTES
         if section.byterange is not None:
             first, length = section.byterange
-            headers["Range"] = f"bytes={first}-{first + length - 1}"
-        start = self._clock()
+            end = first + length
+            if length > MAX_INIT_BYTES:
+                raise Failed(Cause.CORRUPT, f"init segment: a {length}-byte range, over the "
+                             f"{MAX_INIT_BYTES}-byte limit", 0.0)
+            whole = self._whole.get(section.uri)
+            if whole is not None:
+                return await self._init_from_whole(whole, first, end, start)
+            headers["Range"] = f"bytes={first}-{end - 1}"
         timeout = self.ttfb_timeout_s(edge) + self.stall_timeout_s(edge)
+        body = bytearray()
         try:
-            async with asyncio.timeout(timeout):
-                response = await self._http.get(section.uri, headers=headers,
-                                                timeout=self.config.max_timeout_s * 2)
+            async with asyncio.timeout(timeout), contextlib.AsyncExitStack() as stack:
+                response = await stack.enter_async_context(self._http.stream(
+                    "GET", section.uri, headers=headers,
+                    timeout=self.config.max_timeout_s * 2))
+                status = response.status_code
+                if status >= 400:
+                    self._check_status(status, await response.aread(), start)
+                if section.byterange is not None and status == 206:
+                    mismatch = range_mismatch(response.headers.get("Content-Range"),
+                                              first, end - 1)
+                    if mismatch is not None:
+                        raise Failed(Cause.BAD_RANGE, f"init segment: {mismatch}",
+                                     self._clock() - start)
+                if section.byterange is not None and status == 200:
+                    self._note_ignored_range(edge, section.uri)
+                    whole = await self._whole.adopt(section.uri, edge, stack.pop_all(),
+                                                    response)
+                    return await self._init_from_whole(whole, first, end, start)
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_INIT_BYTES:
+                        raise Failed(Cause.CORRUPT, "init segment: over the "
+                                     f"{MAX_INIT_BYTES}-byte limit", self._clock() - start)
         except TimeoutError:
             raise Failed(Cause.TTFB_TIMEOUT, f"init segment: no answer in {timeout:.2f} s",
                          self._clock() - start) from None
         except httpx.TransportError as exc:
             raise Failed(Cause.REFUSED, f"init segment: {describe(exc)}",
                          self._clock() - start) from None
-        self._check_status(response.status_code, response.content, start)
-        data = response.content
-        if section.byterange is not None and response.status_code == 200:
-            first, length = section.byterange  # the server ignored the Range: cut it out
-            data = data[first:first + length]
+        return bytes(body)
+
+    async def _init_from_whole(self, whole: WholeFile, first: int, end: int,
+                               start: float) -> bytes:
         try:
-            info = parse_init(data)
-        except MediaFormatError as exc:
-            raise Failed(Cause.CORRUPT, f"init segment: {exc.message}",
-                         self._clock() - start) from None
-        self._init_cache[key] = (data, info)
-        self.inits.setdefault(rendition, data)
-        return data, info
+            return await whole.slice(first, end)
+        except WholeFileError as exc:
+            raise Failed(exc.cause, f"init segment: {exc.detail}", self._clock() - start) \
+                from None
 
     async def init_for(self, rendition: str) -> bytes:
         """``rendition``'s (first) init segment from the best edge that serves it (the bridge

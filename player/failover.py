@@ -90,9 +90,10 @@ class FetchConfig:
     max_whole_file_bytes: int = 8 * 1024 * 1024 * 1024
     """Largest whole-file body kept when a server ignores the Range of a byte-range playlist
     (bytes, in an unnamed temporary file, not in memory). Default 8589934592 (8 GiB)."""
-    whole_files_kept: int = 2
+    whole_files_kept: int = 8
     """Whole-file bodies kept at once (count; the least recently used one not being downloaded
-    is dropped first). Default 2."""
+    is dropped first). They are on disk, not in memory; enough for a ladder's renditions and its
+    audio, so that a rendition switch does not download a file again. Default 8."""
 
 
 def adaptive_timeout_s(expected_s: float, buffer_s: float, config: FetchConfig, *,

@@ -6,6 +6,7 @@ and the timeout rule per edge (docs: the timeout rule).
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -153,6 +154,7 @@ class FetcherBase:
     inits: dict[str, bytes]
     """The first init segment (EXT-X-MAP) fetched per rendition id: what the bridge serves."""
     _init_cache: dict[tuple[str, str, tuple[int, int] | None], tuple[bytes, InitInfo]]
+    _init_locks: dict[tuple[str, str, tuple[int, int] | None], asyncio.Lock]
     on_stage: Callable[[str, int], None] | None
     """Optional tracer: ``on_stage(stage, index)`` at ``seg_request``, ``seg_headers``,
     ``seg_body`` (last byte) and ``seg_ready`` (decrypted and valid) of every attempt (the
@@ -199,3 +201,10 @@ class FetcherBase:
         cause = Cause.HTTP_5XX if status >= 500 else Cause.HTTP_4XX
         raise Failed(cause, f"answered {status}{f' {code}' if code else ''}",
                      self._clock() - start)
+
+    def _note_ignored_range(self, edge: str, url: str) -> None:
+        """Log once per edge and URL that a server answers a Range with the whole body."""
+        if (edge, url) not in self._ignored_range:
+            self._ignored_range.add((edge, url))
+            log.info("%s ignores Range on %s (answers 200): slicing the ranges from the "
+                     "whole body", edge, url)

@@ -114,6 +114,7 @@ class SegmentFetcher(EdgeAttempt):
                                      hard=exc.cause.hard))
         self.inits = {}
         self._init_cache = {}
+        self._init_locks = {}
         self.on_stage = None
 
     def subscribe(self, listener: Callable[[FailoverEvent], None]) -> None:

@@ -69,6 +69,8 @@ class _Handler(SimpleHTTPRequestHandler):
     off by 188)."""
 
     mode = "ignore"
+    ttfb_s = 0.0
+    """Wait this long before answering anything: a slow origin (a cache miss far away)."""
     log: RequestLog
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -78,6 +80,8 @@ class _Handler(SimpleHTTPRequestHandler):
         self.log.add(self.path, self.headers.get("Range"), int(code))
 
     def do_GET(self) -> None:
+        if self.ttfb_s:
+            time.sleep(self.ttfb_s)
         if self.path == "/endless.m3u8":
             return self._endless()
         if self.path == "/drip.m3u8":
@@ -98,7 +102,7 @@ class _Handler(SimpleHTTPRequestHandler):
             f.seek(first)
             body = f.read(last - first + 1)
         self.send_response(206)
-        self.send_header("Content-Type", "video/mp2t")
+        self.send_header("Content-Type", self.guess_type(str(path)))
         self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -141,10 +145,11 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve(root: Path, mode: str = "ignore") -> Iterator[tuple[str, RequestLog]]:
+def serve(root: Path, mode: str = "ignore",
+          ttfb_s: float = 0.0) -> Iterator[tuple[str, RequestLog]]:
     """A threaded HTTP server on loopback over ``root``: its base URL and request log."""
     log = RequestLog()
-    handler = type("Handler", (_Handler,), {"mode": mode, "log": log})
+    handler = type("Handler", (_Handler,), {"mode": mode, "log": log, "ttfb_s": ttfb_s})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0),
                                 functools.partial(handler, directory=os.fspath(root)))
     httpd.daemon_threads = True
