@@ -49,6 +49,13 @@ class HysteresisConfig:
     """A buffer-funded step up must keep the buffer above reservoir + cushion for this much
     media at the cautious (percentile) estimate, seconds. Default 30 (at the reference cap;
     scaled, at least one segment)."""
+    payback_segments: float = 3.0
+    """A buffer-funded step up must last at least this many segments: the floor of
+    ``buffer_up_horizon_s``, in segments. QoE_lin charges |Δbitrate| per switch, so a step up
+    that is undone costs 2 × Δ and gains Δ per segment played at the higher rung: it pays only
+    if it lasts more than two segments; 3 is the least whole number that does. Binds only at
+    small caps (at 60 s the scaled horizon is 7.5 envivio / 10 bbb4k segments). Default 3 (by
+    reasoning; checked on half A, confirmed on half B, 2026-12-04)."""
     percentile: PercentileConfig = field(default_factory=PercentileConfig)
     """The cautious estimate that judges buffer-funded steps up: the 20th percentile of the last
     20 samples, weighted by transfer time (see :class:`abr.percentile.PercentileConfig`)."""
@@ -106,9 +113,10 @@ class Thresholds:
     @classmethod
     def scaled(cls, cfg: HysteresisConfig, max_buffer_s: float, segment_s: float) -> Thresholds:
         """Each threshold × cap / ``reference_buffer_s``, at least one segment (the dwell and
-        the startup threshold two): a reservoir under one segment cannot cover the download in
-        flight, a full margin under one segment is finer than the buffer moves, and a startup
-        that ends at one segment ends before its first measured download can act."""
+        the startup threshold two, the buffer-funded horizon ``payback_segments``): a reservoir
+        under one segment cannot cover the download in flight, a full margin under one segment
+        is finer than the buffer moves, and a startup that ends at one segment ends before its
+        first measured download can act."""
         scale = max_buffer_s / cfg.reference_buffer_s
 
         def at_least(value_s: float, floor_s: float) -> float:
@@ -120,7 +128,9 @@ class Thresholds:
             cushion_s=at_least(cfg.cushion_s, segment_s),
             up_min_buffer_s=at_least(cfg.up_min_buffer_s, 2 * segment_s),
             up_dwell_s=at_least(cfg.up_dwell_s, 2 * segment_s),
-            buffer_up_horizon_s=at_least(cfg.buffer_up_horizon_s, segment_s),
+            buffer_up_horizon_s=at_least(
+                cfg.buffer_up_horizon_s, max(1.0, cfg.payback_segments) * segment_s
+            ),
             full_buffer_margin_s=at_least(cfg.full_buffer_margin_s, segment_s),
             endgame_horizon_s=cfg.endgame_horizon_s * scale,
         )

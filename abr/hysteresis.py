@@ -19,10 +19,13 @@ the session's buffer cap (``start(max_buffer_s=...)``), never below its floor in
 * **Step up** to the highest rung whose headroom credit (time with the estimate at least
   ``up_safety`` × its bitrate, minus ``headroom_decay`` × the time without) has reached
   ``up_dwell_s``, once the buffer holds ``up_min_buffer_s``; or, above the cushion, to the
-  highest rung the buffer can fund for ``buffer_up_horizon_s`` of media while staying above the
-  cushion, judged with a cautious estimate (the lower of the EWMA pair and a sliding 20th
-  percentile). A *full* buffer (within ``full_buffer_margin_s`` of the cap) is judged with the
-  EWMA estimate instead: there the alternative is idling, which wastes throughput for sure.
+  highest rung the buffer can fund for ``buffer_up_horizon_s`` of media (at least
+  ``payback_segments``: a step undone sooner costs more in switches than it gains) while staying
+  above the cushion, judged with a cautious estimate (the lower of the EWMA pair and a sliding
+  20th percentile) just above the cushion, the EWMA estimate once the buffer is *full* (within
+  ``full_buffer_margin_s`` of the cap: there the alternative is idling, which wastes throughput
+  for sure), and in between an estimate that moves from the one to the other as the buffer
+  deepens (a deeper buffer absorbs more of the estimate's spread).
 * **Abandon** an in-flight download whose remaining time would leave less than
   ``abandon_margin_s`` in the buffer, naming the highest lower rung that would arrive in time.
   The first download (nothing buffered, so nothing can stall) only when it would take longer
@@ -270,15 +273,34 @@ class HysteresisPolicy(PolicyBase):
                 if self._credit_s[higher] >= th.up_dwell_s:
                     return self._decide(higher, "up: sustained headroom")
         comfortable_s = th.reservoir_s + th.cushion_s
-        cautious = self.percentile.estimate_bps()
-        if current < top and buffer_s >= comfortable_s and cautious is not None:
-            full = buffer_s >= th.max_buffer_s - th.full_buffer_margin_s
-            cautious = estimate if full else min(cautious, estimate)
+        percentile = self.percentile.estimate_bps()
+        if current < top and buffer_s >= comfortable_s and percentile is not None:
+            funding = self.funding_estimate_bps(buffer_s, estimate, percentile)
             for higher in range(top, current, -1):
-                drain_per_media_s = self.bitrates_bps[higher] / cautious - 1.0
+                drain_per_media_s = self.bitrates_bps[higher] / funding - 1.0
                 if buffer_s - th.buffer_up_horizon_s * drain_per_media_s >= comfortable_s:
                     return self._decide(higher, "up: buffer funds it")
         return self._decide(current, "hold")
+
+    def funding_estimate_bps(
+        self, buffer_s: float, estimate_bps: float, percentile_bps: float
+    ) -> float:
+        """The estimate a buffer-funded step up is judged with: the cautious one (the lower of
+        the EWMA and the percentile) at reservoir + cushion, the EWMA once the buffer is full
+        (within ``full_buffer_margin_s`` of the cap), and in between a share of the gap that
+        grows linearly with the buffer. The deeper the buffer, the more of the estimate's
+        spread (EWMA − 20th percentile, wide on a bursty link) it can absorb, so the less of
+        that margin the step keeps."""
+        th = self.thresholds
+        cautious = min(percentile_bps, estimate_bps)
+        low_s = th.reservoir_s + th.cushion_s
+        full_s = th.max_buffer_s - th.full_buffer_margin_s
+        if buffer_s >= full_s:
+            return estimate_bps
+        if full_s <= low_s or buffer_s <= low_s:
+            return cautious
+        share = (buffer_s - low_s) / (full_s - low_s)
+        return cautious + share * (estimate_bps - cautious)
 
     def should_abandon(
         self,
