@@ -320,6 +320,19 @@ class HysteresisPolicy(PolicyBase):
             self._abandon = (rung, choice)
         return choice
 
+    def abandon_rate_bps(self, bytes_so_far: int, transfer_s: float) -> float:
+        """The rate the rest of an in-flight download is expected at: its own bits so far and
+        ``abandon_prior_s`` seconds of the measured estimate, over its transfer time plus those
+        seconds. A download's first half-second says little (a short dip, a slow start), so the
+        estimate weighs as much as that at first and less the longer the download runs. The
+        first download (no measured estimate yet) is judged on its own rate."""
+        bits = 8.0 * max(bytes_so_far, 1)
+        prior_s = self.config.abandon_prior_s
+        estimate = self.estimator.estimate_bps()
+        if prior_s <= 0 or estimate is None or self._completed == 0:
+            return bits / transfer_s
+        return (bits + estimate * prior_s) / (transfer_s + prior_s)
+
     def _abandon_choice(
         self, rung: int, bytes_so_far: int, total_bytes: int, elapsed_s: float, buffer_s: float
     ) -> int | None:
@@ -329,7 +342,7 @@ class HysteresisPolicy(PolicyBase):
         transfer_s = elapsed_s - min(self.estimator.ttfb_s(), elapsed_s)
         if transfer_s <= 0:
             return None
-        rate_bps = 8.0 * max(bytes_so_far, 1) / transfer_s
+        rate_bps = self.abandon_rate_bps(bytes_so_far, transfer_s)
         remaining_s = 8.0 * (total_bytes - bytes_so_far) / rate_bps
         if self._completed == 0:  # nothing buffered yet: only the start is delayed
             budget_s = cfg.startup_abandon_budget_s

@@ -115,7 +115,7 @@ def test_max_rung_cap_is_honoured() -> None:
 
 
 def test_abandons_a_download_that_would_drain_the_buffer() -> None:
-    policy = started()
+    policy = started(abandon_prior_s=0.0)  # judged on the download's own rate alone
     feed(policy, 5e6, 1.0, rung=4)
     total = int(4_300_000 * SEG_S / 8)  # 2.15 MB
     # 1 s in, 125 kB arrived: 1 Mbit/s, 2.03 MB left takes ~16 s with a 6 s buffer
@@ -137,6 +137,21 @@ def test_does_not_abandon_a_download_that_fits() -> None:
     # too young to judge, and rung 0 has nowhere to go
     assert policy.should_abandon(5, 1_000, total, 0.2, 1.0, 2.0) is None
     assert policy.should_abandon(0, 1_000, total, 2.0, 1.0, 2.0) is None
+
+
+def test_a_slow_first_half_second_is_weighed_against_the_estimate() -> None:
+    total = int(4_300_000 * SEG_S / 8)  # 2.15 MB
+    # 0.5 s in, 50 kB: 0.8 Mbit/s on a link measured at 5 Mbit/s, 6 s buffered
+    own_rate = started(abandon_prior_s=0.0)
+    feed(own_rate, 5e6, 1.0, rung=4)
+    assert own_rate.should_abandon(5, 50_000, total, 0.5, 6.0, 1.5) is not None  # ~21 s left
+    blended = started()
+    feed(blended, 5e6, 1.0, rung=4)
+    # half a second of the estimate weighs as much as the download's own: ~2.9 Mbit/s, ~5.8 s
+    assert blended.abandon_rate_bps(50_000, 0.5) == pytest.approx(2.9e6)
+    assert blended.should_abandon(5, 50_000, total, 0.5, 7.0, 1.5) is None
+    # the longer the download stays slow, the less the estimate counts: 3 s in at 0.8 Mbit/s
+    assert blended.should_abandon(5, 300_000, total, 3.0, 7.0, 4.0) is not None
 
 
 def test_first_download_is_abandoned_only_past_the_startup_budget() -> None:

@@ -108,6 +108,7 @@ def test_a_comfortable_buffer_waits_out_a_stalled_download() -> None:
     policy.choose(0, 0.0, 0.0)
     policy.on_download_complete(1, 2_000_000, 1.0, 0.0, 1.0)
     policy.last_rung = 5
-    # an outage: 10 kB of 2.15 MB after 5 s would take ~18 min at this rate
-    assert policy.should_abandon(5, 10_000, 2_150_000, 5.0, 40.0, 6.0) is None
-    assert policy.should_abandon(5, 10_000, 2_150_000, 5.0, 20.0, 6.0) is not None
+    # an outage: 10 kB of 2.15 MB after 10 s (even with half a second of the 16 Mbit/s
+    # estimate blended in, the rest takes ~22 s)
+    assert policy.should_abandon(5, 10_000, 2_150_000, 10.0, 40.0, 11.0) is None
+    assert policy.should_abandon(5, 10_000, 2_150_000, 10.0, 20.0, 11.0) is not None
