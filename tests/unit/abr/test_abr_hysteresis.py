@@ -203,7 +203,7 @@ def test_the_deeper_the_buffer_the_less_of_the_estimates_spread_a_step_keeps() -
     assert pct < funding[2] < ewma
 
 
-def test_at_a_small_cap_a_funded_step_must_last_three_segments() -> None:
+def test_at_a_small_cap_a_funded_step_must_last_the_payback_segments() -> None:
     def at_cap_15(bps: float, **overrides: float) -> HysteresisPolicy:
         policy = HysteresisPolicy(HysteresisConfig(**overrides))  # type: ignore[arg-type]
         policy.start(LADDER, SEG_S, max_buffer_s=15.0)
@@ -213,13 +213,13 @@ def test_at_a_small_cap_a_funded_step_must_last_three_segments() -> None:
             policy.on_download_complete(2, int(bps * 2.0 / 8), 2.0, 0.0, 4.0 * k)
         return policy
 
-    # 11 s buffered of a 15 s cap (full), 1.5 Mbit/s: rung 3 drains 0.23 s per segment, so the
-    # 2 s above reservoir + cushion last under three segments: a step up then down would cost
+    # 11 s buffered of a 15 s cap (full), 1.5 Mbit/s: rung 3 drains 0.93 s per segment, so the
+    # 2 s above reservoir + cushion last about two segments: a step up then down would cost
     # more in switches than the two segments gain
     assert at_cap_15(1_500_000).choose(10, 11.0, 40.0).rung == 2
     assert at_cap_15(1_500_000, payback_segments=1).choose(10, 11.0, 40.0).rung == 3
-    # at 1.65 Mbit/s the same buffer carries rung 3 for more than three segments: taken
-    assert at_cap_15(1_650_000).choose(10, 11.0, 40.0).rung == 3
+    # at 1.7 Mbit/s the same buffer carries rung 3 for more than four segments: taken
+    assert at_cap_15(1_700_000).choose(10, 11.0, 40.0).rung == 3
 
 
 def near_the_end(rung: int, segment_count: int | None = 48) -> HysteresisPolicy:

@@ -17,7 +17,8 @@ def test_thresholds_scale_with_the_cap_down_to_one_segment() -> None:
     at60 = Thresholds.scaled(cfg, 60.0, SEG_S)
     assert (at60.reservoir_s, at60.cushion_s, at60.up_dwell_s) == (8.0, 20.0, 15.0)
     at30 = Thresholds.scaled(cfg, 30.0, SEG_S)
-    assert (at30.reservoir_s, at30.cushion_s, at30.buffer_up_horizon_s) == (4.0, 10.0, 15.0)
+    assert (at30.reservoir_s, at30.cushion_s) == (4.0, 10.0)
+    assert at30.buffer_up_horizon_s == 4 * SEG_S  # 15 s scaled, floored at payback_segments
     at15 = Thresholds.scaled(cfg, 15.0, SEG_S)
     assert at15.reservoir_s == SEG_S and at15.full_buffer_margin_s == SEG_S  # floors
     assert at15.up_dwell_s == 2 * SEG_S and at15.up_min_buffer_s == 2 * SEG_S
