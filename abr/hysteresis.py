@@ -26,8 +26,9 @@ the session's buffer cap (``start(max_buffer_s=...)``), never below its floor in
   ``full_buffer_margin_s`` of the cap: there the alternative is idling, which wastes throughput
   for sure), and in between an estimate that moves from the one to the other as the buffer
   deepens (a deeper buffer absorbs more of the estimate's spread).
-* **Abandon** an in-flight download whose remaining time would leave less than
-  ``abandon_margin_s`` in the buffer, naming the highest lower rung that would arrive in time.
+* **Abandon** an in-flight download whose remaining time (at its own rate blended with
+  ``abandon_prior_s`` seconds of the estimate) would leave less than ``abandon_margin_s`` in
+  the buffer, naming the highest lower rung that would arrive in time.
   The first download (nothing buffered, so nothing can stall) only when it would take longer
   than ``startup_abandon_budget_s``.
 * **Endgame** (a title of known length): once at most ``endgame_horizon_s`` of media is left to
