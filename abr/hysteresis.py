@@ -19,12 +19,16 @@ the session's buffer cap (``start(max_buffer_s=...)``), never below its floor in
 * **Step up** to the highest rung whose headroom credit (time with the estimate at least
   ``up_safety`` × its bitrate, minus ``headroom_decay`` × the time without) has reached
   ``up_dwell_s``, once the buffer holds ``up_min_buffer_s``; or, above the cushion, to the
-  highest rung the buffer can fund for ``buffer_up_horizon_s`` of media while staying above the
-  cushion, judged with a cautious estimate (the lower of the EWMA pair and a sliding 20th
-  percentile). A *full* buffer (within ``full_buffer_margin_s`` of the cap) is judged with the
-  EWMA estimate instead: there the alternative is idling, which wastes throughput for sure.
-* **Abandon** an in-flight download whose remaining time would leave less than
-  ``abandon_margin_s`` in the buffer, naming the highest lower rung that would arrive in time.
+  highest rung the buffer can fund for ``buffer_up_horizon_s`` of media (at least
+  ``payback_segments``: a step undone sooner costs more in switches than it gains) while staying
+  above the cushion, judged with a cautious estimate (the lower of the EWMA pair and a sliding
+  20th percentile) just above the cushion, the EWMA estimate once the buffer is *full* (within
+  ``full_buffer_margin_s`` of the cap: there the alternative is idling, which wastes throughput
+  for sure), and in between an estimate that moves from the one to the other as the buffer
+  deepens (a deeper buffer absorbs more of the estimate's spread).
+* **Abandon** an in-flight download whose remaining time (at its own rate blended with
+  ``abandon_prior_s`` seconds of the estimate) would leave less than ``abandon_margin_s`` in
+  the buffer, naming the highest lower rung that would arrive in time.
   The first download (nothing buffered, so nothing can stall) only when it would take longer
   than ``startup_abandon_budget_s``.
 * **Endgame** (a title of known length): once at most ``endgame_horizon_s`` of media is left to
@@ -270,15 +274,34 @@ class HysteresisPolicy(PolicyBase):
                 if self._credit_s[higher] >= th.up_dwell_s:
                     return self._decide(higher, "up: sustained headroom")
         comfortable_s = th.reservoir_s + th.cushion_s
-        cautious = self.percentile.estimate_bps()
-        if current < top and buffer_s >= comfortable_s and cautious is not None:
-            full = buffer_s >= th.max_buffer_s - th.full_buffer_margin_s
-            cautious = estimate if full else min(cautious, estimate)
+        percentile = self.percentile.estimate_bps()
+        if current < top and buffer_s >= comfortable_s and percentile is not None:
+            funding = self.funding_estimate_bps(buffer_s, estimate, percentile)
             for higher in range(top, current, -1):
-                drain_per_media_s = self.bitrates_bps[higher] / cautious - 1.0
+                drain_per_media_s = self.bitrates_bps[higher] / funding - 1.0
                 if buffer_s - th.buffer_up_horizon_s * drain_per_media_s >= comfortable_s:
                     return self._decide(higher, "up: buffer funds it")
         return self._decide(current, "hold")
+
+    def funding_estimate_bps(
+        self, buffer_s: float, estimate_bps: float, percentile_bps: float
+    ) -> float:
+        """The estimate a buffer-funded step up is judged with: the cautious one (the lower of
+        the EWMA and the percentile) at reservoir + cushion, the EWMA once the buffer is full
+        (within ``full_buffer_margin_s`` of the cap), and in between a share of the gap that
+        grows linearly with the buffer. The deeper the buffer, the more of the estimate's
+        spread (EWMA − 20th percentile, wide on a bursty link) it can absorb, so the less of
+        that margin the step keeps."""
+        th = self.thresholds
+        cautious = min(percentile_bps, estimate_bps)
+        low_s = th.reservoir_s + th.cushion_s
+        full_s = th.max_buffer_s - th.full_buffer_margin_s
+        if buffer_s >= full_s:
+            return estimate_bps
+        if full_s <= low_s or buffer_s <= low_s:
+            return cautious
+        share = (buffer_s - low_s) / (full_s - low_s)
+        return cautious + share * (estimate_bps - cautious)
 
     def should_abandon(
         self,
@@ -298,6 +321,19 @@ class HysteresisPolicy(PolicyBase):
             self._abandon = (rung, choice)
         return choice
 
+    def abandon_rate_bps(self, bytes_so_far: int, transfer_s: float) -> float:
+        """The rate the rest of an in-flight download is expected at: its own bits so far and
+        ``abandon_prior_s`` seconds of the measured estimate, over its transfer time plus those
+        seconds. A download's first half-second says little (a short dip, a slow start), so the
+        estimate weighs as much as that at first and less the longer the download runs. The
+        first download (no measured estimate yet) is judged on its own rate."""
+        bits = 8.0 * max(bytes_so_far, 1)
+        prior_s = self.config.abandon_prior_s
+        estimate = self.estimator.estimate_bps()
+        if prior_s <= 0 or estimate is None or self._completed == 0:
+            return bits / transfer_s
+        return (bits + estimate * prior_s) / (transfer_s + prior_s)
+
     def _abandon_choice(
         self, rung: int, bytes_so_far: int, total_bytes: int, elapsed_s: float, buffer_s: float
     ) -> int | None:
@@ -307,7 +343,7 @@ class HysteresisPolicy(PolicyBase):
         transfer_s = elapsed_s - min(self.estimator.ttfb_s(), elapsed_s)
         if transfer_s <= 0:
             return None
-        rate_bps = 8.0 * max(bytes_so_far, 1) / transfer_s
+        rate_bps = self.abandon_rate_bps(bytes_so_far, transfer_s)
         remaining_s = 8.0 * (total_bytes - bytes_so_far) / rate_bps
         if self._completed == 0:  # nothing buffered yet: only the start is delayed
             budget_s = cfg.startup_abandon_budget_s

@@ -115,7 +115,7 @@ def test_max_rung_cap_is_honoured() -> None:
 
 
 def test_abandons_a_download_that_would_drain_the_buffer() -> None:
-    policy = started()
+    policy = started(abandon_prior_s=0.0)  # judged on the download's own rate alone
     feed(policy, 5e6, 1.0, rung=4)
     total = int(4_300_000 * SEG_S / 8)  # 2.15 MB
     # 1 s in, 125 kB arrived: 1 Mbit/s, 2.03 MB left takes ~16 s with a 6 s buffer
@@ -137,6 +137,21 @@ def test_does_not_abandon_a_download_that_fits() -> None:
     # too young to judge, and rung 0 has nowhere to go
     assert policy.should_abandon(5, 1_000, total, 0.2, 1.0, 2.0) is None
     assert policy.should_abandon(0, 1_000, total, 2.0, 1.0, 2.0) is None
+
+
+def test_a_slow_first_half_second_is_weighed_against_the_estimate() -> None:
+    total = int(4_300_000 * SEG_S / 8)  # 2.15 MB
+    # 0.5 s in, 50 kB: 0.8 Mbit/s on a link measured at 5 Mbit/s, 6 s buffered
+    own_rate = started(abandon_prior_s=0.0)
+    feed(own_rate, 5e6, 1.0, rung=4)
+    assert own_rate.should_abandon(5, 50_000, total, 0.5, 6.0, 1.5) is not None  # ~21 s left
+    blended = started()
+    feed(blended, 5e6, 1.0, rung=4)
+    # half a second of the estimate weighs as much as the download's own: ~2.9 Mbit/s, ~5.8 s
+    assert blended.abandon_rate_bps(50_000, 0.5) == pytest.approx(2.9e6)
+    assert blended.should_abandon(5, 50_000, total, 0.5, 7.0, 1.5) is None
+    # the longer the download stays slow, the less the estimate counts: 3 s in at 0.8 Mbit/s
+    assert blended.should_abandon(5, 300_000, total, 3.0, 7.0, 4.0) is not None
 
 
 def test_first_download_is_abandoned_only_past_the_startup_budget() -> None:
@@ -163,6 +178,48 @@ def test_a_full_buffer_funds_a_step_with_the_ewma_estimate() -> None:
     assert at_rung_two().choose(20, 54.0, 40.0).rung > 2
     # the same buffer when the cap is far away: judged with the cautious percentile
     assert at_rung_two(max_buffer_s=240.0).choose(20, 54.0, 40.0).rung == 2
+
+
+def test_the_deeper_the_buffer_the_less_of_the_estimates_spread_a_step_keeps() -> None:
+    def at_rung_two() -> HysteresisPolicy:
+        policy = started()
+        policy.last_rung = 2
+        policy._in_startup = False
+        # a bursty link: EWMA about 1.8 Mbit/s (no headroom for rung 3), 20th percentile 0.7
+        for k in range(20):
+            feed(policy, 700_000 if k % 4 == 0 else 2_000_000, 2.0 * k, rung=2)
+        return policy
+
+    # 60 s cap: reservoir + cushion 28 s, full from 52 s
+    rungs = [at_rung_two().choose(20, buffer_s, 40.0).rung for buffer_s in (28.0, 40.0, 46.0, 52.0)]
+    assert rungs == sorted(rungs)  # never a lower rung for a deeper buffer
+    assert rungs[0] == 2  # just above the cushion: the cautious percentile, no step
+    assert 2 < rungs[2] < rungs[3]  # in between: a step, smaller than the full buffer's
+    policy = at_rung_two()
+    ewma, pct = policy.estimate_bps, policy.percentile.estimate_bps()
+    assert ewma is not None and pct is not None
+    funding = [policy.funding_estimate_bps(b, ewma, pct) for b in (20.0, 28.0, 40.0, 52.0, 58.0)]
+    assert funding[0] == funding[1] == pct and funding[3] == funding[4] == ewma
+    assert pct < funding[2] < ewma
+
+
+def test_at_a_small_cap_a_funded_step_must_last_the_payback_segments() -> None:
+    def at_cap_15(bps: float, **overrides: float) -> HysteresisPolicy:
+        policy = HysteresisPolicy(HysteresisConfig(**overrides))  # type: ignore[arg-type]
+        policy.start(LADDER, SEG_S, max_buffer_s=15.0)
+        policy.last_rung = 2
+        policy._in_startup = False
+        for k in range(10):  # a steady link: no headroom credit for rung 3 (1.85M)
+            policy.on_download_complete(2, int(bps * 2.0 / 8), 2.0, 0.0, 4.0 * k)
+        return policy
+
+    # 11 s buffered of a 15 s cap (full), 1.5 Mbit/s: rung 3 drains 0.93 s per segment, so the
+    # 2 s above reservoir + cushion last about two segments: a step up then down would cost
+    # more in switches than the two segments gain
+    assert at_cap_15(1_500_000).choose(10, 11.0, 40.0).rung == 2
+    assert at_cap_15(1_500_000, payback_segments=1).choose(10, 11.0, 40.0).rung == 3
+    # at 1.7 Mbit/s the same buffer carries rung 3 for more than four segments: taken
+    assert at_cap_15(1_700_000).choose(10, 11.0, 40.0).rung == 3
 
 
 def near_the_end(rung: int, segment_count: int | None = 48) -> HysteresisPolicy:
