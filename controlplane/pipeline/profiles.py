@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from controlplane.pipeline.errors import PipelineError
 from controlplane.pipeline.ladder import DEFAULT_LADDER, TEST_LADDER, Rung
 from controlplane.pipeline.titles import DEFAULT_TITLES, TEST_TITLES, TitleSpec
+from controlplane.pipeline.titles_shared import SHARED_TITLES
 
 PIPELINE_VERSION = 1
 """Bump when the pipeline's output changes; cached catalogs with another version are rebuilt."""
@@ -71,7 +72,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "default": Profile(
         name="default",
-        titles=DEFAULT_TITLES,
+        titles=DEFAULT_TITLES + SHARED_TITLES,
         ladder=DEFAULT_LADDER,
         encode=EncodeSettings(),
         poster_size=(600, 900),
