@@ -22,6 +22,8 @@ log = logging.getLogger("net")
 
 SLOW_DOWN_STEP_S = 5.0
 """Seconds added to the polling interval on ``slow_down`` (RFC 8628 section 3.5)."""
+MIN_INTERVAL_S = 1.0
+"""Never poll more often than this, whatever the server says (s)."""
 
 _SENTENCES = {
     "expired_token": "The code expired before it was confirmed. Get a new code.",
@@ -85,7 +87,7 @@ async def poll_pairing(cp: ControlPlaneClient, pairing: Pairing) -> Tokens | str
 async def wait_for_pairing(cp: ControlPlaneClient, pairing: Pairing, *,
                            sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Tokens:
     """Poll until confirmed (tokens), refused or expired (:class:`AuthError`)."""
-    interval = pairing.interval_s
+    interval = max(MIN_INTERVAL_S, pairing.interval_s)
     while True:
         await sleep(interval)
         outcome = await poll_pairing(cp, pairing)
