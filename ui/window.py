@@ -142,6 +142,8 @@ class MainWindow(QMainWindow):
         self.details.play.connect(self.play)
         self.details.mark_watched.connect(self.mark_watched)
         self.details.my_list.connect(self.toggle_my_list)
+        self.details.similar.connect(lambda title: self.open_title(title, keep_trail=True))
+        self.details.back_to.connect(lambda title: self.open_title(title, keep_trail=True))
         b.sync_changed.connect(self._sync_changed)
         self.controller.progress_factory = b.progress_reporter
         self.controller.before_play = b.flush_progress
@@ -318,7 +320,9 @@ class MainWindow(QMainWindow):
                           lambda results: page.set_results(query, results),
                           lambda exc: self.messages.engine_error(exc), key="search")
 
-    def open_title(self, title: JSON) -> None:
+    def open_title(self, title: JSON, keep_trail: bool = False) -> None:
+        if not keep_trail:  # More like this walks keep the way back; anything else starts anew
+            self.details.reset_trail()
         self.details.device_id = self.backend.device_id
         self.details.show_title(merge_title(title, self._local()))
         self.details.set_in_list(self.settings.in_my_list(str(self.profile.get("id", "")),
