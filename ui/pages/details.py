@@ -7,7 +7,6 @@ from there returns to the title before, on the tile that was opened."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from typing import Any
 
@@ -116,7 +115,7 @@ class DetailsPage(Page):
         self.theme = theme
         self.poster.setFixedSize(round(theme.poster_w * 1.8), round(theme.poster_h * 1.8))
         self.synopsis.setMaximumWidth(theme.title_px * 18)
-        self.more.resize_for(dataclasses.replace(theme, poster_w=round(theme.poster_w * 0.7)))
+        self.more.resize_for(theme)
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)

@@ -41,10 +41,15 @@ class PairPage(Page):
         self.email = QPushButton("Sign in with email instead")
         self.buttons = ButtonBar([self.again, self.email])
         box = QVBoxLayout(self)
+        self.box = box
         box.addStretch(1)
-        for w in (title, step1, self.url, step2, self.code, self.alt, self.status):
+        self._gaps: list[int] = []
+        for w, gap in ((title, 2), (step1, 0), (self.url, 1), (step2, 0), (self.code, 1),
+                       (self.alt, 0), (self.status, 2)):
             box.addWidget(w, 0, Qt.AlignmentFlag.AlignHCenter)
-        box.addSpacing(24)
+            if gap:
+                box.addSpacing(gap * 12)
+                self._gaps.append(box.count() - 1)
         box.addWidget(self.buttons, 0, Qt.AlignmentFlag.AlignHCenter)
         box.addStretch(2)
         self.status.setAlignment(Qt.AlignmentFlag.AlignHCenter)
@@ -55,6 +60,13 @@ class PairPage(Page):
     def apply_theme(self, theme: Theme) -> None:
         super().apply_theme(theme)
         big = theme.title_px
+        self.status.setMinimumWidth(big * 20)  # a sentence on one or two lines, never cut
+        for i in self._gaps:  # room between the steps, in proportion to the type
+            item = self.box.itemAt(i)
+            spacer = item.spacerItem() if item is not None else None
+            if spacer is not None:
+                spacer.changeSize(0, theme.font_px if i != self._gaps[0] else big // 2)
+        self.box.invalidate()
         self.url.setStyleSheet(f"font-size: {round(big * 0.8)}px; font-weight: bold;")
         self.code.setStyleSheet(
             f"font-size: {big * 2}px; font-weight: 900; letter-spacing: {big // 5}px;"

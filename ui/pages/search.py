@@ -48,6 +48,7 @@ class SearchPage(Page):
         self.results.hide()
         box = QVBoxLayout(self)
         box.addWidget(title)
+        box.addSpacing(theme.font_px // 2)
         box.addWidget(self.query)
         box.addSpacing(theme.font_px // 2)
         box.addWidget(self.keyboard, 0, Qt.AlignmentFlag.AlignLeft)
