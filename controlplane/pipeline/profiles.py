@@ -65,7 +65,9 @@ class Profile:
 
     def fingerprint(self) -> str:
         """Changes whenever the output would: pipeline version or any setting or title."""
-        digest = hashlib.sha256(f"{PIPELINE_VERSION}|{self!r}".encode()).hexdigest()
+        sharing = [(t.id, t.shares_media_with) for t in self.titles if t.shares_media_with]
+        text = f"{PIPELINE_VERSION}|{self!r}" + (f"|shares={sharing!r}" if sharing else "")
+        digest = hashlib.sha256(text.encode()).hexdigest()
         return digest[:16]
 
 

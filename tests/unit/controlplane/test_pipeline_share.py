@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -63,3 +64,13 @@ def test_a_shared_title_links_the_media_and_draws_its_own_art(tmp_path: Path) ->
     assert title.extra["x_shares_media_with"] == "base"
     write_catalog_json(tmp_path, [base, title], profile="test", generator={})
     assert set(load_catalog(tmp_path).titles) == {"base", "other"}
+
+
+def test_the_fingerprint_follows_what_is_shared() -> None:
+    default = PROFILES["default"]
+    moved = tuple(dataclasses.replace(t, shares_media_with="night-harbor")
+                  if t.id == SHARED_TITLES[0].id else t for t in default.titles)
+    assert dataclasses.replace(default, titles=moved).fingerprint() != default.fingerprint()
+    # a profile that shares nothing keeps the fingerprint it had before sharing existed
+    test = PROFILES["test"]
+    assert "shares" not in repr(test)
