@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from player.api import ControlPlaneClient
 from player.tokens import Credentials, MemoryStore
-from ui.osk import BACKSPACE, OnScreenKeyboard
+from ui.osk import BACKSPACE, CLEAR, SHIFT, OnScreenKeyboard
 from ui.widgets import RowView
 
 from .conftest import Harness
@@ -180,3 +180,34 @@ def test_settings_pair_a_tv_confirms_the_code(qtbot: Any, harness: Harness) -> N
     page.pair_button.click()
     qtbot.waitUntil(lambda: "No TV is waiting" in page.pair_note.text(), timeout=3000)
     asyncio.run_coroutine_threadsafe(w.backend.client.aclose(), harness.aio.loop).result(5)
+
+
+def test_the_sign_in_form_types_with_the_on_screen_keyboard(qtbot: Any,
+                                                            harness: Harness) -> None:
+    w = harness.window
+    w.show_page("signin", remember=False)
+    page = w.signin
+    page.email.setFocus()
+    press(qtbot, K.Key_Return)  # TV: Enter on a field opens the keyboard, it does not submit
+    keyboard = page.keyboard
+    assert keyboard.isVisible() and QApplication.focusWidget() is keyboard
+    assert page.button.isEnabled()
+    keyboard.focus_key(CLEAR)
+    press(qtbot, K.Key_Return)
+    assert page.email.text() == ""
+    keyboard.focus_key("A")
+    press(qtbot, K.Key_Return)  # lower case until shifted
+    keyboard.focus_key(SHIFT)
+    press(qtbot, K.Key_Return)
+    keyboard.focus_key("B")
+    press(qtbot, K.Key_Return)
+    keyboard.focus_key("@")
+    press(qtbot, K.Key_Return)
+    assert page.email.text() == "aB@"
+    press(qtbot, K.Key_Down)  # past the bottom row: on to the password field
+    assert not keyboard.isVisible() and QApplication.focusWidget() is page.password
+    press(qtbot, K.Key_Return)
+    assert keyboard.isVisible() and keyboard.text == page.password.text()
+    press(qtbot, K.Key_Escape)  # Back closes it, on the field
+    assert not keyboard.isVisible() and QApplication.focusWidget() is page.password
+    assert w.current_name() == "signin"
