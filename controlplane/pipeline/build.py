@@ -73,7 +73,8 @@ def build_catalog(ffmpeg: str, profile: Profile, root: Path, progress: ProgressF
     progress(
         f"generating the {profile.name} catalog: {len(encoded)} titles, "
         f"{total_s / 60:.1f} min of video, {len(profile.ladder)} renditions each"
-        + (f"; {shared} more titles share their media" if shared else "")
+        + (f"; {shared} more title{'s' if shared > 1 else ''} sharing their media"
+           if shared else "")
     )
     (root / "titles").mkdir(parents=True)
     work_root = root / ".work"

@@ -10,6 +10,8 @@ import pytest
 
 from controlplane.catalog import load_catalog
 from controlplane.pipeline import PipelineError
+from controlplane.pipeline.build import build_catalog
+from controlplane.pipeline.cache import catalog_problem
 from controlplane.pipeline.catalog_file import write_catalog_json
 from controlplane.pipeline.ffmpeg import find_ffmpeg
 from controlplane.pipeline.manifest import check_manifest
@@ -74,3 +76,28 @@ def test_the_fingerprint_follows_what_is_shared() -> None:
     # a profile that shares nothing keeps the fingerprint it had before sharing existed
     test = PROFILES["test"]
     assert "shares" not in repr(test)
+
+
+@pytest.mark.slow
+def test_a_real_build_with_a_shared_title(tmp_path: Path) -> None:
+    """The test catalog plus one title sharing Pocket Meadow's media, built with ffmpeg."""
+    test = PROFILES["test"]
+    extra = TitleSpec("meadow-again", "Meadow Again", "Same meadow, new poster.", 2025,
+                      ("Kids", "Family"), 12.0, "G", shares_media_with="pocket-meadow")
+    profile = dataclasses.replace(test, titles=(*test.titles, extra))
+    lines: list[str] = []
+    root = tmp_path / "catalog"
+    build_catalog(find_ffmpeg(), profile, root, lines.append)
+    assert catalog_problem(root, profile) is None
+    catalog = load_catalog(root)
+    assert list(catalog.titles) == [t.id for t in profile.titles]
+    shared, base = catalog.titles["meadow-again"], catalog.titles["pocket-meadow"]
+    assert shared.segment_durations_s == base.segment_durations_s
+    assert shared.genres == ("Kids", "Family") and shared.name == "Meadow Again"
+    seg = Path("240p") / "seg_00000.ts"
+    assert os.path.samefile(catalog.title_dir("meadow-again") / seg,
+                            catalog.title_dir("pocket-meadow") / seg)
+    assert catalog.content_key("meadow-again") == catalog.content_key("pocket-meadow")
+    assert (catalog.title_dir("meadow-again") / "poster.jpg").read_bytes() != (
+        catalog.title_dir("pocket-meadow") / "poster.jpg").read_bytes()
+    assert any("1 more title sharing their media" in line for line in lines)
