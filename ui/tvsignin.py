@@ -23,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from player.api.pairing import start_pairing, wait_for_pairing
+from player.errors import NotFoundError
 from ui.backend import Backend
 from ui.pages.pair import PairPage
 
@@ -84,5 +85,8 @@ class TvSignIn(QObject):
     def _failed(self, exc: BaseException) -> None:
         self._future = None
         text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        if isinstance(exc, NotFoundError) and exc.server_code == "not_found":
+            text = ("This service does not offer sign-in with a code. "
+                    "Sign in with email instead.")
         log.info("pairing ended: %s", text)
         self.page.failed(text)

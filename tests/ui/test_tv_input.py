@@ -211,3 +211,13 @@ def test_the_sign_in_form_types_with_the_on_screen_keyboard(qtbot: Any,
     press(qtbot, K.Key_Escape)  # Back closes it, on the field
     assert not keyboard.isVisible() and QApplication.focusWidget() is page.password
     assert w.current_name() == "signin"
+
+
+def test_a_service_without_codes_says_to_use_email(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    w.backend.client = ControlPlaneClient("http://cp.test", transport=httpx.MockTransport(
+        lambda r: httpx.Response(404, json={"error": "not_found", "message": "POST x"})))
+    w.show_sign_in()
+    qtbot.waitUntil(lambda: "Sign in with email instead" in w.pair.status.text(), timeout=3000)
+    assert "does not offer sign-in with a code" in w.pair.status.text()
+    asyncio.run_coroutine_threadsafe(w.backend.client.aclose(), harness.aio.loop).result(5)
