@@ -97,7 +97,11 @@ class DetailsPage(Page):
         outer = QVBoxLayout(self)
         row = QHBoxLayout()
         row.addWidget(self.poster, 0, Qt.AlignmentFlag.AlignVCenter)
-        row.addSpacing(40)
+        self.poster_gap = QWidget()
+        """Between the poster and the text; hidden with the poster, so the text lines up with
+        More like this."""
+        self.poster_gap.setFixedWidth(40)
+        row.addWidget(self.poster_gap)
         row.addLayout(text, 1)
         outer.addLayout(row, 1)
         outer.addWidget(self.more)
@@ -135,6 +139,7 @@ class DetailsPage(Page):
         backdrop = str(title.get("backdrop_url") or "")
         self.backdrop.set_url(backdrop)
         self.poster.setVisible(not backdrop)  # the backdrop carries the art
+        self.poster_gap.setVisible(not backdrop)
         self.synopsis.setText(str(title.get("synopsis") or ""))
         audio = ", ".join(str(a.get("name") or a.get("language")) for a in title.get("audio") or [])
         subs = ", ".join(str(s.get("name") or s.get("language"))
