@@ -6,7 +6,18 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from controlplane.api import admin, auth, catalog, licenses, playback, profiles, progress, telemetry
+from controlplane.api import (
+    activate,
+    admin,
+    auth,
+    catalog,
+    licenses,
+    pairing,
+    playback,
+    profiles,
+    progress,
+    telemetry,
+)
 from controlplane.backend import BACKEND, Backend
 from controlplane.errors import error_middleware
 from controlplane.httpserver import ADMIN_TOKEN, admin_guard
@@ -26,7 +37,8 @@ def build_api_app(backend: Backend) -> web.Application:
     app = web.Application(middlewares=[server_time_middleware, error_middleware],
                           client_max_size=1024 * 1024)
     app[BACKEND] = backend
-    for module in (auth, profiles, catalog, playback, licenses, progress, telemetry):
+    for module in (auth, pairing, activate, profiles, catalog, playback, licenses, progress,
+                   telemetry):
         app.add_routes(module.routes)
 
     async def index(request: web.Request) -> web.Response:

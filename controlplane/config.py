@@ -36,6 +36,11 @@ class Policy:
     """Profiles per account (default 5)."""
     watched_fraction: float = 0.95
     """A position past this fraction of the duration marks the title watched (default 0.95)."""
+    device_code_ttl_s: int = 600
+    """How long a TV's sign-in code (device-code pairing) can be confirmed, in s (default 600)."""
+    device_code_interval_s: int = 5
+    """Least time between two polls of one pairing, in seconds (default 5); polling faster is
+    answered ``slow_down`` and adds 5 s to the interval (RFC 8628 section 3.5)."""
 
 
 def policy_with_overrides(overrides: list[str]) -> Policy:

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS offline_licenses (
     id TEXT PRIMARY KEY, account_id TEXT NOT NULL, device_id TEXT NOT NULL,
     profile_id TEXT NOT NULL, title_id TEXT NOT NULL, issued_at REAL NOT NULL,
     expires_at REAL NOT NULL, first_played_at REAL, released INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS device_codes (
+    device_code_hash TEXT PRIMARY KEY, user_code TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+    platform TEXT NOT NULL, public_key TEXT, created_at REAL NOT NULL, expires_at REAL NOT NULL,
+    interval_s REAL NOT NULL, last_poll_at REAL, status TEXT NOT NULL, account_id TEXT);
 CREATE TABLE IF NOT EXISTS telemetry (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, received_at REAL NOT NULL,
     event TEXT NOT NULL);

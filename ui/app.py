@@ -105,7 +105,8 @@ def run_app(options: AppOptions) -> int:
                                   estimates=EstimateStore(paths.throughput_estimate))
     tv = options.tv or settings.start_in_tv
     window = MainWindow(backend, art, controller, video, settings, paths, tv=tv,
-                        auto_sign_in=options.screenshot is not None or options.auto_sign_in)
+                        auto_sign_in=options.auto_sign_in or (
+                            options.screenshot is not None and options.page != "signin"))
     desktop = DesktopIntegration(controller, window, quit_app=app.quit,  # MPRIS, screen saver
                                  stop=window.player.leave.emit, art_folder=paths.art_cache)
     desktop.start()

@@ -2,7 +2,7 @@
 
 ``edgeplay [--tv] [--control-plane URL] [--data-dir DIR] [--catalog default|test]`` opens the
 app (``ui/app.py``) against the bundled control plane unless a URL is given.
-``edgeplay --screenshot FILE [--tv] [--page home|details|player|osd|panel|postplay|downloads]``
+``edgeplay --screenshot FILE [--tv] [--page home|details|…|signin|search]``
 saves that page as a PNG and exits. ``edgeplay serve`` only serves the bundled control plane
 until Ctrl+C.
 ``edgeplay play TITLE --headless [--json] [--duration S] [--control-plane URL]
@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE",
                         help="open --page, save a PNG once it has settled, and exit")
     parser.add_argument("--page", choices=("home", "details", "player", "osd", "panel",
-                                           "postplay", "downloads"),
+                                           "postplay", "downloads", "signin", "search"),
                         default="home", help="the page --screenshot shows (default: home)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     parser.add_argument("--version", action="store_true", help="print the version and exit")

@@ -35,6 +35,9 @@ class Role(enum.IntEnum):
 
 
 def fmt_duration(seconds: float) -> str:
+    """``"1 h 38 min"``, ``"52 min"``; under a minute in seconds (``"30 s"``), never "0 min"."""
+    if 0 < seconds < 59.5:
+        return f"{round(seconds)} s"
     minutes = max(0, round(seconds / 60))
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 

@@ -1,8 +1,10 @@
-"""``edgeplay --screenshot FILE [--tv] [--page home|details|player|osd|panel|postplay|downloads]``:
-open that page against the control plane, wait until it has settled (rows and visible art loaded;
-for the player, a few seconds of playback with the stats overlay; ``osd``: the OSD scrubbing with
-its thumbnail; ``panel``: the side panel; ``postplay``: the end of a title; for downloads, two
-titles downloaded), save a PNG, and quit."""
+"""``edgeplay --screenshot FILE [--tv] [--page home|details|player|osd|panel|postplay|downloads|
+signin|search]``: open that page against the control plane, wait until it has settled (rows and
+visible art loaded; for the player, a few seconds of playback with the stats overlay; ``osd``:
+the OSD scrubbing with its thumbnail; ``panel``: the side panel; ``postplay``: the end of a
+title; for downloads, two titles downloaded; ``signin``: not signed in, the sign-in page (TV:
+the pairing code); ``search``: a query typed on the on-screen keyboard and its results), save a
+PNG, and quit."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from ui.window import MainWindow
 
 log = logging.getLogger("ui")
 TIMEOUT_S = 90.0
+SEARCH_KEYS = ("T", "H", "E")
+"""What the ``search`` screenshot types on the on-screen keyboard."""
 
 
 class ScreenshotJob:
@@ -46,6 +50,13 @@ class ScreenshotJob:
             title = self._first_title()
             if title:
                 w.open_title(title)
+        elif self.page == "search":
+            w.show_page("search")
+            keyboard = w.search_page.keyboard
+            for key in SEARCH_KEYS:
+                keyboard.focus_key(key)
+                keyboard.press(key)
+            self._stage = "searching"
         elif self.page == "downloads":  # download two titles, then show the page
             self._stage = "downloading"
             titles = self._titles(2)
@@ -104,6 +115,14 @@ class ScreenshotJob:
         if now - self._started > TIMEOUT_S:
             self._fail("the page did not settle in time")
             return
+        if self._stage == "home" and self.page == "signin":
+            w = self.window
+            if w.current_name() == "signin" or w.pair.code.isVisible():
+                self._stage = "settle"
+                self._quiet_since = now
+        elif self._stage == "searching" and self.window.search_page.results.isVisible():
+            self._stage = "settle"
+            self._quiet_since = now + 0.5
         if self._stage == "settle":
             if self.window.art._pending:
                 self._quiet_since = now

@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QMainWindow, QStackedWidget, QWidget
 
+from player.api.pairing import confirm_pairing
 from player.errors import AuthError, NetworkError
 from player.session import SessionConfig
 from ui.artwork import ArtCache
@@ -32,10 +33,13 @@ from ui.pages.details import DetailsPage
 from ui.pages.downloads import DownloadsPage
 from ui.pages.home import HomePage
 from ui.pages.other import SettingsPage
+from ui.pages.pair import PairPage
 from ui.pages.player import PlayerPage
+from ui.pages.search import SearchPage
 from ui.pages.start import ProfilesPage, SignInPage, SplashPage
 from ui.playback import PlayerController
 from ui.theme import Theme, theme_for
+from ui.tvsignin import TvSignIn
 from ui.widgets import Page, Toast, focus_spot
 
 log = logging.getLogger("ui")
@@ -70,6 +74,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
         self.splash = SplashPage()
         self.signin = SignInPage()
+        self.pair = PairPage(self.theme)
+        """The TV's sign-in: a code confirmed elsewhere (docs/ui.md, "Sign-in")."""
+        self.tv_signin = TvSignIn(backend, self.pair, self)
+        self.search_page = SearchPage(art, self.theme)
+        """The TV's search, with the on-screen keyboard."""
         self.profiles = ProfilesPage(self.theme)
         self.home = HomePage(art, self.theme)
         self.details = DetailsPage(art, self.theme)
@@ -83,7 +92,8 @@ class MainWindow(QMainWindow):
         self.pages: dict[str, Page] = {
             "splash": self.splash, "signin": self.signin, "profiles": self.profiles,
             "home": self.home, "details": self.details, "player": self.player,
-            "downloads": self.downloads, "settings": self.settings_page}
+            "downloads": self.downloads, "settings": self.settings_page, "pair": self.pair,
+            "search": self.search_page}
         for page in self.pages.values():
             self.stack.addWidget(page)
         self.history: list[str] = []
@@ -116,6 +126,11 @@ class MainWindow(QMainWindow):
         self.splash.retry.clicked.connect(self._retry_start)
         self.splash.offline.clicked.connect(self.show_downloads_offline)
         self.signin.submitted.connect(self._sign_in)
+        self.tv_signin.signed_in.connect(self._signed_in)
+        self.pair.use_email.connect(lambda: self.show_page("signin", remember=False))
+        self.search_page.search.connect(self._search)
+        self.search_page.open_title.connect(self.open_title)
+        self.settings_page.pair_tv.connect(self._pair_tv)
         self.profiles.picked.connect(self._pick_profile)
         self.profiles.create_profile.connect(self._create_profile)
         self.profiles.rename.connect(self._rename_profile)
@@ -127,6 +142,8 @@ class MainWindow(QMainWindow):
         self.details.play.connect(self.play)
         self.details.mark_watched.connect(self.mark_watched)
         self.details.my_list.connect(self.toggle_my_list)
+        self.details.similar.connect(lambda title: self.open_title(title, keep_trail=True))
+        self.details.back_to.connect(lambda title: self.open_title(title, keep_trail=True))
         b.sync_changed.connect(self._sync_changed)
         self.controller.progress_factory = b.progress_reporter
         self.controller.before_play = b.flush_progress
@@ -190,11 +207,22 @@ class MainWindow(QMainWindow):
             self.backend.runner.run(self.backend.resume_session(), self._have_profiles,
                                     self._auth_failed, key="auth")
         else:
+            self.show_sign_in()
+
+    def show_sign_in(self) -> None:
+        """TV: the code to confirm elsewhere (nothing to type); desktop: the form."""
+        if self.tv and self.current_name() != "signin":
+            self.show_page("pair", remember=False)
+            self.tv_signin.start()
+        else:
             self.show_page("signin", remember=False)
 
     def _auth_failed(self, exc: BaseException) -> None:
-        self.show_page("signin", remember=False)
         text = getattr(exc, "message", None) or str(exc)
+        if self.tv and self.current_name() != "signin" and not isinstance(exc, NetworkError):
+            self.show_sign_in()
+        else:
+            self.show_page("signin", remember=False)
         self.signin.failed(text)
         if isinstance(exc, NetworkError):  # no service: the downloads still play
             self.messages.error(text, ("Watch downloads", self.show_downloads_offline))
@@ -241,6 +269,12 @@ class MainWindow(QMainWindow):
     def _delete_profile(self, pid: str) -> None:
         self._profile_call(self.backend.delete_profile(pid))
 
+    def _pair_tv(self, code: str) -> None:
+        """Settings → Pair a TV: confirm the code a TV shows, for this app's account."""
+        self.backend.call(lambda cp: confirm_pairing(cp, code), self.settings_page.paired,
+                          lambda exc: self.settings_page.pair_failed(
+                              getattr(exc, "message", None) or str(exc)), key="pair-tv")
+
     # --- home, details, search -----------------------------------------------------------------
 
     def _local(self) -> dict[str, Any]:
@@ -281,11 +315,14 @@ class MainWindow(QMainWindow):
         if not query:
             return
         pid = str(self.profile.get("id", ""))
+        page = self.search_page if self.current_name() == "search" else self.home
         self.backend.call(lambda cp: cp.search(query, pid),
-                          lambda results: self.home.set_results(query, results),
+                          lambda results: page.set_results(query, results),
                           lambda exc: self.messages.engine_error(exc), key="search")
 
-    def open_title(self, title: JSON) -> None:
+    def open_title(self, title: JSON, keep_trail: bool = False) -> None:
+        if not keep_trail:  # More like this walks keep the way back; anything else starts anew
+            self.details.reset_trail()
         self.details.device_id = self.backend.device_id
         self.details.show_title(merge_title(title, self._local()))
         self.details.set_in_list(self.settings.in_my_list(str(self.profile.get("id", "")),
@@ -431,9 +468,9 @@ class MainWindow(QMainWindow):
         title = self.controller.title
         self.messages.engine_error(
             exc, retry=lambda: self.play(title, False) if title else None,
-            sign_in=lambda: self.show_page("signin"))
+            sign_in=self.show_sign_in)
         if isinstance(exc, AuthError):
-            self.show_page("signin")
+            self.show_sign_in()
 
     def _play_next(self, title: JSON) -> None:
         """Post-play's next title: its details behind the player (Back lands there), then play."""
@@ -467,7 +504,9 @@ class MainWindow(QMainWindow):
         if current == name:
             self.pages[name].focus_default()
             return
-        if remember and current and current not in ("splash", "signin"):
+        if current == "pair":
+            self.tv_signin.stop()
+        if remember and current and current not in ("splash", "signin", "pair"):
             self.history.append(current)
         page = self.pages[name]
         self.stack.setCurrentWidget(page)
@@ -497,6 +536,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self)
         self.player.trickplay.close()
+        self.tv_signin.stop()
         super().closeEvent(event)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:

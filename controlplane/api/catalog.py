@@ -125,7 +125,25 @@ async def get_title(request: web.Request) -> web.Response:
         "SELECT * FROM progress WHERE profile_id = ? AND title_id = ?", (profile["id"], title.id)
     ).fetchone()
     out["progress"] = progress_json(b, row) if row else None
+    out["more_like_this"] = [title_json(b, t, caller, profile)
+                             for t in more_like_this(b, title, profile)]
     return web.json_response(out)
+
+
+MORE_LIKE_THIS = 12
+"""Most titles a details answer lists under ``more_like_this``."""
+
+
+def more_like_this(b: Backend, title: Title, profile: sqlite3.Row) -> list[Title]:
+    """Titles sharing a genre with ``title`` (never itself), most shared genres first, then
+    those sharing its first genre, then by name; only what the profile may see."""
+    genres = set(title.genres)
+    first = title.genres[0] if title.genres else None
+    scored = [(len(genres & set(t.genres)), first in t.genres, t)
+              for t in b.catalog.titles.values()
+              if t.id != title.id and suitable_for(profile, t)]
+    ranked = sorted((s for s in scored if s[0]), key=lambda s: (-s[0], not s[1], s[2].name))
+    return [t for _, _, t in ranked[:MORE_LIKE_THIS]]
 
 
 @routes.get("/v1/catalog/rows")

@@ -30,6 +30,7 @@ from controlplane.pipeline.generate import (
 from controlplane.pipeline.ladder import Rung, pixels_per_second, split_for_parallel
 from controlplane.pipeline.profiles import PIPELINE_VERSION, Profile
 from controlplane.pipeline.progress import ProgressFn, TitleProgress
+from controlplane.pipeline.share import check_sharing, generated_specs, share_title
 
 EXTRA_WORKERS = 1
 """Jobs beyond the CPU count: one ffmpeg run leaves a core partly idle, a spare job fills it."""
@@ -60,19 +61,24 @@ class _Run:
 def build_catalog(ffmpeg: str, profile: Profile, root: Path, progress: ProgressFn) -> list[Title]:
     """Generate every title of ``profile`` under ``root`` and write ``catalog.json`` last."""
     started = time.monotonic()
+    check_sharing(profile.titles)
     require_x264(ffmpeg)
     fonts = find_fonts() if features(ffmpeg).has_drawtext else None
     if fonts is None:
         progress("note: this ffmpeg has no drawtext filter or no font was found; "
                  "the picture is generated without text")
-    total_s = sum(t.duration_s for t in profile.titles)
+    encoded = generated_specs(profile.titles)
+    total_s = sum(t.duration_s for t in encoded)
+    shared = len(profile.titles) - len(encoded)
     progress(
-        f"generating the {profile.name} catalog: {len(profile.titles)} titles, "
+        f"generating the {profile.name} catalog: {len(encoded)} titles, "
         f"{total_s / 60:.1f} min of video, {len(profile.ladder)} renditions each"
+        + (f"; {shared} more title{'s' if shared > 1 else ''} sharing their media"
+           if shared else "")
     )
     (root / "titles").mkdir(parents=True)
     work_root = root / ".work"
-    count = len(profile.titles)
+    count = len(encoded)
     parts = split_for_parallel(profile.ladder)
     runs = {
         spec.id: _Run(
@@ -81,7 +87,7 @@ def build_catalog(ffmpeg: str, profile: Profile, root: Path, progress: ProgressF
             parts,
             remaining=len(parts),
         )
-        for index, spec in enumerate(profile.titles, start=1)
+        for index, spec in enumerate(encoded, start=1)
     }
     titles: dict[str, Title] = {}
     fps = profile.encode.frame_rate
@@ -99,6 +105,12 @@ def build_catalog(ffmpeg: str, profile: Profile, root: Path, progress: ProgressF
         try:
             for future in as_completed(futures):
                 future.result()
+            sharing = [pool.submit(share_title, ffmpeg, spec, titles[spec.shares_media_with],
+                                   root, profile, fonts)
+                       for spec in profile.titles if spec.shares_media_with is not None]
+            for done in sharing:
+                shared_title = done.result()
+                titles[shared_title.id] = shared_title
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise

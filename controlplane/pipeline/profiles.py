@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from controlplane.pipeline.errors import PipelineError
 from controlplane.pipeline.ladder import DEFAULT_LADDER, TEST_LADDER, Rung
 from controlplane.pipeline.titles import DEFAULT_TITLES, TEST_TITLES, TitleSpec
+from controlplane.pipeline.titles_shared import SHARED_TITLES
 
 PIPELINE_VERSION = 1
 """Bump when the pipeline's output changes; cached catalogs with another version are rebuilt."""
@@ -64,14 +65,16 @@ class Profile:
 
     def fingerprint(self) -> str:
         """Changes whenever the output would: pipeline version or any setting or title."""
-        digest = hashlib.sha256(f"{PIPELINE_VERSION}|{self!r}".encode()).hexdigest()
+        sharing = [(t.id, t.shares_media_with) for t in self.titles if t.shares_media_with]
+        text = f"{PIPELINE_VERSION}|{self!r}" + (f"|shares={sharing!r}" if sharing else "")
+        digest = hashlib.sha256(text.encode()).hexdigest()
         return digest[:16]
 
 
 PROFILES: dict[str, Profile] = {
     "default": Profile(
         name="default",
-        titles=DEFAULT_TITLES,
+        titles=DEFAULT_TITLES + SHARED_TITLES,
         ladder=DEFAULT_LADDER,
         encode=EncodeSettings(),
         poster_size=(600, 900),

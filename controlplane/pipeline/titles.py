@@ -1,8 +1,12 @@
-"""The invented titles of the default and the test catalog (metadata only; no media here)."""
+"""The invented titles of the default and the test catalog (metadata only; no media here).
+
+The default catalog's other titles, which share these titles' media, are in
+:mod:`controlplane.pipeline.titles_shared`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,12 @@ class TitleSpec:
     requires_plan: str = "basic"
     colors: tuple[str, str] = ("0x1d2b53", "0x7e2553")
     """Two RGB colours for the background gradient and the artwork (ffmpeg colour syntax)."""
+    shares_media_with: str | None = field(default=None, repr=False)
+    """The id of another title of the same profile whose video, audio, subtitles, key and
+    trick-play this title reuses (only its metadata and art are its own), so a catalog can look
+    like a service without encoding every title; ``duration_s`` must be that title's. None
+    (default): the title's media is generated. Left out of ``repr`` so that profiles without
+    shared titles keep their fingerprint; :meth:`Profile.fingerprint` adds it."""
 
 
 DEFAULT_TITLES: tuple[TitleSpec, ...] = (

@@ -172,6 +172,14 @@ def test_catalog_rows_titles_search_and_art(controlplane: ReadyInfo, http: httpx
     assert first["id"] in [h["id"] for h in hits]
     _assert_error(device.get(f"/v1/catalog/search?profile_id={pid}&q="), 400, "bad_request")
     _assert_error(device.get(f"/v1/catalog/titles/nope?profile_id={pid}"), 404, "unknown_title")
+    for title in titles:  # more like this: the same genre, never the title itself
+        details = device.get(f"/v1/catalog/titles/{title['id']}?profile_id={pid}").json()
+        similar = details["more_like_this"]
+        assert title["id"] not in [t["id"] for t in similar]
+        assert all(set(t["genres"]) & set(title["genres"]) for t in similar)
+        assert {t["id"] for t in similar} == {
+            t["id"] for t in titles
+            if t["id"] != title["id"] and set(t["genres"]) & set(title["genres"])}
     art = http.get(first["poster_url"])
     assert art.status_code == 200 and art.headers["content-type"] == "image/jpeg"
     assert http.get(controlplane.base_url + f"/v1/art/{first['id']}/secret.jpg").status_code == 404

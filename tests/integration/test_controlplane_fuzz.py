@@ -40,7 +40,13 @@ def endpoints(cp: BundledControlPlane, http: httpx.Client,
     now = int(time.time() * 1000)
     progress = {"position_s": 1.0, "duration_s": 8.0, "event_time_ms": now,
                 "device_id": device.tokens["device_id"]}
+    pairing = http.post(cp.ready.base_url + "/v1/auth/device/code", json={"name": "tv"}).json()
     found = [
+        Endpoint("POST", "/v1/auth/device/code", {"name": "tv", "platform": "tv",
+                                                  "public_key": "A" * 43 + "="}),
+        Endpoint("POST", "/v1/auth/device/token", {"device_code": pairing["device_code"]}),
+        Endpoint("POST", "/v1/auth/device/confirm", {"user_code": pairing["user_code"],
+                                                     "allow": True}),
         Endpoint("POST", "/v1/accounts", {"email": "a@b.c", "password": "secret-pw",
                                           "plan": "premium", "region": "US"}),
         Endpoint("POST", "/v1/devices", {"email": "a@b.c", "password": "secret-pw",

@@ -1,21 +1,25 @@
 """Title details: backdrop, synopsis, year, duration, rating, languages; Play / Resume from mm:ss
 / Play from the start; Mark as watched / unwatched; Download (showing the download's progress once
 it has started; a downloaded title plays from the download); where the progress comes from
-("Watched on this device · 2 min ago", "· not synced yet")."""
+("Watched on this device · 2 min ago", "· not synced yet"); More like this (the control plane's
+``more_like_this``: same genre, never the title itself), whose tiles open their details; Back
+from there returns to the title before, on the tile that was opened."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ui.artwork import ArtCache
-from ui.models import fmt_clock, fmt_duration, progress_fraction
+from ui.delegates import PosterDelegate
+from ui.models import Role, TitleRowModel, fmt_clock, fmt_duration, progress_fraction
 from ui.nav import Action
 from ui.pages.hero import Backdrop
+from ui.pages.home import Section
 from ui.theme import Theme
 from ui.widgets import ButtonBar, Page
 
@@ -28,12 +32,16 @@ class DetailsPage(Page):
         download(dict): the Download button.
         mark_watched(dict, bool): Mark as watched (True) / unwatched (False).
         my_list(dict): My List (add, or remove when it is on it).
+        similar(dict): a More like this tile was chosen (its details should open).
+        back_to(dict): Back after a More like this tile: the title before, again.
     """
 
     play = Signal(dict, bool)
     download = Signal(dict)
     mark_watched = Signal(dict, bool)
     my_list = Signal(dict)
+    similar = Signal(dict)
+    back_to = Signal(dict)
 
     def __init__(self, art: ArtCache, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,10 +86,25 @@ class DetailsPage(Page):
         text.addWidget(self.buttons)
         text.addWidget(self.note)
         text.addStretch(2)
-        row = QHBoxLayout(self)
+        self.more = Section(TitleRowModel("more-like-this", "More like this"),
+                            PosterDelegate(art, theme))
+        self.more.hide()
+        self.more.view.chosen.connect(self._similar_chosen)
+        art.loaded.connect(self.more.model.art_loaded)
+        self.trail: list[tuple[JSON, str]] = []
+        """(title, id of the More like this tile opened from it): what Back returns to."""
+        self._focus_similar = ""
+        outer = QVBoxLayout(self)
+        row = QHBoxLayout()
         row.addWidget(self.poster, 0, Qt.AlignmentFlag.AlignVCenter)
-        row.addSpacing(40)
+        self.poster_gap = QWidget()
+        """Between the poster and the text; hidden with the poster, so the text lines up with
+        More like this."""
+        self.poster_gap.setFixedWidth(40)
+        row.addWidget(self.poster_gap)
         row.addLayout(text, 1)
+        outer.addLayout(row, 1)
+        outer.addWidget(self.more)
         self.resume.clicked.connect(lambda: self.play.emit(self.title_json, False))
         self.start.clicked.connect(lambda: self.play.emit(self.title_json, True))
         self.dl.clicked.connect(lambda: self.download.emit(self.title_json))
@@ -96,6 +119,7 @@ class DetailsPage(Page):
         self.theme = theme
         self.poster.setFixedSize(round(theme.poster_w * 1.8), round(theme.poster_h * 1.8))
         self.synopsis.setMaximumWidth(theme.title_px * 18)
+        self.more.resize_for(theme)
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
@@ -115,6 +139,7 @@ class DetailsPage(Page):
         backdrop = str(title.get("backdrop_url") or "")
         self.backdrop.set_url(backdrop)
         self.poster.setVisible(not backdrop)  # the backdrop carries the art
+        self.poster_gap.setVisible(not backdrop)
         self.synopsis.setText(str(title.get("synopsis") or ""))
         audio = ", ".join(str(a.get("name") or a.get("language")) for a in title.get("audio") or [])
         subs = ", ".join(str(s.get("name") or s.get("language"))
@@ -139,6 +164,27 @@ class DetailsPage(Page):
         self.note.setText("" if playable else
                           f"Not available here ({title.get('unplayable_reason')}).")
         self._art(str(title.get("poster_url") or ""))
+        self._show_similar(title)
+
+    def _show_similar(self, title: JSON) -> None:
+        similar = [t for t in title.get("more_like_this") or [] if isinstance(t, dict)]
+        had_focus = self.more.view.hasFocus()
+        keep = (str(self.more.view.currentIndex().data(Role.ID) or "") if had_focus
+                else self._focus_similar)
+        self.more.model.set_titles(similar)
+        self.more.setVisible(bool(similar))
+        ids = [str(t.get("id", "")) for t in similar]
+        if keep in ids:
+            self.more.view.setCurrentIndex(self.more.model.index(ids.index(keep), 0))
+            if had_focus:
+                self.more.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _similar_chosen(self, index: QModelIndex) -> None:
+        title = index.data(Role.TITLE)
+        if isinstance(title, dict) and self.title_json:
+            self.trail.append((self.title_json, str(title.get("id", ""))))
+            self._focus_similar = ""
+            self.similar.emit(title)
 
     def set_download(self, row: JSON | None, fraction: float | None = None) -> None:
         """The Download button shows where this title's download is (``row``: the Downloads
@@ -169,14 +215,46 @@ class DetailsPage(Page):
         else:
             self.poster.clear()
 
+    def reset_trail(self) -> None:
+        """Opened from elsewhere than More like this: Back leaves the details."""
+        self.trail.clear()
+        self._focus_similar = ""
+
     def focus_default(self) -> None:
+        if self.more.view.hasFocus():
+            return
+        ids = [str(t.get("id", "")) for t in self.more.model.titles()]
+        if self._focus_similar in ids and self.more.isVisible():  # back from a similar title
+            self.more.view.setCurrentIndex(self.more.model.index(ids.index(self._focus_similar),
+                                                                 0))
+            self.more.view.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
         self.buttons.focus_first()
         if not self.buttons.contains_focus():
             self.dl.setFocus()
 
     def on_action(self, action: Action) -> bool:
+        if action == Action.BACK and self.trail:
+            title, opened = self.trail.pop()
+            self._focus_similar = opened
+            self.back_to.emit(title)
+            return True
+        if self.more.view.hasFocus():
+            if action == Action.UP:
+                self._focus_similar = ""
+                self.buttons.focus_first()
+                return True
+            if action == Action.DOWN:
+                return True
+            if action == Action.BACK:
+                return False
+            return self.more.view.on_action(action)
         if not self.buttons.contains_focus() and action != Action.BACK:
             self.focus_default()
+            return True
+        if action == Action.DOWN and self.more.isVisible():
+            self.more.view.ensure_current()
+            self.more.view.setFocus(Qt.FocusReason.OtherFocusReason)
             return True
         if action in (Action.UP, Action.DOWN):
             return True

@@ -366,6 +366,9 @@ class HomePage(Page):
                 return True
             if action == Action.UP:
                 return True
+            if action == Action.SELECT and self.theme.tv and self.top.search.hasFocus():
+                self.navigate.emit("search")  # the on-screen keyboard (pages/search.py)
+                return True
             if action in (Action.LEFT, Action.RIGHT) and self.top.search.hasFocus():
                 edit = self.top.search
                 at_edge = (edit.cursorPosition() == 0 if action == Action.LEFT

@@ -58,10 +58,12 @@ class SettingsPage(Page):
     """Signals:
         changed(): a setting changed (``settings`` is updated and saved by the window).
         tv_toggled(bool): the "TV mode" switch.
+        pair_tv(str): "Pair a TV" with the code the TV shows.
     """
 
     changed = Signal()
     tv_toggled = Signal(bool)
+    pair_tv = Signal(str)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,13 +96,23 @@ class SettingsPage(Page):
         self.tv = QCheckBox("TV mode (10-foot interface, fullscreen)")
         self.start_tv = QCheckBox("Start in TV mode")
         self.start_tv.setChecked(settings.start_in_tv)
+        self.tv_code = QLineEdit()
+        self.tv_code.setPlaceholderText("the code on the TV, e.g. BCDF-GHJK")
+        self.tv_code.setMaxLength(12)
+        self.pair_button = QPushButton("Pair a TV")
+        self.pair_note = QLabel("A TV showing a sign-in code is signed in to this account.")
+        self.pair_note.setObjectName("muted")
+        self.pair_note.setWordWrap(True)
         # What a viewer needs first; the developer's control-plane URL last.
         rows: list[tuple[str, QWidget]] = [
             ("Streaming quality", self.quality), ("", self.saver), ("Subtitle size", self.subs),
             ("", self.tv), ("", self.start_tv), ("Download quota", self.quota),
-            ("Download folder", self.folder), ("Control plane URL (advanced)", self.url)]
+            ("Download folder", self.folder), ("Sign in a TV", self.tv_code),
+            ("", self.pair_button), ("Control plane URL (advanced)", self.url)]
         for label, widget in rows:
             form.addRow(label, widget)
+            if widget is self.pair_button:
+                form.addRow("", self.pair_note)
         self.fields = [w for _, w in rows]
         box.addLayout(form)
         box.addStretch(1)
@@ -112,6 +124,26 @@ class SettingsPage(Page):
         self.subs.valueChanged.connect(self._save)
         self.quota.valueChanged.connect(self._save)
         self.tv.toggled.connect(self.tv_toggled)
+        self.pair_button.clicked.connect(self._pair)
+        self.tv_code.returnPressed.connect(self._pair)
+
+    def _pair(self) -> None:
+        code = self.tv_code.text().strip()
+        if not code:
+            self.pair_failed("Type the code the TV shows first.")
+            return
+        self.pair_button.setEnabled(False)
+        self.pair_note.setText("Confirming…")
+        self.pair_tv.emit(code)
+
+    def paired(self, tv_name: str) -> None:
+        self.pair_button.setEnabled(True)
+        self.tv_code.clear()
+        self.pair_note.setText(f"{tv_name} is signed in to this account.")
+
+    def pair_failed(self, text: str) -> None:
+        self.pair_button.setEnabled(True)
+        self.pair_note.setText(text)
 
     def _save(self) -> None:
         s = self.settings
@@ -136,6 +168,9 @@ class SettingsPage(Page):
         widget = self.fields[current] if current >= 0 else None
         if action == Action.SELECT and isinstance(widget, QCheckBox):
             widget.toggle()
+            return True
+        if action == Action.SELECT and isinstance(widget, QPushButton):
+            widget.click()
             return True
         if action in (Action.LEFT, Action.RIGHT) and isinstance(widget, QComboBox):
             step = 1 if action == Action.RIGHT else -1

@@ -19,7 +19,8 @@ from ui.backend import DEMO_EMAIL, DEMO_PASSWORD
 from ui.delegates import ProfileDelegate
 from ui.models import ProfileModel, Role
 from ui.nav import Action
-from ui.theme import Theme
+from ui.osk import FORM_ROWS, OnScreenKeyboard
+from ui.theme import ACCENT, DESKTOP, Theme
 from ui.widgets import ButtonBar, Page, RowView
 
 AVATAR_COLORS = ["#e50914", "#2e86de", "#10ac84", "#f39c12", "#8e44ad", "#e84393", "#00a8a8"]
@@ -73,6 +74,10 @@ class SplashPage(Page):
 class SignInPage(Page):
     """Register this device with an account (the demo account is filled in).
 
+    In TV mode, Enter on the email or password field opens an on-screen keyboard under the
+    form that types into it; Back (or ↑ from its top row) returns to the field, ↓ from its
+    bottom row goes on to the next field.
+
     Signals:
         submitted(str, str, bool): email, password, create the account first.
     """
@@ -85,7 +90,7 @@ class SignInPage(Page):
         outer.addStretch(1)
         card = QWidget()
         card.setObjectName("card")
-        card.setMaximumWidth(620)
+        self.card = card
         box = QVBoxLayout(card)
         title = QLabel("Sign in to Edgeplay")
         title.setObjectName("h1")
@@ -106,12 +111,55 @@ class SignInPage(Page):
         self.button.setObjectName("primary")
         for w in (title, hint, self.email, self.password, self.create_box, self.button, self.note):
             box.addWidget(w)
-        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.keyboard = OnScreenKeyboard(DESKTOP, rows=FORM_ROWS)
+        self.keyboard.hide()
+        self.keyboard.text_changed.connect(self._keyboard_typed)
+        self._target: QLineEdit | None = None
+        self.tv = False
+        centred = QHBoxLayout()  # not an alignment: that would ignore the hint's wrapped height
+        centred.addStretch(1)
+        centred.addWidget(card)
+        centred.addStretch(1)
+        outer.addLayout(centred)
+        outer.addSpacing(16)
+        outer.addWidget(self.keyboard, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(2)
         self.fields: list[QWidget] = [self.email, self.password, self.create_box, self.button]
         self.button.clicked.connect(self._submit)
         self.email.returnPressed.connect(self._submit)
         self.password.returnPressed.connect(self._submit)
+
+    def apply_theme(self, theme: Theme) -> None:
+        super().apply_theme(theme)
+        self.tv = theme.tv
+        # A fixed width: the wrapped hint's height is then computed for the width it gets
+        # (with only a maximum, TV-sized text was cut off at the foot of each line).
+        self.card.setFixedWidth(max(620, theme.title_px * 18))
+        self.keyboard.apply_theme(theme)
+        if not theme.tv:
+            self.close_keyboard()
+
+    def open_keyboard(self, edit: QLineEdit) -> None:
+        self._target = edit
+        edit.setStyleSheet(f"border-color: {ACCENT};")  # the field the keys go to
+        self.keyboard.text = edit.text()
+        self.keyboard.show()
+        self.keyboard.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def close_keyboard(self, focus: QWidget | None = None) -> None:
+        target = self._target
+        self._target = None
+        self.keyboard.hide()
+        if target is not None:
+            target.setStyleSheet("")
+        if focus is not None:
+            focus.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif target is not None:
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _keyboard_typed(self, text: str) -> None:
+        if self._target is not None:
+            self._target.setText(text)
 
     def _submit(self) -> None:
         self.button.setEnabled(False)
@@ -128,7 +176,26 @@ class SignInPage(Page):
         self.button.setEnabled(True)
         self.button.setFocus()
 
+    def _keyboard_action(self, action: Action) -> bool:
+        if action == Action.BACK:
+            self.close_keyboard()
+            return True
+        if self.keyboard.on_action(action):
+            return True
+        if action == Action.DOWN and self._target in self.fields:
+            after = self.fields[self.fields.index(self._target) + 1]
+            self.close_keyboard(after)
+        elif action == Action.UP:
+            self.close_keyboard()
+        return True
+
     def on_action(self, action: Action) -> bool:
+        if self.keyboard.hasFocus():
+            return self._keyboard_action(action)
+        focus = self.focusWidget()
+        if self.tv and action == Action.SELECT and isinstance(focus, QLineEdit):
+            self.open_keyboard(focus)
+            return True
         if action in (Action.UP, Action.DOWN):
             current = next((i for i, w in enumerate(self.fields) if w.hasFocus()), -1)
             j = max(0, min(len(self.fields) - 1,

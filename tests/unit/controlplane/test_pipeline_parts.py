@@ -19,6 +19,7 @@ from controlplane.pipeline.ladder import (
 from controlplane.pipeline.probe import parse_probe
 from controlplane.pipeline.profiles import PROFILES
 from controlplane.pipeline.progress import TitleProgress
+from controlplane.pipeline.share import generated_specs
 from controlplane.pipeline.subtitles import synthetic_vtt, vtt_timestamp
 from controlplane.pipeline.trickplay import SpriteGrid, thumbs_vtt
 from controlplane.pipeline.tsinfo import _avc1, _first_picture_type, _pes_pts
@@ -67,9 +68,13 @@ def test_profiles_have_the_agreed_variety() -> None:
         )
         assert len({t.id for t in titles}) == len(titles)
     default = PROFILES["default"].titles
-    assert len(default) >= 8
-    assert max(t.duration_s for t in default) >= 600
-    assert len({t.duration_s for t in default}) == len(default)
+    generated = generated_specs(default)
+    assert len(generated) >= 8
+    assert max(t.duration_s for t in generated) >= 600
+    assert len({t.duration_s for t in generated}) == len(generated)
+    # looks like a service: 40+ titles over 6+ genres, most sharing the generated media
+    assert len(default) >= 40
+    assert len({g for t in default for g in t.genres}) >= 6
 
 
 def test_thumbs_vtt_points_into_the_sprite_grid() -> None:
