@@ -171,6 +171,7 @@ def harness(qtbot: Any, tmp_path: Path) -> Iterator[Harness]:
     window.show()
     window.activateWindow()
     qtbot.waitExposed(window)
+    qtbot.waitActive(window)  # activation is asynchronous: keys go to the focus of the active one
     window.profile = {"id": "p1", "name": "Dana"}
     window.show_page("home", remember=False)
     window.home.set_rows(make_rows())

@@ -13,19 +13,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from player.errors import LicenseError, NetworkError, NoEdgeError
+from tests.ui.keys import press
 from ui.message import LICENSE_EXPIRED, describe
 from ui.widgets import RowView
 
 from .conftest import Harness, make_title
 
 K = Qt.Key
-
-
-def press(qtbot: Any, key: Qt.Key, times: int = 1) -> None:
-    for _ in range(times):
-        focus = QApplication.focusWidget()
-        assert focus is not None, "focus was lost"
-        qtbot.keyClick(focus, key)
 
 
 def focus() -> QWidget | None:

@@ -8,6 +8,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from tests.ui.keys import press
 from ui.models import Role
 from ui.widgets import RowView
 
@@ -22,13 +23,6 @@ class SimilarControlPlane(FakeControlPlane):
         n = int(title_id[1:])
         title["more_like_this"] = [make_title(n + 10), make_title(n + 20)]
         return title
-
-
-def press(qtbot: Any, key: Qt.Key, times: int = 1) -> None:
-    for _ in range(times):
-        focus = QApplication.focusWidget()
-        assert focus is not None, "focus was lost"
-        qtbot.keyClick(focus, key)
 
 
 def focused_id() -> str:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from player.session import ThumbnailSource
 from player.trickplay import TrickplayIndex
+from tests.ui.keys import press
 from ui.pages.player import PlayerPage
 
 from .conftest import FakeSession, Harness, make_title
@@ -178,9 +179,7 @@ def test_hover_shows_the_tile_for_that_time(qtbot: Any, harness: Harness, media:
 
 
 def key(qtbot: Any, k: Qt.Key) -> None:
-    focus = QApplication.focusWidget()
-    assert focus is not None, "focus was lost"
-    qtbot.keyClick(focus, k)
+    press(qtbot, k)
 
 
 def test_key_scrub_shows_the_tile_then_seeks(qtbot: Any, harness: Harness, media: str) -> None:

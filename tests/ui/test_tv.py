@@ -8,18 +8,12 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from tests.ui.keys import press
 from ui.widgets import RowView
 
 from .conftest import Harness
 
 K = Qt.Key
-
-
-def press(qtbot: Any, key: Qt.Key, times: int = 1) -> None:
-    for _ in range(times):
-        focus = QApplication.focusWidget()
-        assert focus is not None, "focus was lost"
-        qtbot.keyClick(focus, key)
 
 
 def current_tile(h: Harness) -> tuple[str, str]:

@@ -13,19 +13,13 @@ from PySide6.QtWidgets import QApplication
 
 from player.api import ControlPlaneClient
 from player.tokens import Credentials, MemoryStore
+from tests.ui.keys import press
 from ui.osk import BACKSPACE, CLEAR, SHIFT, OnScreenKeyboard
 from ui.widgets import RowView
 
 from .conftest import Harness
 
 K = Qt.Key
-
-
-def press(qtbot: Any, key: Qt.Key, times: int = 1) -> None:
-    for _ in range(times):
-        focus = QApplication.focusWidget()
-        assert focus is not None, "focus was lost"
-        qtbot.keyClick(focus, key)
 
 
 class PairingServer:

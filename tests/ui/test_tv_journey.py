@@ -21,6 +21,7 @@ from player.tokens import MemoryStore
 from tests.bench.engine_media import make_media_catalog
 from tests.conftest import StartControlPlane
 from tests.integration.cp_client import new_device
+from tests.ui.keys import focused
 from ui.aio import AsyncLoop, Runner
 from ui.app import shutdown
 from ui.artwork import ArtCache
@@ -55,9 +56,7 @@ class App:
 
     def press(self, qtbot: Any, key: Qt.Key, times: int = 1) -> None:
         for _ in range(times):
-            focus = QApplication.focusWidget()
-            assert focus is not None, "focus was lost"
-            qtbot.keyClick(focus, key)
+            qtbot.keyClick(focused(), key)
             self.widest = max(self.widest, self.window.width())
 
 
