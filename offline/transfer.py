@@ -12,7 +12,8 @@ segment streams into its ``.part`` file (:class:`~offline.partfile.PartProgress`
 fsynced, renamed and marked done with its size and SHA-256; an init segment (EXT-X-MAP) is
 fetched from the best edge that serves it, sealed at rest and written the same way. When every
 edge failed even after the manifest reload, back-off rounds (``retry_backoff_s`` doubling)
-before the error. Subtitles (segmented WebVTT) come first, one file per language.
+before the error. Subtitles (segmented WebVTT) come first, merged into one WebVTT file per
+language (:func:`player.webvtt.merge_segments`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from player.errors import LicenseError, ManifestError, NoEdgeError
 from player.fetchbase import Failed, UrlExpired, describe
 from player.fetcher import SegmentFetcher
 from player.manifest import Multivariant, parse_media_playlist
+from player.webvtt import merge_segments
 
 log = logging.getLogger("offline.download")
 
@@ -257,7 +259,8 @@ class Transfer:
                     text = await self.fetcher.fetch_playlist_text(status.name, rendition.uri)
                     parts = [await self.fetcher.fetch_playlist_text(status.name, segment.uri)
                              for segment in parse_media_playlist(text, rendition.uri).segments]
-                    await asyncio.to_thread(store.write_file, path, "\n".join(parts).encode())
+                    await asyncio.to_thread(store.write_file, path,
+                                            merge_segments(parts).encode())
                     break
                 except (Failed, UrlExpired, ManifestError) as exc:
                     log.info("subtitles %s from %s failed: %s", language, status.name,
