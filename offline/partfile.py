@@ -7,6 +7,9 @@ is stored. A part left by an earlier run (``kill -9``, a pause, a full disk) is 
 it stopped: its bytes count as received, so the fetcher's first request asks only for the rest
 (``Range: bytes=N-``), and they go through the segment's decryptor and checks first. When the
 fetcher starts the segment over (a corrupt body), the part file starts over too.
+
+:class:`Counted` is the fetcher's sink for a download: the plaintext is validated as it comes
+(decrypted, TS framing, fMP4 boxes) but not kept — no one reads it, the bytes are on disk.
 """
 
 from __future__ import annotations
@@ -72,3 +75,26 @@ class PartProgress(Progress):
         if self.file is not None:
             self.file.close()
             self.file = None
+
+
+class Counted(LiveSegment):
+    """A :class:`~player.buffer.LiveSegment` that counts the validated plaintext and keeps none
+    (a download has no reader: streaming's sink would hold each segment in memory)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self._count = 0
+
+    @property
+    def received(self) -> int:
+        return self._count
+
+    def append(self, chunk: bytes) -> None:
+        self._count += len(chunk)
+
+    def restart(self) -> None:
+        self._count = 0
+
+    def seal(self) -> bytes:
+        self.length = self._count
+        return b""

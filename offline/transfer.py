@@ -29,7 +29,7 @@ from abr.interface import Decision
 from offline.atrest import AtRest
 from offline.journal import Download
 from offline.library import OfflineLibrary
-from offline.partfile import PartProgress
+from offline.partfile import Counted, PartProgress
 from offline.plan import Layout, MediaPart, Track
 from offline.store import disk_full_error, is_disk_full
 from player.decrypt import Decryptor, KeyCache
@@ -181,8 +181,8 @@ class Transfer:
         progress = PartProgress(path, (self.seal, media.part) if track.sealed else None, heard)
         try:
             await asyncio.to_thread(progress.open)
-            await self.fetcher.fetch(media.segment, -1, rendition=track.rendition,
-                                     progress=progress)
+            await self.fetcher.fetch(media.segment, -1, Counted(media.segment),
+                                     rendition=track.rendition, progress=progress)
         except OSError as exc:
             # Measured before the part is dropped (which frees room again): the true free space.
             full = disk_full_error(path.parent) if is_disk_full(exc) else None

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from offline.atrest import AtRest
-from offline.partfile import PartProgress
+from offline.partfile import Counted, PartProgress
 from offline.transfer import open_fetcher
+from player.fetchbase import Fetched
 from player.manifest import Multivariant, parse_multivariant
 
 PACKET = bytes([0x47]) + bytes(range(187))
@@ -59,8 +60,10 @@ def _fetch(path: Path, seal: tuple[AtRest, int] | None = None
             progress = PartProgress(path, seal)
             try:
                 progress.open()
-                await fetcher.fetch(0, -1, rendition=fetcher.playlists.ladder[0],
-                                    progress=progress)
+                fetched = await fetcher.fetch(0, -1, Counted(0),
+                                              rendition=fetcher.playlists.ladder[0],
+                                              progress=progress)
+                assert isinstance(fetched, Fetched) and fetched.data == b""  # nothing kept
             finally:
                 progress.close()
                 await fetcher.aclose()
