@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import shutil
 import subprocess
 import time
@@ -26,6 +27,7 @@ import pytest
 
 from offline.atrest import AtRest
 from offline.downloader import DownloadManager
+from offline.errors import OfflineError
 from offline.journal import Download
 from offline.library import OfflineLibrary
 from offline.plan import Layout
@@ -87,6 +89,22 @@ def _package(root: Path) -> None:
         'NAME="English",AUTOSELECT=YES,URI="sub/index.m3u8"\n#EXT-X-STREAM-INF', 1))
 
 
+def _package_single(root: Path) -> None:
+    """fMP4 in one file: the init segment and every media segment are byte ranges of it."""
+    single = root / "single"
+    single.mkdir()
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", f"testsrc=size=320x180:rate=25:duration={DURATION_S}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:duration={DURATION_S}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-keyint_min", "50",
+         "-sc_threshold", "0", "-c:a", "aac", "-f", "hls", "-hls_time", "2",
+         "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4", "-hls_flags", "single_file",
+         "index.m3u8"], cwd=single, check=True, timeout=120)
+    (single / "master.m3u8").write_text(
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=320x180\nindex.m3u8\n")
+
+
 class _Counted(_RangeHandler):
     """The origin, counting the requests it answers."""
 
@@ -101,6 +119,7 @@ class _Counted(_RangeHandler):
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("fmp4-origin")
     _package(root)
+    _package_single(root)
     yield from _serve(root, _Counted)
 
 
@@ -121,6 +140,12 @@ def _origin_file(root_url: str, uri: str) -> bytes:
     return httpx.get(f"{root_url}/sep/{uri}").content
 
 
+def _set_info(library: OfflineLibrary, d: Download, info: dict[str, Any]) -> None:
+    """What a hand edit of the journal would do (``info`` is not sealed)."""
+    with library.journal.transaction() as db:
+        db.execute("UPDATE downloads SET info = ? WHERE id = ?", (json.dumps(info), d.id))
+
+
 def test_fmp4_with_separate_audio_downloads_and_plays_offline(
         fleet: ReadyInfo, origin: str, library: OfflineLibrary,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +154,12 @@ def test_fmp4_with_separate_audio_downloads_and_plays_offline(
             _origin_playback(cp, monkeypatch, f"{origin}/sep/master.m3u8")
             manager = DownloadManager(library, cp, "svc")
             try:
-                d = await manager.add("title0", profile, quality="best")
+                with pytest.raises(OfflineError) as refused:
+                    await manager.add("title0", profile, audio=["de"])
+                assert refused.value.code == "bad_audio"
+                assert "(it offers: en, fr)" in refused.value.message
+                assert (await cp.offline_licenses())["licenses"] == []  # none used up
+                d = await manager.add("title0", profile, quality="best", audio=["en", "fr"])
                 manager.start(d.id)
                 done = await manager.wait(d.id)
                 # A flipped byte in the video's init segment: found, and only it fetched again.
@@ -184,8 +214,45 @@ def test_fmp4_with_separate_audio_downloads_and_plays_offline(
     assert seen["end"] == "eof" and seen["position_s"] >= DURATION_S - 2.5
     assert [a.rsplit(" ", 1)[-1] for a in seen["renditions"]] == ["(en)", "(fr)"]
 
+    # Its audio parts gone from the layout (a hand edit): refused, never played silent.
+    _set_info(library, repaired, {**repaired.info, "layout": Layout(
+        layout.tracks[:1], separate_audio=True).to_json()})
+    with pytest.raises(OfflineError) as silent:
+        asyncio.run(_play_offline(library, library.get(repaired.id)))
+    assert silent.value.code == "no_audio" and "no sound" in silent.value.message
 
-async def _play_offline(library: OfflineLibrary, d: Download) -> dict[str, Any]:
+
+def test_single_file_fmp4_with_byte_ranges_downloads_and_plays_offline(
+        fleet: ReadyInfo, origin: str, library: OfflineLibrary,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """EXT-X-MAP with BYTERANGE and byte-range segments of one file: each range is one part."""
+    async def fetch() -> Download:
+        async with signed_in(fleet.base_url, library) as (cp, profile):
+            _origin_playback(cp, monkeypatch, f"{origin}/single/master.m3u8")
+            manager = DownloadManager(library, cp, "svc")
+            try:
+                d = await manager.add("title2", profile)
+                manager.start(d.id)
+                return await manager.wait(d.id)
+            finally:
+                await manager.aclose()
+
+    done = asyncio.run(fetch())
+    assert done.state == "completed" and done.segment_count == done.segments_done == 4 + 1
+    video = Layout.of(done.info, done.rendition, []).video
+    assert video.container == "fmp4" and video.inits == ((4, 0),) and video.sealed
+    whole = httpx.get(f"{origin}/single/index.m4s").content
+    seal = AtRest(library.content_key(done), done.id)
+    assert b"".join(seal.apply(library.store.segment_path(done.id, k).read_bytes(), 0, k)
+                    for k in (4, 0, 1, 2, 3)) == whole  # the ranges, in order, are the file
+    seen = asyncio.run(_play_offline(library, done, audio=False))
+    assert sorted(seen["types"]) == ["audio", "video"]
+    assert seen["end"] == "eof" and seen["position_s"] >= DURATION_S - 2.5
+
+
+async def _play_offline(library: OfflineLibrary, d: Download,
+                        audio: bool = True) -> dict[str, Any]:
+    """Play ``d`` to the end; with ``audio``, switch to French and English subtitles."""
     seen: dict[str, Any] = {}
     mpv = create_mpv(vo="null", ao="null", untimed="yes", ao_null_untimed="yes")
     session = OfflineSession(library, d, mpv, config=SessionConfig(post_telemetry=False,
@@ -194,8 +261,9 @@ async def _play_offline(library: OfflineLibrary, d: Download) -> dict[str, Any]:
         await session.play()
         seen["languages"] = session.audio_languages
         seen["subtitles"] = session.subtitle_languages
-        await session.set_audio("fr")
-        await session.set_subtitles("en")
+        if audio:
+            await session.set_audio("fr")
+            await session.set_subtitles("en")
         tracks = await session._mpv_call(mpv.get, "track-list")
         seen["types"] = [t["type"] for t in tracks]
         seen["selected_audio"] = [str(t.get("external-filename")).rsplit("/", 3)[-3:]
