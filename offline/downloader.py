@@ -36,7 +36,7 @@ from offline.errors import OfflineError
 from offline.journal import Download
 from offline.library import OfflineLibrary
 from offline.owner import OwnerLock
-from offline.plan import Layout, choose_rung
+from offline.plan import AUDIO_PREFIX, Layout, choose_rung
 from offline.progress import DownloadProgress, Rate, progress_of
 from offline.store import disk_full_error, free_bytes, is_disk_full
 from offline.transfer import Transfer, open_fetcher
@@ -268,13 +268,18 @@ class DownloadManager(Adding):
         layout = Layout.of(d.info, d.rendition, [s.duration_s for s in lib.journal.segments(d.id)])
         fetcher = open_fetcher(self.http, mv, reload, key)
         try:
-            missing = [t.rendition for t in layout.tracks
-                       if t.kind == "video" and t.rendition not in fetcher.playlists.ladder]
-            if missing:
+            if d.rendition not in fetcher.playlists.ladder:
                 raise OfflineError(f"The service no longer offers the quality this download "
                                    f"started with ({d.rendition}); delete it and download "
                                    "again.", code="manifest")
-            await Transfer(lib, d, fetcher, layout, AtRest(key, d.id), going=self._check_going,
+            offered = {AUDIO_PREFIX + r.key for r in mv.audio_renditions()}
+            gone = [t.language or t.name for t in layout.audio if t.rendition not in offered]
+            if gone:
+                raise OfflineError(f"The service no longer offers the audio this download "
+                                   f"started with ({', '.join(map(str, gone))}); delete it and "
+                                   "download again.", code="manifest")
+            await Transfer(lib, d, fetcher, layout, AtRest(key, d.id), reload=reload,
+                           going=self._check_going,
                            on_bytes=self._bytes, on_part=lambda d: self._event(lib.get(d.id))
                            ).run()
         finally:

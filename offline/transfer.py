@@ -106,11 +106,13 @@ def open_fetcher(http: httpx.AsyncClient, multivariant: Multivariant,
 class Transfer:
     """The missing parts of ``download`` through ``fetcher`` into the library's store.
 
-    ``going(d)`` raises to stop between parts (paused, deleted, disk or quota full);
-    ``on_bytes(d, n, in_part)`` hears of every chunk; ``on_part(d)`` of every part done."""
+    ``reload()`` fetches new signed URLs; ``going(d)`` raises to stop between parts (paused,
+    deleted, disk or quota full); ``on_bytes(d, n, in_part)`` hears of every chunk;
+    ``on_part(d)`` of every part done."""
 
     def __init__(self, library: OfflineLibrary, download: Download, fetcher: SegmentFetcher,
-                 layout: Layout, seal: AtRest, *, going: Callable[[Download], None],
+                 layout: Layout, seal: AtRest, *, reload: Callable[[], Awaitable[Multivariant]],
+                 going: Callable[[Download], None],
                  on_bytes: Callable[[Download, int, int], None],
                  on_part: Callable[[Download], None]) -> None:
         self.library = library
@@ -119,6 +121,7 @@ class Transfer:
         self.fetcher = fetcher
         self.layout = layout
         self.seal = seal
+        self.reload = reload
         self.going = going
         self.on_bytes = on_bytes
         self.on_part = on_part
@@ -217,8 +220,7 @@ class Transfer:
                 failures[edge] = exc.describe()
             except UrlExpired:
                 failures[edge] = "url_expired"
-                if fetcher._refresh_urls is not None:
-                    await fetcher.playlists.refresh(seen, fetcher._refresh_urls)
+                await fetcher.playlists.refresh(seen, self.reload)
             except ManifestError as exc:
                 failures[edge] = exc.message
         else:
