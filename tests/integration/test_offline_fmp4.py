@@ -36,6 +36,7 @@ from player.api.models import Playback
 from player.bundled import ReadyInfo
 from player.mpv_seam import create_mpv
 from player.session import SessionConfig
+from tests.helpers.fake_catalog import encrypt_segment
 from tests.integration.test_offline import (
     assert_matches_edge,
     catalog,
@@ -116,11 +117,16 @@ class _Counted(_RangeHandler):
 
 
 @pytest.fixture(scope="module")
-def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def origin_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("fmp4-origin")
     _package(root)
     _package_single(root)
-    yield from _serve(root, _Counted)
+    return root
+
+
+@pytest.fixture(scope="module")
+def origin(origin_root: Path) -> Iterator[str]:
+    yield from _serve(origin_root, _Counted)
 
 
 def _origin_playback(cp: Any, monkeypatch: pytest.MonkeyPatch, master: str) -> None:
@@ -352,3 +358,49 @@ def _held(library: OfflineLibrary, d: Download) -> dict[int, int]:
     held = {int(p.name.split(".")[0]): p.stat().st_size
             for p in library.store.folder(d.id).glob("seg/*.part")}
     return {index: size for index, size in held.items() if size >= 4096 and index not in done}
+
+
+def test_aes128_fmp4_keeps_the_edge_ciphertext_and_seals_the_clear_init(
+        fleet: ReadyInfo, origin_root: Path, origin: str, library: OfflineLibrary,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole-segment AES-128 over fMP4 (the init segment clear, as packagers leave it), under
+    the title's content key: the segments are stored as the origin serves them, the init
+    segment sealed; it plays offline."""
+    root = origin_root
+    enc = root / "encfmp4"
+
+    async def fetch() -> Download:
+        async with signed_in(fleet.base_url, library) as (cp, profile):
+            key = await cp.streaming_key(cp.url("/v1/licenses/streaming/title3"))
+            enc.mkdir(exist_ok=True)
+            shutil.copy(root / "sep" / "0" / "init_0.mp4", enc / "init_0.mp4")
+            for k in range(4):
+                plain = (root / "sep" / "0" / f"s{k}.m4s").read_bytes()
+                (enc / f"s{k}.m4s").write_bytes(encrypt_segment(plain, key, k))
+            playlist = (root / "sep" / "0" / "index.m3u8").read_text()
+            (enc / "index.m3u8").write_text(playlist.replace(
+                "#EXTINF", '#EXT-X-KEY:METHOD=AES-128,URI="key.bin"\n#EXTINF', 1))
+            (enc / "master.m3u8").write_text(
+                "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=320x180\nindex.m3u8\n")
+            _origin_playback(cp, monkeypatch, f"{origin}/encfmp4/master.m3u8")
+            manager = DownloadManager(library, cp, "svc")
+            try:
+                d = await manager.add("title3", profile)
+                manager.start(d.id)
+                return await manager.wait(d.id)
+            finally:
+                await manager.aclose()
+
+    done = asyncio.run(fetch())
+    assert done.state == "completed" and done.segment_count == 4 + 1
+    video = Layout.of(done.info, done.rendition, []).video
+    assert video.encrypted and not video.sealed and video.inits == ((4, 0),)
+    for k in range(4):
+        assert library.store.segment_path(done.id, k).read_bytes() == (
+            enc / f"s{k}.m4s").read_bytes()
+    init = library.store.segment_path(done.id, 4).read_bytes()
+    assert b"moov" not in init and AtRest(library.content_key(done), done.id).apply(
+        init, 0, 4) == (enc / "init_0.mp4").read_bytes()
+    seen = asyncio.run(_play_offline(library, done, audio=False))
+    assert seen["types"] == ["video"]  # this master lists no audio for the rendition
+    assert seen["end"] == "eof" and seen["position_s"] >= DURATION_S - 2.5
