@@ -2,9 +2,11 @@
 
 :class:`LocalEdge` serves the download over loopback HTTP as if it were one edge: a
 multivariant playlist with the downloaded rendition (and its subtitles), its media playlist
-with ``EXT-X-KEY:METHOD=AES-128``, and the encrypted segments exactly as stored, each checked
-against the journal's SHA-256 as it is read (a changed file answers ``500 tampered`` and is
-remembered). :class:`OfflineSession` is a :class:`player.session.PlaybackSession` whose start
+with ``EXT-X-KEY:METHOD=AES-128`` (and ``EXT-X-MAP`` for fMP4), the chosen separate audio
+renditions, and the parts: AES-128 segments exactly as stored, parts sealed at rest
+(:mod:`offline.atrest`) opened in memory; each checked against the journal's SHA-256 as it is
+read (a changed file answers ``500 tampered`` and is remembered).
+:class:`OfflineSession` is a :class:`player.session.PlaybackSession` whose start
 runs the license checks (pinned signature, trusted time, expiry, viewing window, device key)
 and starts the local edge instead of asking the control plane, and whose keys are the unwrapped
 content key: the same scheduler, decryption and bridge to mpv as streaming. The position goes
@@ -22,9 +24,11 @@ import secrets
 import uuid
 from typing import Any
 
+from offline.atrest import AtRest
 from offline.errors import OfflineError
 from offline.journal import Download, SegmentRow
 from offline.library import OfflineLibrary
+from offline.plan import Layout, Track
 from offline.store import damaged
 from player.api.models import Playback
 from player.errors import PlayerError
@@ -42,23 +46,32 @@ def _attr(value: str) -> str:
     return value.replace('"', "'")
 
 
+CONTENT_TYPES = {".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
+                 ".aac": "audio/aac", ".adts": "audio/aac", ".ac3": "audio/ac3",
+                 ".ec3": "audio/eac3", ".eac3": "audio/eac3", ".mp3": "audio/mpeg"}
+INIT_EXT = ".mp4"
+
+
 class LocalEdge:
     """One download served on 127.0.0.1 behind an unguessable path token."""
 
-    def __init__(self, library: OfflineLibrary, download: Download) -> None:
+    def __init__(self, library: OfflineLibrary, download: Download,
+                 content_key: bytes | None = None) -> None:
         self.library = library
         self.download = download
         self.segments: list[SegmentRow] = library.journal.segments(download.id)
+        self._rows = {row.index: row for row in self.segments}
+        self.layout = Layout.of(download.info, download.rendition,
+                                [s.duration_s for s in self.segments])
+        self._seal = AtRest(content_key, download.id) if content_key is not None else None
         self.damaged: list[int] = []
-        """Segments that failed their check while playing."""
+        """Parts that failed their check while playing."""
         self._token = secrets.token_urlsafe(18)
         self._server = LoopbackHttpServer(self._handle)
         self.base = ""
-        self.languages = [lang for lang in (s.get("language") for s in
-                                            download.info.get("subtitles") or ()
-                                            if isinstance(s, dict))
-                          if isinstance(lang, str)
-                          and library.store.subtitle_path(download.id, lang).exists()]
+        folder = library.store.folder(download.id) / "sub"
+        self.languages = sorted(p.stem for p in folder.glob("*.vtt")) if folder.is_dir() else []
+        """The subtitle languages downloaded (one WebVTT file each)."""
 
     async def start(self) -> str:
         port = await self._server.start()
@@ -72,9 +85,31 @@ class LocalEdge:
     def master_url(self) -> str:
         return f"{self.base}/master.m3u8"
 
+    @property
+    def durations_s(self) -> tuple[float, ...]:
+        """The video segments' durations (the timeline)."""
+        return tuple(m.duration_s for m in self.layout.video.media)
+
+    def _path(self, track: Track) -> str:
+        if track.kind == "video":
+            return f"{self.download.rendition}/media.m3u8"
+        return f"audio{self.layout.audio.index(track)}/media.m3u8"
+
     def multivariant(self) -> str:
-        d = self.download
-        lines = ["#EXTM3U", "#EXT-X-VERSION:3"]
+        d, layout = self.download, self.layout
+        lines = ["#EXTM3U", "#EXT-X-VERSION:6"]
+        audio = layout.audio
+        default = next((t for t in audio if t.default), audio[0] if audio else None)
+        for track in audio:
+            name = _attr(track.name or track.language or "audio")
+            attrs = [f'TYPE=AUDIO,GROUP-ID="aud",NAME="{name}"']
+            if track.language:
+                attrs.append(f'LANGUAGE="{_attr(track.language)}"')
+            attrs.append(f"DEFAULT={'YES' if track is default else 'NO'},AUTOSELECT=YES")
+            if track.channels:
+                attrs.append(f'CHANNELS="{_attr(track.channels)}"')
+            attrs.append(f'URI="{self._path(track)}"')
+            lines.append(f"#EXT-X-MEDIA:{','.join(attrs)}")
         for lang in self.languages:
             lines.append(f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="{_attr(lang)}",'
                          f'NAME="{_attr(lang)}",AUTOSELECT=YES,URI="sub/{lang}.m3u8"')
@@ -82,20 +117,31 @@ class LocalEdge:
         height = d.info.get("height")
         if isinstance(height, int):
             attrs.append(f"RESOLUTION={height * 16 // 9}x{height}")
+        codecs = d.info.get("codecs")
+        if isinstance(codecs, str) and codecs:
+            attrs.append(f'CODECS="{_attr(codecs)}"')
+        if audio:
+            attrs.append('AUDIO="aud"')
         if self.languages:
             attrs.append('SUBTITLES="subs"')
-        lines += [f"#EXT-X-STREAM-INF:{','.join(attrs)}", f"{d.rendition}/media.m3u8"]
+        lines += [f"#EXT-X-STREAM-INF:{','.join(attrs)}", self._path(layout.video)]
         return "\n".join(lines) + "\n"
 
-    def media_playlist(self) -> str:
-        sequence = int(self.download.info.get("media_sequence") or 0)
-        target = max((math.ceil(s.duration_s) for s in self.segments), default=1)
-        lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}",
-                 f"#EXT-X-MEDIA-SEQUENCE:{sequence}", "#EXT-X-PLAYLIST-TYPE:VOD"]
-        if self.download.info.get("encrypted", True):
-            lines.append('#EXT-X-KEY:METHOD=AES-128,URI="key"')
-        for s in self.segments:
-            lines += [f"#EXTINF:{s.duration_s:.6f},", f"seg/{s.index}.ts"]
+    def media_playlist(self, track: Track | None = None) -> str:
+        track = track or self.layout.video
+        target = max((math.ceil(m.duration_s) for m in track.media), default=1)
+        lines = ["#EXTM3U", f"#EXT-X-VERSION:{6 if track.inits else 3}",
+                 f"#EXT-X-TARGETDURATION:{target}",
+                 f"#EXT-X-MEDIA-SEQUENCE:{track.media_sequence}", "#EXT-X-PLAYLIST-TYPE:VOD"]
+        if track.encrypted:
+            iv = f",IV=0x{track.iv}" if track.iv else ""
+            lines.append(f'#EXT-X-KEY:METHOD=AES-128,URI="key"{iv}')
+        init: int | None = None
+        for m in track.media:
+            if m.init is not None and m.init != init:
+                init = m.init
+                lines.append(f'#EXT-X-MAP:URI="{self.base}/p/{init}{INIT_EXT}"')
+            lines += [f"#EXTINF:{m.duration_s:.6f},", f"{self.base}/p/{m.part}{track.ext}"]
         lines.append("#EXT-X-ENDLIST")
         return "\n".join(lines) + "\n"
 
@@ -115,14 +161,14 @@ class LocalEdge:
         d = self.download
         if rest == "master.m3u8":
             return Response(200, self.multivariant().encode(), PLAYLIST)
-        if rest == f"{d.rendition}/media.m3u8":
-            return Response(200, self.media_playlist().encode(), PLAYLIST)
-        prefix = f"{d.rendition}/seg/"
-        if rest.startswith(prefix) and rest.endswith(".ts"):
-            number = rest[len(prefix):-3]
-            if not number.isdigit() or int(number) >= len(self.segments):
+        for track in self.layout.tracks:
+            if rest == self._path(track):
+                return Response(200, self.media_playlist(track).encode(), PLAYLIST)
+        if rest.startswith("p/"):
+            number, dot, ext = rest[2:].partition(".")
+            if not number.isdigit() or int(number) not in self._rows:
                 return Response(404)
-            return await self._segment(int(number))
+            return await self._part(int(number), dot + ext)
         for lang in self.languages:
             if rest == f"sub/{lang}.m3u8":
                 return Response(200, self.subtitle_playlist(lang).encode(), PLAYLIST)
@@ -131,18 +177,23 @@ class LocalEdge:
                 return Response(200, await asyncio.to_thread(path.read_bytes), "text/vtt")
         return Response(404)
 
-    async def _segment(self, index: int) -> Response:
-        row = self.segments[index]
+    async def _part(self, index: int, ext: str) -> Response:
+        row = self._rows[index]
         try:
             data = await asyncio.to_thread(self.library.store.read_segment, self.download.id,
                                            index, row.size, row.sha256)
         except OfflineError as exc:
             if index not in self.damaged:
                 self.damaged.append(index)
-            log.warning("offline %s: segment %d failed its check", self.download.id, index)
+            log.warning("offline %s: part %d failed its check", self.download.id, index)
             body = json.dumps({"error": exc.code, "message": exc.message}).encode()
             return Response(500, body, "application/json")
-        return Response(200, data, "video/mp2t", ranges=True)
+        if self.layout.sealed(index):
+            if self._seal is None:
+                return Response(500, b'{"error": "no_key"}', "application/json")
+            data = self._seal.apply(data, 0, index)
+        return Response(200, data, CONTENT_TYPES.get(ext, "application/octet-stream"),
+                        ranges=True)
 
 
 class _Position:
@@ -201,13 +252,18 @@ class OfflineSession(PlaybackSession):
             lambda: [r.index for r in rows if not lib.store.segment_path(d.id, r.index).exists()])
         if missing:
             raise damaged(missing)
-        edge = self.edge = LocalEdge(lib, lib.get(d.id))
+        edge = self.edge = LocalEdge(lib, lib.get(d.id), self._content_key)
+        if edge.layout.separate_audio and not edge.layout.audio:
+            raise OfflineError("This download has no sound: the title's audio is a separate "
+                               "rendition that was not downloaded. Delete it and download it "
+                               "again.", code="no_audio")
         url = await edge.start()
-        durations = tuple(r.duration_s for r in edge.segments)
+        durations = edge.durations_s
         resume = 0.0 if self.start_over else d.position_s
         if resume >= d.duration_s - 1.0:
             resume = 0.0
         raw: dict[str, Any] = {"audio": d.info.get("audio") or [],
+                               "segment_container": edge.layout.video.container,
                                "subtitles": [{"language": lang} for lang in edge.languages]}
         log.info("offline play of %s from %s", d.title_name, url)
         return Playback(

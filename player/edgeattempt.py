@@ -22,7 +22,15 @@ from player.decrypt import CorruptSegment, plaintext_length
 from player.edgeplaylists import EdgePlaylists
 from player.errors import ManifestError
 from player.failover import Cause
-from player.fetchbase import AbandonFor, Failed, Fetched, Progress, UseWhole, describe
+from player.fetchbase import (
+    AbandonFor,
+    AlreadyHeld,
+    Failed,
+    Fetched,
+    Progress,
+    UseWhole,
+    describe,
+)
 from player.fmp4 import InitInfo, injected_bytes
 from player.manifest import Segment
 from player.wholefile import WholeFile, WholeFileError, range_mismatch
@@ -82,6 +90,10 @@ class EdgeAttempt(EdgePlaylists):
                     self._note_ttfb(edge, ttfb)
                     self._stage("seg_headers", index)
                     status = response.status_code
+                    if status == 416 and offset and segment.byterange is None:
+                        await response.aread()
+                        self._check_held(response.headers.get("Content-Range"), offset, start)
+                        raise AlreadyHeld()
                     if status >= 400:
                         self._check_status(status, await response.aread(), start)
                     skip = 0  # bytes of a 200 answer before the range asked
@@ -134,6 +146,10 @@ class EdgeAttempt(EdgePlaylists):
                             self._progress(rung, progress.fetched, total, last_byte - start,
                                            received, ttfb, live)
                             self._check_pace(edge, received, last_byte - start - ttfb)
+        except AlreadyHeld:
+            assert ttfb is not None
+            total = offset
+            progress.feed(b"", live)  # bytes held before the key was at hand, if any
         except UseWhole as use:
             return await self._from_whole(use.whole, edge, segment, index, rung, rendition,
                                           progress, live, failovers, init)
@@ -167,6 +183,16 @@ class EdgeAttempt(EdgePlaylists):
                       rendition, edge, received, seconds * 1000, ttfb * 1000)
         return Fetched(index, rung, rendition, data, edge, received, seconds, ttfb, failovers,
                        offset)
+
+    def _check_held(self, content_range: str | None, offset: int, start: float) -> None:
+        """A ``416`` to ``bytes=offset-``: every byte is held already when the file is
+        ``offset`` bytes long (a resume of a part kept on disk, stopped after its last byte);
+        bytes held past the end are not this file's: start over (``corrupt``)."""
+        length = (content_range or "").rpartition("/")[2]
+        if length.isdigit() and int(length) == offset:
+            return
+        raise Failed(Cause.CORRUPT, f"{offset} bytes held of a file of {length or '?'} bytes",
+                     self._clock() - start)
 
     def _check_pace(self, edge: str, received: int, body_s: float) -> None:
         """Leave an edge whose body comes slower than the lowest rendition plays, when another

@@ -77,6 +77,10 @@ class UrlExpired(Exception):
     pass
 
 
+class AlreadyHeld(Exception):
+    """A resume's ``416``: the bytes held are the whole file."""
+
+
 class UseWhole(Exception):
     def __init__(self, whole: WholeFile) -> None:
         super().__init__(whole.url)

@@ -125,22 +125,24 @@ class SegmentFetcher(EdgeAttempt):
     # --- one segment ---------------------------------------------------------------------------
 
     async def fetch(self, index: int, rung: int, sink: LiveSegment | None = None,
-                    rendition: str | None = None) -> Fetched | Abandoned:
+                    rendition: str | None = None,
+                    progress: Progress | None = None) -> Fetched | Abandoned:
         """``sink``: where validated plaintext goes as it arrives (the bridge streams it to mpv
         from there); the fetcher keeps its own otherwise. ``rendition``: a rendition off the
         ladder (a separate audio rendition, ``audio:NAME``) with ``rung`` -1: the same
-        failover, but the ABR policy neither hears of it nor abandons it."""
+        failover, but the ABR policy neither hears of it nor abandons it. ``progress``: what
+        is already held of the segment (a download's part file resumed: the first request
+        asks for the rest with a Range) and what sees every byte received."""
         token = LAST_RESORT.set(False)
         try:
-            return await self._fetch(index, rung, sink, rendition)
+            return await self._fetch(index, rung, sink, rendition, progress or Progress())
         finally:
             LAST_RESORT.reset(token)
 
     async def _fetch(self, index: int, rung: int, sink: LiveSegment | None,
-                     off_ladder: str | None = None) -> Fetched | Abandoned:
+                     off_ladder: str | None, progress: Progress) -> Fetched | Abandoned:
         rendition = off_ladder or self.playlists.ladder[rung]
         live = sink if sink is not None else LiveSegment(index)
-        progress = Progress()
         tried: set[str] = set()
         failures: dict[str, str] = {}
         refreshed: set[str] = set()

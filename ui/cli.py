@@ -150,6 +150,9 @@ def _parser() -> argparse.ArgumentParser:
     download.add_argument("--quality", metavar="RUNG",
                           help="a rung index (0 = lowest), a height such as 720p, best or "
                           "low (default: the best that fits the storage budget)")
+    download.add_argument("--audio", metavar="LANG[,LANG]",
+                          help="the audio languages to download when the title's audio is in "
+                          "separate renditions, e.g. en,fr (default: every language)")
     downloads = sub.add_parser("downloads", help="list and manage downloads")
     downloads.add_argument("action", nargs="?", default="list",
                            choices=("list", "pause", "resume", "delete", "renew", "repair"))
@@ -209,6 +212,7 @@ def _main(argv: list[str]) -> int:
         return run_downloads(DownloadOptions(
             action="download" if args.command == "download" else args.action,
             title=args.title, quality=getattr(args, "quality", None), json=args.json,
+            audio=getattr(args, "audio", None),
             control_plane=args.dl_control_plane or args.control_plane,
             catalog=args.dl_catalog or args.catalog,
             catalog_dir=args.dl_catalog_dir or args.catalog_dir,

@@ -1,6 +1,7 @@
 """``edgeplay download`` and ``edgeplay downloads …``: offline downloads from the command line.
 
-``edgeplay download TITLE [--quality Q] [--json]`` gets a license and downloads the title,
+``edgeplay download TITLE [--quality Q] [--audio en,fr] [--json]`` gets a license and
+downloads the title (``--audio``: which separate audio renditions; default all),
 printing progress on stderr (and, with ``--json``, the final state as one JSON object on
 stdout); Ctrl+C or SIGTERM pause it, ``kill -9`` loses nothing: ``edgeplay download TITLE``
 again (or ``edgeplay downloads resume TITLE``) continues where it stopped, while a download
@@ -50,6 +51,8 @@ class DownloadOptions:
     """``download`` or one of :data:`ACTIONS`."""
     title: str | None = None
     quality: str | None = None
+    audio: str | None = None
+    """Comma-separated languages of separate audio renditions (None: all)."""
     json: bool = False
     control_plane: str | None = None
     catalog: str = "default"
@@ -197,8 +200,9 @@ async def _online(options: DownloadOptions, library: OfflineLibrary, service: _S
             if action == "download":
                 assert options.title is not None
                 title = await resolve_title(cp, options.title, profile_id)
+                audio = (options.audio.split(",") if options.audio is not None else None)
                 target = await manager.add(str(title["id"]), profile_id,
-                                           quality=options.quality)
+                                           quality=options.quality, audio=audio)
             assert target is not None
             if action in ("resume", "repair"):
                 manager.check_not_owned(target)  # a live `edgeplay download` runs it

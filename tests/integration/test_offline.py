@@ -340,7 +340,8 @@ def test_full_disk_pauses_and_loses_nothing(fleet: ReadyInfo, catalog: Path, tmp
                            config=OfflineConfig(min_free_bytes=0))
     try:
         # The planning estimate is told there is room, so the write itself meets the full disk.
-        monkeypatch.setattr("offline.downloader.free_bytes", lambda _: 10**9)
+        for module in ("offline.adding", "offline.downloader"):
+            monkeypatch.setattr(f"{module}.free_bytes", lambda _: 10**9)
         free = shutil.disk_usage(mount).free
         (mount / "filler").write_bytes(b"\0" * (free - 3 * 37_648 - 20_000))
 
@@ -375,7 +376,7 @@ def test_full_disk_pauses_and_loses_nothing(fleet: ReadyInfo, catalog: Path, tmp
 def test_no_room_is_refused_before_anything_is_fetched(fleet: ReadyInfo,
                                                        library: OfflineLibrary,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("offline.downloader.free_bytes", lambda _: 1000)
+    monkeypatch.setattr("offline.adding.free_bytes", lambda _: 1000)
 
     async def main() -> OfflineError:
         async with signed_in(fleet.base_url, library) as (cp, profile):
