@@ -16,6 +16,10 @@ than its cleartext.
 
 Keys are fetched once per key URI (:class:`KeyCache`); concurrent fetches of one URI share a
 single request.
+
+CENC (``cenc``/``cbcs``) fragments — an init whose tracks are protected, with or without a
+``SAMPLE-AES(-CTR)`` EXT-X-KEY — are decrypted sample by sample, a fragment at a time
+(:class:`~player.cenc.CencStream`), with a key per KID (:class:`~player.keysource.CencKeys`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
+from player.cenc import CencStream
 from player.errors import LicenseError, PlayerError
 from player.fmp4 import (
     BoxChecker,
@@ -34,6 +39,7 @@ from player.fmp4 import (
     ParameterSetInjector,
     check_packed_audio_start,
 )
+from player.keysource import CLEARKEY_KEYFORMAT, CencKeys
 from player.manifest import Segment
 
 TS_PACKET_BYTES = 188
@@ -118,8 +124,10 @@ class StreamDecryptor:
     before it is valid. Without a key (clear segments) only the TS check applies."""
 
     def __init__(self, key: bytes | None, iv: bytes | None, container: str = "ts",
-                 init: InitInfo | None = None) -> None:
+                 init: InitInfo | None = None, cenc: CencStream | None = None) -> None:
         self._cipher: CipherContext | None = None
+        self._cenc = cenc
+        """CENC fragments: decrypted a whole fragment at a time before the checks."""
         self.container = container
         self._boxes = BoxChecker() if container == "fmp4" else None
         video = init.video if init is not None else None
@@ -140,6 +148,8 @@ class StreamDecryptor:
 
     def feed(self, data: bytes) -> bytes:
         self.bytes_in += len(data)
+        if self._cenc is not None:
+            data = self._cenc_step(self._cenc.feed, data)
         self._pending += self._cipher.update(data) if self._cipher is not None else data
         hold = AES_BLOCK_BYTES if self._cipher is not None else 0
         if self.container != "ts":
@@ -173,8 +183,18 @@ class StreamDecryptor:
             raise CorruptSegment(exc.message) from None
         return out
 
+    @staticmethod
+    def _cenc_step(step: Callable[[bytes], bytes], data: bytes) -> bytes:
+        try:
+            return step(data)
+        except MediaFormatError as exc:
+            raise CorruptSegment(exc.message) from None
+
     def finish(self) -> bytes:
         """The rest of the plaintext; :class:`CorruptSegment` for a bad length or padding."""
+        if self._cenc is not None:
+            cenc = self._cenc
+            self._pending += self._cenc_step(lambda _: cenc.finish(), b"")
         if self._cipher is not None:
             if not self.bytes_in or self.bytes_in % AES_BLOCK_BYTES:
                 raise CorruptSegment(f"The encrypted segment is {self.bytes_in} bytes long, not "
@@ -257,10 +277,12 @@ class KeyCache:
 
 
 class Decryptor:
-    """Turns the bytes fetched for a segment into validated plaintext TS."""
+    """Turns the bytes fetched for a segment into validated plaintext."""
 
-    def __init__(self, keys: KeyCache) -> None:
+    def __init__(self, keys: KeyCache, cenc: CencKeys | None = None) -> None:
         self.keys = keys
+        self.cenc = cenc or CencKeys()
+        """The CENC keys per KID (given keys, ClearKey licences)."""
 
     async def plaintext(self, segment: Segment, data: bytes) -> bytes:
         """Decrypt (when the segment has a key) and validate; :class:`CorruptSegment` if bad,
@@ -271,9 +293,36 @@ class Decryptor:
         validate_ts(data)
         return data
 
+    def _cenc_checks(self, segment: Segment, init: InitInfo | None) -> bool:
+        """Whether ``segment`` is CENC-protected (:class:`LicenseError` where it cannot be)."""
+        if segment.key is not None and segment.key.cenc and segment.container != "fmp4":
+            raise LicenseError(f"{segment.key.method} in {segment.container} segments is not "
+                               "supported (only CENC in fragmented MP4).")
+        protected = init is not None and init.protection is not None
+        if segment.key is not None and segment.key.cenc and not protected:
+            raise LicenseError("The playlist says SAMPLE-AES but the init segment has no "
+                               "protected track (no tenc).")
+        return protected
+
+    def _cenc_stream(self, segment: Segment, init: InitInfo,
+                     keys: dict[bytes, bytes]) -> StreamDecryptor:
+        assert init.protection is not None
+        return StreamDecryptor(None, None, segment.container, init,
+                               CencStream(init.protection, keys))
+
     async def stream(self, segment: Segment, init: InitInfo | None = None) -> StreamDecryptor:
         """An incremental decryptor for ``segment`` (waits for its key, if any); ``init``:
         its parsed init segment (fragmented MP4)."""
+        if self._cenc_checks(segment, init):
+            assert init is not None and init.protection is not None
+            sig = segment.key
+            licence = sig.uri if sig is not None and sig.uri and \
+                sig.keyformat == CLEARKEY_KEYFORMAT else None
+            raw = sig.uri if sig is not None and sig.uri.startswith(("http:", "https:")) and \
+                sig.keyformat == "identity" else None
+            keys = await self.cenc.get(init.protection.kids, licence,
+                                       (lambda: self.keys.get(raw)) if raw else None)
+            return self._cenc_stream(segment, init, keys)
         if segment.key is None:
             return StreamDecryptor(None, None, segment.container, init)
         key = await self.keys.get(segment.key.uri)
@@ -282,6 +331,10 @@ class Decryptor:
     def stream_now(self, segment: Segment,
                    init: InitInfo | None = None) -> StreamDecryptor | None:
         """:meth:`stream` when the key is already cached (else None): no wait."""
+        if self._cenc_checks(segment, init):
+            assert init is not None and init.protection is not None
+            keys = self.cenc.cached(init.protection.kids)
+            return None if keys is None else self._cenc_stream(segment, init, keys)
         if segment.key is None:
             return StreamDecryptor(None, None, segment.container, init)
         key = self.keys.cached(segment.key.uri)

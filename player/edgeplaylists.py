@@ -14,10 +14,11 @@ import asyncio
 import httpx
 
 from player.bounded import InputTooLarge, check_segment_count, get_bounded
+from player.cenc import read_init
 from player.errors import ManifestError, NoEdgeError
 from player.failover import Cause
 from player.fetchbase import LAST_RESORT, Failed, FetcherBase, UrlExpired, describe
-from player.fmp4 import InitInfo, MediaFormatError, parse_init
+from player.fmp4 import InitInfo, MediaFormatError
 from player.manifest import InitSection, MediaPlaylist
 
 
@@ -129,7 +130,7 @@ class EdgePlaylists(FetcherBase):
             first, length = section.byterange  # the server ignored the Range: cut it out
             data = data[first:first + length]
         try:
-            info = parse_init(data)
+            data, info = read_init(data)  # CENC: the clear-signalled init goes to mpv
         except MediaFormatError as exc:
             raise Failed(Cause.CORRUPT, f"init segment: {exc.message}",
                          self._clock() - start) from None

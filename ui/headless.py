@@ -66,6 +66,8 @@ class HeadlessOptions:
     """How long the last progress may take to reach the control plane at exit, seconds."""
     offline: bool = False
     """``--offline``: play the title's download; no control plane, no network."""
+    keys: tuple[tuple[bytes, bytes], ...] = ()
+    """``--key KID:KEY``: CENC ClearKey content keys, (KID, key) pairs."""
 
 
 class HeadlessError(Exception):
@@ -126,7 +128,8 @@ async def play_title(cp: ControlPlaneClient, options: HeadlessOptions, mpv: MpvL
             device_id=creds.device_id if creds else "", account_id=creds.account_id if creds
             else "", device_name=device_name(), on_write=lambda _: sync.wake())
     print(f"Playing {title.get('name')} ({title.get('id')})…", file=err, flush=True)
-    config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung)
+    config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung,
+                           clear_keys=options.keys)
     session = PlaybackSession(cp, str(title["id"]), profile_id, mpv, config=config,
                               progress=reporter)
     return await drive(session, options, mpv)
@@ -141,7 +144,8 @@ async def play_url(options: HeadlessOptions, mpv: MpvLike, err: TextIO
                    ) -> tuple[QoeReport, PlayerError | None]:
     """Play ``options.title``, a plain HLS VOD URL, with no control plane."""
     print(f"Playing {options.title}…", file=err, flush=True)
-    config = SessionConfig(max_rung=options.max_rung, post_telemetry=False)
+    config = SessionConfig(max_rung=options.max_rung, post_telemetry=False,
+                           clear_keys=options.keys)
     return await drive(PlaybackSession.from_url(options.title, mpv, config=config), options, mpv)
 
 
