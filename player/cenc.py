@@ -192,21 +192,30 @@ class _Sample:
 
 def _senc(buf: bytearray, payload: int, end: int, iv_size: int,
           samples: list[_Sample]) -> None:
+    """Per-sample IVs and subsamples. An ``senc`` with more entries than the fragment has
+    samples keeps the last ones: ffmpeg's mov muxer lets a second track's ``senc`` grow over the
+    fragments of a segment (ffmpeg 8.1, ``-encryption_scheme cenc-aes-ctr``)."""
     flags = int.from_bytes(buf[payload + 1:payload + 4], "big")
     count = struct.unpack_from(">I", buf, payload + 4)[0]
-    if count != len(samples):
-        raise MediaFormatError(f"The senc box describes {count} samples, the trun {len(samples)}.")
+    if count < len(samples):
+        raise MediaFormatError(f"The senc box describes {count} samples, the trun "
+                               f"{len(samples)}.")
     pos = payload + 8
-    for sample in samples:
-        sample.iv = bytes(buf[pos:pos + iv_size])
+    entries: list[tuple[bytes, tuple[tuple[int, int], ...]]] = []
+    for _ in range(count):
+        iv = bytes(buf[pos:pos + iv_size])
         pos += iv_size
+        subsamples: tuple[tuple[int, int], ...] = ()
         if flags & 0x2:
             n = struct.unpack_from(">H", buf, pos)[0]
             pairs = struct.unpack_from(">" + "HI" * n, buf, pos + 2)
-            sample.subsamples = tuple(zip(pairs[::2], pairs[1::2], strict=True))
+            subsamples = tuple(zip(pairs[::2], pairs[1::2], strict=True))
             pos += 2 + 6 * n
+        entries.append((iv, subsamples))
     if pos > end:
         raise MediaFormatError("The senc box is cut short.")
+    for sample, (iv, subsamples) in zip(samples, entries[count - len(samples):], strict=True):
+        sample.iv, sample.subsamples = iv, subsamples
 
 
 def _traf(buf: bytearray, payload: int, end: int, moof_start: int, next_base: int,
