@@ -26,7 +26,7 @@ A wrong key is caught before the decoder sees a byte (:mod:`player.cenccheck`):
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -72,6 +72,14 @@ class Protection:
     @property
     def kids(self) -> tuple[bytes, ...]:
         return tuple(dict.fromkeys(t.kid for t in self.tracks))
+
+    @property
+    def strongly_checked(self) -> bool:
+        """Every KID has a track whose plaintext has a strong wrong-key check (AAC: see
+        :mod:`player.cenccheck`), so each fragment verifies its own keys; else (video alone)
+        a fragment waits for its KID to be verified by another rendition."""
+        audio = {t.kid for t in self.tracks if t.original_format == "mp4a"}
+        return all(t.kid in audio for t in self.tracks)
 
     def track(self, track_id: int) -> TrackProtection | None:
         return next((t for t in self.tracks if t.track_id == track_id), None)
@@ -312,8 +320,12 @@ def _decrypt_sample(buf: bytearray, sample: _Sample, track: TrackProtection,
             q += m
 
 
+Verdict = Callable[[bytes, bool], None]
+"""Told (KID, True) when a strong check passed for the KID's key, (KID, False) when it failed."""
+
+
 def decrypt_fragment(fragment: bytes, protection: Protection,
-                     keys: Mapping[bytes, bytes]) -> bytes:
+                     keys: Mapping[bytes, bytes], verdict: Verdict | None = None) -> bytes:
     """One ``moof`` (and what follows it up to and including its ``mdat``), decrypted in place
     (same length). ``keys``: KID → 16-byte key. :class:`LicenseError` for a missing or wrong
     key, :class:`MediaFormatError` for malformed boxes."""
@@ -343,7 +355,14 @@ def decrypt_fragment(fragment: bytes, protection: Protection,
             for sample in samples:
                 _decrypt_sample(buf, sample, track, key)
                 check.feed(buf, sample.offset, sample.size)
-            check.verdict(track.kid)
+            try:
+                check.verdict(track.kid)
+            except LicenseError:
+                if verdict is not None:
+                    verdict(track.kid, False)
+                raise
+            if verdict is not None and check.strong:
+                verdict(track.kid, True)
     except (IndexError, struct.error, ValueError):
         raise MediaFormatError("The fragment's encryption boxes are cut short.") from None
     return bytes(buf)
@@ -353,9 +372,11 @@ class CencStream:
     """Bytes of one segment in (any split), clear bytes out: whole top-level boxes are passed
     on as they complete, a ``moof`` waits for its ``mdat`` and the pair is decrypted."""
 
-    def __init__(self, protection: Protection, keys: Mapping[bytes, bytes]) -> None:
+    def __init__(self, protection: Protection, keys: Mapping[bytes, bytes],
+                 verdict: Verdict | None = None) -> None:
         self._protection = protection
         self._keys = keys
+        self._verdict = verdict
         self._held = bytearray()
         self._fragment_at: int | None = None
         """Where a held moof starts in ``_held``; None: no moof waiting."""
@@ -380,7 +401,7 @@ class CencStream:
                 self._fragment_at = pos - size
             elif kind == b"mdat" and self._fragment_at is not None:
                 out += decrypt_fragment(bytes(held[self._fragment_at:pos]), self._protection,
-                                        self._keys)
+                                        self._keys, self._verdict)
                 self._fragment_at = None
             elif self._fragment_at is None:
                 out += held[pos - size:pos]

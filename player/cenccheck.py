@@ -14,6 +14,12 @@ themselves before they reach the decoder (:func:`player.cenc.decrypt_fragment`):
   key: fewer than half of at least 8 frames do.
 
 Other codecs are not checked (a wrong key then reaches the decoder, which reports errors).
+
+The H.264 rules are weak when the packager leaves the slice header and the NAL unit's tail clear
+(Shaka Packager does: only slice data is encrypted), the AAC rule is strong. So a KID's key
+counts as *verified* only once an AAC track's fragment passed (:attr:`SampleCheck.strong`); the
+engine holds a video-only fragment until its KID is verified or a grace period has passed
+(:class:`~player.keysource.CencKeys`, docs/engine.md *CENC*).
 """
 
 from __future__ import annotations
@@ -43,6 +49,12 @@ class SampleCheck:
         elif self._codec == "mp4a":
             self._aac_frames += 1
             self._aac_elements += buf[offset] >> 5 in (0, 1)
+
+    @property
+    def strong(self) -> bool:
+        """The samples fed passed a check a wrong key fails with near certainty."""
+        return self.bad is None and self._aac_frames >= _AAC_MIN_FRAMES \
+            and self._aac_elements * 2 >= self._aac_frames
 
     def verdict(self, kid: bytes) -> None:
         """:class:`LicenseError` if the samples fed are not valid plaintext."""

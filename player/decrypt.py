@@ -25,6 +25,7 @@ CENC (``cenc``/``cbcs``) fragments — an init whose tracks are protected, with 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives import padding
@@ -42,6 +43,11 @@ from player.fmp4 import (
 from player.keysource import CLEARKEY_KEYFORMAT, CencKeys
 from player.manifest import Segment
 
+log = logging.getLogger("player.decrypt")
+
+VERIFY_WAIT_S = 3.0
+"""How long a video-only CENC fragment waits for an audio track to verify its KID's key
+before it goes on with the video checks alone, seconds (docs/engine.md, *CENC*)."""
 TS_PACKET_BYTES = 188
 TS_SYNC_BYTE = 0x47
 AES_BLOCK_BYTES = 16
@@ -279,10 +285,17 @@ class KeyCache:
 class Decryptor:
     """Turns the bytes fetched for a segment into validated plaintext."""
 
-    def __init__(self, keys: KeyCache, cenc: CencKeys | None = None) -> None:
+    def __init__(self, keys: KeyCache, cenc: CencKeys | None = None,
+                 verify_wait_s: float = VERIFY_WAIT_S,
+                 verifier: Callable[[], bool] | None = None) -> None:
         self.keys = keys
         self.cenc = cenc or CencKeys()
         """The CENC keys per KID (given keys, ClearKey licences)."""
+        self.verify_wait_s = verify_wait_s
+        self.verifier = verifier
+        """Called when a video-only CENC fragment's key is not verified yet: starts what can
+        verify it (the audio rendition's first fragment) and says whether anything will; None
+        or False: the video goes on with its own checks at once."""
 
     async def plaintext(self, segment: Segment, data: bytes) -> bytes:
         """Decrypt (when the segment has a key) and validate; :class:`CorruptSegment` if bad,
@@ -308,7 +321,12 @@ class Decryptor:
                      keys: dict[bytes, bytes]) -> StreamDecryptor:
         assert init.protection is not None
         return StreamDecryptor(None, None, segment.container, init,
-                               CencStream(init.protection, keys))
+                               CencStream(init.protection, keys, self.cenc.confirm))
+
+    @staticmethod
+    def _wrong(kids: tuple[bytes, ...]) -> LicenseError:
+        return LicenseError(f"The key for KID {kids[0].hex()} is wrong: the audio with the same "
+                            "KID did not decrypt to valid samples.")
 
     async def stream(self, segment: Segment, init: InitInfo | None = None) -> StreamDecryptor:
         """An incremental decryptor for ``segment`` (waits for its key, if any); ``init``:
@@ -320,8 +338,20 @@ class Decryptor:
                 sig.keyformat == CLEARKEY_KEYFORMAT else None
             raw = sig.uri if sig is not None and sig.uri.startswith(("http:", "https:")) and \
                 sig.keyformat == "identity" else None
-            keys = await self.cenc.get(init.protection.kids, licence,
+            kids = init.protection.kids
+            keys = await self.cenc.get(kids, licence,
                                        (lambda: self.keys.get(raw)) if raw else None)
+            if not init.protection.strongly_checked and all(k in keys for k in kids):
+                # video alone cannot prove its key: wait (a while) for an audio track's verdict
+                state = self.cenc.verified(kids)
+                if state is None and self.verifier is not None and self.verifier():
+                    state = await self.cenc.wait_verified(kids, self.verify_wait_s)
+                    if state is None:
+                        log.info("CENC: no audio verified the key for KID %s within %.1f s; "
+                                 "its video is checked alone", kids[0].hex(),
+                                 self.verify_wait_s)
+                if state is False:
+                    raise self._wrong(kids)
             return self._cenc_stream(segment, init, keys)
         if segment.key is None:
             return StreamDecryptor(None, None, segment.container, init)
@@ -333,8 +363,17 @@ class Decryptor:
         """:meth:`stream` when the key is already cached (else None): no wait."""
         if self._cenc_checks(segment, init):
             assert init is not None and init.protection is not None
-            keys = self.cenc.cached(init.protection.kids)
-            return None if keys is None else self._cenc_stream(segment, init, keys)
+            kids = init.protection.kids
+            keys = self.cenc.cached(kids)
+            if keys is None:
+                return None
+            if not init.protection.strongly_checked:
+                state = self.cenc.verified(kids)
+                if state is False:
+                    raise self._wrong(kids)
+                if state is None and self.verifier is not None:  # stream() waits for it
+                    return None
+            return self._cenc_stream(segment, init, keys)
         if segment.key is None:
             return StreamDecryptor(None, None, segment.container, init)
         key = self.keys.cached(segment.key.uri)

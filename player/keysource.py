@@ -119,6 +119,49 @@ class CencKeys:
         self._keys: dict[bytes, bytes] = dict(given or {})
         self._post = post
         self._pending: dict[str, asyncio.Future[dict[bytes, bytes]]] = {}
+        self._verdicts: dict[bytes, bool] = {}
+        """KID → its key passed (True) or failed (False) a strong plaintext check."""
+        self._waiters: dict[bytes, asyncio.Future[bool]] = {}
+        self._unverifiable: set[bytes] = set()
+        """KIDs whose wait for a verdict timed out: not waited for again."""
+
+    def confirm(self, kid: bytes, ok: bool) -> None:
+        """A strong check's verdict on ``kid``'s key (:data:`player.cenc.Verdict`); the first
+        failure sticks."""
+        if self._verdicts.get(kid) is False:
+            return
+        self._verdicts[kid] = ok
+        waiter = self._waiters.pop(kid, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(ok)
+
+    def verified(self, kids: Sequence[bytes]) -> bool | None:
+        """False if a key of ``kids`` failed a check; True if every one passed one or is not
+        waited for any more; None: not known yet."""
+        if any(self._verdicts.get(k) is False for k in kids):
+            return False
+        if all(self._verdicts.get(k) or k in self._unverifiable for k in kids):
+            return True
+        return None
+
+    async def wait_verified(self, kids: Sequence[bytes], timeout_s: float) -> bool | None:
+        """:meth:`verified`, waiting up to ``timeout_s`` for the verdicts (None: none came;
+        the KIDs are then not waited for again)."""
+        state = self.verified(kids)
+        if state is not None:
+            return state
+        loop = asyncio.get_running_loop()
+        waits = [self._waiters.setdefault(k, loop.create_future()) for k in kids
+                 if k not in self._verdicts and k not in self._unverifiable]
+        try:
+            async with asyncio.timeout(timeout_s):
+                for waiter in waits:
+                    if not await asyncio.shield(waiter):
+                        return False
+        except TimeoutError:
+            self._unverifiable.update(kids)
+            return None
+        return self.verified(kids)
 
     def cached(self, kids: Sequence[bytes]) -> dict[bytes, bytes] | None:
         """The keys for ``kids`` if every one is known, else None."""

@@ -110,7 +110,8 @@ class SessionStart(SessionMpv):
                 self.policy.max_rung = self.config.max_rung
             fetcher = SegmentFetcher(
                 http, pool, mv,
-                Decryptor(keys, CencKeys(dict(self.config.clear_keys), licence_poster(http))),
+                Decryptor(keys, CencKeys(dict(self.config.clear_keys), licence_poster(http)),
+                          verifier=self._verify_key_with_audio),
                 self.policy,
                 refresh_urls=self._refresh_urls,
                 reload_steering=self._steering_hook if self.steering else None,
