@@ -14,7 +14,7 @@ import asyncio
 import httpx
 
 from player.bounded import InputTooLarge, check_segment_count, get_bounded
-from player.cenc import read_init
+from player.cenc_init import read_init
 from player.errors import ManifestError, NoEdgeError
 from player.failover import Cause
 from player.fetchbase import LAST_RESORT, Failed, FetcherBase, UrlExpired, describe

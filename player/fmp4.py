@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from player.errors import PlayerError
 
 if TYPE_CHECKING:
-    from player.cenc import Protection
+    from player.cenc_init import Protection
 
 
 class MediaFormatError(PlayerError):
@@ -97,7 +97,7 @@ class Track:
 class InitInfo:
     tracks: tuple[Track, ...]
     protection: Protection | None = None
-    """The CENC-protected tracks (:func:`player.cenc.read_init`); None: clear."""
+    """The CENC-protected tracks (:func:`player.cenc_init.read_init`); None: clear."""
 
     @property
     def video(self) -> Track | None:

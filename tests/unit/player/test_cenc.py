@@ -10,11 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from player.cenc import CencStream, clear_init, decrypt_fragment, read_init
+from player.cenc import (
+    CencStream,
+    Protection,
+    TrackProtection,
+    clear_init,
+    decrypt_fragment,
+    read_init,
+)
 from player.cenccheck import SampleCheck
-from player.decrypt import CorruptSegment, Decryptor, KeyCache
+from player.decrypt import CorruptSegment, Decryptor, KeyCache, StreamDecryptor
 from player.errors import LicenseError
-from player.fmp4 import MediaFormatError, iter_boxes
+from player.fmp4 import InitInfo, MediaFormatError, Track, iter_boxes
 from player.keysource import CencKeys
 from player.manifest import InitSection, Key, Segment
 from tests.helpers.cenc_media import (
@@ -215,3 +222,43 @@ def test_sample_aes_without_a_protected_init_is_refused(media: Path) -> None:
     ts = Segment("http://x/1.ts", 2.0, 1, 0.0, Key("SAMPLE-AES", "", None))
     with pytest.raises(LicenseError, match="only CENC in fragmented MP4"):
         decryptor.stream_now(ts, None)
+
+
+def _video_only() -> InitInfo:
+    track = TrackProtection(1, "cenc", "avc1", KID, 8, nal_length_size=4)
+    return InitInfo((Track(1, "vide", 90000, "avc1"),), Protection((track,)))
+
+
+def test_a_video_only_fragment_waits_for_its_kid_to_be_verified() -> None:
+    segment = Segment("http://x/v_1.m4s", 2.0, 1, 0.0, None,
+                      init=InitSection("http://x/v_init.mp4"))
+    asked: list[str] = []
+
+    async def main() -> None:
+        keys = CencKeys({KID: KEY})
+        decryptor = Decryptor(KeyCache(lambda uri: asyncio.sleep(0, b"")), keys,
+                              verify_wait_s=30, verifier=lambda: asked.append("audio") or True)
+        init = _video_only()
+        assert decryptor.stream_now(segment, init) is None  # not verified: stream() waits
+        waiting = asyncio.ensure_future(decryptor.stream(segment, init))
+        await asyncio.sleep(0)
+        assert not waiting.done() and asked == ["audio"]
+        keys.confirm(KID, True)
+        assert isinstance(await waiting, StreamDecryptor)
+        assert decryptor.stream_now(segment, init) is not None
+        wrong = CencKeys({KID: WRONG_KEY})
+        decryptor = Decryptor(KeyCache(lambda uri: asyncio.sleep(0, b"")), wrong,
+                              verify_wait_s=30, verifier=lambda: True)
+        waiting = asyncio.ensure_future(decryptor.stream(segment, init))
+        await asyncio.sleep(0)
+        wrong.confirm(KID, False)
+        with pytest.raises(LicenseError, match="audio with the same KID"):
+            await waiting
+        with pytest.raises(LicenseError, match="audio with the same KID"):
+            decryptor.stream_now(segment, init)
+        # nothing can verify it (no separate audio): the video goes on with its own checks
+        alone = Decryptor(KeyCache(lambda uri: asyncio.sleep(0, b"")), CencKeys({KID: KEY}),
+                          verifier=lambda: False)
+        assert isinstance(await alone.stream(segment, init), StreamDecryptor)
+
+    asyncio.run(main())

@@ -121,3 +121,30 @@ def test_the_licence_poster_turns_refusals_into_licence_errors() -> None:
     assert seen[0].method == "POST"
     assert seen[0].headers["content-type"] == "application/json"
     assert json.loads(seen[0].content) == {"kids": [b64url(KID)], "type": "temporary"}
+
+
+def test_a_kid_is_verified_by_a_strong_check_and_a_failure_sticks() -> None:
+    async def main() -> None:
+        keys = CencKeys({KID: KEY, KID2: KEY2})
+        assert keys.verified([KID]) is None
+        waiting = asyncio.ensure_future(keys.wait_verified([KID], timeout_s=30))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        keys.confirm(KID, True)
+        assert await waiting is True and keys.verified([KID]) is True
+        keys.confirm(KID2, False)
+        keys.confirm(KID2, True)  # the first failure sticks
+        assert keys.verified([KID, KID2]) is False
+        assert await keys.wait_verified([KID2], timeout_s=30) is False
+
+    asyncio.run(main())
+
+
+def test_a_kid_nothing_verifies_is_waited_for_once() -> None:
+    async def main() -> None:
+        keys = CencKeys({KID: KEY})
+        assert await keys.wait_verified([KID], timeout_s=0.01) is None
+        assert keys.verified([KID]) is True  # not waited for again
+        assert await keys.wait_verified([KID], timeout_s=30) is True
+
+    asyncio.run(main())
