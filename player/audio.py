@@ -54,12 +54,14 @@ class AudioTrack:
         self.fetched = 0
         """Segments delivered so far."""
 
-    def prefetch(self, position_s: float) -> None:
+    def prefetch(self, position_s: float) -> asyncio.Future[None]:
         """Start fetching the segment playing at ``position_s`` before mpv asks for it (a CENC
         video fragment waits for an audio fragment to verify its key: mpv asks for audio only
-        once it has video). Once per track; :meth:`close` ends it."""
+        once it has video). Once per track; done when that segment is in (or failed: mpv's
+        request reports it); :meth:`close` ends it."""
         if self._prefetch is None:
             self._prefetch = asyncio.ensure_future(self._prefetch_at(position_s))
+        return self._prefetch
 
     async def _prefetch_at(self, position_s: float) -> None:
         await asyncio.shield(self._ready_future())
@@ -68,10 +70,11 @@ class AudioTrack:
             if position_s < start_s + duration_s:
                 break
             start_s += duration_s
-        if index not in self._fetches:
+        task = self._fetches.get(index)
+        if task is None:
             task = self._fetches[index] = asyncio.ensure_future(self._fetch(index))
-            # its error (a wrong key) is mpv's request's to report: retrieved here too
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        with contextlib.suppress(Exception):  # its error is mpv's request's to report
+            await asyncio.shield(task)
 
     async def start(self) -> None:
         """Read the rendition's media playlist (with failover)."""

@@ -287,15 +287,15 @@ class Decryptor:
 
     def __init__(self, keys: KeyCache, cenc: CencKeys | None = None,
                  verify_wait_s: float = VERIFY_WAIT_S,
-                 verifier: Callable[[], bool] | None = None) -> None:
+                 verifier: Callable[[], asyncio.Future[None] | None] | None = None) -> None:
         self.keys = keys
         self.cenc = cenc or CencKeys()
         """The CENC keys per KID (given keys, ClearKey licences)."""
         self.verify_wait_s = verify_wait_s
         self.verifier = verifier
         """Called when a video-only CENC fragment's key is not verified yet: starts what can
-        verify it (the audio rendition's first fragment) and says whether anything will; None
-        or False: the video goes on with its own checks at once."""
+        verify it (the audio rendition's first fragment) and returns a future done when that
+        is in; None (or no verifier): nothing will, the video goes on with its own checks."""
 
     async def plaintext(self, segment: Segment, data: bytes) -> bytes:
         """Decrypt (when the segment has a key) and validate; :class:`CorruptSegment` if bad,
@@ -344,12 +344,15 @@ class Decryptor:
             if not init.protection.strongly_checked and all(k in keys for k in kids):
                 # video alone cannot prove its key: wait (a while) for an audio track's verdict
                 state = self.cenc.verified(kids)
-                if state is None and self.verifier is not None and self.verifier():
-                    state = await self.cenc.wait_verified(kids, self.verify_wait_s)
+                until = self.verifier() if state is None and self.verifier is not None \
+                    else None
+                if state is None and until is None:
+                    self.cenc.give_up(kids)  # nothing will verify them: not waited for again
+                elif until is not None:
+                    state = await self.cenc.wait_verified(kids, self.verify_wait_s, until)
                     if state is None:
-                        log.info("CENC: no audio verified the key for KID %s within %.1f s; "
-                                 "its video is checked alone", kids[0].hex(),
-                                 self.verify_wait_s)
+                        log.info("CENC: no audio verified the key for KID %s; its video is "
+                                 "checked alone", kids[0].hex())
                 if state is False:
                     raise self._wrong(kids)
             return self._cenc_stream(segment, init, keys)

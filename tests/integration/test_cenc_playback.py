@@ -20,12 +20,23 @@ from typing import Any
 
 import pytest
 
+from abr.interface import AbrPolicy, Decision
 from player.cenccheck import SampleCheck
 from player.errors import LicenseError, PlayerError
 from player.keysource import CLEARKEY_KEYFORMAT, b64url
 from player.mpv_seam import create_mpv
 from player.session import PlaybackSession, SessionConfig
-from tests.helpers.cenc_media import DURATION_S, KEY, KID, WRONG_KEY, ffmpeg_samples, make_all
+from tests.helpers.cenc_media import (
+    DURATION_S,
+    KEY,
+    KID,
+    VIDEO_KEY,
+    VIDEO_KID,
+    WRONG_KEY,
+    ffmpeg_samples,
+    make_all,
+)
+from tests.helpers.policies import FixedPolicy
 
 pytestmark = [pytest.mark.mpv, pytest.mark.slow]
 
@@ -83,18 +94,26 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         thread.join(5)
 
 
-def _play(url: str, keys: tuple[tuple[bytes, bytes], ...] = ()) -> PlaybackSession:
+class _Alternating(FixedPolicy):
+    """A rendition switch at every segment: rung = index mod 2."""
+
+    def choose(self, segment_index: int, buffer_s: float, now_s: float) -> Decision:
+        return Decision(segment_index % 2, "alternate")
+
+
+def _play(url: str, keys: tuple[tuple[bytes, bytes], ...] = (),
+          policy: AbrPolicy | None = None) -> PlaybackSession:
     async def main() -> PlaybackSession:
         mpv = create_mpv(vo="null", ao="null", untimed="yes", ao_null_untimed="yes")
-        session = PlaybackSession.from_url(url, mpv, config=SessionConfig(
+        session = PlaybackSession.from_url(url, mpv, policy=policy, config=SessionConfig(
             clear_keys=keys, post_telemetry=False, progress_interval_s=None))
         try:
             try:
                 await session.play()
-            except PlayerError:
+                async with asyncio.timeout(60):
+                    await session.wait_ended()
+            except PlayerError:  # the tests read session.error
                 return session
-            async with asyncio.timeout(60):
-                await session.wait_ended()
         finally:
             await session.stop()
             mpv.terminate()
@@ -128,6 +147,29 @@ def test_cenc_content_plays_with_the_right_key(
     _assert_played(session, caplog)
     if path.startswith(("cenc", "cbcs")):
         assert session.report().to_json()["audio_renditions"] == ["en"]
+
+
+def test_cenc_renditions_switch_at_every_segment_each_with_its_init(
+        origin: tuple[str, Path, list[Any]], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    session = _play(f"{origin[0]}/cbcs/master.m3u8", ((KID, KEY),), policy=_Alternating())
+    _assert_played(session, caplog)
+    assert session.scheduler is not None
+    assert {rung for _, rung, _ in session.scheduler.fetched} == {0, 1}
+
+
+def test_two_keys_one_for_video_one_for_audio(
+        origin: tuple[str, Path, list[Any]], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.INFO, logger="player.decrypt")
+    session = _play(f"{origin[0]}/cenc-2k/master.m3u8", ((KID, KEY), (VIDEO_KID, VIDEO_KEY)))
+    _assert_played(session, caplog)
+    # the audio came in without a verdict on the video's KID: the video went on with its checks
+    assert any(f"KID {VIDEO_KID.hex()}; its video is checked alone" in r.getMessage()
+               for r in caplog.records if r.name == "player.decrypt")
+    missing = _play(f"{origin[0]}/cenc-2k/master.m3u8", ((KID, KEY),))
+    assert isinstance(missing.error, LicenseError)
+    assert f"No key for KID {VIDEO_KID.hex()}" in missing.error.message
 
 
 def test_a_clearkey_licence_url_in_the_playlist_gives_the_key(

@@ -232,23 +232,31 @@ def _video_only() -> InitInfo:
 def test_a_video_only_fragment_waits_for_its_kid_to_be_verified() -> None:
     segment = Segment("http://x/v_1.m4s", 2.0, 1, 0.0, None,
                       init=InitSection("http://x/v_init.mp4"))
-    asked: list[str] = []
+    init = _video_only()
+
+    def cache() -> KeyCache:
+        return KeyCache(lambda uri: asyncio.sleep(0, b""))
 
     async def main() -> None:
+        loop = asyncio.get_running_loop()
+        audio: list[asyncio.Future[None]] = []
+
+        def verifier() -> asyncio.Future[None]:
+            audio.append(loop.create_future())
+            return audio[-1]
+
         keys = CencKeys({KID: KEY})
-        decryptor = Decryptor(KeyCache(lambda uri: asyncio.sleep(0, b"")), keys,
-                              verify_wait_s=30, verifier=lambda: asked.append("audio") or True)
-        init = _video_only()
+        decryptor = Decryptor(cache(), keys, verify_wait_s=30, verifier=verifier)
         assert decryptor.stream_now(segment, init) is None  # not verified: stream() waits
         waiting = asyncio.ensure_future(decryptor.stream(segment, init))
         await asyncio.sleep(0)
-        assert not waiting.done() and asked == ["audio"]
+        assert not waiting.done() and len(audio) == 1  # the audio fetch was started
         keys.confirm(KID, True)
         assert isinstance(await waiting, StreamDecryptor)
         assert decryptor.stream_now(segment, init) is not None
+
         wrong = CencKeys({KID: WRONG_KEY})
-        decryptor = Decryptor(KeyCache(lambda uri: asyncio.sleep(0, b"")), wrong,
-                              verify_wait_s=30, verifier=lambda: True)
+        decryptor = Decryptor(cache(), wrong, verify_wait_s=30, verifier=verifier)
         waiting = asyncio.ensure_future(decryptor.stream(segment, init))
         await asyncio.sleep(0)
         wrong.confirm(KID, False)
@@ -256,9 +264,20 @@ def test_a_video_only_fragment_waits_for_its_kid_to_be_verified() -> None:
             await waiting
         with pytest.raises(LicenseError, match="audio with the same KID"):
             decryptor.stream_now(segment, init)
-        # nothing can verify it (no separate audio): the video goes on with its own checks
-        alone = Decryptor(KeyCache(lambda uri: asyncio.sleep(0, b"")), CencKeys({KID: KEY}),
-                          verifier=lambda: False)
+
+        # the audio came in but has another KID: no verdict, the video goes on, once
+        other = CencKeys({KID: KEY})
+        decryptor = Decryptor(cache(), other, verify_wait_s=30, verifier=verifier)
+        waiting = asyncio.ensure_future(decryptor.stream(segment, init))
+        await asyncio.sleep(0)
+        audio[-1].set_result(None)
+        assert isinstance(await waiting, StreamDecryptor)
+        assert decryptor.stream_now(segment, init) is not None
+
+        # no separate audio: nothing to wait for
+        alone = Decryptor(cache(), CencKeys({KID: KEY}), verifier=lambda: None)
+        assert alone.stream_now(segment, init) is None
         assert isinstance(await alone.stream(segment, init), StreamDecryptor)
+        assert alone.stream_now(segment, init) is not None
 
     asyncio.run(main())
