@@ -10,6 +10,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -39,6 +41,8 @@ from tests.helpers.cenc_media import (
 from tests.helpers.policies import FixedPolicy
 
 pytestmark = [pytest.mark.mpv, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class _Origin(SimpleHTTPRequestHandler):
@@ -240,3 +244,25 @@ def test_no_clear_media_is_written_to_disk(origin: tuple[str, Path, list[Any]],
             assert needle not in path.read_bytes(), f"clear media in {path}"
         except OSError:
             continue
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ui.cli", "play", *args, "--headless"],
+                          cwd=REPO, capture_output=True, text=True, timeout=90)
+
+
+def test_the_cli_takes_keys_and_says_which_is_wrong_or_malformed(
+        origin: tuple[str, Path, list[Any]]) -> None:
+    url = f"{origin[0]}/cenc-2k/master.m3u8"
+    played = _cli(url, "--json", "--duration", "2", "--key", f"{KID.hex()}:{KEY.hex()}",
+                  "--key", f"{VIDEO_KID.hex()}:{VIDEO_KEY.hex()}")
+    assert played.returncode == 0, played.stderr
+    assert json.loads(played.stdout.strip().splitlines()[-1])["ok"] is True
+    wrong = _cli(url, "--key", f"{KID.hex()}:{WRONG_KEY.hex()}",
+                 "--key", f"{VIDEO_KID.hex()}:{VIDEO_KEY.hex()}")
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    errors = [line for line in wrong.stderr.splitlines() if line.startswith("edgeplay:")]
+    assert len(errors) == 1 and f"key for KID {KID.hex()} is wrong" in errors[0]
+    bad = _cli(url, "--key", "0123:4567")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "is not KID:KEY (KID must be 32 hex digits)" in bad.stderr
