@@ -202,7 +202,7 @@ def decrypt_fragment(fragment: bytes, protection: Protection,
                                    "give it as --key KID:KEY or through a ClearKey licence.")
             if samples and samples[-1].offset + samples[-1].size > len(buf):
                 raise MediaFormatError("The fragment's samples run past its mdat.")
-            check = SampleCheck(track.original_format, track.nal_length_size)
+            check = SampleCheck(track.check_codec, track.nal_length_size)
             for sample in samples:
                 _decrypt_sample(buf, sample, track, key)
                 check.feed(buf, sample.offset, sample.size)

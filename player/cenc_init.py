@@ -42,6 +42,13 @@ class TrackProtection:
     """avcC/hvcC NAL length size (video), 0 otherwise: for the wrong-key check."""
     default_sample_size: int = 0
     """From ``trex``: the size of samples no ``tfhd``/``trun`` sizes."""
+    aac: bool = False
+    """An ``mp4a`` track whose ``esds`` says AAC (the AAC plaintext check applies)."""
+
+    @property
+    def check_codec(self) -> str:
+        """The codec name :class:`~player.cenccheck.SampleCheck` knows (``aac``, ``avc1``…)."""
+        return "aac" if self.aac else self.original_format
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class Protection:
         """Every KID has a track whose plaintext has a strong wrong-key check (AAC: see
         :mod:`player.cenccheck`), so each fragment verifies its own keys; else (video alone)
         a fragment waits for its KID to be verified by another rendition."""
-        audio = {t.kid for t in self.tracks if t.original_format == "mp4a"}
+        audio = {t.kid for t in self.tracks if t.aac}
         return all(t.kid in audio for t in self.tracks)
 
     def track(self, track_id: int) -> TrackProtection | None:
@@ -109,16 +116,47 @@ def _protect_entry(buf: bytearray, track_id: int, handler: str, entry: tuple[byt
     schi = _find(buf, sinf, sinf_end, b"schi")
     iv_size, kid, constant, crypt, skip_blocks = _tenc(buf, _find(buf, schi[1], schi[2],
                                                                   b"tenc")[1])
-    nal_size = 0
+    nal_size, aac = 0, False
     for k, _, p, _ in iter_boxes(buf, payload + skip, end):
         if k == b"avcC":
             nal_size = (buf[p + 4] & 3) + 1
         elif k == b"hvcC":
             nal_size = (buf[p + 21] & 3) + 1
+        elif k == b"esds" and original == b"mp4a":
+            aac = _object_type(buf, p) in _AAC_OBJECT_TYPES
     buf[at + 4:at + 8] = original
     buf[sinf_at + 4:sinf_at + 8] = b"free"
     return TrackProtection(track_id, scheme, original.decode("latin-1"), kid, iv_size, constant,
-                           crypt, skip_blocks, nal_size, default_size)
+                           crypt, skip_blocks, nal_size, default_size, aac)
+
+
+_AAC_OBJECT_TYPES = frozenset({0x40, 0x66, 0x67, 0x68})
+"""``esds`` objectTypeIndication of MPEG-4 audio (AAC) and MPEG-2 AAC (Main, LC, SSR)."""
+
+
+def _descriptor(buf: bytearray, pos: int) -> tuple[int, int]:
+    """(tag, payload position) of the MPEG-4 descriptor at ``pos`` (its length is 1–4 bytes)."""
+    tag = buf[pos]
+    pos += 1
+    for _ in range(4):
+        pos += 1
+        if not buf[pos - 1] & 0x80:
+            break
+    return tag, pos
+
+
+def _object_type(buf: bytearray, payload: int) -> int:
+    """The objectTypeIndication of an ``esds`` payload (0 if it has none)."""
+    tag, pos = _descriptor(buf, payload + 4)
+    if tag != 3:  # ES_Descriptor
+        return 0
+    flags = buf[pos + 2]
+    pos += 3
+    pos += 2 if flags & 0x80 else 0
+    pos += 1 + buf[pos] if flags & 0x40 else 0
+    pos += 2 if flags & 0x20 else 0
+    tag, pos = _descriptor(buf, pos)
+    return buf[pos] if tag == 4 else 0  # DecoderConfigDescriptor
 
 
 def clear_init(data: bytes) -> tuple[bytes, Protection | None]:

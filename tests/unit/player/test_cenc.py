@@ -129,7 +129,7 @@ def test_a_clear_init_is_left_alone(media: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("folder", ["cenc", "cbcs", "ff"])
 def test_a_wrong_key_is_a_licence_error_before_the_decoder(media: Path, folder: str) -> None:
     prefix, init = ("s_", "init.mp4") if folder == "ff" else ("a_", "a_init.mp4")
-    with pytest.raises(LicenseError, match=f"key for KID {KID.hex()} is wrong.*(avc1|mp4a)"):
+    with pytest.raises(LicenseError, match=f"key for KID {KID.hex()} is wrong.*(avc1|aac)"):
         _decrypt_stream((media / folder / init).read_bytes(),
                         _segments(media / folder, prefix)[:1], key=WRONG_KEY)
 
@@ -281,3 +281,22 @@ def test_a_video_only_fragment_waits_for_its_kid_to_be_verified() -> None:
         assert alone.stream_now(segment, init) is not None
 
     asyncio.run(main())
+
+
+def test_the_aac_check_applies_to_aac_only(media: Path) -> None:
+    for folder, init in (("cbcs", "a_init.mp4"), ("ff", "init.mp4")):
+        _, protection = clear_init((media / folder / init).read_bytes())
+        assert protection is not None
+        audio = [t for t in protection.tracks if t.original_format == "mp4a"]
+        assert audio and all(t.aac and t.check_codec == "aac" for t in audio)
+    frames = bytearray(b"\xff\xfb\x90\x00" * 16)  # MP3 frame headers: no AAC element first
+    for codec, wrong in (("aac", True), ("mp4a", False)):
+        check = SampleCheck(codec, 0)
+        for at in range(0, len(frames), 4):
+            check.feed(frames, at, 4)
+        if wrong:
+            with pytest.raises(LicenseError, match="16 of 16 AAC frames"):
+                check.verdict(KID)
+        else:
+            check.verdict(KID)  # MP3 in mp4a: not checked
+    assert not SampleCheck("mp4a", 0).strong
