@@ -301,6 +301,9 @@ class Decryptor:
         """Decrypt (when the segment has a key) and validate; :class:`CorruptSegment` if bad,
         :class:`LicenseError` if the key cannot be had."""
         if segment.key is not None:
+            if segment.key.cenc:
+                raise LicenseError(f"{segment.key.method} in MPEG-TS segments is not supported "
+                                   "(only CENC in fragmented MP4).")
             key = await self.keys.get(segment.key.uri)
             data = decrypt_aes128(data, key, segment.key.iv_for(segment.sequence))
         validate_ts(data)
