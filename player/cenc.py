@@ -93,10 +93,15 @@ def _traf(buf: bytearray, payload: int, end: int, moof_start: int, next_base: in
         pos += 8
     elif flags & 0x20000:
         base = moof_start
-    pos += 4 if flags & 0x2 else 0
+    entry = track.default_entry if track is not None else 1
+    if flags & 0x2:
+        entry = struct.unpack_from(">I", buf, pos)[0]
+        pos += 4
     pos += 4 if flags & 0x8 else 0
     default_size = struct.unpack_from(">I", buf, pos)[0] if flags & 0x10 else (
         track.default_sample_size if track else 0)
+    if track is not None and entry not in track.protected_entries:
+        track = None  # a clear fragment of a protected track (a clear lead)
     samples: list[_Sample] = []
     data_at = base
     for k, _, p, _ in boxes:

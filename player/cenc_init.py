@@ -44,6 +44,11 @@ class TrackProtection:
     """From ``trex``: the size of samples no ``tfhd``/``trun`` sizes."""
     aac: bool = False
     """An ``mp4a`` track whose ``esds`` says AAC (the AAC plaintext check applies)."""
+    protected_entries: frozenset[int] = frozenset({1})
+    """The ``stsd`` entries (1-based) that are ``encv``/``enca``; a fragment whose
+    sample description index is another is clear (Shaka Packager's clear lead)."""
+    default_entry: int = 1
+    """``trex``'s default sample description index."""
 
     @property
     def check_codec(self) -> str:
@@ -171,15 +176,15 @@ def clear_init(data: bytes) -> tuple[bytes, Protection | None]:
         moov = next(((p, e) for k, _, p, e in iter_boxes(buf) if k == b"moov"), None)
         if moov is None:
             return data, None
-        defaults: dict[int, int] = {}
+        defaults: dict[int, tuple[int, int]] = {}  # track → (description index, sample size)
         for k, at, p, e in iter_boxes(buf, *moov):
             if k == b"pssh":
                 buf[at + 4:at + 8] = b"free"
             elif k == b"mvex":
                 for k2, _, p2, _ in iter_boxes(buf, p, e):
                     if k2 == b"trex":
-                        track_id, _, _, size = struct.unpack_from(">IIII", buf, p2 + 4)
-                        defaults[track_id] = size
+                        track_id, index, _, size = struct.unpack_from(">IIII", buf, p2 + 4)
+                        defaults[track_id] = (index, size)
         for k, _, p, e in iter_boxes(buf, *moov):
             if k != b"trak":
                 continue
@@ -191,10 +196,17 @@ def clear_init(data: bytes) -> tuple[bytes, Protection | None]:
             minf = _find(buf, mdia[1], mdia[2], b"minf")
             stbl = _find(buf, minf[1], minf[2], b"stbl")
             stsd = _find(buf, stbl[1], stbl[2], b"stsd")
-            for entry in iter_boxes(buf, stsd[1] + 8, stsd[2]):
-                found = _protect_entry(buf, track_id, handler, entry, defaults.get(track_id, 0))
-                if found is not None and not any(t.track_id == track_id for t in tracks):
+            index, size = defaults.get(track_id, (1, 0))
+            protected: list[int] = []
+            for n, entry in enumerate(iter_boxes(buf, stsd[1] + 8, stsd[2]), 1):
+                found = _protect_entry(buf, track_id, handler, entry, size)
+                if found is None:
+                    continue
+                protected.append(n)
+                if not any(t.track_id == track_id for t in tracks):
                     tracks.append(found)
+            tracks = [replace(t, protected_entries=frozenset(protected), default_entry=index)
+                      if t.track_id == track_id else t for t in tracks]
     except (IndexError, struct.error):
         raise MediaFormatError("The init segment's protection boxes are cut short.") from None
     return bytes(buf), (Protection(tuple(tracks)) if tracks else None)

