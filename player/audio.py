@@ -50,8 +50,31 @@ class AudioTrack:
         self.container = "ts"
         self._ready: asyncio.Future[None] | None = None
         self._fetches: dict[int, asyncio.Task[bytes]] = {}
+        self._prefetch: asyncio.Task[None] | None = None
         self.fetched = 0
         """Segments delivered so far."""
+
+    def prefetch(self, position_s: float) -> asyncio.Future[None]:
+        """Start fetching the segment playing at ``position_s`` before mpv asks for it (a CENC
+        video fragment waits for an audio fragment to verify its key: mpv asks for audio only
+        once it has video). Once per track; done when that segment is in (or failed: mpv's
+        request reports it); :meth:`close` ends it."""
+        if self._prefetch is None:
+            self._prefetch = asyncio.ensure_future(self._prefetch_at(position_s))
+        return self._prefetch
+
+    async def _prefetch_at(self, position_s: float) -> None:
+        await asyncio.shield(self._ready_future())
+        index, start_s = 0, 0.0
+        for index, duration_s in enumerate(self.durations_s):  # noqa: B007 - index is kept
+            if position_s < start_s + duration_s:
+                break
+            start_s += duration_s
+        task = self._fetches.get(index)
+        if task is None:
+            task = self._fetches[index] = asyncio.ensure_future(self._fetch(index))
+        with contextlib.suppress(Exception):  # its error is mpv's request's to report
+            await asyncio.shield(task)
 
     async def start(self) -> None:
         """Read the rendition's media playlist (with failover)."""
@@ -101,7 +124,9 @@ class AudioTrack:
         return result.data
 
     async def close(self) -> None:
-        tasks = list(self._fetches.values())
+        tasks: list[asyncio.Task[Any]] = list(self._fetches.values())
+        if self._prefetch is not None:
+            tasks.append(self._prefetch)
         self._fetches.clear()
         for task in tasks:
             task.cancel()

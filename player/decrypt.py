@@ -16,16 +16,22 @@ than its cleartext.
 
 Keys are fetched once per key URI (:class:`KeyCache`); concurrent fetches of one URI share a
 single request.
+
+CENC (``cenc``/``cbcs``) fragments — an init whose tracks are protected, with or without a
+``SAMPLE-AES(-CTR)`` EXT-X-KEY — are decrypted sample by sample, a fragment at a time
+(:class:`~player.cenc.CencStream`), with a key per KID (:class:`~player.keysource.CencKeys`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
+from player.cenc import CencStream
 from player.errors import LicenseError, PlayerError
 from player.fmp4 import (
     BoxChecker,
@@ -34,8 +40,14 @@ from player.fmp4 import (
     ParameterSetInjector,
     check_packed_audio_start,
 )
+from player.keysource import CLEARKEY_KEYFORMAT, CencKeys
 from player.manifest import Segment
 
+log = logging.getLogger("player.decrypt")
+
+VERIFY_WAIT_S = 3.0
+"""How long a video-only CENC fragment waits for an audio track to verify its KID's key
+before it goes on with the video checks alone, seconds (docs/engine.md, *CENC*)."""
 TS_PACKET_BYTES = 188
 TS_SYNC_BYTE = 0x47
 AES_BLOCK_BYTES = 16
@@ -118,8 +130,10 @@ class StreamDecryptor:
     before it is valid. Without a key (clear segments) only the TS check applies."""
 
     def __init__(self, key: bytes | None, iv: bytes | None, container: str = "ts",
-                 init: InitInfo | None = None) -> None:
+                 init: InitInfo | None = None, cenc: CencStream | None = None) -> None:
         self._cipher: CipherContext | None = None
+        self._cenc = cenc
+        """CENC fragments: decrypted a whole fragment at a time before the checks."""
         self.container = container
         self._boxes = BoxChecker() if container == "fmp4" else None
         video = init.video if init is not None else None
@@ -140,6 +154,8 @@ class StreamDecryptor:
 
     def feed(self, data: bytes) -> bytes:
         self.bytes_in += len(data)
+        if self._cenc is not None:
+            data = self._cenc_step(self._cenc.feed, data)
         self._pending += self._cipher.update(data) if self._cipher is not None else data
         hold = AES_BLOCK_BYTES if self._cipher is not None else 0
         if self.container != "ts":
@@ -173,8 +189,18 @@ class StreamDecryptor:
             raise CorruptSegment(exc.message) from None
         return out
 
+    @staticmethod
+    def _cenc_step(step: Callable[[bytes], bytes], data: bytes) -> bytes:
+        try:
+            return step(data)
+        except MediaFormatError as exc:
+            raise CorruptSegment(exc.message) from None
+
     def finish(self) -> bytes:
         """The rest of the plaintext; :class:`CorruptSegment` for a bad length or padding."""
+        if self._cenc is not None:
+            cenc = self._cenc
+            self._pending += self._cenc_step(lambda _: cenc.finish(), b"")
         if self._cipher is not None:
             if not self.bytes_in or self.bytes_in % AES_BLOCK_BYTES:
                 raise CorruptSegment(f"The encrypted segment is {self.bytes_in} bytes long, not "
@@ -257,23 +283,82 @@ class KeyCache:
 
 
 class Decryptor:
-    """Turns the bytes fetched for a segment into validated plaintext TS."""
+    """Turns the bytes fetched for a segment into validated plaintext."""
 
-    def __init__(self, keys: KeyCache) -> None:
+    def __init__(self, keys: KeyCache, cenc: CencKeys | None = None,
+                 verify_wait_s: float = VERIFY_WAIT_S,
+                 verifier: Callable[[], asyncio.Future[None] | None] | None = None) -> None:
         self.keys = keys
+        self.cenc = cenc or CencKeys()
+        """The CENC keys per KID (given keys, ClearKey licences)."""
+        self.verify_wait_s = verify_wait_s
+        self.verifier = verifier
+        """Called when a video-only CENC fragment's key is not verified yet: starts what can
+        verify it (the audio rendition's first fragment) and returns a future done when that
+        is in; None (or no verifier): nothing will, the video goes on with its own checks."""
 
     async def plaintext(self, segment: Segment, data: bytes) -> bytes:
         """Decrypt (when the segment has a key) and validate; :class:`CorruptSegment` if bad,
         :class:`LicenseError` if the key cannot be had."""
         if segment.key is not None:
+            if segment.key.cenc:
+                raise LicenseError(f"{segment.key.method} in MPEG-TS segments is not supported "
+                                   "(only CENC in fragmented MP4).")
             key = await self.keys.get(segment.key.uri)
             data = decrypt_aes128(data, key, segment.key.iv_for(segment.sequence))
         validate_ts(data)
         return data
 
+    def _cenc_checks(self, segment: Segment, init: InitInfo | None) -> bool:
+        """Whether ``segment`` is CENC-protected (:class:`LicenseError` where it cannot be)."""
+        if segment.key is not None and segment.key.cenc and segment.container != "fmp4":
+            raise LicenseError(f"{segment.key.method} in {segment.container} segments is not "
+                               "supported (only CENC in fragmented MP4).")
+        protected = init is not None and init.protection is not None
+        if segment.key is not None and segment.key.cenc and not protected:
+            raise LicenseError("The playlist says SAMPLE-AES but the init segment has no "
+                               "protected track (no tenc).")
+        return protected
+
+    def _cenc_stream(self, segment: Segment, init: InitInfo,
+                     keys: dict[bytes, bytes]) -> StreamDecryptor:
+        assert init.protection is not None
+        return StreamDecryptor(None, None, segment.container, init,
+                               CencStream(init.protection, keys, self.cenc.confirm))
+
+    @staticmethod
+    def _wrong(kids: tuple[bytes, ...]) -> LicenseError:
+        return LicenseError(f"The key for KID {kids[0].hex()} is wrong: the audio with the same "
+                            "KID did not decrypt to valid samples.")
+
     async def stream(self, segment: Segment, init: InitInfo | None = None) -> StreamDecryptor:
         """An incremental decryptor for ``segment`` (waits for its key, if any); ``init``:
         its parsed init segment (fragmented MP4)."""
+        if self._cenc_checks(segment, init):
+            assert init is not None and init.protection is not None
+            sig = segment.key
+            licence = sig.uri if sig is not None and sig.uri and \
+                sig.keyformat == CLEARKEY_KEYFORMAT else None
+            raw = sig.uri if sig is not None and sig.uri.startswith(("http:", "https:")) and \
+                sig.keyformat == "identity" else None
+            kids = init.protection.kids
+            keys = await self.cenc.get(kids, licence,
+                                       (lambda: self.keys.get(raw)) if raw else None)
+            if not init.protection.strongly_checked and all(k in keys for k in kids):
+                # video alone cannot prove its key: wait (a while) for an audio track's verdict
+                state = self.cenc.verified(kids)
+                until = self.verifier() if state is None and self.verifier is not None \
+                    else None
+                if state is None and until is None:
+                    self.cenc.give_up(kids)  # nothing will verify them: not waited for again
+                elif until is not None:
+                    state = await self.cenc.wait_verified(kids, self.verify_wait_s, until)
+                    if state is None:
+                        log.info("CENC: no audio verified the key for KID %s; its video is "
+                                 "checked alone", kids[0].hex())
+                if state is False:
+                    raise self._wrong(kids)
+            return self._cenc_stream(segment, init, keys)
         if segment.key is None:
             return StreamDecryptor(None, None, segment.container, init)
         key = await self.keys.get(segment.key.uri)
@@ -282,6 +367,19 @@ class Decryptor:
     def stream_now(self, segment: Segment,
                    init: InitInfo | None = None) -> StreamDecryptor | None:
         """:meth:`stream` when the key is already cached (else None): no wait."""
+        if self._cenc_checks(segment, init):
+            assert init is not None and init.protection is not None
+            kids = init.protection.kids
+            keys = self.cenc.cached(kids)
+            if keys is None:
+                return None
+            if not init.protection.strongly_checked:
+                state = self.cenc.verified(kids)
+                if state is False:
+                    raise self._wrong(kids)
+                if state is None and self.verifier is not None:  # stream() waits for it
+                    return None
+            return self._cenc_stream(segment, init, keys)
         if segment.key is None:
             return StreamDecryptor(None, None, segment.container, init)
         key = self.keys.cached(segment.key.uri)

@@ -113,7 +113,7 @@ class EdgeAttempt(EdgePlaylists):
                              else None)
                     if total is not None:
                         try:
-                            plain = plaintext_length(segment.key is not None, total,
+                            plain = plaintext_length(_whole_encrypted(segment), total,
                                                      segment.container, extra)
                             if plain is not None:
                                 live.set_length(plain)
@@ -246,7 +246,7 @@ class EdgeAttempt(EdgePlaylists):
         waited = whole.received < first + length
         try:
             body = await whole.slice(first + offset, first + length)
-            plain = plaintext_length(segment.key is not None, length, segment.container,
+            plain = plaintext_length(_whole_encrypted(segment), length, segment.container,
                                      injected_bytes(init))
             if plain is not None:
                 live.set_length(plain)
@@ -280,3 +280,9 @@ class EdgeAttempt(EdgePlaylists):
             if live.edge:
                 self.pool.report_throughput(live.edge, received, elapsed_s)
             raise AbandonFor(lower)
+
+
+def _whole_encrypted(segment: Segment) -> bool:
+    """AES-128 over the whole segment (its plaintext length is known only at the end); CENC
+    keeps every length."""
+    return segment.key is not None and not segment.key.cenc

@@ -15,10 +15,11 @@ import contextlib
 import httpx
 
 from player.bounded import InputTooLarge, check_segment_count, get_bounded
+from player.cenc_init import read_init
 from player.errors import ManifestError, NoEdgeError
 from player.failover import Cause
 from player.fetchbase import LAST_RESORT, Failed, FetcherBase, UrlExpired, describe
-from player.fmp4 import InitInfo, MediaFormatError, parse_init
+from player.fmp4 import InitInfo, MediaFormatError
 from player.manifest import InitSection, MediaPlaylist
 from player.wholefile import WholeFile, WholeFileError, range_mismatch
 
@@ -121,7 +122,7 @@ class EdgePlaylists(FetcherBase):
             start = self._clock()
             data = await self._init_body(edge, section, start)
             try:
-                info = parse_init(data)
+                data, info = read_init(data)  # CENC: the clear-signalled init goes to mpv
             except MediaFormatError as exc:
                 raise Failed(Cause.CORRUPT, f"init segment: {exc.message}",
                              self._clock() - start) from None

@@ -24,8 +24,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from player.errors import PlayerError
+
+if TYPE_CHECKING:
+    from player.cenc_init import Protection
 
 
 class MediaFormatError(PlayerError):
@@ -92,6 +96,8 @@ class Track:
 @dataclass(frozen=True)
 class InitInfo:
     tracks: tuple[Track, ...]
+    protection: Protection | None = None
+    """The CENC-protected tracks (:func:`player.cenc_init.read_init`); None: clear."""
 
     @property
     def video(self) -> Track | None:

@@ -4,9 +4,10 @@ A small, strict line parser (RFC 8216 plus draft-pantos-hls-rfc8216bis for PATHW
 EXT-X-CONTENT-STEERING) rather than the lenient ``m3u8`` package, so malformed input fails with a
 :class:`ManifestError` that says what is wrong and on which line. Unknown tags are ignored, as the
 spec asks. Supported: VOD media playlists (EXT-X-ENDLIST required; live is refused), clear or
-``AES-128`` segments (``SAMPLE-AES`` and other key formats are refused), byte ranges, discontinuity
-markers, EXT-X-GAP (``Segment.gap``); MPEG-TS, fragmented MP4 (EXT-X-MAP init sections, with
-BYTERANGE) and packed audio (``.aac``/``.ac3``/``.ec3``/``.mp3`` segments)
+``AES-128`` segments, ``SAMPLE-AES``/``SAMPLE-AES-CTR`` (CENC ``cbcs``/``cenc`` in fragmented
+MP4) with the ``identity`` or W3C ClearKey ``KEYFORMAT`` (other DRM key formats are skipped), byte
+ranges, discontinuity markers, EXT-X-GAP (``Segment.gap``); MPEG-TS, fragmented MP4 (EXT-X-MAP
+init sections, with BYTERANGE) and packed audio (``.aac``/``.ac3``/``.ec3``/``.mp3`` segments)
 (:attr:`MediaPlaylist.container`); audio and subtitle renditions (EXT-X-MEDIA). A plain HLS
 playlist without PATHWAY-ID is one pathway named ``"."``.
 """
@@ -305,18 +306,28 @@ def _build(streams: list[tuple[int, dict[str, str], str]],
 
 # --- media playlist ---------------------------------------------------------------------------
 
-SUPPORTED_KEY_METHODS = frozenset({"NONE", "AES-128"})
+SUPPORTED_KEY_METHODS = frozenset({"NONE", "AES-128", "SAMPLE-AES", "SAMPLE-AES-CTR"})
+CENC_KEY_METHODS = frozenset({"SAMPLE-AES", "SAMPLE-AES-CTR"})
+"""Sample encryption: CENC ``cbcs`` / ``cenc`` in fragmented MP4 (:mod:`player.cenc`)."""
+CLEARKEY_KEYFORMAT = "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e"
+_CENC_KEYFORMATS = frozenset({"identity", CLEARKEY_KEYFORMAT})
 
 
 @dataclass(frozen=True)
 class Key:
-    """EXT-X-KEY for AES-128 (whole-segment CBC)."""
+    """EXT-X-KEY: AES-128 (whole-segment CBC), or SAMPLE-AES / SAMPLE-AES-CTR (CENC; the keys
+    are per KID, the IVs in the fragments)."""
 
     method: str
     uri: str
-    """Absolute URI of the key."""
+    """Absolute URI of the key (CENC with the ClearKey ``keyformat``: the licence URL)."""
     iv: bytes | None
     """16 bytes, or None: the IV is the segment's media sequence number."""
+    keyformat: str = "identity"
+
+    @property
+    def cenc(self) -> bool:
+        return self.method in CENC_KEY_METHODS
 
     def iv_for(self, sequence: int) -> bytes:
         return self.iv if self.iv is not None else sequence.to_bytes(16, "big")
@@ -394,13 +405,23 @@ class MediaPlaylist:
         return self.segments[-1]
 
 
-def _parse_key(attrs: dict[str, str], uri: str, where: str) -> Key | None:
+def _parse_key(attrs: dict[str, str], uri: str, where: str,
+               current: Key | None = None) -> Key | None:
     method = attrs.get("METHOD")
     if method not in SUPPORTED_KEY_METHODS:
         raise ManifestError(f"{where}: encryption METHOD={method} is not supported "
-                            "(only NONE and AES-128).")
+                            "(only NONE, AES-128, SAMPLE-AES and SAMPLE-AES-CTR).")
     if method == "NONE":
         return None
+    if method in CENC_KEY_METHODS:
+        keyformat = attrs.get("KEYFORMAT", "identity")
+        if keyformat not in _CENC_KEYFORMATS:  # another DRM's line: the ClearKey one may follow
+            return current if current is not None and current.cenc else \
+                Key(method, "", None, keyformat)
+        target = _join(uri, attrs["URI"], where) if attrs.get("URI") else ""
+        if target.startswith("data:") and keyformat == "identity":
+            target = ""  # Shaka Packager puts the KID there: no key
+        return Key(method, target, None, keyformat)
     if attrs.get("KEYFORMAT", "identity") != "identity":
         raise ManifestError(f"{where}: KEYFORMAT {attrs['KEYFORMAT']!r} is not supported.")
     if not attrs.get("URI"):
@@ -475,7 +496,7 @@ def parse_media_playlist(text: str, uri: str) -> MediaPlaylist:
                 raise ManifestError(f"{where}: EXT-X-MEDIA-SEQUENCE after the first segment.")
             sequence = first_sequence = _int(value.strip(), where, "EXT-X-MEDIA-SEQUENCE")
         elif tag == "#EXT-X-KEY":
-            key = _parse_key(parse_attributes(value, where), uri, where)
+            key = _parse_key(parse_attributes(value, where), uri, where, key)
         elif tag == "#EXT-X-BYTERANGE":
             length_s, at, offset_s = value.partition("@")
             length = _int(length_s, where, "EXT-X-BYTERANGE length")

@@ -21,6 +21,7 @@ import time
 from typing import NoReturn
 
 from player.bundled import BundledControlPlane, ControlPlaneStartError
+from player.keysource import parse_key_pair
 
 
 def _run_bundled(args: argparse.Namespace) -> int:
@@ -87,6 +88,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _key_pair(text: str) -> tuple[bytes, bytes]:
+    try:
+        return parse_key_pair(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _rung(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -143,6 +151,9 @@ def _parser() -> argparse.ArgumentParser:
     play.add_argument("--data-dir", metavar="DIR", dest="play_data_dir",
                       help="the device's data folder (progress outbox, settings)")
     play.add_argument("--speed", type=_positive, default=1.0, help=argparse.SUPPRESS)
+    play.add_argument("--key", type=_key_pair, action="append", default=[], metavar="KID:KEY",
+                      help="a CENC ClearKey content key (32 hex digits each); repeat for "
+                      "several KIDs")
     play.add_argument("--offline", action="store_true",
                       help="play the title's download: no control plane, no network")
     download = sub.add_parser("download", help="download a title to watch offline")
@@ -206,7 +217,8 @@ def _main(argv: list[str]) -> int:
             catalog=args.play_catalog or args.catalog, catalog_dir=args.catalog_dir,
             json=args.json, duration_s=args.duration, start_over=args.start_over,
             max_rung=args.max_rung, speed=args.speed, verbose=args.verbose,
-            data_dir=args.play_data_dir or args.data_dir, offline=args.offline))
+            data_dir=args.play_data_dir or args.data_dir, offline=args.offline,
+            keys=tuple(args.key)))
     if args.command in ("download", "downloads"):
         from ui.downloads_cli import DownloadOptions, run_downloads
         return run_downloads(DownloadOptions(

@@ -67,6 +67,8 @@ class HeadlessOptions:
     """How long the last progress may take to reach the control plane at exit, seconds."""
     offline: bool = False
     """``--offline``: play the title's download; no control plane, no network."""
+    keys: tuple[tuple[bytes, bytes], ...] = ()
+    """``--key KID:KEY``: CENC ClearKey content keys, (KID, key) pairs."""
 
 
 class HeadlessError(Exception):
@@ -132,7 +134,7 @@ async def play_title(cp: ControlPlaneClient, options: HeadlessOptions, mpv: MpvL
     print(f"Playing {title.get('name')} ({title.get('id')})…", file=err, flush=True)
     initial = estimates.load() if estimates is not None else None
     config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung,
-                           initial_estimate_bps=initial)
+                           initial_estimate_bps=initial, clear_keys=options.keys)
     session = PlaybackSession(cp, str(title["id"]), profile_id, mpv, config=config,
                               progress=reporter)
     try:
@@ -151,7 +153,8 @@ async def play_url(options: HeadlessOptions, mpv: MpvLike, err: TextIO
                    ) -> tuple[QoeReport, PlayerError | None]:
     """Play ``options.title``, a plain HLS VOD URL, with no control plane."""
     print(f"Playing {options.title}…", file=err, flush=True)
-    config = SessionConfig(max_rung=options.max_rung, post_telemetry=False)
+    config = SessionConfig(max_rung=options.max_rung, post_telemetry=False,
+                           clear_keys=options.keys)
     return await drive(PlaybackSession.from_url(options.title, mpv, config=config), options, mpv)
 
 

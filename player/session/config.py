@@ -63,5 +63,8 @@ class SessionConfig:
     answer's ``pathways``) while the multivariant playlist is fetched (only when the playback
     answer does not carry it inline: otherwise the timeline's request opens it at once).
     Default True."""
+    clear_keys: tuple[tuple[bytes, bytes], ...] = ()
+    """CENC content keys known up front, (KID, key) pairs of 16 bytes (``--key KID:KEY``); tried
+    before any ClearKey licence URL. Default none."""
     stop_timeout_s: float = 3.0
     """How long stop() waits for mpv to acknowledge, seconds. Default 3."""

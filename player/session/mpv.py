@@ -127,6 +127,14 @@ class SessionMpv(SessionLoops):
         bridge.mount("audio", audio.handle)
         return [self._startup(track.start(), "audio") for track in audio.tracks]
 
+    def _verify_key_with_audio(self) -> asyncio.Future[None] | None:
+        """A CENC video fragment waits for an audio fragment to verify its key: fetch the first
+        audio rendition's segment at the start now (mpv asks for audio only after video); done
+        when it is in. None when there is no separate audio."""
+        if self._audio is None or not self._audio.tracks:
+            return None
+        return self._audio.tracks[0].prefetch(self._resume_s)
+
     async def _external_aid(self, position: int) -> int:
         """mpv's ``aid`` of separate rendition ``position`` (an external track)."""
         return external_aid(await self._mpv_call(self.mpv.get, "track-list") or [], position)

@@ -17,6 +17,7 @@ from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool
 from player.errors import ManifestError, NoEdgeError, PlayerError
 from player.fetcher import SegmentFetcher
+from player.keysource import CencKeys, licence_poster
 from player.manifest import parse_multivariant
 from player.scheduler import Scheduler
 from player.session.config import tls_context
@@ -108,7 +109,10 @@ class SessionStart(SessionMpv):
             if self.config.max_rung is not None:
                 self.policy.max_rung = self.config.max_rung
             fetcher = SegmentFetcher(
-                http, pool, mv, Decryptor(keys), self.policy,
+                http, pool, mv,
+                Decryptor(keys, CencKeys(dict(self.config.clear_keys), licence_poster(http)),
+                          verifier=self._verify_key_with_audio),
+                self.policy,
                 refresh_urls=self._refresh_urls,
                 reload_steering=self._steering_hook if self.steering else None,
                 reload_manifest=self._reload_manifest, config=self.config.fetch,

@@ -143,11 +143,42 @@ def test_clear_playlist_with_iv_byteranges_and_discontinuity() -> None:
     assert second.key.uri == "https://cdn.example/a/k.bin" and third.key is None
 
 
+CLEARKEY = "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e"
+WIDEVINE = "urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed"
+
+
+def _cenc_media(*keys: str) -> str:
+    return ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI=\"init.mp4\"\n"
+            + "".join(f"#EXT-X-KEY:{k}\n" for k in keys) + "#EXTINF:4,\ns1.m4s\n#EXT-X-ENDLIST\n")
+
+
+def test_sample_aes_keys_map_to_cenc_with_the_clearkey_licence_url() -> None:
+    pl = parse_media_playlist(_cenc_media(
+        f'METHOD=SAMPLE-AES,URI="https://drm.example/wv",KEYFORMAT="{WIDEVINE}"',
+        f'METHOD=SAMPLE-AES,URI="/licence?t=1",KEYFORMAT="{CLEARKEY}",KEYFORMATVERSIONS="1"',
+    ), MEDIA_URI)
+    key = pl.segments[0].key
+    assert key is not None and key.cenc and key.method == "SAMPLE-AES"
+    assert key.keyformat == CLEARKEY and key.uri == "http://127.0.0.1:9001/licence?t=1"
+    assert pl.container == "fmp4"
+    # Widevine alone: still CENC (the keys must come from elsewhere, e.g. --key)
+    only_wv = parse_media_playlist(_cenc_media(
+        f'METHOD=SAMPLE-AES-CTR,URI="https://drm.example/wv",KEYFORMAT="{WIDEVINE}"'), MEDIA_URI)
+    assert only_wv.key is not None and only_wv.key.cenc and only_wv.key.uri == ""
+    # Shaka Packager's identity line carries the KID in a data: URI: not a key
+    shaka = parse_media_playlist(_cenc_media(
+        'METHOD=SAMPLE-AES,URI="data:text/plain;base64,ASNFZ4mrze8BI0VniavN7w==",'
+        'IV=0x68c0f198a3dd530beb0fe25905396df2,KEYFORMAT="identity"'), MEDIA_URI)
+    assert shaka.key is not None and shaka.key.cenc and shaka.key.uri == ""
+    aes = parse_media_playlist(MEDIA, MEDIA_URI).key
+    assert aes is not None and not aes.cenc and aes.keyformat == "identity"
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("#EXTM3U\n#EXT-X-TARGETDURATION:4\ns.ts\n#EXT-X-ENDLIST\n", "has no EXTINF"),
     ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:four,\ns.ts\n#EXT-X-ENDLIST\n", "not a number"),
-    ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"k\"\n#EXTINF:4,\n"
-     "s.ts\n#EXT-X-ENDLIST\n", "METHOD=SAMPLE-AES is not supported"),
+    ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:METHOD=AES-256,URI=\"k\"\n#EXTINF:4,\n"
+     "s.ts\n#EXT-X-ENDLIST\n", "METHOD=AES-256 is not supported"),
     ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:METHOD=AES-128\n", "needs a URI"),
     ("#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\",IV=12\n",
      "128-bit hex"),
