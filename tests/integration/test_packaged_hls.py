@@ -196,8 +196,10 @@ def _play(url: str, *, policy: Any = None, during: Any = None) -> tuple[Playback
         try:
             await session.play()
             tracks = await session._mpv_call(mpv.get, "track-list")
-            if during is not None:
+            if during is not None:  # paused: played untimed, the title could end meanwhile
+                await session.pause()
                 await during(session)
+                await session.resume()
             async with asyncio.timeout(60):
                 assert await session.wait_ended() == "eof"
         finally:
