@@ -28,8 +28,9 @@ from controlplane.pipeline.generate import (
     prepare_title,
 )
 from controlplane.pipeline.ladder import Rung, pixels_per_second, split_for_parallel
-from controlplane.pipeline.profiles import PIPELINE_VERSION, Profile
+from controlplane.pipeline.profiles import CMAF, PIPELINE_VERSION, Profile
 from controlplane.pipeline.progress import ProgressFn, TitleProgress
+from controlplane.pipeline.shaka import find_packager
 
 EXTRA_WORKERS = 1
 """Jobs beyond the CPU count: one ffmpeg run leaves a core partly idle, a spare job fills it."""
@@ -61,6 +62,7 @@ def build_catalog(ffmpeg: str, profile: Profile, root: Path, progress: ProgressF
     """Generate every title of ``profile`` under ``root`` and write ``catalog.json`` last."""
     started = time.monotonic()
     require_x264(ffmpeg)
+    packager = find_packager() if profile.container == CMAF else None
     fonts = find_fonts() if features(ffmpeg).has_drawtext else None
     if fonts is None:
         progress("note: this ffmpeg has no drawtext filter or no font was found; "
@@ -77,7 +79,7 @@ def build_catalog(ffmpeg: str, profile: Profile, root: Path, progress: ProgressF
     runs = {
         spec.id: _Run(
             TitleJob(ffmpeg, spec, profile, root / "titles" / spec.id, work_root / spec.id,
-                     fonts, TitleProgress(progress, index, count, spec.name)),
+                     fonts, TitleProgress(progress, index, count, spec.name), packager),
             parts,
             remaining=len(parts),
         )
