@@ -62,6 +62,8 @@ class Rendition:
 class Track:
     language: str
     name: str
+    channels: int | None = None
+    """Audio channels of a separate audio rendition (EXT-X-MEDIA CHANNELS); None: not said."""
 
 
 @dataclass(frozen=True)
@@ -201,9 +203,13 @@ def title_to_json(title: Title) -> dict[str, Any]:
         "segment_duration_s": title.segment_duration_s,
         "segment_durations_s": list(title.segment_durations_s),
         "renditions": [vars(r) for r in title.renditions],
-        "audio": [vars(t) for t in title.audio],
-        "subtitles": [vars(t) for t in title.subtitles],
+        "audio": [_track_json(t) for t in title.audio],
+        "subtitles": [_track_json(t) for t in title.subtitles],
         "trickplay_interval_s": title.trickplay_interval_s,
         "segment_container": title.segment_container,
         **title.extra,
     }
+
+
+def _track_json(track: Track) -> dict[str, Any]:
+    return {k: v for k, v in vars(track).items() if v is not None}

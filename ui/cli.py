@@ -22,6 +22,9 @@ from typing import NoReturn
 
 from player.bundled import BundledControlPlane, ControlPlaneStartError
 
+CATALOGS = ("default", "test", "default-ts", "test-ts")
+"""The bundled catalogs (``python -m controlplane --catalog``): CMAF, and the same in MPEG-TS."""
+
 
 def _run_bundled(args: argparse.Namespace) -> int:
     print("Starting the bundled control plane and edge fleet "
@@ -96,7 +99,7 @@ def _rung(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="edgeplay", description="Edgeplay streaming client")
-    parser.add_argument("--catalog", choices=("default", "test"), default="default",
+    parser.add_argument("--catalog", choices=CATALOGS, default="default",
                         help="which bundled catalog to serve (default: default)")
     parser.add_argument("--catalog-dir", metavar="DIR",
                         help="serve this catalog directory from the bundled control plane")
@@ -130,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="stop after S seconds of playback")
     play.add_argument("--control-plane", metavar="URL",
                       help="use this control plane instead of starting the bundled one")
-    play.add_argument("--catalog", choices=("default", "test"), dest="play_catalog",
+    play.add_argument("--catalog", choices=CATALOGS, dest="play_catalog",
                       help="catalog of the bundled control plane (default: default)")
     play.add_argument("--catalog-dir", metavar="DIR",
                       help="serve this catalog directory from the bundled control plane")
@@ -159,7 +162,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print the result as JSON")
         p.add_argument("--control-plane", metavar="URL", dest="dl_control_plane",
                        help="the control plane (default: the bundled one)")
-        p.add_argument("--catalog", choices=("default", "test"), dest="dl_catalog",
+        p.add_argument("--catalog", choices=CATALOGS, dest="dl_catalog",
                        help="catalog of the bundled control plane (default: default)")
         p.add_argument("--catalog-dir", metavar="DIR", dest="dl_catalog_dir",
                        help="serve this catalog directory from the bundled control plane")

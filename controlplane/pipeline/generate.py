@@ -146,7 +146,7 @@ def finish_title(job: TitleJob, prepared: Prepared) -> Title:
         segment_duration_s=float(settings.segment_duration_s),
         segment_durations_s=durations,
         renditions=renditions,
-        audio=tuple(Track(t.language, t.name) for t in AUDIO_TRACKS),
+        audio=tuple(Track(t.language, t.name, 1 if job.cmaf else None) for t in AUDIO_TRACKS),
         subtitles=tuple(Track(t.language, t.name) for t in SUBTITLE_TRACKS),
         trickplay_interval_s=float(settings.trickplay_interval_s),
         extra={"x_origin": "generated"},
