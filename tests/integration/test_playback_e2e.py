@@ -12,6 +12,7 @@ an in-memory control plane (httpx.MockTransport): the real control plane never s
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import os
@@ -27,6 +28,10 @@ import httpx
 import platformdirs
 import pytest
 
+from controlplane.pipeline.build import build_catalog
+from controlplane.pipeline.ffmpeg import find_ffmpeg
+from controlplane.pipeline.profiles import PROFILES
+from controlplane.pipeline.titles import TitleSpec
 from player.api import ControlPlaneClient
 from player.buffer import BufferConfig
 from player.bundled import ReadyInfo
@@ -49,6 +54,24 @@ def media_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("engine-media")
     make_media_catalog(root)
     return root
+
+
+@pytest.fixture(scope="session")
+def cmaf_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The content pipeline's own CMAF output (Shaka Packager: fMP4 video, separate en/es audio,
+    segmented WebVTT) for one 48 s title ``long`` on the test ladder."""
+    root = tmp_path_factory.mktemp("cmaf-media") / "catalog"
+    test = PROFILES["test"]
+    spec = TitleSpec("long", "Long Film", "CMAF test title.", 2024, ("Drama",), 48.0, "PG")
+    profile = dataclasses.replace(test, name="e2e-cmaf", titles=(spec,))
+    assert profile.container == "cmaf"
+    build_catalog(find_ffmpeg(), profile, root, lambda _line: None)
+    return root
+
+
+@pytest.fixture(scope="module")
+def cmaf_fleet(start_module_controlplane: StartControlPlane, cmaf_catalog: Path) -> ReadyInfo:
+    return start_module_controlplane(catalog_args=("--catalog-dir", str(cmaf_catalog))).ready
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +170,12 @@ def test_seek_lands_on_the_frame_asked_for(fleet: ReadyInfo) -> None:
 ], ids=lambda f: f["kind"])
 def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
         fleet: ReadyInfo, admin: httpx.Client, fault: dict[str, Any]) -> None:
+    _fault_mid_stream(fleet, fault)
+
+
+def _fault_mid_stream(ready: ReadyInfo, fault: dict[str, Any]) -> PlaybackSession:
+    """Play ``long`` at 12x, inject ``fault`` into the edge of the last fetch once 8 s are
+    played with 8 s buffered: no stall after it, a failover away from that edge."""
     injected_fetches = 0
 
     async def main() -> tuple[PlaybackSession, str, int, float, int]:
@@ -157,7 +186,7 @@ def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
         # 12; on a loaded machine the check below saw 12 s played, everything was fetched and
         # the fault met no request. 16 s leaves 5 segments to fetch at 8 s, 3 at 16 s.
         short_buffer = SchedulerConfig(buffer=BufferConfig(target_s=16.0))
-        async with playing(fleet, speed=12, start_over=True, scheduler=short_buffer) as session:
+        async with playing(ready, speed=12, start_over=True, scheduler=short_buffer) as session:
             scheduler = session.scheduler
             assert scheduler is not None
             await until(lambda: session.position_s >= 8.0 and scheduler.buffer_s >= 8.0, 10,
@@ -168,8 +197,8 @@ def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
             assert last + 1 < scheduler.segment_count, f"nothing left to fetch: {last}"
             rung = scheduler.rung or 0
             buffered = scheduler.buffer_s
-            async with httpx.AsyncClient(base_url=fleet.admin_url,
-                                         headers=fleet.admin_headers) as client:
+            async with httpx.AsyncClient(base_url=ready.admin_url,
+                                         headers=ready.admin_headers) as client:
                 (await client.post(f"/admin/edges/{victim}/faults", json=fault)
                  ).raise_for_status()
             assert await asyncio.wait_for(session.wait_ended(), 20) == "eof"
@@ -190,6 +219,62 @@ def test_a_fault_mid_stream_keeps_playing_without_a_rebuffer(
     print(f"\n[e2e] {fault['kind']}: {away[0].cause} detected in {away[0].detection_ms:.1f} ms, "
           f"{victim} → {away[0].edge_to}, buffer {buffered:.1f} s, downs {len(downs)}, "
           f"{len(fetched) - injected_fetches} segments fetched after the fault")
+    return session
+
+
+def test_the_cmaf_catalog_fails_over_on_an_edge_kill_without_a_rebuffer(
+        cmaf_fleet: ReadyInfo) -> None:
+    try:
+        session = _fault_mid_stream(cmaf_fleet, {"kind": "kill"})
+    finally:
+        _clear_faults(cmaf_fleet)
+    report = session.report()
+    assert report.audio_renditions == ["English (en)"]
+    assert session.scheduler is not None and session.scheduler.container == "fmp4"
+
+
+def _clear_faults(ready: ReadyInfo) -> None:
+    with httpx.Client(base_url=ready.admin_url, headers=ready.admin_headers) as client:
+        for name, _ in ready.edges:
+            client.delete(f"/admin/edges/{name}/faults").raise_for_status()
+
+
+def _audio_fetches(ready: ReadyInfo) -> dict[str, int]:
+    """Audio segments (``.m4s``) each language's rendition had fetched, over every edge."""
+    counts: dict[str, int] = {}
+    with httpx.Client(base_url=ready.admin_url, headers=ready.admin_headers) as client:
+        for name, _ in ready.edges:
+            entries = client.get(f"/admin/edges/{name}/requests?limit=1000").json()
+            for entry in entries:
+                parts = str(entry["path"]).split("/")
+                if "audio" in parts and parts[-1].endswith(".m4s") and entry["status"] < 300:
+                    language = parts[parts.index("audio") + 1]
+                    counts[language] = counts.get(language, 0) + 1
+    return counts
+
+
+def test_the_cmaf_catalog_switches_audio_language_mid_play(cmaf_fleet: ReadyInfo) -> None:
+    """English plays first (DEFAULT); a switch to Spanish mid-play makes the engine fetch the
+    Spanish rendition from there on, mpv play it, and the QoE report list both."""
+    async def main() -> tuple[PlaybackSession, dict[str, int], dict[str, int]]:
+        async with playing(cmaf_fleet, speed=4, start_over=True) as session:
+            assert session.audio_languages == ["en", "es"]
+            await until(lambda: session.position_s >= 8.0, 20, "8 s played")
+            before = _audio_fetches(cmaf_fleet)
+            await session.set_audio("es")
+            assert await asyncio.wait_for(session.wait_ended(), 30) == "eof"
+            return session, before, _audio_fetches(cmaf_fleet)
+
+    session, before, after = asyncio.run(main())
+    report = session.report()
+    print(f"\n[e2e] audio switch: fetched before {before}, at the end {after}; "
+          f"report {report.audio_renditions}")
+    assert before.get("en", 0) >= 2
+    # the rest of the 12 segments in Spanish (mpv may have probed one before the switch)
+    assert after.get("es", 0) - before.get("es", 0) >= 6
+    assert report.audio_renditions == ["English (en)", "Español (es)"]
+    audio = [e for e in session.telemetry.events if e["type"] == "audio"]
+    assert audio[-1]["language"] == "es" and audio[-1]["rendition"] == "Español"
 
 
 async def _slow_edges(ready: ReadyInfo, rate_kbps: float) -> None:
