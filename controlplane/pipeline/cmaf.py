@@ -15,8 +15,11 @@ clear) and the key line. Title layout::
     subs/{lang}.vtt                                  the whole WebVTT file, as in MPEG-TS titles
     manifest.mpd, master.m3u8                        Shaka's DASH MPD and HLS multivariant playlist
 
-``manifest.mpd`` and ``master.m3u8`` describe the segments as the packager wrote them (before the
-AES-128 layer, which DASH cannot express): kept for CENC packaging, which replaces AES-128.
+``master.m3u8`` is the packager's multivariant playlist: its relative URIs name the protected media
+playlists, so it plays as is once the key URI is filled in (the control plane writes its own,
+with a pathway per edge). ``manifest.mpd`` describes the segments as the packager wrote them,
+before the AES-128 layer (which DASH cannot express): it is for CENC packaging, which replaces
+AES-128, and nothing serves it yet.
 """
 
 from __future__ import annotations
@@ -157,6 +160,12 @@ def _rates(sizes: list[int], durations: list[float]) -> tuple[float, float]:
     return peak, sum(sizes) * 8 / max(sum(durations), 0.001)
 
 
+def _upper_hex(codecs: str) -> str:
+    """``avc1.42c015`` as ``avc1.42C015`` (the form the MPEG-TS pipeline writes)."""
+    return ",".join(f"avc1.{c[5:].upper()}" if c.startswith("avc1.") else c
+                    for c in codecs.split(","))
+
+
 _STREAM_INF = re.compile(r'#EXT-X-STREAM-INF:.*?CODECS="([^"]*)"')
 
 
@@ -170,6 +179,6 @@ def variant_codecs(master: str) -> dict[str, str]:
         if match:
             pending = match[1]
         elif line and not line.startswith("#") and pending is not None:
-            out.setdefault(line, pending)
+            out.setdefault(line, _upper_hex(pending))
             pending = None
     return out

@@ -55,8 +55,8 @@ def test_codecs_are_read_per_variant_from_the_multivariant_playlist() -> None:
               '240p/index.m3u8\n'
               '#EXT-X-STREAM-INF:BANDWIDTH=2,CODECS="avc1.42c01e,mp4a.40.2",AUDIO="audio"\n'
               '720p/index.m3u8\n')
-    assert variant_codecs(master) == {"240p/index.m3u8": "avc1.42c015,mp4a.40.2",
-                                      "720p/index.m3u8": "avc1.42c01e,mp4a.40.2"}
+    assert variant_codecs(master) == {"240p/index.m3u8": "avc1.42C015,mp4a.40.2",
+                                      "720p/index.m3u8": "avc1.42C01E,mp4a.40.2"}
 
 
 def _packaged(src: Path, segments: list[bytes]) -> None:
