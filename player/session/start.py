@@ -41,8 +41,8 @@ class SessionStart(SessionMpv):
         (which must match the announced timeline) and fetches the first segment, and the key
         is fetched, while mpv opens the bridge (its segment request is held until the
         scheduler has its timeline). Without one: key and multivariant playlist first, mpv
-        once both are good, the bridge's playlist
-        once the scheduler's timeline is read. Steering and probes wait for the first frame."""
+        once both are good, the bridge's playlist once the scheduler's timeline is read.
+        Steering and probes wait for the first frame."""
         assert self._loop is not None
         if self._http is None:
             # One client (HTTP/1.1 keep-alive, a pool per edge) for the whole session.
