@@ -146,6 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     play.add_argument("--data-dir", metavar="DIR", dest="play_data_dir",
                       help="the device's data folder (progress outbox, settings)")
     play.add_argument("--speed", type=_positive, default=1.0, help=argparse.SUPPRESS)
+    play.add_argument("--audio", metavar="LANG",
+                      help="play this audio language (e.g. es), switched to once playing")
     play.add_argument("--offline", action="store_true",
                       help="play the title's download: no control plane, no network")
     download = sub.add_parser("download", help="download a title to watch offline")
@@ -206,7 +208,8 @@ def _main(argv: list[str]) -> int:
             catalog=args.play_catalog or args.catalog, catalog_dir=args.catalog_dir,
             json=args.json, duration_s=args.duration, start_over=args.start_over,
             max_rung=args.max_rung, speed=args.speed, verbose=args.verbose,
-            data_dir=args.play_data_dir or args.data_dir, offline=args.offline))
+            data_dir=args.play_data_dir or args.data_dir, offline=args.offline,
+            audio=args.audio))
     if args.command in ("download", "downloads"):
         from ui.downloads_cli import DownloadOptions, run_downloads
         return run_downloads(DownloadOptions(

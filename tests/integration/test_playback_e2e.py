@@ -444,9 +444,17 @@ def test_headless_cli_with_the_generated_test_catalog() -> None:
     if gen.returncode != 0:
         pytest.skip("the test catalog cannot be generated yet: "
                     + (gen.stderr.strip().splitlines() or ["?"])[-1])
+    # the test catalog is CMAF: Spanish is a separate audio rendition, switched to once playing
     result = _cli("play", "Pocket Meadow", "--headless", "--json", "--duration", "3",
-                  "--catalog", "test", "--start-over")
-    _check_report(result)
+                  "--catalog", "test", "--start-over", "--audio", "es")
+    report = _check_report(result)
+    assert report["audio_renditions"] == ["English (en)", "Español (es)"]
+    missing = _cli("play", "Pocket Meadow", "--headless", "--json", "--duration", "3",
+                   "--catalog", "test", "--start-over", "--audio", "fr")
+    assert missing.returncode == 1
+    failed = json.loads(missing.stdout.strip().splitlines()[-1])
+    assert failed["ok"] is False and failed["error_code"] == "audio"
+    assert "no 'fr' audio (it has: en, es)" in failed["error_message"]
 
 
 def test_headless_cli_exit_codes() -> None:
