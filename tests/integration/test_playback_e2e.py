@@ -255,13 +255,19 @@ def _audio_fetches(ready: ReadyInfo) -> dict[str, int]:
 
 def test_the_cmaf_catalog_switches_audio_language_mid_play(cmaf_fleet: ReadyInfo) -> None:
     """English plays first (DEFAULT); a switch to Spanish mid-play makes the engine fetch the
-    Spanish rendition from there on, mpv play it, and the QoE report list both."""
+    Spanish rendition from there on, mpv play it, and the QoE report list both. Spanish
+    subtitles come from the segmented WebVTT."""
     async def main() -> tuple[PlaybackSession, dict[str, int], dict[str, int]]:
         async with playing(cmaf_fleet, speed=4, start_over=True) as session:
             assert session.audio_languages == ["en", "es"]
+            assert session.subtitle_languages == ["en", "es"]
             await until(lambda: session.position_s >= 8.0, 20, "8 s played")
             before = _audio_fetches(cmaf_fleet)
             await session.set_audio("es")
+            subtitles = await session.fetch_subtitles("es")
+            assert subtitles.startswith("WEBVTT") and subtitles.count(" --> ") == 12
+            assert "[00:00:28] Long Film: Espera. Algo se mueve." in subtitles
+            await session.set_subtitles("es")
             assert await asyncio.wait_for(session.wait_ended(), 30) == "eof"
             return session, before, _audio_fetches(cmaf_fleet)
 
