@@ -75,9 +75,11 @@ def packager_args(inputs: CmafInputs, rungs: tuple[Rung, ...], segment_s: float)
         args.append(f"in={vtt},stream=text,language={language},hls_group_id=subs,"
                     f"hls_name={track.name}," + _outputs(f"{SUBS_DIR}/{language}", "vtt"))
     default = inputs.audio_tracks[0].language if inputs.audio_tracks else "en"
+    # segment templates make a live-profile MPD; --generate_static_live_mpd makes it VOD
+    # (type="static", no availabilityStartTime or update period)
     return [*args, "--segment_duration", f"{segment_s:g}", "--start_segment_number", "0",
             "--default_language", default, "--hls_master_playlist_output", "master.m3u8",
-            "--mpd_output", "manifest.mpd"]
+            "--mpd_output", "manifest.mpd", "--generate_static_live_mpd"]
 
 
 def _outputs(folder: str, extension: str, *, init: bool = False) -> str:

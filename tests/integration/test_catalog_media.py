@@ -18,6 +18,7 @@ import m3u8
 import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from mpegdash.parser import MPEGDASHParser
 
 from controlplane.catalog import KEY_URI_PLACEHOLDER, Catalog, load_catalog
 from controlplane.pipeline import PipelineError, ensure_catalog, find_ffmpeg, ingest
@@ -162,7 +163,15 @@ def test_every_cmaf_segment_decrypts_to_aligned_fragmented_mp4(test_catalog: Cat
                      for s in playlist.segments]
             assert texts and all(t.startswith("WEBVTT") for t in texts)
             assert sum(t.count(" --> ") for t in texts) >= title.segment_count - 1
-        assert (tdir / "manifest.mpd").read_text(encoding="utf-8").count("<AdaptationSet") >= 3
+        mpd = MPEGDASHParser.parse(str(tdir / "manifest.mpd"))
+        assert mpd.type == "static" and len(mpd.periods) == 1
+        sets = mpd.periods[0].adaptation_sets
+        video = next(a for a in sets if a.content_type == "video")
+        assert [r.width for r in video.representations] == [r.width for r in title.renditions]
+        assert [a.lang for a in sets if a.content_type == "audio"] == title.audio_languages
+        assert [a.lang for a in sets if a.content_type == "text"] == title.subtitle_languages
+        template = video.representations[0].segment_templates[0]
+        assert template.start_number == 0 and template.initialization == "240p/init.mp4"
 
 
 def test_segment_sizes_follow_the_ladder(any_catalog: Catalog) -> None:

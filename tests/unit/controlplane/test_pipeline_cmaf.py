@@ -40,6 +40,7 @@ def test_the_packager_gets_one_stream_per_rung_language_and_subtitle(tmp_path: P
     assert flags[flags.index("--start_segment_number") + 1] == "0"
     assert flags[flags.index("--segment_duration") + 1] == "4"
     assert "--mpd_output" in flags and "--hls_master_playlist_output" in flags
+    assert "--generate_static_live_mpd" in flags  # a VOD MPD, not a live one
 
 
 def test_profiles_come_in_cmaf_and_mpeg_ts() -> None:
