@@ -27,7 +27,7 @@ def _say(line: str) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--catalog", choices=("default", "test"), default="default",
+    parser.add_argument("--catalog", choices=tuple(pipeline.PROFILE_NAMES), default="default",
                         help="which generated catalog to serve (default: default)")
     parser.add_argument("--cache-dir", type=Path,
                         default=Path(platformdirs.user_cache_dir(APP)) / "controlplane",

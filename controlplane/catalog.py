@@ -13,6 +13,13 @@ Layout of a catalog directory (written by :mod:`controlplane.pipeline`)::
                                        PKCS#7 padding, IV = the media sequence number (no IV
                                        attribute), as RFC 8216 section 5.2 describes
     titles/{id}/subs/{lang}.vtt        WebVTT subtitles, one file per language
+
+A title whose ``segment_container`` is ``"fmp4"`` (CMAF, the generated default since format 2)
+has instead, per rendition, ``init.mp4`` (clear, after ``EXT-X-MAP`` in the playlist) and
+``seg_00000.m4s``.. (video only, encrypted as above), one audio rendition per language in
+``audio/{lang}/`` (the same files), segmented WebVTT in ``subs/{lang}/index.m3u8`` +
+``seg_00000.vtt``.. (clear), and ``manifest.mpd`` (DASH, the same segments before encryption);
+see :mod:`controlplane.pipeline.cmaf`.
     titles/{id}/trickplay/thumbs.vtt   WebVTT thumbnail index: cues point at
                                        sprite_NNN.jpg#xywh=x,y,w,h in the same folder
 """
@@ -24,7 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CATALOG_FORMAT = 1
+CATALOG_FORMAT = 2
+"""2: titles carry ``segment_container`` (``ts`` or ``fmp4``: CMAF with separate audio)."""
+READABLE_FORMATS = (1, 2)
+"""Format 1 is format 2 with every title in MPEG-TS."""
+FMP4 = "fmp4"
+TS = "ts"
 KEY_URI_PLACEHOLDER = "__KEY_URI__"
 
 
@@ -50,6 +62,8 @@ class Rendition:
 class Track:
     language: str
     name: str
+    channels: int | None = None
+    """Audio channels of a separate audio rendition (EXT-X-MEDIA CHANNELS); None: not said."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,13 @@ class Title:
     subtitles: tuple[Track, ...]
     trickplay_interval_s: float
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    segment_container: str = TS
+    """``"ts"`` (video and every audio track muxed) or ``"fmp4"`` (CMAF: video renditions,
+    separate audio renditions in ``audio/{lang}/``, segmented WebVTT in ``subs/{lang}/``)."""
+
+    @property
+    def separate_audio(self) -> bool:
+        return self.segment_container == FMP4
 
     @property
     def segment_count(self) -> int:
@@ -126,7 +147,14 @@ def _title_from_json(raw: dict[str, Any]) -> Title:
         subtitles=tuple(Track(**t) for t in raw["subtitles"]),
         trickplay_interval_s=float(raw.get("trickplay_interval_s", 10.0)),
         extra={k: v for k, v in raw.items() if k.startswith("x_")},
+        segment_container=_container(raw.get("segment_container", TS)),
     )
+
+
+def _container(value: object) -> str:
+    if value not in (TS, FMP4):
+        raise ValueError(f"segment_container {value!r} is neither {TS!r} nor {FMP4!r}")
+    return str(value)
 
 
 def load_catalog(root: Path) -> Catalog:
@@ -138,7 +166,7 @@ def load_catalog(root: Path) -> Catalog:
         raise CatalogError(f"no catalog at {root}") from exc
     except (OSError, ValueError) as exc:
         raise CatalogError(f"{meta} is unreadable: {exc}") from exc
-    if not isinstance(raw, dict) or raw.get("format") != CATALOG_FORMAT:
+    if not isinstance(raw, dict) or raw.get("format") not in READABLE_FORMATS:
         raise CatalogError(f"{meta} has an unknown format (expected {CATALOG_FORMAT})")
     titles: dict[str, Title] = {}
     try:
@@ -150,6 +178,9 @@ def load_catalog(root: Path) -> Catalog:
     for title in titles.values():
         tdir = root / "titles" / title.id
         missing = [r.id for r in title.renditions if not (tdir / r.id / "index.m3u8").is_file()]
+        if title.separate_audio:
+            missing += [f"audio/{t.language}" for t in title.audio
+                        if not (tdir / "audio" / t.language / "index.m3u8").is_file()]
         if not (tdir / "key.bin").is_file():
             missing.append("key.bin")
         if missing:
@@ -172,8 +203,13 @@ def title_to_json(title: Title) -> dict[str, Any]:
         "segment_duration_s": title.segment_duration_s,
         "segment_durations_s": list(title.segment_durations_s),
         "renditions": [vars(r) for r in title.renditions],
-        "audio": [vars(t) for t in title.audio],
-        "subtitles": [vars(t) for t in title.subtitles],
+        "audio": [_track_json(t) for t in title.audio],
+        "subtitles": [_track_json(t) for t in title.subtitles],
         "trickplay_interval_s": title.trickplay_interval_s,
+        "segment_container": title.segment_container,
         **title.extra,
     }
+
+
+def _track_json(track: Track) -> dict[str, Any]:
+    return {k: v for k, v in vars(track).items() if v is not None}

@@ -23,6 +23,9 @@ from typing import NoReturn
 from player.bundled import BundledControlPlane, ControlPlaneStartError
 from player.keysource import parse_key_pair
 
+CATALOGS = ("default", "test", "default-ts", "test-ts")
+"""The bundled catalogs (``python -m controlplane --catalog``): CMAF, and the same in MPEG-TS."""
+
 
 def _run_bundled(args: argparse.Namespace) -> int:
     print("Starting the bundled control plane and edge fleet "
@@ -104,7 +107,7 @@ def _rung(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="edgeplay", description="Edgeplay streaming client")
-    parser.add_argument("--catalog", choices=("default", "test"), default="default",
+    parser.add_argument("--catalog", choices=CATALOGS, default="default",
                         help="which bundled catalog to serve (default: default)")
     parser.add_argument("--catalog-dir", metavar="DIR",
                         help="serve this catalog directory from the bundled control plane")
@@ -138,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="stop after S seconds of playback")
     play.add_argument("--control-plane", metavar="URL",
                       help="use this control plane instead of starting the bundled one")
-    play.add_argument("--catalog", choices=("default", "test"), dest="play_catalog",
+    play.add_argument("--catalog", choices=CATALOGS, dest="play_catalog",
                       help="catalog of the bundled control plane (default: default)")
     play.add_argument("--catalog-dir", metavar="DIR",
                       help="serve this catalog directory from the bundled control plane")
@@ -154,6 +157,8 @@ def _parser() -> argparse.ArgumentParser:
     play.add_argument("--key", type=_key_pair, action="append", default=[], metavar="KID:KEY",
                       help="a CENC ClearKey content key (32 hex digits each); repeat for "
                       "several KIDs")
+    play.add_argument("--audio", metavar="LANG",
+                      help="play this audio language (e.g. es), switched to once playing")
     play.add_argument("--offline", action="store_true",
                       help="play the title's download: no control plane, no network")
     download = sub.add_parser("download", help="download a title to watch offline")
@@ -173,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print the result as JSON")
         p.add_argument("--control-plane", metavar="URL", dest="dl_control_plane",
                        help="the control plane (default: the bundled one)")
-        p.add_argument("--catalog", choices=("default", "test"), dest="dl_catalog",
+        p.add_argument("--catalog", choices=CATALOGS, dest="dl_catalog",
                        help="catalog of the bundled control plane (default: default)")
         p.add_argument("--catalog-dir", metavar="DIR", dest="dl_catalog_dir",
                        help="serve this catalog directory from the bundled control plane")
@@ -218,7 +223,7 @@ def _main(argv: list[str]) -> int:
             json=args.json, duration_s=args.duration, start_over=args.start_over,
             max_rung=args.max_rung, speed=args.speed, verbose=args.verbose,
             data_dir=args.play_data_dir or args.data_dir, offline=args.offline,
-            keys=tuple(args.key)))
+            keys=tuple(args.key), audio=args.audio))
     if args.command in ("download", "downloads"):
         from ui.downloads_cli import DownloadOptions, run_downloads
         return run_downloads(DownloadOptions(

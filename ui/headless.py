@@ -69,6 +69,8 @@ class HeadlessOptions:
     """``--offline``: play the title's download; no control plane, no network."""
     keys: tuple[tuple[bytes, bytes], ...] = ()
     """``--key KID:KEY``: CENC ClearKey content keys, (KID, key) pairs."""
+    audio: str | None = None
+    """``--audio LANG``: switch to this audio language once playing (None: the default)."""
 
 
 class HeadlessError(Exception):
@@ -179,6 +181,8 @@ async def drive(session: PlaybackSession, options: HeadlessOptions, mpv: MpvLike
             play.result()
             if options.speed != 1.0:
                 mpv.set("speed", options.speed)
+            if options.audio is not None:
+                await choose_audio(session, options.audio)
             await _until_done(session, stop, options.duration_s)
         # --duration or a signal may end the run while mpv still plays what was buffered from
         # a stream that already died: that run failed all the same.
@@ -192,6 +196,19 @@ async def drive(session: PlaybackSession, options: HeadlessOptions, mpv: MpvLike
                 loop.remove_signal_handler(sig)
         await session.stop()
     return session.report(), error
+
+
+async def choose_audio(session: PlaybackSession, language: str) -> None:
+    """``--audio``: switch to ``language``; an unknown one is a :class:`PlayerError`."""
+    languages = session.audio_languages
+    if languages and language == languages[0]:
+        return  # already playing (the first is the default)
+    try:
+        await session.set_audio(language)
+    except ValueError:
+        have = ", ".join(session.audio_languages) or "none"
+        raise PlayerError(f"This title has no {language!r} audio (it has: {have}).",
+                          code="audio") from None
 
 
 def died(session: PlaybackSession) -> PlayerError | None:

@@ -3,7 +3,10 @@
 ``POST /v1/playback`` opens a playback session. Its multivariant playlist lists every rendition
 once per edge (one HLS pathway per edge, ``PATHWAY-ID`` = the edge's name), points at the steering
 server with ``EXT-X-CONTENT-STEERING``, and carries freshly signed edge URLs on every fetch: a
-client whose segment URLs expired (403 ``url_expired``) reloads it.
+client whose segment URLs expired (403 ``url_expired``) reloads it. A CMAF title (``fmp4``) also
+lists, per edge, its audio renditions (``EXT-X-MEDIA TYPE=AUDIO``, group ``audio-{edge}``) and
+its segmented WebVTT (``TYPE=SUBTITLES``, group ``subs-{edge}``), both served by the edge; an
+MPEG-TS title muxes its audio and gets its subtitles from :func:`subtitle_playlist`.
 """
 
 from __future__ import annotations
@@ -61,16 +64,13 @@ def multivariant_playlist(b: Backend, session_id: str, title: Title) -> str:
         f'#EXT-X-CONTENT-STEERING:SERVER-URI="{b.url(f"/v1/steering/{session_id}")}",'
         f'PATHWAY-ID="{pathways[0][0]}"',
     ]
-    for name, _ in pathways:
-        for track in title.subtitles:
-            uri = b.url(f"/v1/playback/{session_id}/subs/{name}/{track.language}.m3u8")
-            lines.append(
-                f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs-{name}",NAME="{track.name}",'
-                f'LANGUAGE="{track.language}",DEFAULT=NO,AUTOSELECT=YES,URI="{uri}"'
-            )
+    for name, edge_url in pathways:
+        lines += rendition_groups(b, session_id, title, name, edge_url)
     for name, edge_url in pathways:
         base = media_base(b, edge_url, title)
         subs = f',SUBTITLES="subs-{name}"' if title.subtitles else ""
+        if title.separate_audio and title.audio:
+            subs = f',AUDIO="audio-{name}"' + subs
         for r in sorted(title.renditions, key=lambda r: r.bandwidth_bps):
             lines.append(
                 f"#EXT-X-STREAM-INF:BANDWIDTH={r.bandwidth_bps},"
@@ -79,6 +79,31 @@ def multivariant_playlist(b: Backend, session_id: str, title: Title) -> str:
             )
             lines.append(f"{base}/{r.id}/index.m3u8")
     return "\n".join(lines) + "\n"
+
+
+def rendition_groups(b: Backend, session_id: str, title: Title, name: str,
+                     edge_url: str) -> list[str]:
+    """The EXT-X-MEDIA lines of pathway ``name``: audio (CMAF only) and subtitles."""
+    lines = []
+    base = media_base(b, edge_url, title)
+    if title.separate_audio:
+        for i, track in enumerate(title.audio):
+            channels = f',CHANNELS="{track.channels}"' if track.channels else ""
+            lines.append(
+                f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-{name}",NAME="{track.name}",'
+                f'LANGUAGE="{track.language}",DEFAULT={"YES" if i == 0 else "NO"},'
+                f'AUTOSELECT=YES{channels},URI="{base}/audio/{track.language}/index.m3u8"'
+            )
+    for track in title.subtitles:
+        if title.separate_audio:  # CMAF: segmented WebVTT on the edge
+            uri = f"{base}/subs/{track.language}/index.m3u8"
+        else:
+            uri = b.url(f"/v1/playback/{session_id}/subs/{name}/{track.language}.m3u8")
+        lines.append(
+            f'#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs-{name}",NAME="{track.name}",'
+            f'LANGUAGE="{track.language}",DEFAULT=NO,AUTOSELECT=YES,URI="{uri}"'
+        )
+    return lines
 
 
 @routes.post("/v1/playback")
@@ -108,6 +133,7 @@ async def start_playback(request: web.Request) -> web.Response:
         "duration_s": title.duration_s,
         "segment_duration_s": title.segment_duration_s,
         "segment_durations_s": list(title.segment_durations_s),
+        "segment_container": title.segment_container,
         "audio": [{"language": t.language, "name": t.name} for t in title.audio],
         "subtitles": [{"language": t.language, "name": t.name} for t in title.subtitles],
         "pathways": [{"id": name, "url": url} for name, url in pathways],

@@ -1,9 +1,10 @@
 """The fault model: what an admin can inject into one edge, parsed from admin JSON.
 
 Every fault is a frozen dataclass with a ``kind`` and a ``paths`` scope: ``"all"`` (default) or
-``"segments"`` (only ``.ts`` responses). :func:`parse_fault` turns the admin API's JSON into a fault
-or raises :class:`FaultError` with a message fit for a 400 answer. The run-time state of a fault
-(the error sequence, the pacer, hung connections) lives in :mod:`controlplane.edge.injector`.
+``"segments"`` (only media segments: ``.ts`` and ``.m4s`` responses). :func:`parse_fault` turns
+the admin API's JSON into a fault or raises :class:`FaultError` with a message fit for a 400
+answer. The run-time state of a fault (the error sequence, the pacer, hung connections) lives in
+:mod:`controlplane.edge.injector`.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ class TruncateFault:
 
 @dataclass(frozen=True)
 class CorruptFault:
-    """Flip (xor 0xFF) ``bytes`` bytes of every .ts file at fixed, evenly spread positions."""
+    """Flip (xor 0xFF) ``bytes`` bytes of every media segment (.ts, .m4s) at fixed, evenly
+    spread positions."""
 
     kind: ClassVar[str] = "corrupt"
     bytes: int = 8

@@ -18,7 +18,7 @@ from aiohttp import web
 from controlplane.clock import Clock
 from controlplane.edge.body import BodyPlan, stream_body
 from controlplane.edge.injector import FaultInjector
-from controlplane.edge.paths import MEDIA_PREFIX
+from controlplane.edge.paths import MEDIA_PREFIX, SEGMENT_SUFFIXES
 from controlplane.edge.requestlog import RequestLog, redact_path
 from controlplane.edge.responses import Reply, error_reply
 from controlplane.edge.routes import ContentRoutes
@@ -106,7 +106,8 @@ class EdgeHandler:
 
     async def _serve(self, request: web.BaseRequest, record: _Record) -> web.StreamResponse:
         raw_path = request.raw_path.partition("?")[0]
-        is_segment = raw_path.startswith(MEDIA_PREFIX) and raw_path.lower().endswith(".ts")
+        is_segment = (raw_path.startswith(MEDIA_PREFIX)
+                      and raw_path.lower().endswith(SEGMENT_SUFFIXES))
         gate = self._faults.hang_gate(is_segment)
         if gate is not None:
             record.faults.append("hang")

@@ -115,7 +115,8 @@ class FaultInjector:
         return fault.cut_at(length) if isinstance(fault, TruncateFault) else None
 
     def corrupt_positions(self, is_segment: bool, size: int) -> tuple[int, ...]:
-        """File offsets to flip; only .ts files are corrupted, whatever the scope."""
+        """File offsets to flip; only media segments (.ts, .m4s) are corrupted, whatever the
+        scope."""
         fault = self._applies("corrupt", is_segment)
         if not is_segment or not isinstance(fault, CorruptFault):
             return ()

@@ -1,9 +1,10 @@
-"""Which files a media URL may reach: strict names inside ``titles/{id}/``, four file kinds.
+"""Which files a media URL may reach: strict names inside ``titles/{id}/``, six file kinds.
 
 The edge works on the raw request target, before any percent-decoding or dot-segment removal, and
 refuses anything a legitimate URL never contains: percent escapes, backslashes, NUL, empty or
-dot-leading components (so ``.``, ``..`` and hidden files). Only ``.m3u8``, ``.ts``, ``.vtt`` and
-``.jpg`` files are served; ``key.bin`` never is. A resolved path must still lie inside the title's
+dot-leading components (so ``.``, ``..`` and hidden files). Only ``.m3u8``, ``.ts``, ``.mp4`` (CMAF
+init segments), ``.m4s`` (CMAF media segments), ``.vtt`` and ``.jpg`` files are served;
+``key.bin`` never is. A resolved path must still lie inside the title's
 folder (no symlink escapes).
 """
 
@@ -17,9 +18,13 @@ MEDIA_PREFIX = "/v1/media/"
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".ts": "video/mp2t",
+    ".mp4": "video/mp4",
+    ".m4s": "video/iso.segment",
     ".vtt": "text/vtt",
     ".jpg": "image/jpeg",
 }
+SEGMENT_SUFFIXES = (".ts", ".m4s")
+"""Media segments (MPEG-TS, CMAF): what the ``"segments"`` fault scope and corruption touch."""
 _COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*\Z", re.ASCII)
 _MAX_COMPONENT_CHARS = 200
 

@@ -19,7 +19,7 @@ class Reply:
     """"HIT", "MISS" or None (not a media response)."""
     byte_range: ByteRange | None = None
     is_ts: bool = False
-    """The body is a .ts file (the only kind the corrupt fault touches)."""
+    """The body is a media segment, .ts or .m4s (the only kind the corrupt fault touches)."""
 
 
 def json_reply(

@@ -13,6 +13,7 @@ from controlplane.edge.body import BytesSource, FileSource, Source
 from controlplane.edge.paths import (
     CONTENT_TYPES,
     MEDIA_PREFIX,
+    SEGMENT_SUFFIXES,
     BadPath,
     NotServable,
     resolve_media_file,
@@ -120,5 +121,5 @@ class ContentRoutes:
             headers,
             cache="HIT" if media.title_id in self._cached else "MISS",
             byte_range=byte_range,
-            is_ts=media.suffix == ".ts",
+            is_ts=media.suffix in SEGMENT_SUFFIXES,
         )

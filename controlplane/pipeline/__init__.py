@@ -2,7 +2,7 @@
 
 Public API (everything else in this package is private to it)::
 
-    ensure_catalog(profile, cache_dir, progress=None) -> Path   # "default" or "test"
+    ensure_catalog(profile, cache_dir, progress=None) -> Path   # one of PROFILE_NAMES
     ingest(source, catalog_root, *, name=None, progress=None) -> str
     find_ffmpeg() -> str
     PipelineError
@@ -17,5 +17,9 @@ from controlplane.pipeline.cache import ensure_catalog
 from controlplane.pipeline.errors import PipelineError
 from controlplane.pipeline.ffmpeg import find_ffmpeg
 from controlplane.pipeline.ingest import ingest
+from controlplane.pipeline.profiles import PROFILES
 
-__all__ = ["PipelineError", "ensure_catalog", "find_ffmpeg", "ingest"]
+PROFILE_NAMES = tuple(PROFILES)
+"""``default``, ``test`` (CMAF) and ``default-ts``, ``test-ts`` (MPEG-TS)."""
+
+__all__ = ["PROFILE_NAMES", "PipelineError", "ensure_catalog", "find_ffmpeg", "ingest"]

@@ -1,7 +1,9 @@
 """The two synthetic audio tracks: a tone with a beep each second, one pitch per language.
 
-They are encoded once per title into a small Matroska file that the ladder encode then copies
-into every rendition, so AAC runs twice per title instead of ten times.
+They are encoded once per title into a small MP4 file (one AAC track per language): the TS
+ladder encode copies it into every rendition, so AAC runs twice per title instead of ten times;
+CMAF packaging (Shaka Packager, which reads MP4 but not AAC in Matroska) makes one audio
+rendition of each track.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def encode_tones(
     tracks: tuple[Track, ...],
     bitrate_bps: int,
 ) -> None:
-    """Write ``out`` (.mka) with one mono AAC stream per track, tagged with its language."""
+    """Write ``out`` (.mp4) with one mono AAC stream per track, tagged with its language."""
     graph = ";".join(
         f"sine=f={TONES_HZ[i % len(TONES_HZ)]}:b=4:r={SAMPLE_RATE_HZ}:d={duration_s:g},"
         f"volume=0.25[a{i}]"

@@ -28,8 +28,9 @@ from controlplane.pipeline.generate import (
     prepare_title,
 )
 from controlplane.pipeline.ladder import Rung, pixels_per_second, split_for_parallel
-from controlplane.pipeline.profiles import PIPELINE_VERSION, Profile
+from controlplane.pipeline.profiles import CMAF, PIPELINE_VERSION, Profile
 from controlplane.pipeline.progress import ProgressFn, TitleProgress
+from controlplane.pipeline.shaka import find_packager
 from controlplane.pipeline.share import check_sharing, generated_specs, share_title
 
 EXTRA_WORKERS = 1
@@ -63,6 +64,7 @@ def build_catalog(ffmpeg: str, profile: Profile, root: Path, progress: ProgressF
     started = time.monotonic()
     check_sharing(profile.titles)
     require_x264(ffmpeg)
+    packager = find_packager() if profile.container == CMAF else None
     fonts = find_fonts() if features(ffmpeg).has_drawtext else None
     if fonts is None:
         progress("note: this ffmpeg has no drawtext filter or no font was found; "
@@ -83,7 +85,7 @@ def build_catalog(ffmpeg: str, profile: Profile, root: Path, progress: ProgressF
     runs = {
         spec.id: _Run(
             TitleJob(ffmpeg, spec, profile, root / "titles" / spec.id, work_root / spec.id,
-                     fonts, TitleProgress(progress, index, count, spec.name)),
+                     fonts, TitleProgress(progress, index, count, spec.name), packager),
             parts,
             remaining=len(parts),
         )

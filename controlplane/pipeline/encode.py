@@ -2,8 +2,9 @@
 
 Every rung is H.264 (x264, constrained baseline, CBR with filler so segment sizes follow the
 nominal ladder) with a closed GOP forced every segment, so segment k starts at the same instant
-in every rendition. ffmpeg's HLS muxer cuts the plaintext MPEG-TS segments; packaging (encrypt,
-playlists) happens afterwards in Python.
+in every rendition. For MPEG-TS, ffmpeg's HLS muxer cuts the plaintext segments (video and
+audio muxed); for CMAF each rung is one video-only MP4 file that Shaka Packager segments
+(:mod:`controlplane.pipeline.cmaf`). Encryption and playlists happen afterwards in Python.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ class EncodeInputs:
 def synthetic_inputs(
     *,
     stills: dict[str, Path],
-    audio: Path,
+    audio: Path | None,
     audio_tracks: int,
     rungs: tuple[Rung, ...],
     settings: EncodeSettings,
     duration_s: float,
     fonts: Fonts | None,
 ) -> EncodeInputs:
-    """Generated titles: looped stills plus the moving parts, and the pre-encoded audio."""
+    """Generated titles: looped stills plus the moving parts, and the pre-encoded audio (None:
+    video only)."""
     fps = settings.frame_rate
     chains = []
     for i, rung in enumerate(rungs):
@@ -50,6 +52,8 @@ def synthetic_inputs(
             f"{moving_parts(rung.width, rung.height, fonts, period_s=settings.segment_duration_s)}"
             f"[v{i}]"
         )
+    if audio is None:
+        return EncodeInputs((), ";".join(chains), (), float(fps))
     audio_args: list[str] = []
     for i in range(audio_tracks):
         audio_args += ["-map", f"0:a:{i}"]
@@ -101,10 +105,16 @@ def encode_ladder(
     work_dir: Path,
     what: str,
     on_fraction: Callable[[float], None] | None = None,
+    video_only: bool = False,
 ) -> None:
-    """Write ``work_dir/{rung}/seg_NNNNN.ts`` and ffmpeg's ``index.m3u8`` for each rung."""
+    """Write ``work_dir/{rung}/seg_NNNNN.ts`` and ffmpeg's ``index.m3u8`` for each rung, or
+    with ``video_only`` one ``work_dir/{rung}.mp4`` (no audio) per rung, for CMAF packaging."""
     args = [*inputs.input_args, "-filter_complex", inputs.graph]
     for i, rung in enumerate(rungs):
+        if video_only:
+            args += ["-map", f"[v{i}]", *_x264_args(rung, settings, inputs), "-an",
+                     "-f", "mp4", str(work_dir / f"{rung.id}.mp4")]
+            continue
         out = work_dir / rung.id
         out.mkdir(parents=True, exist_ok=True)
         args += ["-map", f"[v{i}]", *inputs.audio_args, *_x264_args(rung, settings, inputs)]

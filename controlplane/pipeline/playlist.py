@@ -33,23 +33,40 @@ def read_segments(playlist: Path) -> list[Segment]:
     return segments
 
 
-def segment_name(index: int) -> str:
-    return f"seg_{index:05d}.ts"
+INIT_SEGMENT = "init.mp4"
+"""The fragmented-MP4 initialisation segment of a CMAF rendition (clear: it holds no media)."""
 
 
-def media_playlist(durations_s: Sequence[float], *, key_uri: str = KEY_URI_PLACEHOLDER) -> str:
-    """A VOD media playlist for encrypted segments ``seg_00000.ts``.. with the given durations."""
+def segment_name(index: int, extension: str = "ts") -> str:
+    return f"seg_{index:05d}.{extension}"
+
+
+def key_line(key_uri: str = KEY_URI_PLACEHOLDER) -> str:
+    """The protection of every media playlist the pipeline writes: whole-segment AES-128, IV =
+    media sequence number (see :mod:`controlplane.pipeline.encrypt`, the other half)."""
+    return f'#EXT-X-KEY:METHOD=AES-128,URI="{key_uri}"'
+
+
+def media_playlist(
+    durations_s: Sequence[float], *, key_uri: str = KEY_URI_PLACEHOLDER, fmp4: bool = False
+) -> str:
+    """A VOD media playlist for encrypted segments ``seg_00000.ts``.. with the given durations;
+    ``fmp4``: segments ``seg_00000.m4s``.. after ``EXT-X-MAP`` :data:`INIT_SEGMENT`, which the
+    key line follows, so the init segment is clear (RFC 8216 section 4.3.2.4)."""
     target = max(1, math.ceil(max(durations_s, default=1.0) - 1e-3))
     lines = [
         "#EXTM3U",
-        "#EXT-X-VERSION:3",
+        f"#EXT-X-VERSION:{6 if fmp4 else 3}",
         f"#EXT-X-TARGETDURATION:{target}",
         "#EXT-X-MEDIA-SEQUENCE:0",
         "#EXT-X-PLAYLIST-TYPE:VOD",
         "#EXT-X-INDEPENDENT-SEGMENTS",
-        f'#EXT-X-KEY:METHOD=AES-128,URI="{key_uri}"',
     ]
+    if fmp4:
+        lines.append(f'#EXT-X-MAP:URI="{INIT_SEGMENT}"')
+    lines.append(key_line(key_uri))
+    extension = "m4s" if fmp4 else "ts"
     for i, duration in enumerate(durations_s):
-        lines += [f"#EXTINF:{duration:.3f},", segment_name(i)]
+        lines += [f"#EXTINF:{duration:.3f},", segment_name(i, extension)]
     lines.append("#EXT-X-ENDLIST")
     return "\n".join(lines) + "\n"

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from controlplane.pipeline.errors import PipelineError
 from controlplane.pipeline.ladder import DEFAULT_LADDER, TEST_LADDER, Rung
 from controlplane.pipeline.titles import DEFAULT_TITLES, TEST_TITLES, TitleSpec
 from controlplane.pipeline.titles_shared import SHARED_TITLES
 
-PIPELINE_VERSION = 1
-"""Bump when the pipeline's output changes; cached catalogs with another version are rebuilt."""
+PIPELINE_VERSION = 2
+"""Bump when the pipeline's output changes; cached catalogs with another version are rebuilt.
+2: CMAF (fMP4 video, separate audio, segmented WebVTT) by Shaka Packager; TS as an option."""
+
+CMAF = "cmaf"
+"""Fragmented MP4 video renditions, one audio rendition per language, segmented WebVTT, packaged
+by Shaka Packager (HLS playlists and a DASH MPD over the same segments)."""
+TS = "ts"
+"""MPEG-TS segments with the video and every audio track muxed (the format-1 layout)."""
+CONTAINERS = (CMAF, TS)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class Profile:
     encode: EncodeSettings
     poster_size: tuple[int, int]
     backdrop_size: tuple[int, int]
+    container: str = CMAF
+    """How titles are packaged: :data:`CMAF` (the default) or :data:`TS`."""
 
     def fingerprint(self) -> str:
         """Changes whenever the output would: pipeline version or any setting or title."""
@@ -71,7 +81,7 @@ class Profile:
         return digest[:16]
 
 
-PROFILES: dict[str, Profile] = {
+_BASE_PROFILES: dict[str, Profile] = {
     "default": Profile(
         name="default",
         titles=DEFAULT_TITLES + SHARED_TITLES,
@@ -89,6 +99,15 @@ PROFILES: dict[str, Profile] = {
         backdrop_size=(320, 180),
     ),
 }
+
+
+PROFILES: dict[str, Profile] = {
+    **_BASE_PROFILES,
+    **{f"{name}-ts": replace(p, name=f"{name}-ts", container=TS)
+       for name, p in _BASE_PROFILES.items()},
+}
+"""``default`` and ``test`` in CMAF; ``default-ts`` and ``test-ts`` the same titles in MPEG-TS
+(for what needs TS: the TS checks of the pipeline tests, users of older players)."""
 
 
 def get_profile(name: str) -> Profile:

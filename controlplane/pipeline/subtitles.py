@@ -46,6 +46,13 @@ def header(first_pts_90khz: int) -> str:
     return f"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:{first_pts_90khz},LOCAL:00:00:00.000\n"
 
 
+def strip_timestamp_map(vtt: str) -> str:
+    """``vtt`` without its ``X-TIMESTAMP-MAP`` line (Shaka Packager reads cue times as they are
+    and writes the segments' own mapping)."""
+    return "".join(line for line in vtt.splitlines(keepends=True)
+                   if not line.startswith("X-TIMESTAMP-MAP="))
+
+
 def synthetic_vtt(
     language: str, *, title: str, duration_s: float, period_s: float, first_pts_90khz: int
 ) -> str:

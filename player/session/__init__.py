@@ -15,7 +15,8 @@ the first frame. ``play()`` returns at the first frame (``first_frame`` event wi
 (:mod:`player.errors`; a failure after mpv was opened stops it first).
 
 Then: :meth:`pause`, :meth:`resume`, :meth:`seek` (exact; the scheduler follows mpv's requests),
-:meth:`set_audio` (mpv ``aid``; both languages are muxed in every segment), :meth:`set_subtitles`
+:meth:`set_audio` (mpv ``aid``: a muxed track, or a separate audio rendition's external track,
+whose segments are then fetched), :meth:`set_subtitles`
 (the WebVTT fetched from the edges and handed to mpv as ``memory://``: never on disk),
 :attr:`max_rung`, :meth:`wait_ended` (``eof``, ``stopped``; raises on ``error``), :meth:`stop`
 (tears everything down and sends the last telemetry) and :meth:`report` (the QoE report).

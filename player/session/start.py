@@ -36,12 +36,14 @@ class SessionStart(SessionMpv):
         """The start-up path, ordered by what the first frame waits for (docs/engine.md,
         *Session*): the bridge listens and mpv's callbacks are registered while
         ``POST /v1/playback`` is under way → with an announced timeline, mpv's playlist is
-        served from it and mpv is loaded at once; the multivariant playlist is parsed, the
-        scheduler reads the start rung's media playlist (which must match the announced
-        timeline) and fetches the first segment, and the key is fetched, while mpv opens the
-        bridge (its segment request is held until the scheduler has its timeline). Without
-        one: key and multivariant playlist first, mpv once both are good, the bridge's playlist
-        once the scheduler's timeline is read. Steering and probes wait for the first frame."""
+        served from it and mpv is loaded at once (with the separate audio renditions of the
+        multivariant playlist inline in the answer; a fetched one is waited for); the
+        multivariant playlist is parsed, the scheduler reads the start rung's media playlist
+        (which must match the announced timeline) and fetches the first segment, and the key
+        is fetched, while mpv opens the bridge (its segment request is held until the
+        scheduler has its timeline). Without one: key and multivariant playlist first, mpv
+        once both are good, the bridge's playlist once the scheduler's timeline is read.
+        Steering and probes wait for the first frame."""
         assert self._loop is not None
         if self._http is None:
             # One client (HTTP/1.1 keep-alive, a pool per edge) for the whole session.
@@ -78,7 +80,11 @@ class SessionStart(SessionMpv):
             bridge.timeline_ready()
             self._starts = _starts(announced)
             start_index = max(0, bisect.bisect_right(self._starts, resume_s) - 1)
-            loadfile = self._startup(self._load_mpv(listening, callbacks), "loadfile")
+            if playback.multivariant_playlist is not None:
+                # mpv's audio-files (separate audio renditions) come from the multivariant
+                # playlist: parsed inline below, and its renditions mounted, before this task
+                # first runs (no await in between). A fetched one is waited for (below).
+                loadfile = self._startup(self._load_mpv(listening, callbacks), "loadfile")
         else:
             # mpv can get nothing before the scheduler's timeline: it waits for the key too
             # (a refused key or a bad manifest then fails before mpv is touched).
@@ -95,7 +101,7 @@ class SessionStart(SessionMpv):
                 mv = await self._startup(self._fetch_multivariant(playback.manifest_url),
                                          "multivariant")
             self.multivariant = mv
-            if loadfile is None:
+            if loadfile is None:  # runs after _start_audio below has mounted the renditions
                 loadfile = self._startup(self._load_mpv(listening, callbacks, key), "loadfile")
             pool = EdgePool.from_multivariant(mv, http, config=self.config.edges,
                                               clock=self._clock)

@@ -22,11 +22,11 @@ pytestmark = [
 ]
 
 
-def run_app(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_app(tmp_path: Path, *args: str, catalog: str = "test") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "EDGEPLAY_AO": "null",
            "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "ui.cli", "--catalog", "test", "--data-dir", str(tmp_path / "d"),
+        [sys.executable, "-m", "ui.cli", "--catalog", catalog, "--data-dir", str(tmp_path / "d"),
          *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
 
 
@@ -69,7 +69,9 @@ def test_downloads_from_the_app_then_play_with_no_network(tmp_path: Path) -> Non
     """The screenshot job downloads two titles through the app; the Downloads page shows them
     ready, and the command line plays one with no control plane at all."""
     shot = tmp_path / "downloads.png"
-    result = run_app(tmp_path, "--screenshot", str(shot), "--page", "downloads")
+    # MPEG-TS: offline downloads do not handle CMAF titles (init segments, separate audio) yet
+    result = run_app(tmp_path, "--screenshot", str(shot), "--page", "downloads",
+                     catalog="test-ts")
     assert result.returncode == 0, result.stderr[-3000:]
     assert not QImage(str(shot)).isNull()
     env = {**os.environ, "PYTHONPATH": str(REPO)}

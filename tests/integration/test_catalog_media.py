@@ -1,5 +1,7 @@
-"""The generated test catalog, end to end: real ffmpeg output, checked byte by byte and played
-by the real libmpv (vo=null) through a loopback HTTP server that hands out the key."""
+"""The generated test catalog, end to end: real ffmpeg and Shaka Packager output, checked byte by
+byte and played by the real libmpv (vo=null) through a loopback HTTP server that hands out the
+key. ``test`` is CMAF (fMP4, separate audio, segmented WebVTT); ``test-ts`` the same titles in
+MPEG-TS, for the TS checks."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import m3u8
 import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from mpegdash.parser import MPEGDASHParser
 
 from controlplane.catalog import KEY_URI_PLACEHOLDER, Catalog, load_catalog
 from controlplane.pipeline import PipelineError, ensure_catalog, find_ffmpeg, ingest
@@ -33,6 +36,38 @@ def test_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     root = ensure_catalog("test", cache_dir)
     assert time.monotonic() - started < 60, "the test catalog should take seconds, not minutes"
     return load_catalog(root)
+
+
+@pytest.fixture(scope="session")
+def ts_catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    return load_catalog(ensure_catalog("test-ts", tmp_path_factory.mktemp("pipeline-cache-ts")))
+
+
+@pytest.fixture(scope="session", params=["test", "test-ts"])
+def any_catalog(request: pytest.FixtureRequest) -> Catalog:
+    catalog: Catalog = request.getfixturevalue("ts_catalog" if request.param == "test-ts"
+                                               else "test_catalog")
+    return catalog
+
+
+def boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+    """The top-level ISO BMFF boxes of ``data``: (type, payload)."""
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        assert size >= 8 and pos + size <= len(data), f"bad box {kind!r} at {pos}"
+        out.append((kind, data[pos + 8:pos + size]))
+        pos += size
+    assert pos == len(data)
+    return out
+
+
+def decode_time(segment: bytes) -> int:
+    """The first ``tfdt`` baseMediaDecodeTime of a fragmented-MP4 segment."""
+    at = segment.index(b"tfdt")
+    version = segment[at + 4]
+    field = segment[at + 8:at + (16 if version == 1 else 12)]
+    return int.from_bytes(field, "big")
 
 
 def decrypt(data: bytes, key: bytes, sequence: int) -> bytes:
@@ -53,9 +88,9 @@ def jpeg_size(path: Path) -> tuple[int, int]:
     raise AssertionError(f"{path} has no frame header")
 
 
-def test_catalog_has_the_agreed_titles_and_variety(test_catalog: Catalog) -> None:
-    titles = test_catalog.titles
-    assert test_catalog.profile == "test"
+def test_catalog_has_the_agreed_titles_and_variety(any_catalog: Catalog) -> None:
+    titles = any_catalog.titles
+    assert any_catalog.profile in ("test", "test-ts")
     assert len(titles) == 3
     assert any(t.regions == ("GB",) for t in titles.values())
     assert any(t.requires_plan == "premium" for t in titles.values())
@@ -70,12 +105,13 @@ def test_catalog_has_the_agreed_titles_and_variety(test_catalog: Catalog) -> Non
                    for r in title.renditions)
 
 
-def test_every_segment_decrypts_to_aligned_ts(test_catalog: Catalog) -> None:
-    for title in test_catalog.titles.values():
-        key = test_catalog.content_key(title.id)
+def test_every_segment_decrypts_to_aligned_ts(ts_catalog: Catalog) -> None:
+    for title in ts_catalog.titles.values():
+        assert title.segment_container == "ts"
+        key = ts_catalog.content_key(title.id)
         first_pts: dict[int, set[int | None]] = {}
         for rendition in title.renditions:
-            folder = test_catalog.title_dir(title.id) / rendition.id
+            folder = ts_catalog.title_dir(title.id) / rendition.id
             playlist = m3u8.load(str(folder / "index.m3u8"))
             assert playlist.is_endlist and playlist.playlist_type == "vod"
             assert playlist.keys[0] is not None and playlist.keys[0].uri == KEY_URI_PLACEHOLDER
@@ -95,8 +131,51 @@ def test_every_segment_decrypts_to_aligned_ts(test_catalog: Catalog) -> None:
         assert all(len(pts) == 1 for pts in first_pts.values()), first_pts
 
 
-def test_segment_sizes_follow_the_ladder(test_catalog: Catalog) -> None:
+def test_every_cmaf_segment_decrypts_to_aligned_fragmented_mp4(test_catalog: Catalog) -> None:
     for title in test_catalog.titles.values():
+        assert title.segment_container == "fmp4"
+        key = test_catalog.content_key(title.id)
+        tdir = test_catalog.title_dir(title.id)
+        starts: dict[int, set[int]] = {}
+        folders = [r.id for r in title.renditions] + [f"audio/{t}" for t in title.audio_languages]
+        for name in folders:
+            playlist = m3u8.load(str(tdir / name / "index.m3u8"))
+            assert playlist.is_endlist and playlist.playlist_type == "vod"
+            assert playlist.segment_map[0].uri == "init.mp4"
+            assert playlist.keys[0] is not None and playlist.keys[0].uri == KEY_URI_PLACEHOLDER
+            init = dict(boxes((tdir / name / "init.mp4").read_bytes()))  # clear
+            assert b"ftyp" in init and b"moov" in init
+            handler = b"vide" if "audio" not in name else b"soun"
+            assert handler in init[b"moov"]
+            assert len(playlist.segments) == title.segment_count
+            for seq, segment in enumerate(playlist.segments):
+                plain = decrypt((tdir / name / segment.uri).read_bytes(), key, seq)
+                kinds = [k for k, _ in boxes(plain)]
+                assert b"moof" in kinds and b"mdat" in kinds, (name, seq, kinds)
+                if "audio" not in name:
+                    starts.setdefault(seq, set()).add(decode_time(plain))
+        # Closed GOPs forced at the same instants: segment k starts at the same time everywhere.
+        assert all(len(times) == 1 for times in starts.values()), starts
+        assert starts[0] == {0}
+        for language in title.subtitle_languages:
+            playlist = m3u8.load(str(tdir / "subs" / language / "index.m3u8"))
+            texts = [(tdir / "subs" / language / s.uri).read_text(encoding="utf-8")
+                     for s in playlist.segments]
+            assert texts and all(t.startswith("WEBVTT") for t in texts)
+            assert sum(t.count(" --> ") for t in texts) >= title.segment_count - 1
+        mpd = MPEGDASHParser.parse(str(tdir / "manifest.mpd"))
+        assert mpd.type == "static" and len(mpd.periods) == 1
+        sets = mpd.periods[0].adaptation_sets
+        video = next(a for a in sets if a.content_type == "video")
+        assert [r.width for r in video.representations] == [r.width for r in title.renditions]
+        assert [a.lang for a in sets if a.content_type == "audio"] == title.audio_languages
+        assert [a.lang for a in sets if a.content_type == "text"] == title.subtitle_languages
+        template = video.representations[0].segment_templates[0]
+        assert template.start_number == 0 and template.initialization == "240p/init.mp4"
+
+
+def test_segment_sizes_follow_the_ladder(any_catalog: Catalog) -> None:
+    for title in any_catalog.titles.values():
         averages = [r.average_bandwidth_bps for r in title.renditions]
         assert averages == sorted(averages)
         for r in title.renditions:
@@ -104,9 +183,9 @@ def test_segment_sizes_follow_the_ladder(test_catalog: Catalog) -> None:
             assert r.bandwidth_bps <= 1.2 * r.average_bandwidth_bps
 
 
-def test_art_subtitles_and_trickplay_are_there(test_catalog: Catalog) -> None:
-    for title in test_catalog.titles.values():
-        tdir = test_catalog.title_dir(title.id)
+def test_art_subtitles_and_trickplay_are_there(any_catalog: Catalog) -> None:
+    for title in any_catalog.titles.values():
+        tdir = any_catalog.title_dir(title.id)
         w, h = jpeg_size(tdir / "poster.jpg")
         assert w * 3 == h * 2
         w, h = jpeg_size(tdir / "backdrop.jpg")
@@ -124,11 +203,11 @@ def test_art_subtitles_and_trickplay_are_there(test_catalog: Catalog) -> None:
 def test_damaged_catalog_is_rebuilt(test_catalog: Catalog, tmp_path: Path) -> None:
     copy = tmp_path / "catalog-test"
     shutil.copytree(test_catalog.root, copy)
-    victim = next((copy / "titles").glob("*/720p/seg_00001.ts"))
+    victim = next((copy / "titles").glob("*/audio/es/seg_00001.m4s"))
     victim.write_bytes(victim.read_bytes()[:1000])
     lines: list[str] = []
     root = ensure_catalog("test", tmp_path, lines.append)
-    assert "is damaged" in lines[0] and "has 1000 bytes" in lines[0]
+    assert "is damaged" in lines[0] and "has 1000 bytes" in lines[0], lines
     assert len(load_catalog(root).titles) == 3
 
 
@@ -211,9 +290,9 @@ def play_and_check(url: str, width: int, height: int) -> dict[str, object]:
 
 
 @pytest.mark.mpv
-def test_every_rendition_plays_in_libmpv(test_catalog: Catalog, serve_title: type) -> None:
-    title = test_catalog.titles["harbour-lights"]
-    server = serve_title(test_catalog.title_dir(title.id))
+def test_every_rendition_plays_in_libmpv(ts_catalog: Catalog, serve_title: type) -> None:
+    title = ts_catalog.titles["harbour-lights"]
+    server = serve_title(ts_catalog.title_dir(title.id))
     for rendition in title.renditions:
         result = play_and_check(server.url(f"{rendition.id}/index.m3u8"),
                                 rendition.width, rendition.height)
@@ -226,11 +305,24 @@ def test_every_rendition_plays_in_libmpv(test_catalog: Catalog, serve_title: typ
 
 
 @pytest.mark.mpv
-def test_every_title_plays_its_top_rendition(test_catalog: Catalog, serve_title: type) -> None:
-    for title in test_catalog.titles.values():
+def test_every_title_plays_its_top_rendition(any_catalog: Catalog, serve_title: type) -> None:
+    for title in any_catalog.titles.values():
         top = title.renditions[-1]
-        server = serve_title(test_catalog.title_dir(title.id))
+        server = serve_title(any_catalog.title_dir(title.id))
         play_and_check(server.url(f"{top.id}/index.m3u8"), top.width, top.height)
+
+
+@pytest.mark.mpv
+def test_the_packagers_multivariant_playlist_plays_with_separate_audio_in_libmpv(
+        test_catalog: Catalog, serve_title: type) -> None:
+    title = test_catalog.titles["pocket-meadow"]
+    server = serve_title(test_catalog.title_dir(title.id))
+    top = title.renditions[-1]  # mpv's hls-bitrate=max
+    result = play_and_check(server.url("master.m3u8"), top.width, top.height)
+    tracks = result["tracks"]
+    assert isinstance(tracks, list)
+    audio = [t for t in tracks if t.get("type") == "audio"]
+    assert audio, tracks
 
 
 # --- ingest ----------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 mpv fetches the media playlist from an edge, the AES-128 key from the control plane (with the
 device's bearer token) and the encrypted segments from the edge, exactly what a plain HLS player
-does with Edgeplay's backend.
+does with Edgeplay's backend. Both formats: ``test`` (CMAF: fMP4 video renditions with a clear
+init segment, separate audio renditions) and ``test-ts`` (MPEG-TS, audio muxed).
 """
 
 from __future__ import annotations
@@ -25,11 +26,18 @@ from tests.integration.cp_client import Device, new_device
 pytestmark = [pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def real_catalog_cp(start_module_controlplane: StartControlPlane) -> ReadyInfo:
+@pytest.fixture(scope="module", params=["test", "test-ts"])
+def real_catalog_cp(start_module_controlplane: StartControlPlane,
+                    request: pytest.FixtureRequest) -> ReadyInfo:
     cache = Path(platformdirs.user_cache_dir("edgeplay")) / "controlplane"
-    args = ("--catalog", "test", "--cache-dir", str(cache))
+    args = ("--catalog", str(request.param), "--cache-dir", str(cache))
     return start_module_controlplane(catalog_args=args).ready
+
+
+def _decrypt(key: bytes, sequence: int, body: bytes) -> bytes:
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(sequence.to_bytes(16, "big"))).decryptor()
+    unpadder = padding.PKCS7(128).unpadder()
+    return unpadder.update(decryptor.update(body) + decryptor.finalize()) + unpadder.finalize()
 
 
 @pytest.fixture()
@@ -52,21 +60,32 @@ def _variants(device: Device, title_id: str) -> tuple[dict[str, object], list[m3
     return play, [v for v in master.playlists if v.stream_info.pathway_id == first_pathway]
 
 
-def test_served_segments_decrypt_to_transport_stream(device: Device) -> None:
+def test_served_segments_decrypt_to_transport_stream_or_fragmented_mp4(device: Device) -> None:
     title = _playable_title(device)
     play, variants = _variants(device, str(title["id"]))
     key = device.get(play["license_url"].removeprefix(device.ready.base_url)).content
     assert len(key) == 16
-    for variant in variants:
-        media = m3u8.loads(device.http.get(variant.uri).text, uri=variant.uri)
+    fmp4 = play["segment_container"] == "fmp4"
+    master = m3u8.loads(device.http.get(play["manifest_url"]).text)
+    pathway = play["pathways"][0]["id"]
+    audio = [m for m in master.media if m.type == "AUDIO" and m.group_id == f"audio-{pathway}"]
+    assert [(m.language, m.default) for m in audio] == ([("en", "YES"), ("es", "NO")] if fmp4
+                                                        else [])
+    uris = [v.uri for v in variants] + [m.uri for m in audio]
+    for uri in uris:
+        media = m3u8.loads(device.http.get(uri).text, uri=uri)
         assert media.is_endlist and media.target_duration in range(1, 6)
         seq = media.media_sequence or 0
         body = device.http.get(media.segments[1].absolute_uri).content
-        decryptor = Cipher(algorithms.AES(key), modes.CBC((seq + 1).to_bytes(16, "big"))
-                           ).decryptor()
-        unpadder = padding.PKCS7(128).unpadder()
-        plain = unpadder.update(decryptor.update(body) + decryptor.finalize()) + unpadder.finalize()
-        assert len(plain) % 188 == 0 and plain[::188] == b"\x47" * (len(plain) // 188)
+        plain = _decrypt(key, seq + 1, body)
+        if not fmp4:
+            assert len(plain) % 188 == 0 and plain[::188] == b"\x47" * (len(plain) // 188)
+            continue
+        # CMAF: the init segment is served (signed like the media) and clear
+        init = device.http.get(media.segment_map[0].absolute_uri)
+        assert init.status_code == 200 and init.headers["content-type"] == "video/mp4"
+        assert init.content[4:8] == b"ftyp"
+        assert b"moof" in plain[:200] and b"mdat" in plain
 
 
 @pytest.mark.mpv
@@ -93,6 +112,7 @@ def test_libmpv_plays_every_rendition_from_the_edges(device: Device) -> None:
             assert (player.width, player.height) == (width, height), variant.uri
             assert (player.time_pos or 0) > 1.0
             audio = [t for t in player.track_list if t["type"] == "audio"]
-            assert len(audio) == 2
+            # MPEG-TS: both languages muxed; CMAF: the video renditions carry no audio
+            assert len(audio) == (0 if variant.stream_info.audio else 2)
         finally:
             player.terminate()

@@ -36,6 +36,19 @@ def test_playlist_parses_with_m3u8() -> None:
     assert parsed.keys[0].iv is None
 
 
+def test_a_cmaf_playlist_maps_a_clear_init_segment_before_the_key() -> None:
+    text = media_playlist([4.0, 4.0, 2.0], fmp4=True)
+    lines = text.splitlines()
+    assert "#EXT-X-VERSION:6" in lines
+    # EXT-X-MAP before EXT-X-KEY: the key does not apply to the init segment (RFC 8216 4.3.2.4)
+    assert lines.index('#EXT-X-MAP:URI="init.mp4"') < lines.index(
+        f'#EXT-X-KEY:METHOD=AES-128,URI="{KEY_URI_PLACEHOLDER}"')
+    parsed = m3u8.loads(text)
+    assert [s.uri for s in parsed.segments] == ["seg_00000.m4s", "seg_00001.m4s", "seg_00002.m4s"]
+    assert parsed.segment_map[0].uri == "init.mp4"
+    assert parsed.keys[0] is not None and parsed.keys[0].iv is None
+
+
 def test_target_duration_covers_the_longest_segment() -> None:
     parsed = m3u8.loads(media_playlist([4.0, 4.04, 3.0]))
     assert parsed.target_duration == 5

@@ -69,6 +69,8 @@ class World:
         """The multivariant playlist inline in the playback answer."""
         self.key_gate: asyncio.Event | None = None
         """Set: the key's answer waits for it."""
+        self.master_gate: asyncio.Event | None = None
+        """Set: the multivariant playlist's answer waits for it."""
         self.telemetry: list[dict[str, Any]] = []
         self.progress: list[dict[str, Any]] = []
         self.playbacks = 0
@@ -127,6 +129,8 @@ class World:
     async def handle_async(self, request: httpx.Request) -> httpx.Response:
         if self.key_gate is not None and request.url.path.startswith("/v1/licenses"):
             await self.key_gate.wait()
+        if self.master_gate is not None and request.url.path.endswith("master.m3u8"):
+            await self.master_gate.wait()
         return self.handle(request)
 
 
@@ -289,6 +293,56 @@ def test_an_announced_timeline_opens_mpv_before_the_key_arrives() -> None:
     assert marks["loadfile"] < marks["key"] and marks["mpv_playlist"] < marks["key"]
     assert session._start_index == 2  # resume at 9 s, from the announced timeline
     assert session.report().ttff_ms is not None
+
+
+def separate_audio_master() -> str:
+    """:func:`master` with two separate audio renditions per pathway (a CMAF title)."""
+    lines = master().splitlines()
+    out = lines[:3]
+    for name, base in EDGES.items():
+        for i, lang in enumerate(("en", "es")):
+            out.append(f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-{name}",NAME="{lang}",'
+                       f'LANGUAGE="{lang}",DEFAULT={"YES" if i == 0 else "NO"},'
+                       f'URI="{base}/media/t1/audio/{lang}/index.m3u8"')
+    for line in lines[3:]:
+        if line.startswith("#EXT-X-STREAM-INF:"):
+            name = line.split('PATHWAY-ID="')[1].split('"')[0]
+            line += f',AUDIO="audio-{name}"'
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "fetched"])
+def test_with_an_announced_timeline_mpv_gets_the_separate_audio_renditions(
+        inline: bool) -> None:
+    """mpv is loaded early, but never before the multivariant playlist's audio renditions are
+    known: they are mpv's audio-files, the DEFAULT first."""
+    world = World(announce=ANNOUNCED, inline=inline, manifest=separate_audio_master())
+    mpv = AutoMpv({"track-list": [{"type": "audio", "id": 1, "selected": True,
+                                   "external-filename": "http://x/t/audio/0/media.m3u8"}]})
+
+    async def main() -> None:
+        world.master_gate = asyncio.Event()
+        session = make(world, mpv)
+        play = asyncio.ensure_future(session.play())
+        for _ in range(400):  # mpv's callbacks registered, the bridge listening
+            callbacks = session._callbacks
+            if (callbacks is not None and callbacks.done() and session.bridge is not None
+                    and "bridge" in session.startup_ms):
+                break
+            await asyncio.sleep(0.005)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        world.master_gate.set()  # a fetched playlist arrives after all that
+        await play
+        await session.stop()
+
+    asyncio.run(main())
+    audio_files = [args[1] for name, args in mpv.calls if name == "set"
+                   and args[0] == "audio-files"]
+    assert len(audio_files) == 1
+    assert [url.rsplit("/", 3)[-3:] for url in audio_files[0]] == [
+        ["audio", "0", "media.m3u8"], ["audio", "1", "media.m3u8"]]
 
 
 @pytest.mark.parametrize(("world", "error", "text"), [

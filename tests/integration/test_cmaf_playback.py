@@ -1,0 +1,107 @@
+"""The bundled pipeline's CMAF output on the whole play path: Shaka Packager's fMP4 video
+renditions, separate English and Spanish audio renditions and segmented WebVTT, served by the
+real control plane and edges, played by the engine and the real libmpv (vo/ao null).
+
+The catalog is the pipeline's own (``build_catalog`` with the ``test`` profile's ladder and
+settings) for one 48 s title, long enough for a fault with 8 s buffered and segments still to
+fetch (the ``test`` catalog's longest title is 22 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import httpx
+import pytest
+
+from controlplane.pipeline.build import build_catalog
+from controlplane.pipeline.ffmpeg import find_ffmpeg
+from controlplane.pipeline.profiles import PROFILES
+from controlplane.pipeline.titles import TitleSpec
+from player.bundled import ReadyInfo
+from player.session import PlaybackSession
+from tests.conftest import StartControlPlane
+from tests.helpers.playing import fault_mid_stream, playing, until
+
+pytestmark = [pytest.mark.mpv, pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def cmaf_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The content pipeline's own CMAF output (Shaka Packager: fMP4 video, separate en/es audio,
+    segmented WebVTT) for one 48 s title ``long`` on the test ladder."""
+    root = tmp_path_factory.mktemp("cmaf-media") / "catalog"
+    test = PROFILES["test"]
+    spec = TitleSpec("long", "Long Film", "CMAF test title.", 2024, ("Drama",), 48.0, "PG")
+    profile = dataclasses.replace(test, name="e2e-cmaf", titles=(spec,))
+    assert profile.container == "cmaf"
+    build_catalog(find_ffmpeg(), profile, root, lambda _line: None)
+    return root
+
+
+@pytest.fixture(scope="module")
+def cmaf_fleet(start_module_controlplane: StartControlPlane, cmaf_catalog: Path) -> ReadyInfo:
+    return start_module_controlplane(catalog_args=("--catalog-dir", str(cmaf_catalog))).ready
+
+
+def test_the_cmaf_catalog_fails_over_on_an_edge_kill_without_a_rebuffer(
+        cmaf_fleet: ReadyInfo) -> None:
+    try:
+        session = fault_mid_stream(cmaf_fleet, {"kind": "kill"})
+    finally:
+        _clear_faults(cmaf_fleet)
+    report = session.report()
+    assert report.audio_renditions == ["English (en)"]
+    assert session.scheduler is not None and session.scheduler.container == "fmp4"
+
+
+def _clear_faults(ready: ReadyInfo) -> None:
+    with httpx.Client(base_url=ready.admin_url, headers=ready.admin_headers) as client:
+        for name, _ in ready.edges:
+            client.delete(f"/admin/edges/{name}/faults").raise_for_status()
+
+
+def _audio_fetches(ready: ReadyInfo) -> dict[str, int]:
+    """Audio segments (``.m4s``) each language's rendition had fetched, over every edge."""
+    counts: dict[str, int] = {}
+    with httpx.Client(base_url=ready.admin_url, headers=ready.admin_headers) as client:
+        for name, _ in ready.edges:
+            entries = client.get(f"/admin/edges/{name}/requests?limit=1000").json()
+            for entry in entries:
+                parts = str(entry["path"]).split("/")
+                if "audio" in parts and parts[-1].endswith(".m4s") and entry["status"] < 300:
+                    language = parts[parts.index("audio") + 1]
+                    counts[language] = counts.get(language, 0) + 1
+    return counts
+
+
+def test_the_cmaf_catalog_switches_audio_language_mid_play(cmaf_fleet: ReadyInfo) -> None:
+    """English plays first (DEFAULT); a switch to Spanish mid-play makes the engine fetch the
+    Spanish rendition from there on, mpv play it, and the QoE report list both. Spanish
+    subtitles come from the segmented WebVTT."""
+    async def main() -> tuple[PlaybackSession, dict[str, int], dict[str, int]]:
+        async with playing(cmaf_fleet, speed=4, start_over=True) as session:
+            assert session.audio_languages == ["en", "es"]
+            assert session.subtitle_languages == ["en", "es"]
+            await until(lambda: session.position_s >= 8.0, 20, "8 s played")
+            before = _audio_fetches(cmaf_fleet)
+            await session.set_audio("es")
+            subtitles = await session.fetch_subtitles("es")
+            assert subtitles.startswith("WEBVTT") and subtitles.count(" --> ") == 12
+            assert "[00:00:28] Long Film: Espera. Algo se mueve." in subtitles
+            await session.set_subtitles("es")
+            assert await asyncio.wait_for(session.wait_ended(), 30) == "eof"
+            return session, before, _audio_fetches(cmaf_fleet)
+
+    session, before, after = asyncio.run(main())
+    report = session.report()
+    print(f"\n[e2e] audio switch: fetched before {before}, at the end {after}; "
+          f"report {report.audio_renditions}")
+    assert before.get("en", 0) >= 2
+    # the rest of the 12 segments in Spanish (mpv may have probed one before the switch)
+    assert after.get("es", 0) - before.get("es", 0) >= 6
+    assert report.audio_renditions == ["English (en)", "Español (es)"]
+    audio = [e for e in session.telemetry.events if e["type"] == "audio"]
+    assert audio[-1]["language"] == "es" and audio[-1]["rendition"] == "Español"
