@@ -12,10 +12,8 @@ from PySide6.QtWidgets import QScrollArea
 
 from ui.nav import Action
 from ui.pages.hero import Hero
+from ui.pages.home_widgets import Section, TopBar
 from ui.theme import Theme
-
-if TYPE_CHECKING:
-    from ui.pages.home import Section, TopBar
 
 
 class HomeKeys:
