@@ -19,7 +19,7 @@ from ui.delegates import PosterDelegate
 from ui.models import Role, TitleRowModel, fmt_clock, fmt_duration, progress_fraction
 from ui.nav import Action
 from ui.pages.hero import Backdrop
-from ui.pages.home import Section
+from ui.pages.home_widgets import Section
 from ui.theme import Theme
 from ui.widgets import ButtonBar, Page
 

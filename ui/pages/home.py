@@ -1,7 +1,8 @@
 """Home: a top bar (Home, Search, Downloads, Settings, profile) over rows of tiles — Continue
 Watching first, then one row per genre, then Downloads — each a :class:`RowView` on a
 :class:`TitleRowModel`. Up/down move between rows keeping the column; left/right move along a
-row; search shows a results row instead of the rows."""
+row (the D-pad is :class:`ui.pages.home_keys.HomeKeys`); search shows a results row instead of
+the rows."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -22,81 +21,16 @@ from PySide6.QtWidgets import (
 from ui.artwork import ArtCache
 from ui.delegates import ContinueDelegate, PosterDelegate
 from ui.models import Role, TitleRowModel
-from ui.nav import Action
 from ui.pages.hero import Hero
+from ui.pages.home_keys import HomeKeys
+from ui.pages.home_widgets import Section, TopBar
 from ui.theme import Theme
-from ui.widgets import ButtonBar, Page, RowView
+from ui.widgets import Page
 
 JSON = dict[str, Any]
 
 
-class Section(QWidget):
-    """A row title over a row of tiles."""
-
-    def __init__(self, model: TitleRowModel, delegate: PosterDelegate,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(6)
-        self.label = QLabel(model.title)
-        self.label.setObjectName("h2")
-        self.view = RowView()
-        self.view.setModel(model)
-        self.view.setItemDelegate(delegate)
-        self.model = model
-        self.delegate = delegate
-        box.addWidget(self.label)
-        box.addWidget(self.view)
-        self.resize_for(delegate.theme)
-
-    def resize_for(self, theme: Theme) -> None:
-        self.delegate.theme = theme
-        self.view.setFixedHeight(theme.tile_h + 4)
-        self.view.setSpacing(0)
-
-
-class TopBar(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.logo = QLabel("EDGEPLAY")
-        self.logo.setObjectName("logo")
-        self.home = QPushButton("Home")
-        self.downloads = QPushButton("Downloads")
-        self.settings = QPushButton("Settings")
-        for b in (self.home, self.downloads, self.settings):
-            b.setObjectName("nav")
-            b.setCheckable(True)
-        self.home.setChecked(True)
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search titles")
-        self.search.setClearButtonEnabled(True)
-        self.search.setMaximumWidth(420)
-        self.profile = QPushButton("")
-        self.profile.setObjectName("avatar")
-        self.bar = ButtonBar(spacing=8, parent=self)
-        self.bar.row.setContentsMargins(0, 0, 0, 0)
-        self.bar.row.addWidget(self.logo)
-        self.bar.row.addSpacing(24)
-        for w in (self.home, self.downloads, self.settings):
-            self.bar.add(w)
-        self.bar.row.addStretch(1)
-        self.bar.add(self.search, 1)
-        self.bar.add(self.profile)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.bar)
-
-    def set_profile(self, profile: JSON) -> None:
-        name = str(profile.get("name", ""))
-        color = str(profile.get("avatar_color") or "#e50914")
-        self.profile.setText(name[:1].upper())
-        self.profile.setToolTip(f"{name}: switch profile")
-        self.profile.setStyleSheet(f"QPushButton {{ background: {color}; min-width: 1.6em; }}"
-                                   "QPushButton:focus { border-color: white; }")
-
-
-class HomePage(Page):
+class HomePage(HomeKeys, Page):
     """Signals:
         open_title(dict): a tile was chosen (or the billboard's More info).
         play_title(dict): the billboard's Play.
@@ -296,114 +230,3 @@ class HomePage(Page):
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         self._fit_tiles()
-
-    # --- navigation ----------------------------------------------------------------------------
-
-    def visible_sections(self) -> list[Section]:
-        return [s for s in [self.results, *self.sections] if not s.isHidden()]
-
-    def focused_section_index(self) -> int | None:
-        for i, s in enumerate(self.visible_sections()):
-            if s.view.hasFocus():
-                return i
-        return None
-
-    def focus_row(self, i: int, x: int | None = None) -> bool:
-        sections = self.visible_sections()
-        if not sections or i < 0:
-            return False
-        section = sections[min(i, len(sections) - 1)]
-        if x is None:
-            section.view.ensure_current()
-            section.view.setFocus(Qt.FocusReason.OtherFocusReason)
-        else:
-            section.view.focus_near_x(x)
-        self._follow(section.view.currentIndex())
-        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
-        return True
-
-    def focus_last(self) -> bool:
-        """Focus the remembered tile (see :meth:`remember_title`); False if it is gone."""
-        at = self._locate(*self.last) if self.last[1] else None
-        if at is None:
-            return False
-        section = self.visible_sections()[at[0]]
-        section.view.setCurrentIndex(section.model.index(at[1], 0))
-        section.view.setFocus(Qt.FocusReason.OtherFocusReason)
-        section.view.scrollTo(section.view.currentIndex())
-        self._follow(section.view.currentIndex())
-        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
-        return True
-
-    def focus_default(self) -> None:
-        if self.focus_last():
-            return
-        if not self.focus_row(0):
-            self.top.home.setFocus()
-
-    def hero_up(self) -> bool:
-        return self.hero.isVisible() and not self.results.isVisible()
-
-    def on_action(self, action: Action) -> bool:
-        current = self.focused_section_index()
-        if current is None and self.hero.buttons.contains_focus():  # the billboard
-            if action == Action.DOWN:
-                self.focus_row(0)
-                return True
-            if action == Action.UP:
-                self.top.home.setFocus()
-                return True
-            if action == Action.BACK:
-                self.focus_row(0)
-                return True
-            return self.hero.buttons.on_action(action)
-        if current is None:  # the top bar
-            if action == Action.DOWN:
-                if self.hero_up():
-                    self.hero.buttons.focus_first()
-                elif not self.focus_row(0):
-                    self.top.home.setFocus()
-                return True
-            if action == Action.UP:
-                return True
-            if action == Action.SELECT and self.theme.tv and self.top.search.hasFocus():
-                self.navigate.emit("search")  # the on-screen keyboard (pages/search.py)
-                return True
-            if action in (Action.LEFT, Action.RIGHT) and self.top.search.hasFocus():
-                edit = self.top.search
-                at_edge = (edit.cursorPosition() == 0 if action == Action.LEFT
-                           else edit.cursorPosition() == len(edit.text()))
-                if not at_edge:
-                    return False  # let the line edit move its cursor
-            if self.top.bar.on_action(action):
-                return True
-            if action == Action.BACK and self.top.search.text():
-                self.top.search.clear()
-                return True
-            return False
-        view = self.visible_sections()[current].view
-        if action == Action.UP:
-            if current == 0 and self.hero_up():
-                self.hero.buttons.focus_first()
-                self.scroller.verticalScrollBar().setValue(0)
-            elif current == 0:
-                (self.top.search if self.results.isVisible() else self.top.home).setFocus()
-                self.scroller.verticalScrollBar().setValue(0)
-            else:
-                self.focus_row(current - 1, view.current_x())
-            return True
-        if action == Action.DOWN:
-            if current + 1 < len(self.visible_sections()):
-                self.focus_row(current + 1, view.current_x())
-            return True
-        if action == Action.BACK and current > 0:
-            self.focus_row(0)
-            self.scroller.verticalScrollBar().setValue(0)
-            return True
-        if action == Action.BACK and self.results.isVisible():
-            self.top.search.clear()
-            self.top.search.setFocus()
-            return True
-        used = view.on_action(action)
-        self._follow(view.currentIndex())
-        return used

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QMouseEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
@@ -262,30 +262,6 @@ class PlayerPage(PlayerKeys, Page):
     def _start_over(self) -> None:
         self.prompt.hide()
         self.controller.seek_to(0)
-
-    # --- the seek bar's preview and key scrubbing ---------------------------------------------
-
-    def _on_preview(self, t_s: object) -> None:
-        if not isinstance(t_s, float | int) or not self.controls.isVisible():
-            self.preview.hide()
-            return
-        self.preview.set_preview(self.trickplay.tile(float(t_s)), float(t_s))
-        self._place_preview(float(t_s))
-        self.preview.show()
-        self.preview.raise_()
-        self.show_controls()
-
-    def _refresh_preview(self, *_: object) -> None:
-        if self.preview.isVisible():
-            self._on_preview(self.controls.seekbar.target_s)
-
-    def _place_preview(self, t_s: float) -> None:
-        bar = self.controls.seekbar
-        at = bar.mapTo(self, QPoint(round(bar.x_for(t_s)), 0))
-        w, h = self.preview.width(), self.preview.height()
-        edge = self.theme.margin_px if self.theme.tv else 8  # TV: inside the overscan margin
-        x = max(edge, min(self.width() - w - edge, at.x() - w // 2))
-        self.preview.move(x, max(edge, at.y() - h))
 
     # --- controls ------------------------------------------------------------------------------
 

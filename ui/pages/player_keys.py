@@ -2,14 +2,17 @@
 and the D-pad actions (:meth:`PlayerKeys.on_action`), for :class:`ui.pages.player.PlayerPage`.
 
 TV mode: ↑ brings up the OSD on its seek bar, ↓ (or Menu) opens the side panel, ←/→ jump 10 s
-(on the seek bar they scrub), Enter/OK pauses, Back leaves (closing what is open first)."""
+(on the seek bar they scrub), Enter/OK pauses, Back leaves (closing what is open first).
+
+The seek bar's thumbnail preview (:meth:`PlayerKeys._on_preview`) follows the pointer or the
+scrub."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QPushButton, QWidget
 
@@ -18,6 +21,7 @@ from ui.pages.player_osd import Controls, VolumeIndicator
 from ui.pages.player_panels import PostPlay, SidePanel
 from ui.playback import PlayerController
 from ui.theme import Theme
+from ui.trickplay import ThumbnailPreview, TrickplayLoader
 
 SCRUB_BASE_S = 10.0
 SCRUB_GROW_S = 5.0
@@ -42,6 +46,8 @@ class PlayerKeys:
     prompt: QWidget
     prompt_restart: QPushButton
     volume_osd: VolumeIndicator
+    preview: ThumbnailPreview
+    trickplay: TrickplayLoader
     theme: Theme
     _scrub_held: bool
     _scrub_run: int
@@ -100,6 +106,30 @@ class PlayerKeys:
             return False
         bar.set_scrub(None)
         return True
+
+    # --- the seek bar's thumbnail preview (mouse or scrub) ---------------------------------
+
+    def _on_preview(self, t_s: object) -> None:
+        if not isinstance(t_s, float | int) or not self.controls.isVisible():
+            self.preview.hide()
+            return
+        self.preview.set_preview(self.trickplay.tile(float(t_s)), float(t_s))
+        self._place_preview(float(t_s))
+        self.preview.show()
+        self.preview.raise_()
+        self.show_controls()
+
+    def _refresh_preview(self, *_: object) -> None:
+        if self.preview.isVisible():
+            self._on_preview(self.controls.seekbar.target_s)
+
+    def _place_preview(self, t_s: float) -> None:
+        bar = self.controls.seekbar
+        at = bar.mapTo(self._page(), QPoint(round(bar.x_for(t_s)), 0))
+        w, h = self.preview.width(), self.preview.height()
+        edge = self.theme.margin_px if self.theme.tv else 8  # TV: inside the overscan margin
+        x = max(edge, min(self._page().width() - w - edge, at.x() - w // 2))
+        self.preview.move(x, max(edge, at.y() - h))
 
     def _page(self) -> QWidget:
         return cast(QWidget, self)

@@ -22,7 +22,7 @@ from ui.delegates import PosterDelegate
 from ui.models import Role, TitleRowModel
 from ui.nav import Action
 from ui.osk import OnScreenKeyboard
-from ui.pages.home import Section
+from ui.pages.home_widgets import Section
 from ui.theme import Theme
 from ui.widgets import Page
 
