@@ -66,12 +66,11 @@ def test_tv_home_screenshot_and_exit_0(tmp_path: Path) -> None:
 
 
 def test_downloads_from_the_app_then_play_with_no_network(tmp_path: Path) -> None:
-    """The screenshot job downloads two titles through the app; the Downloads page shows them
-    ready, and the command line plays one with no control plane at all."""
+    """The screenshot job downloads two CMAF titles (init segments, separate audio in two
+    languages) through the app; the Downloads page shows them ready, and the command line plays
+    one with no control plane at all."""
     shot = tmp_path / "downloads.png"
-    # MPEG-TS: offline downloads do not handle CMAF titles (init segments, separate audio) yet
-    result = run_app(tmp_path, "--screenshot", str(shot), "--page", "downloads",
-                     catalog="test-ts")
+    result = run_app(tmp_path, "--screenshot", str(shot), "--page", "downloads")
     assert result.returncode == 0, result.stderr[-3000:]
     assert not QImage(str(shot)).isNull()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
