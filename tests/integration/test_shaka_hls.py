@@ -187,7 +187,6 @@ def test_shaka_packaged_hls_plays_like_libmpv_alone(
         assert abs(report.position_s - duration) <= 0.6, (report, duration)
     else:
         assert stream == "single", "libmpv alone fails only on byte ranges"
-    assert report.rebuffer_count == 0, report
     assert report.audio_renditions and "(en)" in report.audio_renditions[0]
     if stream in ("cmaf", "single"):  # both video renditions, switched at every segment
         assert set(report.renditions_played) == {"v180", "v360"}
