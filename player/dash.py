@@ -1,0 +1,395 @@
+"""DASH: a static MPD mapped into the engine's one presentation model (:mod:`player.manifest`).
+
+The MPD is read with ``mpegdash`` (its typed node classes over ``xml.dom.minidom``), never with
+its ``MPEGDASHParser.parse``, which would open a URL or a file for text without ``<MPD``. What
+maps to what:
+
+- each video Representation → a :class:`~player.manifest.Variant` (rendition id = the
+  Representation id), its segments (:mod:`player.dash_index`) → a
+  :class:`~player.manifest.MediaPlaylist` in :attr:`Multivariant.media`, so nothing more is
+  fetched except a ``SegmentBase``'s ``sidx`` (:func:`load_mpd`);
+- each audio AdaptationSet → an :class:`~player.manifest.AudioRendition` (language, channels
+  from ``AudioChannelConfiguration``; its highest-bandwidth Representation); WebVTT text
+  AdaptationSets → :class:`~player.manifest.SubtitleRendition` (TTML/``stpp`` and WebVTT in MP4
+  are ignored with a log line);
+- several BaseURLs (at the MPD or Period level) → one pathway each (the edge pool fails over
+  between them), named by ``serviceLocation`` or the host;
+- several Periods → one timeline, when every Period has the same video Representations and
+  audio languages and the media time runs on (``presentationTimeOffset`` = the Period's start);
+  otherwise refused, naming the Period;
+- ContentProtection → :attr:`Multivariant.protection` (scheme, ``default_KID``): the hook for
+  CENC. :func:`load_mpd` refuses an encrypted MPD until decryption exists.
+
+Refused with a :class:`~player.errors.ManifestError` that says why: ``type="dynamic"`` (live),
+a DTD or entity declaration (entity bombs: an MPD never needs one), WebM, malformed XML or
+attributes, and anything over the segment-count limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from urllib.parse import urlsplit
+from xml.dom import minidom
+from xml.parsers.expat import ExpatError
+
+import httpx
+from mpegdash.nodes import MPEGDASH
+from mpegdash.utils import parse_child_nodes
+
+from player.bounded import InputTooLarge
+from player.dash_index import (
+    IndexRequest,
+    InitRef,
+    Levels,
+    RepIndex,
+    SegmentRef,
+    base_index,
+    iso_duration_s,
+    list_index,
+    template_index,
+    with_sidx,
+)
+from player.dash_model import MpdPlan, Track, build_multivariant, codecs_of, join_url
+from player.errors import ManifestError
+from player.fmp4 import MediaFormatError
+from player.manifest import (
+    DEFAULT_PATHWAY,
+    ContentProtection,
+    Multivariant,
+)
+from player.sidx import parse_sidx
+
+log = logging.getLogger("player.dash")
+
+DASH_CONTENT_TYPE = "application/dash+xml"
+MAX_MPD_BYTES = 4 * 1024 * 1024
+"""Largest MPD parsed (bytes): its DOM takes about ten times that in memory."""
+DEFAULT_MAX_SEGMENTS = 30_000
+"""Most segments one representation may expand to (count), as for an HLS media playlist."""
+
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+FetchRange = Callable[[str, tuple[int, int]], Awaitable[bytes]]
+"""``fetch_range(url, (offset, length))``: those bytes of ``url`` (a SegmentBase's index)."""
+
+
+def looks_like_mpd(body: bytes | str, content_type: str | None = None) -> bool:
+    """DASH by content: the ``application/dash+xml`` type, or ``<MPD`` in the first bytes."""
+    if content_type and content_type.split(";")[0].strip().lower() == DASH_CONTENT_TYPE:
+        return True
+    head = body[:2048] if isinstance(body, bytes) else body[:2048].encode("utf-8", "replace")
+    return b"<MPD" in head or b":MPD" in head
+
+
+def _read(text: str | bytes) -> MPEGDASH:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    if len(data) > MAX_MPD_BYTES:
+        raise InputTooLarge(f"The MPD is {len(data)} bytes, over the {MAX_MPD_BYTES} limit.")
+    if _DTD.search(data):
+        raise ManifestError("The MPD declares a DTD or entities (<!DOCTYPE/<!ENTITY), which an "
+                            "MPD never needs: refused (entity expansion).")
+    try:
+        root = minidom.parseString(data)
+    except ExpatError as exc:
+        raise ManifestError(f"The MPD is not well-formed XML ({exc}).") from None
+    try:
+        nodes = parse_child_nodes(root, "MPD", MPEGDASH)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ManifestError(f"The MPD has a malformed attribute ({str(exc)[:120]}).") from None
+    finally:
+        root.unlink()
+    if not nodes:
+        raise ManifestError("The document is XML but not a DASH MPD (no MPD element).")
+    return nodes[0]
+
+
+def _kind(adaptation: object, reps: list[object]) -> str:
+    content = (getattr(adaptation, "content_type", None) or "").lower()
+    mime = (getattr(adaptation, "mime_type", None) or getattr(reps[0], "mime_type", None)
+            or "").lower() if reps else ""
+    codecs = (getattr(adaptation, "codecs", None) or getattr(reps[0], "codecs", None)
+              or "").lower() if reps else ""
+    if content in ("video", "audio", "text"):
+        return content
+    if mime.startswith(("video/", "audio/", "text/")):
+        return mime.split("/")[0]
+    if mime == "application/ttml+xml" or codecs.startswith(("stpp", "wvtt")):
+        return "text"
+    return content or mime or "unknown"
+
+
+def _mime(adaptation: object, rep: object) -> str:
+    return (getattr(rep, "mime_type", None) or getattr(adaptation, "mime_type", None)
+            or "").lower()
+
+
+def _protection(nodes: list[object]) -> list[ContentProtection]:
+    out = []
+    for node in nodes:
+        for cp in getattr(node, "content_protections", None) or []:
+            out.append(ContentProtection(
+                cp.scheme_id_uri or "", cp.value,
+                cp.cenc_default_kid or cp.default_key_id or cp.ns2_key_id))
+    return out
+
+
+class _Pathways:
+    """BaseURLs → pathways: a level with as many BaseURLs as there are pathways gives each
+    its own; a level with one gives it to all."""
+
+    def __init__(self, mpd: MPEGDASH, url: str) -> None:
+        self.url = url
+        levels = [mpd.base_urls or []] + [p.base_urls or [] for p in mpd.periods or []]
+        self.count = max([len(level) for level in levels] + [1])
+        names: list[str] = []
+        widest = next((level for level in levels if len(level) == self.count), [])
+        for n, base in enumerate(widest):
+            joined = join_url(url, base.base_url_value or "", "BaseURL")
+            name = base.service_location or urlsplit(joined).netloc or f"base{n}"
+            names.append(name if name not in names else f"{name}#{n}")
+        self.names = tuple(names) if self.count > 1 else (
+            names[0] if names else DEFAULT_PATHWAY,)
+
+    def pick(self, bases: list[object] | None, p: int, where: str, outer: bool) -> str | None:
+        if not bases:
+            return None
+        if len(bases) == 1:
+            return getattr(bases[0], "base_url_value", None) or ""
+        if outer and len(bases) == self.count:
+            return getattr(bases[p], "base_url_value", None) or ""
+        if not outer:
+            log.info("%s lists %d BaseURLs: the first one is used", where, len(bases))
+            return getattr(bases[0], "base_url_value", None) or ""
+        raise ManifestError(f"{where} lists {len(bases)} BaseURLs, but the MPD has "
+                            f"{self.count} pathways (BaseURLs must line up).")
+
+    def bases(self, chain: list[tuple[object, bool]], where: str) -> tuple[str, ...]:
+        out = []
+        for p in range(self.count):
+            url = self.url
+            for node, outer in chain:
+                ref = self.pick(getattr(node, "base_urls", None), p, where, outer)
+                if ref is not None:
+                    url = join_url(url, ref, where)
+            out.append(url)
+        return tuple(out)
+
+
+def _index(period: object, adaptation: object, rep: object, kind: str, period_s: float | None,
+           limit: int, where: str) -> RepIndex:
+    rep_id = str(getattr(rep, "id", "") or "")
+    bandwidth = getattr(rep, "bandwidth", None) or 0
+    levels = (period, adaptation, rep)
+    templates = Levels([(getattr(n, "segment_templates", None) or [None])[0] for n in levels])
+    lists = Levels([(getattr(n, "segment_lists", None) or [None])[0] for n in levels])
+    bases = Levels([(getattr(n, "segment_bases", None) or [None])[0] for n in levels])
+    innermost = {name: max((i for i, n in enumerate(
+        getattr(x, attr, None) for x in levels) if n), default=-1)
+        for name, attr in (("template", "segment_templates"), ("list", "segment_lists"),
+                           ("base", "segment_bases"))}
+    chosen = max(innermost, key=lambda k: innermost[k])
+    if innermost[chosen] < 0:
+        if kind == "text":  # a whole WebVTT file
+            return RepIndex(None, (SegmentRef("", None, period_s or 0.0),), 0.0)
+        raise ManifestError(f"{where} has no SegmentTemplate, SegmentList or SegmentBase.")
+    if chosen == "template":
+        return template_index(templates, rep_id, bandwidth, period_s, limit, where)
+    if chosen == "list":
+        return list_index(lists, period_s, limit, where)
+    return base_index(bases, where)
+
+
+def _period_bounds(mpd: MPEGDASH) -> list[tuple[float, float | None]]:
+    """(start, duration) of each Period in seconds."""
+    total = iso_duration_s(mpd.media_presentation_duration, "MPD@mediaPresentationDuration")
+    periods = mpd.periods or []
+    starts: list[float] = []
+    for n, period in enumerate(periods):
+        start = iso_duration_s(period.start, f"Period {n + 1} start")
+        if start is None:
+            previous = starts[-1] if starts else 0.0
+            duration = iso_duration_s(periods[n - 1].duration, f"Period {n} duration") \
+                if n else 0.0
+            if n and duration is None:
+                raise ManifestError(f"Period {n + 1} has no start and Period {n} no duration.")
+            start = previous + (duration or 0.0)
+        starts.append(start)
+    out = []
+    for n, (period, start) in enumerate(zip(periods, starts, strict=True)):
+        duration = iso_duration_s(period.duration, f"Period {n + 1} duration")
+        if duration is None:
+            end = starts[n + 1] if n + 1 < len(starts) else total
+            duration = end - start if end is not None else None
+        if duration is not None and duration <= 0:
+            raise ManifestError(f"Period {n + 1} has no positive duration.")
+        out.append((start, duration))
+    return out
+
+
+def parse_mpd(text: str | bytes, url: str, *,
+              max_segments: int = DEFAULT_MAX_SEGMENTS) -> MpdPlan:
+    """Read and check the MPD fetched from ``url`` (relative BaseURLs resolve against it)."""
+    mpd = _read(text)
+    if (mpd.type or "static") != "static":
+        raise ManifestError(f'Live DASH is not supported: the MPD is type="{mpd.type}" '
+                            "(only video on demand plays).")
+    if not mpd.periods:
+        raise ManifestError("The MPD has no Period.")
+    pathways = _Pathways(mpd, url)
+    protection: list[ContentProtection] = []
+    periods = []
+    for n, (period, (start, duration)) in enumerate(zip(mpd.periods, _period_bounds(mpd),
+                                                        strict=True)):
+        name = f"Period {n + 1}" + (f" (id {period.id!r})" if period.id else "")
+        tracks = _period_tracks(mpd, period, name, duration, pathways, max_segments)
+        for track in tracks:
+            protection += _protection([track.adaptation, track.rep])
+        periods.append((start, tuple(tracks)))
+    return MpdPlan(url, pathways.names, tuple(periods), tuple(dict.fromkeys(protection)))
+
+
+def _period_tracks(mpd: MPEGDASH, period: object, name: str, duration: float | None,
+                   pathways: _Pathways, limit: int) -> list[Track]:
+    tracks: list[Track] = []
+    audio_names: list[str] = []
+    for a, adaptation in enumerate(getattr(period, "adaptation_sets", None) or []):
+        reps = list(adaptation.representations or [])
+        where = f"{name} AdaptationSet {adaptation.id if adaptation.id is not None else a + 1}"
+        if not reps:
+            continue
+        kind = _kind(adaptation, reps)
+        if kind not in ("video", "audio", "text"):
+            log.info("%s: %s adaptation set ignored", where, kind)
+            continue
+        if kind == "text":
+            mime = _mime(adaptation, reps[0])
+            if mime != "text/vtt":
+                log.info("%s: subtitles as %s (%s) are not supported: ignored", where,
+                         mime or "?", codecs_of(adaptation, reps[0]) or "no codecs")
+                continue
+        for rep in reps:
+            if "webm" in _mime(adaptation, rep):
+                raise ManifestError(f"{where}: WebM DASH is not supported (Representation "
+                                    f"{rep.id} is {_mime(adaptation, rep)}); only fragmented "
+                                    "MP4 (CMAF) and MPEG-TS play.")
+        if kind in ("audio", "text"):  # one rendition per set: its best representation
+            if len(reps) > 1:
+                log.info("%s: %d representations, the highest bandwidth is used", where,
+                         len(reps))
+            reps = [max(reps, key=lambda r: r.bandwidth or 0)]
+        for rep in reps:
+            rwhere = f"{where} Representation {rep.id}"
+            if not rep.id:
+                raise ManifestError(f"{where}: a Representation has no id.")
+            if kind != "text" and not rep.bandwidth:
+                raise ManifestError(f"{rwhere} has no bandwidth.")
+            key = str(rep.id)
+            if kind != "video":
+                base = adaptation.label or adaptation.lang or f"{kind} {len(audio_names) + 1}"
+                key = base if base not in audio_names else f"{base} {len(audio_names) + 1}"
+                audio_names.append(key)
+            chain = [(mpd, True), (period, True), (adaptation, False), (rep, False)]
+            tracks.append(Track(key, kind, rep, adaptation,
+                                 _index(period, adaptation, rep, kind, duration, limit, rwhere),
+                                 pathways.bases(chain, rwhere)))
+    return tracks
+
+
+def mpd_to_multivariant(text: str | bytes, url: str, *,
+                        max_segments: int = DEFAULT_MAX_SEGMENTS) -> Multivariant:
+    """:func:`parse_mpd` then :func:`build_multivariant`, for an MPD that needs no index
+    fetched (no SegmentBase)."""
+    plan = parse_mpd(text, url, max_segments=max_segments)
+    if plan.index_requests:
+        raise ManifestError("The MPD uses SegmentBase: its index must be fetched (load_mpd).")
+    return build_multivariant(plan)
+
+
+async def load_mpd(text: str | bytes, url: str, fetch_range: FetchRange, *,
+                   max_segments: int = DEFAULT_MAX_SEGMENTS,
+                   allow_protected: bool = False) -> Multivariant:
+    """The model of the MPD fetched from ``url``: each SegmentBase's ``sidx`` is fetched with
+    ``fetch_range`` (from each pathway in turn until one answers). An encrypted MPD is refused
+    unless ``allow_protected`` (the CENC hook)."""
+    plan = parse_mpd(text, url, max_segments=max_segments)
+    if plan.protection and not allow_protected:
+        schemes = ", ".join(sorted({c.value or c.scheme_id_uri for c in plan.protection}))
+        kid = next((c.default_kid for c in plan.protection if c.default_kid), None)
+        raise ManifestError(f"The MPD is encrypted ({schemes}"
+                            + (f", default_KID {kid}" if kid else "")
+                            + "): encrypted DASH (CENC) is not supported yet.")
+    periods = []
+    for n, (start, tracks) in enumerate(plan.periods):
+        resolved = []
+        for track in tracks:
+            if track.index.index is not None:
+                track = replace(track, index=await _read_index(
+                    track, fetch_range, max_segments, f"Period {n + 1} Representation "
+                    f"{getattr(track.rep, 'id', '?')}"))
+            resolved.append(track)
+        periods.append((start, tuple(resolved)))
+    return build_multivariant(replace(plan, periods=tuple(periods)))
+
+
+async def _read_index(track: Track, fetch_range: FetchRange, limit: int,
+                      where: str) -> RepIndex:
+    request: IndexRequest | None = track.index.index
+    assert request is not None
+    failures = []
+    for base in dict.fromkeys(track.bases):
+        index_url = join_url(base, request.ref, where)
+        try:
+            data = await fetch_range(index_url, request.byterange)
+        except ManifestError as exc:
+            failures.append(exc.message)
+            continue
+        try:
+            sidx = parse_sidx(data, request.byterange[0])
+        except MediaFormatError as exc:
+            raise ManifestError(f"{where}: the segment index at {index_url} is unreadable: "
+                                f"{exc.message}") from None
+        return with_sidx(track.index, sidx, limit, where)
+    raise ManifestError(f"{where}: the segment index (SegmentBase indexRange) could not be "
+                        f"fetched: {'; '.join(failures)}")
+
+
+def index_fetcher(http: httpx.AsyncClient, *, max_bytes: int = 4 * 1024 * 1024,
+                  deadline_s: float = 30.0) -> FetchRange:
+    """A :data:`FetchRange` over ``http``: a 206 is the range; a 200 (a server that ignores
+    Range) is read only up to the range's end. Transport errors, a status of 400 or more, an
+    index over ``max_bytes`` or slower than ``deadline_s`` are :class:`ManifestError`."""
+    async def fetch(url: str, byterange: tuple[int, int]) -> bytes:
+        first, length = byterange
+        if length > max_bytes:
+            raise InputTooLarge(f"The segment index at {url} is {length} bytes, over the "
+                                f"{max_bytes} limit.")
+        headers = {"Range": f"bytes={first}-{first + length - 1}",
+                   "Accept-Encoding": "identity"}
+        body = bytearray()
+        try:
+            async with asyncio.timeout(deadline_s):
+                async with http.stream("GET", url, headers=headers) as response:
+                    if response.status_code >= 400:
+                        raise ManifestError(f"The segment index at {url} answered HTTP "
+                                            f"{response.status_code}.")
+                    want = length if response.status_code == 206 else first + length
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) >= want:
+                            break
+        except httpx.HTTPError as exc:
+            raise ManifestError(f"The segment index at {url} could not be fetched "
+                                f"({type(exc).__name__}).") from None
+        except TimeoutError:
+            raise ManifestError(f"The segment index at {url} did not arrive within "
+                                f"{deadline_s:g} s.") from None
+        return bytes(body[:length] if response.status_code == 206
+                     else body[first:first + length])
+    return fetch
+
+
+__all__ = ["DASH_CONTENT_TYPE", "InitRef", "MpdPlan", "build_multivariant", "index_fetcher",
+           "load_mpd", "looks_like_mpd", "mpd_to_multivariant", "parse_mpd"]

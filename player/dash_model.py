@@ -1,0 +1,220 @@
+"""The presentation model of a read MPD (:mod:`player.dash`): variants, renditions and their
+media playlists per pathway, one timeline across Periods.
+
+Each (pathway, representation) gets a synthetic URI (its base URL with a ``#dash-…`` fragment)
+that names its :class:`~player.manifest.MediaPlaylist` in :attr:`Multivariant.media`; the
+edge pool reads the pathway's host from it. Periods are concatenated when they line up (the
+same video Representation ids and audio renditions in every Period, and media time that runs
+on: ``presentationTimeOffset`` minus the Period start is the same everywhere); otherwise
+:class:`~player.errors.ManifestError` names the Period. A subtitle language missing from a
+Period is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from player.dash_index import RepIndex
+from player.errors import ManifestError
+from player.manifest import (
+    AudioRendition,
+    ContentProtection,
+    InitSection,
+    MediaPlaylist,
+    Multivariant,
+    Pathway,
+    Segment,
+    SubtitleRendition,
+    Variant,
+)
+
+CONTINUITY_TOLERANCE_S = 0.1
+"""How far a Period's media time may be from where the previous one ended (seconds)."""
+
+def join_url(base: str, ref: str, where: str) -> str:
+    """``urljoin``, a malformed URL as a :class:`ManifestError`."""
+    try:
+        joined = urljoin(base, ref.strip())
+        urlsplit(joined).port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ManifestError(f"{where}: the URL {ref[:80]!r} is malformed ({exc}).") from None
+    return joined
+
+
+
+@dataclass(frozen=True)
+class Track:
+    """One representation as the model needs it, in one period."""
+
+    key: str
+    """What lines it up across periods: the Representation id (video), the rendition name."""
+    kind: str
+    """``video``, ``audio`` or ``text``."""
+    rep: object
+    adaptation: object
+    index: RepIndex
+    bases: tuple[str, ...]
+    """Its base URL on each pathway."""
+
+
+@dataclass(frozen=True)
+class MpdPlan:
+    """An MPD read and checked, its segments known except those behind a SegmentBase's
+    :attr:`index_requests` (fetched by :func:`load_mpd`)."""
+
+    url: str
+    pathways: tuple[str, ...]
+    periods: tuple[tuple[float, tuple[Track, ...]], ...]
+    """(start in seconds, tracks) per Period."""
+    protection: tuple[ContentProtection, ...]
+
+    @property
+    def index_requests(self) -> list[tuple[str, tuple[int, int]]]:
+        """(URL on every pathway…, range): the first pathway's URL of each pending index."""
+        out = []
+        for _, tracks in self.periods:
+            for track in tracks:
+                if track.index.index is not None:
+                    out.append((urljoin(track.bases[0], track.index.index.ref),
+                                track.index.index.byterange))
+        return out
+
+
+def _segments(tracks: list[tuple[float, Track]], p: int, start_s: float) -> list[Segment]:
+    out: list[Segment] = []
+    for n, (period_start, track) in enumerate(tracks):
+        base = track.bases[p]
+        init = track.index.init
+        section = (InitSection(join_url(base, init.ref, "Initialization"), init.byterange)
+                   if init is not None else None)
+        start = max(start_s, period_start) if n == 0 else period_start
+        for segment in track.index.segments:
+            out.append(Segment(join_url(base, segment.ref, "segment"), segment.duration_s,
+                               len(out), start, None, segment.byterange, False, section))
+            start += segment.duration_s
+    return out
+
+
+def _playlist(segments: list[Segment]) -> MediaPlaylist:
+    target = max((s.duration_s for s in segments), default=1.0)
+    return MediaPlaylist(tuple(segments), float(math.ceil(target)), 0, True, "VOD")
+
+
+def _synthetic(base: str, kind: str, key: str) -> str:
+    return f"{base.partition('#')[0]}#dash-{kind}={key}"
+
+
+def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
+    """Track key → its track in every Period, or the Period that does not line up."""
+    first_start, first = plan.periods[0]
+    keys = {(t.kind, t.key) for t in first if t.kind != "text"}
+    text = {(t.kind, t.key) for t in first if t.kind == "text"}
+    offset = next((t.index.pto_s - first_start for t in first), 0.0)
+    for n, (start, tracks) in enumerate(plan.periods[1:], 2):
+        these = {(t.kind, t.key) for t in tracks if t.kind != "text"}
+        if these != keys:
+            missing = sorted(k for _, k in keys - these)
+            extra = sorted(k for _, k in these - keys)
+            raise ManifestError(f"Period {n} does not line up with Period 1 (representations "
+                                f"missing: {missing or 'none'}; new: {extra or 'none'}): "
+                                "periods that change the ladder are not supported.")
+        for track in tracks:
+            if abs(track.index.pto_s - start - offset) > CONTINUITY_TOLERANCE_S:
+                raise ManifestError(
+                    f"Period {n} restarts its media time (presentationTimeOffset "
+                    f"{track.index.pto_s:g} s at period start {start:g} s): periods must "
+                    "continue one timeline.")
+        text &= {(t.kind, t.key) for t in tracks if t.kind == "text"}
+    out: dict[str, list[tuple[float, Track]]] = {}
+    for start, tracks in plan.periods:
+        for track in tracks:
+            if track.kind != "text" or (track.kind, track.key) in text:
+                out.setdefault(f"{track.kind}:{track.key}", []).append((start, track))
+    return out
+
+
+def codecs_of(adaptation: object, rep: object) -> str | None:
+    """CODECS of a Representation (inherited from its AdaptationSet)."""
+    return getattr(rep, "codecs", None) or getattr(adaptation, "codecs", None)
+
+
+def _number(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        num, _, den = text.partition("/")
+        value = float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _channels(adaptation: object, rep: object) -> str | None:
+    for node in (rep, adaptation):
+        for config in getattr(node, "audio_channel_configurations", None) or []:
+            if config.value and config.value.isdigit():
+                return str(config.value)
+    return None
+
+
+def build_multivariant(plan: MpdPlan) -> Multivariant:
+    """The presentation model of ``plan`` (every index already read)."""
+    by_key = _line_up(plan)
+    start_s = plan.periods[0][0]
+    first_period = plan.periods[0][1]
+    videos = [t for t in first_period if t.kind == "video"]
+    audios = [t for t in first_period if t.kind == "audio"]
+    texts = [t for t in first_period if t.kind == "text" and f"text:{t.key}" in by_key]
+    ladder_kind = "video" if videos else "audio"
+    ladder = videos or audios[:1]
+    if not ladder:
+        raise ManifestError("The MPD has no video or audio adaptation set.")
+    separate = audios if videos else []
+    media: dict[str, MediaPlaylist] = {}
+    pathways = []
+    audio: dict[str, tuple[AudioRendition, ...]] = {}
+    subtitles: dict[str, tuple[SubtitleRendition, ...]] = {}
+    for p, pathway in enumerate(plan.pathways):
+        audio_group = f"audio/{pathway}" if separate else None
+        text_group = f"subs/{pathway}" if texts else None
+        variants = []
+        for track in ladder:
+            rep, adaptation = track.rep, track.adaptation
+            uri = _synthetic(track.bases[p], "representation", track.key)
+            media[uri] = _playlist(_segments(by_key[f"{ladder_kind}:{track.key}"], p, start_s))
+            width, height = getattr(rep, "width", None), getattr(rep, "height", None)
+            variants.append(Variant(
+                str(getattr(rep, "id", track.key)), pathway, int(getattr(rep, "bandwidth", 0)),
+                None, (width, height) if width and height else None,
+                codecs_of(adaptation, rep),
+                _number(getattr(rep, "frame_rate", None) or getattr(adaptation, "frame_rate",
+                                                                    None)),
+                uri, text_group, audio_group))
+        pathways.append(Pathway(pathway, tuple(sorted(variants, key=lambda v: v.bandwidth_bps))))
+        renditions = []
+        for n, track in enumerate(separate):
+            uri = _synthetic(track.bases[p], "audio", track.key)
+            media[uri] = _playlist(_segments(by_key[f"audio:{track.key}"], p, start_s))
+            roles = [r.value for r in getattr(track.adaptation, "roles", None) or []]
+            renditions.append(AudioRendition(
+                audio_group or "", getattr(track.adaptation, "lang", None), track.key, uri,
+                "main" in roles or (n == 0 and not any(
+                    "main" in [r.value for r in getattr(t.adaptation, "roles", None) or []]
+                    for t in separate)), True, _channels(track.adaptation, track.rep)))
+        if audio_group:
+            default = [r for r in renditions if r.default]
+            audio[audio_group] = tuple(default + [r for r in renditions if not r.default])
+        if text_group:
+            subs = []
+            for track in texts:
+                uri = _synthetic(track.bases[p], "text", track.key)
+                media[uri] = _playlist(_segments(by_key[f"text:{track.key}"], p, start_s))
+                subs.append(SubtitleRendition(text_group, getattr(track.adaptation, "lang", None),
+                                              track.key, uri, False, True))
+            subtitles[text_group] = tuple(subs)
+    return Multivariant(tuple(pathways), None, plan.pathways[0], subtitles, audio, media,
+                        plan.protection)
+
+
