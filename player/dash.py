@@ -48,8 +48,8 @@ from player.dash_index import (
     RepIndex,
     SegmentRef,
     base_index,
-    iso_duration_s,
     list_index,
+    period_bounds,
     template_index,
     with_sidx,
 )
@@ -144,6 +144,13 @@ class _Pathways:
         self.url = url
         levels = [mpd.base_urls or []] + [p.base_urls or [] for p in mpd.periods or []]
         self.count = max([len(level) for level in levels] + [1])
+        labels = ["the MPD"] + [f"Period {n + 1}" for n in range(len(levels) - 1)]
+        multiple = [(label, len(level)) for label, level in zip(labels, levels, strict=True)
+                    if len(level) > 1]
+        for label, count in multiple[1:]:
+            if count != multiple[0][1]:
+                raise ManifestError(f"{label} lists {count} BaseURLs but {multiple[0][0]} lists "
+                                    f"{multiple[0][1]}: they must line up, one per pathway.")
         names: list[str] = []
         widest = next((level for level in levels if len(level) == self.count), [])
         for n, base in enumerate(widest):
@@ -153,7 +160,8 @@ class _Pathways:
         self.names = tuple(names) if self.count > 1 else (
             names[0] if names else DEFAULT_PATHWAY,)
 
-    def pick(self, bases: list[object] | None, p: int, where: str, outer: bool) -> str | None:
+    def pick(self, bases: list[object] | None, p: int, where: str,
+             outer: str | None) -> str | None:
         if not bases:
             return None
         if len(bases) == 1:
@@ -166,12 +174,14 @@ class _Pathways:
         raise ManifestError(f"{where} lists {len(bases)} BaseURLs, but the MPD has "
                             f"{self.count} pathways (BaseURLs must line up).")
 
-    def bases(self, chain: list[tuple[object, bool]], where: str) -> tuple[str, ...]:
+    def bases(self, chain: list[tuple[object, str | None]], where: str) -> tuple[str, ...]:
+        """The base URL on each pathway down ``chain``: (node, its name if it is an outer
+        level (MPD, Period) whose BaseURLs are pathways, else None)."""
         out = []
         for p in range(self.count):
             url = self.url
             for node, outer in chain:
-                ref = self.pick(getattr(node, "base_urls", None), p, where, outer)
+                ref = self.pick(getattr(node, "base_urls", None), p, outer or where, outer)
                 if ref is not None:
                     url = join_url(url, ref, where)
             out.append(url)
@@ -202,33 +212,6 @@ def _index(period: object, adaptation: object, rep: object, kind: str, period_s:
     return base_index(bases, where)
 
 
-def _period_bounds(mpd: MPEGDASH) -> list[tuple[float, float | None]]:
-    """(start, duration) of each Period in seconds."""
-    total = iso_duration_s(mpd.media_presentation_duration, "MPD@mediaPresentationDuration")
-    periods = mpd.periods or []
-    starts: list[float] = []
-    for n, period in enumerate(periods):
-        start = iso_duration_s(period.start, f"Period {n + 1} start")
-        if start is None:
-            previous = starts[-1] if starts else 0.0
-            duration = iso_duration_s(periods[n - 1].duration, f"Period {n} duration") \
-                if n else 0.0
-            if n and duration is None:
-                raise ManifestError(f"Period {n + 1} has no start and Period {n} no duration.")
-            start = previous + (duration or 0.0)
-        starts.append(start)
-    out = []
-    for n, (period, start) in enumerate(zip(periods, starts, strict=True)):
-        duration = iso_duration_s(period.duration, f"Period {n + 1} duration")
-        if duration is None:
-            end = starts[n + 1] if n + 1 < len(starts) else total
-            duration = end - start if end is not None else None
-        if duration is not None and duration <= 0:
-            raise ManifestError(f"Period {n + 1} has no positive duration.")
-        out.append((start, duration))
-    return out
-
-
 def parse_mpd(text: str | bytes, url: str, *,
               max_segments: int = DEFAULT_MAX_SEGMENTS) -> MpdPlan:
     """Read and check the MPD fetched from ``url`` (relative BaseURLs resolve against it)."""
@@ -241,7 +224,7 @@ def parse_mpd(text: str | bytes, url: str, *,
     pathways = _Pathways(mpd, url)
     protection: list[ContentProtection] = []
     periods = []
-    for n, (period, (start, duration)) in enumerate(zip(mpd.periods, _period_bounds(mpd),
+    for n, (period, (start, duration)) in enumerate(zip(mpd.periods, period_bounds(mpd),
                                                         strict=True)):
         name = f"Period {n + 1}" + (f" (id {period.id!r})" if period.id else "")
         tracks = _period_tracks(mpd, period, name, duration, pathways, max_segments)
@@ -254,7 +237,7 @@ def parse_mpd(text: str | bytes, url: str, *,
 def _period_tracks(mpd: MPEGDASH, period: object, name: str, duration: float | None,
                    pathways: _Pathways, limit: int) -> list[Track]:
     tracks: list[Track] = []
-    audio_names: list[str] = []
+    names: dict[str, list[str]] = {"audio": [], "text": []}
     for a, adaptation in enumerate(getattr(period, "adaptation_sets", None) or []):
         reps = list(adaptation.representations or [])
         where = f"{name} AdaptationSet {adaptation.id if adaptation.id is not None else a + 1}"
@@ -288,10 +271,12 @@ def _period_tracks(mpd: MPEGDASH, period: object, name: str, duration: float | N
                 raise ManifestError(f"{rwhere} has no bandwidth.")
             key = str(rep.id)
             if kind != "video":
-                base = adaptation.label or adaptation.lang or f"{kind} {len(audio_names) + 1}"
-                key = base if base not in audio_names else f"{base} {len(audio_names) + 1}"
-                audio_names.append(key)
-            chain = [(mpd, True), (period, True), (adaptation, False), (rep, False)]
+                taken = names[kind]
+                base = adaptation.label or adaptation.lang or f"{kind} {len(taken) + 1}"
+                key = base if base not in taken else f"{base} {len(taken) + 1}"
+                taken.append(key)
+            chain: list[tuple[object, str | None]] = [
+                (mpd, "The MPD"), (period, name), (adaptation, None), (rep, None)]
             tracks.append(Track(key, kind, rep, adaptation,
                                  _index(period, adaptation, rep, kind, duration, limit, rwhere),
                                  pathways.bases(chain, rwhere)))

@@ -77,6 +77,33 @@ def iso_duration_s(text: str | None, where: str) -> float | None:
     return ((y * 365 + mo * 30 + d) * 24 + h) * 3600 + mi * 60 + s
 
 
+def period_bounds(mpd: Any) -> list[tuple[float, float | None]]:
+    """(start, duration) of each Period in seconds."""
+    total = iso_duration_s(mpd.media_presentation_duration, "MPD@mediaPresentationDuration")
+    periods = mpd.periods or []
+    starts: list[float] = []
+    for n, period in enumerate(periods):
+        start = iso_duration_s(period.start, f"Period {n + 1} start")
+        if start is None:
+            previous = starts[-1] if starts else 0.0
+            duration = iso_duration_s(periods[n - 1].duration, f"Period {n} duration") \
+                if n else 0.0
+            if n and duration is None:
+                raise ManifestError(f"Period {n + 1} has no start and Period {n} no duration.")
+            start = previous + (duration or 0.0)
+        starts.append(start)
+    out = []
+    for n, (period, start) in enumerate(zip(periods, starts, strict=True)):
+        duration = iso_duration_s(period.duration, f"Period {n + 1} duration")
+        if duration is None:
+            end = starts[n + 1] if n + 1 < len(starts) else total
+            duration = end - start if end is not None else None
+        if duration is not None and duration <= 0:
+            raise ManifestError(f"Period {n + 1} has no positive duration.")
+        out.append((start, duration))
+    return out
+
+
 def parse_range(text: str, where: str) -> tuple[int, int]:
     """``"a-b"`` (inclusive) as (offset, length)."""
     first, dash, last = text.strip().partition("-")
