@@ -89,6 +89,11 @@ def _segments(tracks: list[tuple[float, Track]], p: int, start_s: float) -> list
         init = track.index.init
         section = (InitSection(join_url(base, init.ref, "Initialization"), init.byterange)
                    if init is not None else None)
+        if n and section is not None:
+            # The engine caches init segments by file name (the same on every edge, whose paths
+            # differ); a later Period's init is another file, maybe of the same name: a
+            # fragment (never sent) tells them apart, so its own parameter sets are used.
+            section = InitSection(f"{section.uri}#period{n + 1}", section.byterange)
         start = max(start_s, period_start) if n == 0 else period_start
         for segment in track.index.segments:
             out.append(Segment(join_url(base, segment.ref, "segment"), segment.duration_s,

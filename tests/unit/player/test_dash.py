@@ -240,7 +240,10 @@ def test_periods_that_line_up_make_one_timeline() -> None:
         ["pa", "hi-1.m4s"], ["pa", "hi-2.m4s"], ["pb", "hi-1.m4s"], ["pb", "hi-2.m4s"]]
     assert [s.start_s for s in segments] == [0.0, 2.0, 4.0, 6.0]
     assert [s.sequence for s in segments] == [0, 1, 2, 3]
-    assert segments[2].init is not None and segments[2].init.uri.endswith("pb/hi-init.mp4")
+    assert segments[0].init is not None and segments[0].init.uri.endswith("pa/hi-init.mp4")
+    # a fragment (never sent) keeps the engine's init cache, keyed by file name, apart
+    assert segments[2].init is not None and segments[2].init.uri.endswith(
+        "pb/hi-init.mp4#period2")
 
 
 def test_periods_that_do_not_line_up_are_refused_by_name() -> None:
