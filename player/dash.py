@@ -293,30 +293,46 @@ def mpd_to_multivariant(text: str | bytes, url: str, *,
     return build_multivariant(plan)
 
 
+OFF_LOOP_BYTES = 64 * 1024
+"""An MPD larger than this is parsed on a worker thread (bytes): a 4 MiB one takes seconds, and
+the event loop keeps serving mpv meanwhile."""
+
+
 async def load_mpd(text: str | bytes, url: str, fetch_range: FetchRange, *,
                    max_segments: int = DEFAULT_MAX_SEGMENTS,
                    allow_protected: bool = False) -> Multivariant:
     """The model of the MPD fetched from ``url``: each SegmentBase's ``sidx`` is fetched with
-    ``fetch_range`` (from each pathway in turn until one answers). An encrypted MPD is refused
-    unless ``allow_protected`` (the CENC hook)."""
-    plan = parse_mpd(text, url, max_segments=max_segments)
+    ``fetch_range`` (all at once; each from one pathway after another until one answers). An
+    encrypted MPD is refused unless ``allow_protected`` (the CENC hook)."""
+    if len(text) > OFF_LOOP_BYTES:
+        plan = await asyncio.to_thread(parse_mpd, text, url, max_segments=max_segments)
+    else:
+        plan = parse_mpd(text, url, max_segments=max_segments)
     if plan.protection and not allow_protected:
         schemes = ", ".join(sorted({c.value or c.scheme_id_uri for c in plan.protection}))
         kid = next((c.default_kid for c in plan.protection if c.default_kid), None)
         raise ManifestError(f"The MPD is encrypted ({schemes}"
                             + (f", default_KID {kid}" if kid else "")
                             + "): encrypted DASH (CENC) is not supported yet.")
-    periods = []
-    for n, (start, tracks) in enumerate(plan.periods):
-        resolved = []
-        for track in tracks:
-            if track.index.index is not None:
-                track = replace(track, index=await _read_index(
-                    track, fetch_range, max_segments, f"Period {n + 1} Representation "
-                    f"{getattr(track.rep, 'id', '?')}"))
-            resolved.append(track)
-        periods.append((start, tuple(resolved)))
-    return build_multivariant(replace(plan, periods=tuple(periods)))
+    pending: dict[tuple[int, int], asyncio.Task[RepIndex]] = {}
+    try:
+        async with asyncio.TaskGroup() as group:
+            for n, (_, tracks) in enumerate(plan.periods):
+                for t, track in enumerate(tracks):
+                    if track.index.index is not None:
+                        where = f"Period {n + 1} Representation {getattr(track.rep, 'id', '?')}"
+                        pending[n, t] = group.create_task(
+                            _read_index(track, fetch_range, max_segments, where))
+    except BaseExceptionGroup as group_error:
+        first = group_error.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+    periods = tuple((start, tuple(replace(track, index=pending[n, t].result())
+                                  if (n, t) in pending else track
+                                  for t, track in enumerate(tracks)))
+                    for n, (start, tracks) in enumerate(plan.periods))
+    return build_multivariant(replace(plan, periods=periods))
 
 
 async def _read_index(track: Track, fetch_range: FetchRange, limit: int,

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
+import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
 
+from player import dash
 from player.bounded import InputTooLarge
 from player.dash import load_mpd, looks_like_mpd, mpd_to_multivariant, parse_mpd
 from player.dash_index import check_template, fill_template, iso_duration_s
@@ -362,3 +365,28 @@ def test_index_fetcher_cuts_the_range_from_a_server_that_ignores_it() -> None:
             with pytest.raises(InputTooLarge, match="over the 100 limit"):
                 await fetch("http://x/honour", (0, 101))
     asyncio.run(main())
+
+
+def test_a_large_mpd_is_read_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    urls = "".join(f'<SegmentURL media="s{n}.m4s"/>' for n in range(4000))
+    rep = (f'<Representation id="v" bandwidth="1"><SegmentList timescale="1" duration="2">'
+           f"{urls}</SegmentList></Representation>")
+    text = mpd(f"<Period>{video_set('', rep)}</Period>", duration="PT8000S")
+    assert len(text) > dash.OFF_LOOP_BYTES
+    threads: list[threading.Thread] = []
+    real = dash.parse_mpd
+
+    def spy(*args: Any, **kwargs: Any) -> dash.MpdPlan:
+        threads.append(threading.current_thread())
+        return real(*args, **kwargs)
+    monkeypatch.setattr(dash, "parse_mpd", spy)
+
+    async def main() -> int:
+        mv = await load_mpd(text, URL, _never)
+        return len(playlist(mv, "v").segments)
+    assert asyncio.run(main()) == 4000
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+
+
+async def _never(url: str, byterange: tuple[int, int]) -> bytes:
+    raise AssertionError("no index to fetch")
