@@ -66,8 +66,9 @@ from player.sidx import parse_sidx
 log = logging.getLogger("player.dash")
 
 DASH_CONTENT_TYPE = "application/dash+xml"
-MAX_MPD_BYTES = 4 * 1024 * 1024
-"""Largest MPD parsed (bytes): its DOM takes about ten times that in memory."""
+MAX_MPD_BYTES = 2 * 1024 * 1024
+"""Largest MPD parsed (bytes; default 2 MiB): parsed, an MPD takes about 35 times its size in
+memory (docs/engine.md, *DASH*)."""
 DEFAULT_MAX_SEGMENTS = 30_000
 """Most segments one representation may expand to (count), as for an HLS media playlist."""
 
