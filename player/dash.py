@@ -77,12 +77,19 @@ FetchRange = Callable[[str, tuple[int, int]], Awaitable[bytes]]
 """``fetch_range(url, (offset, length))``: those bytes of ``url`` (a SegmentBase's index)."""
 
 
+_MPD_ELEMENT = re.compile(rb"<([A-Za-z_][\w.-]*:)?MPD[\s>/]")
+
+
 def looks_like_mpd(body: bytes | str, content_type: str | None = None) -> bool:
-    """DASH by content: the ``application/dash+xml`` type, or ``<MPD`` in the first bytes."""
+    """DASH by content: the ``application/dash+xml`` type, or an XML body whose first 2 KB
+    open an ``MPD`` element (``<MPD``, ``<mpd:MPD``)."""
     if content_type and content_type.split(";")[0].strip().lower() == DASH_CONTENT_TYPE:
         return True
     head = body[:2048] if isinstance(body, bytes) else body[:2048].encode("utf-8", "replace")
-    return b"<MPD" in head or b":MPD" in head
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not head.startswith(b"<") or head[:14].lower().startswith((b"<!doctype html", b"<html")):
+        return False
+    return _MPD_ELEMENT.search(head) is not None
 
 
 def _read(text: str | bytes) -> MPEGDASH:
@@ -158,31 +165,27 @@ class _Pathways:
             joined = join_url(url, base.base_url_value or "", "BaseURL")
             name = base.service_location or urlsplit(joined).netloc or f"base{n}"
             names.append(name if name not in names else f"{name}#{n}")
-        self.names = tuple(names) if self.count > 1 else (
-            names[0] if names else DEFAULT_PATHWAY,)
+        self.names = tuple(names) if self.count > 1 else (DEFAULT_PATHWAY,)
 
     def pick(self, bases: list[object] | None, p: int, where: str,
-             outer: str | None) -> str | None:
+             outer: bool) -> str | None:
+        """The BaseURL of pathway ``p`` at one level (None: the level has none)."""
         if not bases:
             return None
-        if len(bases) == 1:
-            return getattr(bases[0], "base_url_value", None) or ""
-        if outer and len(bases) == self.count:
+        if outer and len(bases) > 1:  # as many as there are pathways (checked above)
             return getattr(bases[p], "base_url_value", None) or ""
-        if not outer:
+        if len(bases) > 1:
             log.info("%s lists %d BaseURLs: the first one is used", where, len(bases))
-            return getattr(bases[0], "base_url_value", None) or ""
-        raise ManifestError(f"{where} lists {len(bases)} BaseURLs, but the MPD has "
-                            f"{self.count} pathways (BaseURLs must line up).")
+        return getattr(bases[0], "base_url_value", None) or ""
 
-    def bases(self, chain: list[tuple[object, str | None]], where: str) -> tuple[str, ...]:
-        """The base URL on each pathway down ``chain``: (node, its name if it is an outer
-        level (MPD, Period) whose BaseURLs are pathways, else None)."""
+    def bases(self, chain: list[tuple[object, bool]], where: str) -> tuple[str, ...]:
+        """The base URL on each pathway down ``chain``: (node, whether it is an outer level,
+        MPD or Period, whose BaseURLs are the pathways)."""
         out = []
         for p in range(self.count):
             url = self.url
             for node, outer in chain:
-                ref = self.pick(getattr(node, "base_urls", None), p, outer or where, outer)
+                ref = self.pick(getattr(node, "base_urls", None), p, where, outer)
                 if ref is not None:
                     url = join_url(url, ref, where)
             out.append(url)
@@ -276,8 +279,7 @@ def _period_tracks(mpd: MPEGDASH, period: object, name: str, duration: float | N
                 base = adaptation.label or adaptation.lang or f"{kind} {len(taken) + 1}"
                 key = base if base not in taken else f"{base} {len(taken) + 1}"
                 taken.append(key)
-            chain: list[tuple[object, str | None]] = [
-                (mpd, "The MPD"), (period, name), (adaptation, None), (rep, None)]
+            chain = [(mpd, True), (period, True), (adaptation, False), (rep, False)]
             tracks.append(Track(key, kind, rep, adaptation,
                                  _index(period, adaptation, rep, kind, duration, limit, rwhere),
                                  pathways.bases(chain, rwhere)))
@@ -295,7 +297,7 @@ def mpd_to_multivariant(text: str | bytes, url: str, *,
 
 
 OFF_LOOP_BYTES = 64 * 1024
-"""An MPD larger than this is parsed on a worker thread (bytes): a 4 MiB one takes seconds, and
+"""An MPD larger than this is parsed on a worker thread (bytes): a 2 MiB one takes seconds, and
 the event loop keeps serving mpv meanwhile."""
 
 

@@ -338,6 +338,10 @@ def test_templates_and_durations() -> None:
     (b"#EXTM3U\n#EXT-X-VERSION:3\n", None, False),
     (b"<?xml version='1.0'?><!-- a long comment first -->", "application/dash+xml", True),
     (b"<html>MPD</html>", "text/html", False),
+    (b"\xef\xbb\xbf\n  <MPD\ttype='static'>", None, True),
+    (b"<!DOCTYPE html><p>an <MPD type='static'> example</p>", None, False),
+    (b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttp://h/x<MPD >.m3u8\n", None, False),
+    (b"<MPDX/>", None, False),
 ])
 def test_dash_is_told_by_content(body: bytes, content_type: str | None, dash: bool) -> None:
     assert looks_like_mpd(body, content_type) is dash
