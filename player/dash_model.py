@@ -82,7 +82,9 @@ class MpdPlan:
         return out
 
 
-def _segments(tracks: list[tuple[float, Track]], p: int, start_s: float) -> list[Segment]:
+def _segments(tracks: list[tuple[float, Track]], p: int, first_start_s: float) -> list[Segment]:
+    """One track's segments on pathway ``p`` across the Periods; the timeline starts at 0 (the
+    first Period's start)."""
     out: list[Segment] = []
     for n, (period_start, track) in enumerate(tracks):
         base = track.bases[p]
@@ -94,7 +96,7 @@ def _segments(tracks: list[tuple[float, Track]], p: int, start_s: float) -> list
             # differ); a later Period's init is another file, maybe of the same name: a
             # fragment (never sent) tells them apart, so its own parameter sets are used.
             section = InitSection(f"{section.uri}#period{n + 1}", section.byterange)
-        start = max(start_s, period_start) if n == 0 else period_start
+        start = period_start - first_start_s
         for segment in track.index.segments:
             out.append(Segment(join_url(base, segment.ref, "segment"), segment.duration_s,
                                len(out), start, None, segment.byterange, False, section))
@@ -116,7 +118,7 @@ def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
     first_start, first = plan.periods[0]
     keys = {(t.kind, t.key) for t in first if t.kind != "text"}
     text = {(t.kind, t.key) for t in first if t.kind == "text"}
-    offset = next((t.index.pto_s - first_start for t in first), 0.0)
+    offsets = {(t.kind, t.key): t.index.pto_s - first_start for t in first}
     for n, (start, tracks) in enumerate(plan.periods[1:], 2):
         these = {(t.kind, t.key) for t in tracks if t.kind != "text"}
         if these != keys:
@@ -126,7 +128,9 @@ def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
                                 f"missing: {missing or 'none'}; new: {extra or 'none'}): "
                                 "periods that change the ladder are not supported.")
         for track in tracks:
-            if abs(track.index.pto_s - start - offset) > CONTINUITY_TOLERANCE_S:
+            offset = offsets.get((track.kind, track.key))
+            if offset is not None and abs(track.index.pto_s - start - offset) > \
+                    CONTINUITY_TOLERANCE_S:
                 raise ManifestError(
                     f"Period {n} restarts its media time (presentationTimeOffset "
                     f"{track.index.pto_s:g} s at period start {start:g} s): periods must "
@@ -199,15 +203,14 @@ def build_multivariant(plan: MpdPlan) -> Multivariant:
                 uri, text_group, audio_group))
         pathways.append(Pathway(pathway, tuple(sorted(variants, key=lambda v: v.bandwidth_bps))))
         renditions = []
-        for n, track in enumerate(separate):
+        mains = [t for t in separate if "main" in [
+            r.value for r in getattr(t.adaptation, "roles", None) or []]]
+        for track in separate:
             uri = _synthetic(track.bases[p], "audio", track.key)
             media[uri] = _playlist(_segments(by_key[f"audio:{track.key}"], p, start_s))
-            roles = [r.value for r in getattr(track.adaptation, "roles", None) or []]
             renditions.append(AudioRendition(
                 audio_group or "", getattr(track.adaptation, "lang", None), track.key, uri,
-                "main" in roles or (n == 0 and not any(
-                    "main" in [r.value for r in getattr(t.adaptation, "roles", None) or []]
-                    for t in separate)), True, _channels(track.adaptation, track.rep)))
+                track is (mains or separate)[0], True, _channels(track.adaptation, track.rep)))
         if audio_group:
             default = [r for r in renditions if r.default]
             audio[audio_group] = tuple(default + [r for r in renditions if not r.default])

@@ -249,6 +249,11 @@ def test_periods_that_line_up_make_one_timeline() -> None:
         "pb/hi-init.mp4#period2")
 
 
+def test_the_timeline_starts_at_zero_whatever_the_first_period_start() -> None:
+    mv = mpd_to_multivariant(mpd(_period("a", "PT10S", 10000), duration="PT14S"), URL)
+    assert [s.start_s for s in playlist(mv).segments] == [0.0, 2.0]
+
+
 def test_periods_that_do_not_line_up_are_refused_by_name() -> None:
     other = '<Representation id="lo" bandwidth="500000"/>'
     with pytest.raises(ManifestError, match=r"Period 2 does not line up.*missing: \['hi'\]"):
