@@ -1,0 +1,54 @@
+"""A session whose control plane answers an MPD (under an ``.m3u8`` name: DASH is told by
+content): the same engine plays it, on the same pathways, with steering and subtitles."""
+
+from __future__ import annotations
+
+import asyncio
+
+from player.session import PlaybackSession
+from tests.unit.player.test_session import EDGES, SEGMENTS, VTT, AutoMpv, World, make, settle
+
+MPD = f"""<?xml version="1.0" encoding="UTF-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"
+     mediaPresentationDuration="PT{SEGMENTS * 4}S">
+  <BaseURL serviceLocation="edge-1">{EDGES["edge-1"]}/media/t1/</BaseURL>
+  <BaseURL serviceLocation="edge-2">{EDGES["edge-2"]}/media/t1/</BaseURL>
+  <Period>
+    <AdaptationSet contentType="video" mimeType="video/mp2t">
+      <SegmentTemplate timescale="1" duration="4" startNumber="0"
+                       media="$RepresentationID$/seg_$Number$.ts"/>
+      <Representation id="720p" bandwidth="2500000"/>
+      <Representation id="360p" bandwidth="800000"/>
+    </AdaptationSet>
+    <AdaptationSet contentType="text" lang="en" mimeType="text/vtt">
+      <Representation id="sub-en" bandwidth="100"><BaseURL>subs/en.vtt</BaseURL></Representation>
+    </AdaptationSet>
+  </Period>
+</MPD>
+"""
+
+
+def test_a_control_plane_mpd_plays_on_its_pathways_with_steering_and_subtitles() -> None:
+    world, mpv = World(manifest=MPD), AutoMpv()
+
+    async def main() -> PlaybackSession:
+        session = make(world, mpv)
+        await session.play()
+        assert session.scheduler is not None and session.pool is not None
+        assert session.multivariant is not None and not session.multivariant.protection
+        assert session.pool.names == ("edge-1", "edge-2")
+        assert session.scheduler.fetcher.playlists.ladder == ("360p", "720p")
+        assert session.scheduler.segment_count == SEGMENTS
+        assert session.scheduler.buffer.playhead == 2  # resume at 9 s → segment 2
+        await settle()
+        assert session.pool.ordered()[0].name == "edge-2"  # steering names DASH pathways too
+        await session.set_subtitles("en")
+        sub_add = [c for c in mpv.calls if c[0] == "command" and c[1][0] == "sub-add"]
+        assert sub_add and sub_add[0][1][1] == "memory://" + VTT
+        await session.stop()
+        return session
+
+    session = asyncio.run(main())
+    assert session.scheduler is not None
+    assert {rung for _, rung, _ in session.scheduler.fetched} == {1}  # FixedPolicy(1): 720p
+    assert session.report().error_code is None
