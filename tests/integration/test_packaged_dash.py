@@ -142,11 +142,15 @@ def _mpv_alone(url: str) -> tuple[float, list[str]]:
         mpv.terminate()
 
 
-def _played_through(session: PlaybackSession, duration_s: float) -> None:
+def _played_through(session: PlaybackSession, duration_s: float, *,
+                    position: bool = True) -> None:
+    """Every segment fetched, the duration expected, the end reached (``position``: mpv's last
+    reported position near it)."""
     assert session.scheduler is not None
     assert len({k for k, _, _ in session.scheduler.fetched}) == session.scheduler.segment_count
     assert session.duration_s == pytest.approx(duration_s, abs=0.1)
-    assert session.position_s >= duration_s - 2.5
+    if position:
+        assert session.position_s >= duration_s - 2.5
     report = session.report()
     assert report.end_reason == "eof" and report.error_code is None
 
@@ -278,7 +282,12 @@ def test_failover_between_base_urls_when_one_server_dies(root: Path, server: str
         thread.join(5)
     assert handler.dead.is_set()
     assert session.pool is not None and session.pool.names == ("dying", "good")
-    _played_through(session, FAILOVER_S)
+    # mpv plays untimed here, far faster than real time: a hung request's 0.3 s on the audio
+    # track is seconds of media, so its last reported position may lag; every segment of
+    # both tracks reached it, and the file ended
+    _played_through(session, FAILOVER_S, position=False)
+    assert session._audio is not None
+    assert session._audio.tracks[0].fetched == FAILOVER_S // 2
     assert sorted(_types(tracks)) == ["audio", "video"]
     assert session.scheduler is not None
     edges = [edge for _, _, edge in session.scheduler.fetched]
