@@ -63,7 +63,8 @@ class RepIndex:
 
 
 _DURATION = re.compile(r"(-)?P(?:(\d{1,6})Y)?(?:(\d{1,6})M)?(?:(\d{1,6})D)?"
-                       r"(?:T(?:(\d{1,8})H)?(?:(\d{1,8})M)?(?:(\d{1,10}(?:\.\d{1,12})?)S)?)?")
+                       r"(?:T(?:(\d{1,8})H)?(?:(\d{1,8})M)?(?:(\d{1,10}(?:\.\d{1,12})?)S)?)?",
+                       re.ASCII)
 
 
 def iso_duration_s(text: str | None, where: str) -> float | None:
@@ -107,8 +108,8 @@ def period_bounds(mpd: Any) -> list[tuple[float, float | None]]:
 def parse_range(text: str, where: str) -> tuple[int, int]:
     """``"a-b"`` (inclusive) as (offset, length)."""
     first, dash, last = text.strip().partition("-")
-    if not (dash and first.isdigit() and last.isdigit() and len(first) < 16 and len(last) < 16
-            and int(last) >= int(first)):
+    if not (dash and first.isascii() and first.isdigit() and last.isascii() and last.isdigit()
+            and len(first) < 16 and len(last) < 16 and int(last) >= int(first)):
         raise ManifestError(f"{where}: byte range {text[:40]!r} is not FIRST-LAST.")
     return int(first), int(last) - int(first) + 1
 
