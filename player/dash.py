@@ -53,7 +53,16 @@ from player.dash_index import (
     template_index,
     with_sidx,
 )
-from player.dash_model import MpdPlan, Track, build_multivariant, codecs_of, join_url
+from player.dash_model import (
+    MpdPlan,
+    Track,
+    build_multivariant,
+    codecs_of,
+    join_url,
+    kind_of,
+    mime_of,
+    protection_of,
+)
 from player.errors import ManifestError
 from player.fmp4 import MediaFormatError
 from player.manifest import (
@@ -62,6 +71,7 @@ from player.manifest import (
     Multivariant,
 )
 from player.sidx import parse_sidx
+from player.sniff import describe_body
 
 log = logging.getLogger("player.dash")
 
@@ -97,11 +107,17 @@ def _read(text: str | bytes) -> MPEGDASH:
     if len(data) > MAX_MPD_BYTES:
         raise InputTooLarge(f"The MPD is {len(data)} bytes, over the {MAX_MPD_BYTES} limit.")
     if _DTD.search(data):
+        if not looks_like_mpd(data):
+            raise ManifestError(f"The DASH manifest is not an MPD: the server sent "
+                                f"{describe_body(data)}.")
         raise ManifestError("The MPD declares a DTD or entities (<!DOCTYPE/<!ENTITY), which an "
                             "MPD never needs: refused (entity expansion).")
     try:
         root = minidom.parseString(data)
     except ExpatError as exc:
+        if not looks_like_mpd(data):  # served as DASH, but what is it?
+            raise ManifestError(f"The DASH manifest is not an MPD: the server sent "
+                                f"{describe_body(data)}.") from None
         raise ManifestError(f"The MPD is not well-formed XML ({exc}).") from None
     try:
         nodes = parse_child_nodes(root, "MPD", MPEGDASH)
@@ -112,36 +128,6 @@ def _read(text: str | bytes) -> MPEGDASH:
     if not nodes:
         raise ManifestError("The document is XML but not a DASH MPD (no MPD element).")
     return nodes[0]
-
-
-def _kind(adaptation: object, reps: list[object]) -> str:
-    content = (getattr(adaptation, "content_type", None) or "").lower()
-    mime = (getattr(adaptation, "mime_type", None) or getattr(reps[0], "mime_type", None)
-            or "").lower() if reps else ""
-    codecs = (getattr(adaptation, "codecs", None) or getattr(reps[0], "codecs", None)
-              or "").lower() if reps else ""
-    if content in ("video", "audio", "text"):
-        return content
-    if mime.startswith(("video/", "audio/", "text/")):
-        return mime.split("/")[0]
-    if mime == "application/ttml+xml" or codecs.startswith(("stpp", "wvtt")):
-        return "text"
-    return content or mime or "unknown"
-
-
-def _mime(adaptation: object, rep: object) -> str:
-    return (getattr(rep, "mime_type", None) or getattr(adaptation, "mime_type", None)
-            or "").lower()
-
-
-def _protection(nodes: list[object]) -> list[ContentProtection]:
-    out = []
-    for node in nodes:
-        for cp in getattr(node, "content_protections", None) or []:
-            out.append(ContentProtection(
-                cp.scheme_id_uri or "", cp.value,
-                cp.cenc_default_kid or cp.default_key_id or cp.ns2_key_id))
-    return out
 
 
 class _Pathways:
@@ -233,7 +219,7 @@ def parse_mpd(text: str | bytes, url: str, *,
         name = f"Period {n + 1}" + (f" (id {period.id!r})" if period.id else "")
         tracks = _period_tracks(mpd, period, name, duration, pathways, max_segments)
         for track in tracks:
-            protection += _protection([track.adaptation, track.rep])
+            protection += protection_of([track.adaptation, track.rep])
         periods.append((start, tuple(tracks)))
     return MpdPlan(url, pathways.names, tuple(periods), tuple(dict.fromkeys(protection)))
 
@@ -247,20 +233,20 @@ def _period_tracks(mpd: MPEGDASH, period: object, name: str, duration: float | N
         where = f"{name} AdaptationSet {adaptation.id if adaptation.id is not None else a + 1}"
         if not reps:
             continue
-        kind = _kind(adaptation, reps)
+        kind = kind_of(adaptation, reps)
         if kind not in ("video", "audio", "text"):
             log.info("%s: %s adaptation set ignored", where, kind)
             continue
         if kind == "text":
-            mime = _mime(adaptation, reps[0])
+            mime = mime_of(adaptation, reps[0])
             if mime != "text/vtt":
                 log.info("%s: subtitles as %s (%s) are not supported: ignored", where,
                          mime or "?", codecs_of(adaptation, reps[0]) or "no codecs")
                 continue
         for rep in reps:
-            if "webm" in _mime(adaptation, rep):
+            if "webm" in mime_of(adaptation, rep):
                 raise ManifestError(f"{where}: WebM DASH is not supported (Representation "
-                                    f"{rep.id} is {_mime(adaptation, rep)}); only fragmented "
+                                    f"{rep.id} is {mime_of(adaptation, rep)}); only fragmented "
                                     "MP4 (CMAF) and MPEG-TS play.")
         if kind in ("audio", "text"):  # one rendition per set: its best representation
             if len(reps) > 1:

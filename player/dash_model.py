@@ -144,6 +144,39 @@ def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
     return out
 
 
+def kind_of(adaptation: object, reps: list[object]) -> str:
+    """``video``, ``audio``, ``text`` or what else an AdaptationSet holds."""
+    content = (getattr(adaptation, "content_type", None) or "").lower()
+    mime = (getattr(adaptation, "mime_type", None) or getattr(reps[0], "mime_type", None)
+            or "").lower() if reps else ""
+    codecs = (getattr(adaptation, "codecs", None) or getattr(reps[0], "codecs", None)
+              or "").lower() if reps else ""
+    if content in ("video", "audio", "text"):
+        return content
+    if mime.startswith(("video/", "audio/", "text/")):
+        return mime.split("/")[0]
+    if mime == "application/ttml+xml" or codecs.startswith(("stpp", "wvtt")):
+        return "text"
+    return content or mime or "unknown"
+
+
+def mime_of(adaptation: object, rep: object) -> str:
+    """A Representation's mimeType (inherited from its AdaptationSet), lower case."""
+    return (getattr(rep, "mime_type", None) or getattr(adaptation, "mime_type", None)
+            or "").lower()
+
+
+def protection_of(nodes: list[object]) -> list[ContentProtection]:
+    """The ContentProtection descriptors of ``nodes`` (AdaptationSets, Representations)."""
+    out = []
+    for node in nodes:
+        for cp in getattr(node, "content_protections", None) or []:
+            out.append(ContentProtection(
+                cp.scheme_id_uri or "", cp.value,
+                cp.cenc_default_kid or cp.default_key_id or cp.ns2_key_id))
+    return out
+
+
 def codecs_of(adaptation: object, rep: object) -> str | None:
     """CODECS of a Representation (inherited from its AdaptationSet)."""
     return getattr(rep, "codecs", None) or getattr(adaptation, "codecs", None)

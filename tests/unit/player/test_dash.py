@@ -285,6 +285,7 @@ def test_live_and_encrypted_mpds_are_refused_with_a_reason() -> None:
     ('<?xml version="1.0"?><!DOCTYPE MPD [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
      "<MPD>&b;</MPD>", "DTD or entities"),
     ("<MPD><Period>", "not well-formed XML"),
+    ("<!DOCTYPE html><html><body>Not found</body>", "not an MPD: the server sent HTML"),
     ("<feed></feed>", "not a DASH MPD"),
     (mpd(f"<Period>{video_set(NUMBER.replace('3000', 'x'))}</Period>"), "malformed attribute"),
     (mpd(f"<Period>{video_set(NUMBER.replace('$Number%05d$', '$Nope$'))}</Period>"),
