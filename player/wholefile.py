@@ -135,7 +135,12 @@ class WholeFiles:
     async def adopt(self, url: str, edge: str, stack: contextlib.AsyncExitStack,
                     response: httpx.Response) -> WholeFile:
         """Take over ``response`` (a 200 with the whole body, its context in ``stack``) and
-        download it in the background."""
+        download it in the background; if a concurrent request adopted ``url`` first, its
+        download is returned and ``response`` closed (never two bodies, never an orphan)."""
+        existing = self._files.get(url)
+        if existing is not None and existing.error is None:
+            await stack.aclose()
+            return existing
         length_header = response.headers.get("Content-Length", "")
         length = int(length_header) if length_header.isdigit() else None
         whole = WholeFile(url, edge, length)

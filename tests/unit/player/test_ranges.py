@@ -115,6 +115,22 @@ def test_every_slice_comes_from_one_download() -> None:
     asyncio.run(main())
 
 
+def test_two_requests_that_both_got_the_whole_file_share_one_download() -> None:
+    """Two segments of one file asked at once from a server that ignores Range both get a 200:
+    the second answer is closed and its request slices the first download (once left behind
+    as an unclosed temporary file, found by DASH SegmentBase's audio and video)."""
+    async def main() -> None:
+        files = WholeFiles(max_bytes=1 << 20, keep=2, stall_timeout_s=lambda _: 5.0)
+        transport = httpx.MockTransport(lambda _: httpx.Response(200, content=BODY))
+        first = await _adopt(files, transport)
+        second = await _adopt(files, transport)
+        assert second is first and files.downloads == 1
+        assert await second.slice(100, 200) == BODY[100:200]
+        await files.close()
+        assert first._file is None
+    asyncio.run(main())
+
+
 def test_a_broken_download_fails_its_waiters_and_is_forgotten() -> None:
     async def main() -> None:
         failed: list[tuple[str, Cause]] = []
