@@ -113,19 +113,29 @@ class EdgePlaylists(FetcherBase):
             headers["Range"] = f"bytes={first}-{first + length - 1}"
         start = self._clock()
         timeout = self.ttfb_timeout_s(edge) + self.stall_timeout_s(edge)
+        body = bytearray()
         try:
             async with asyncio.timeout(timeout):
-                response = await self._http.get(section.uri, headers=headers,
-                                                timeout=self.config.max_timeout_s * 2)
+                async with self._http.stream("GET", section.uri, headers=headers,
+                                             timeout=self.config.max_timeout_s * 2) as response:
+                    status = response.status_code
+                    # a server that ignores the Range sends the whole file (a DASH SegmentBase
+                    # or single-file movie): read only up to the init's end
+                    end = (sum(section.byterange) if section.byterange is not None
+                           and status == 200 else None)
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if end is not None and len(body) >= end:
+                            break
         except TimeoutError:
             raise Failed(Cause.TTFB_TIMEOUT, f"init segment: no answer in {timeout:.2f} s",
                          self._clock() - start) from None
         except httpx.TransportError as exc:
             raise Failed(Cause.REFUSED, f"init segment: {describe(exc)}",
                          self._clock() - start) from None
-        self._check_status(response.status_code, response.content, start)
-        data = response.content
-        if section.byterange is not None and response.status_code == 200:
+        self._check_status(status, bytes(body), start)
+        data = bytes(body)
+        if section.byterange is not None and status == 200:
             first, length = section.byterange  # the server ignored the Range: cut it out
             data = data[first:first + length]
         try:
