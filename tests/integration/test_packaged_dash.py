@@ -194,15 +194,23 @@ def test_shaka_time_template_with_webvtt_subtitles(server: str) -> None:
 def test_shaka_segment_base_reads_the_sidx_and_plays_byte_ranges(server: str) -> None:
     seen: dict[str, Any] = {}
 
-    async def subtitles(session: PlaybackSession) -> None:
+    async def subtitles_and_seek(session: PlaybackSession) -> None:
         seen["text"] = await session.fetch_subtitles("en")
+        await session.pause()  # untimed playback would reach the end before the next call
+        with Waiter.for_event(session.mpv, "playback-restart") as restarted:
+            await session.seek(5.0)
+            await asyncio.to_thread(restarted.wait, 10.0)
+        seen["after_seek"] = await session._mpv_call(session.mpv.get, "time-pos")
+        await session.resume()
 
     url = f"{server}/shakabase/out.mpd"
     alone_s, alone_tracks = _mpv_alone(url)
-    session, tracks = _play(url, during=subtitles)
-    _played_through(session, alone_s)
+    session, tracks = _play(url, during=subtitles_and_seek)
+    # after the seek, untimed playback reaches the end faster than mpv reports positions
+    _played_through(session, alone_s, position=False)
     assert sorted(_types(tracks)) == ["audio", "video"]
     assert alone_tracks == ["audio", "sub", "video"]  # the engine adds subtitles when asked
+    assert seen["after_seek"] == pytest.approx(5.0, abs=0.5)  # an exact seek into byte ranges
     assert session.multivariant is not None
     (variant,) = session.multivariant.pathways[0].variants
     segments = session.multivariant.media[variant.uri].segments
