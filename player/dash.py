@@ -32,13 +32,12 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 from xml.dom import minidom
 from xml.parsers.expat import ExpatError
 
 import httpx
-from mpegdash.nodes import MPEGDASH
-from mpegdash.utils import parse_child_nodes
 
 from player.bounded import InputTooLarge
 from player.dash_index import (
@@ -102,7 +101,7 @@ def looks_like_mpd(body: bytes | str, content_type: str | None = None) -> bool:
     return _MPD_ELEMENT.search(head) is not None
 
 
-def _read(text: str | bytes) -> MPEGDASH:
+def _read(text: str | bytes) -> Any:
     data = text.encode("utf-8") if isinstance(text, str) else text
     if len(data) > MAX_MPD_BYTES:
         raise InputTooLarge(f"The MPD is {len(data)} bytes, over the {MAX_MPD_BYTES} limit.")
@@ -120,6 +119,13 @@ def _read(text: str | bytes) -> MPEGDASH:
                                 f"{describe_body(data)}.") from None
         raise ManifestError(f"The MPD is not well-formed XML ({exc}).") from None
     try:
+        # imported here: HLS plays without it (an install that lacks it says so, below)
+        from mpegdash.nodes import MPEGDASH
+        from mpegdash.utils import parse_child_nodes
+    except ImportError:
+        root.unlink()
+        raise ManifestError("DASH needs the mpegdash package, which is not installed.") from None
+    try:
         nodes = parse_child_nodes(root, "MPD", MPEGDASH)
     except (ValueError, TypeError, AttributeError) as exc:
         raise ManifestError(f"The MPD has a malformed attribute ({str(exc)[:120]}).") from None
@@ -134,7 +140,7 @@ class _Pathways:
     """BaseURLs → pathways: a level with as many BaseURLs as there are pathways gives each
     its own; a level with one gives it to all."""
 
-    def __init__(self, mpd: MPEGDASH, url: str) -> None:
+    def __init__(self, mpd: Any, url: str) -> None:
         self.url = url
         levels = [mpd.base_urls or []] + [p.base_urls or [] for p in mpd.periods or []]
         self.count = max([len(level) for level in levels] + [1])
@@ -224,7 +230,7 @@ def parse_mpd(text: str | bytes, url: str, *,
     return MpdPlan(url, pathways.names, tuple(periods), tuple(dict.fromkeys(protection)))
 
 
-def _period_tracks(mpd: MPEGDASH, period: object, name: str, duration: float | None,
+def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
                    pathways: _Pathways, limit: int) -> list[Track]:
     tracks: list[Track] = []
     names: dict[str, list[str]] = {"audio": [], "text": []}

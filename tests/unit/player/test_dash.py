@@ -398,3 +398,11 @@ def test_a_large_mpd_is_read_off_the_event_loop(monkeypatch: pytest.MonkeyPatch)
 
 async def _never(url: str, byterange: tuple[int, int]) -> bytes:
     raise AssertionError("no index to fetch")
+
+
+def test_without_mpegdash_hls_still_imports_and_dash_says_what_is_missing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    monkeypatch.setitem(sys.modules, "mpegdash.nodes", None)  # as if not installed
+    with pytest.raises(ManifestError, match="DASH needs the mpegdash package"):
+        mpd_to_multivariant(mpd(f"<Period>{video_set(NUMBER)}</Period>"), URL)
