@@ -56,7 +56,7 @@ def _packager(*args: str, cwd: Path) -> None:
 
 def _package(root: Path) -> None:
     for name in ("timeline", "number", "single", "src", "shaka", "shakabase", "periods",
-                 "failover"):
+                 "failover", "audio"):
         (root / name).mkdir()
     # ffmpeg: SegmentTemplate + SegmentTimeline ($Number%05d$), two video renditions + audio
     _ffmpeg(*VIDEO, *TONE, "-map", "0:v", "-map", "0:v", "-map", "1:a", *X264,
@@ -68,6 +68,9 @@ def _package(root: Path) -> None:
     # ffmpeg: one file per stream (SegmentList with media ranges)
     _ffmpeg(*VIDEO, *TONE, "-map", "0:v", "-map", "1:a", *X264, "-c:a", "aac", *DASH,
             "-single_file", "1", "out.mpd", cwd=root / "single")
+    # ffmpeg: audio only
+    _ffmpeg(*TONE, "-c:a", "aac", "-b:a", "64k", "-f", "dash", "-seg_duration", "2", "out.mpd",
+            cwd=root / "audio")
     # Shaka Packager's inputs: an MP4 with video and audio, a WebVTT file; a second piece whose
     # timestamps go on where the first ends (a second Period)
     src = root / "src"
@@ -170,6 +173,16 @@ def test_ffmpeg_dash_plays_as_libmpv_alone_reports_it(
         assert session.scheduler is not None
         assert {rung for _, rung, _ in session.scheduler.fetched} == {0, 1}
         assert session.report().renditions_played.keys() == {"0", "1"}
+
+
+def test_audio_only_dash_plays_its_audio_set(server: str) -> None:
+    url = f"{server}/audio/out.mpd"
+    alone_s, alone_tracks = _mpv_alone(url)
+    session, tracks = _play(url)
+    # untimed audio alone ends faster than mpv reports positions: every segment and the end
+    _played_through(session, alone_s, position=False)
+    assert _types(tracks) == alone_tracks == ["audio"]
+    assert session.scheduler is not None and session.scheduler.container == "fmp4"
 
 
 def test_shaka_time_template_with_webvtt_subtitles(server: str) -> None:
