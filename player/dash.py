@@ -78,6 +78,8 @@ DASH_CONTENT_TYPE = "application/dash+xml"
 MAX_MPD_BYTES = 2 * 1024 * 1024
 """Largest MPD parsed (bytes; default 2 MiB): parsed, an MPD takes about 35 times its size in
 memory (docs/engine.md, *DASH*)."""
+TRICKMODE = "http://dashif.org/guidelines/trickmode"
+"""The EssentialProperty of a trick-mode (I-frame) AdaptationSet: never played as the video."""
 DEFAULT_MAX_SEGMENTS = 30_000
 """Most segments one representation may expand to (count), as for an HLS media playlist."""
 
@@ -234,6 +236,7 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
                    pathways: _Pathways, limit: int) -> list[Track]:
     tracks: list[Track] = []
     names: dict[str, list[str]] = {"audio": [], "text": []}
+    webm: list[str] = []
     for a, adaptation in enumerate(getattr(period, "adaptation_sets", None) or []):
         reps = list(adaptation.representations or [])
         where = f"{name} AdaptationSet {adaptation.id if adaptation.id is not None else a + 1}"
@@ -249,11 +252,13 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
                 log.info("%s: subtitles as %s (%s) are not supported: ignored", where,
                          mime or "?", codecs_of(adaptation, reps[0]) or "no codecs")
                 continue
-        for rep in reps:
-            if "webm" in mime_of(adaptation, rep):
-                raise ManifestError(f"{where}: WebM DASH is not supported (Representation "
-                                    f"{rep.id} is {mime_of(adaptation, rep)}); only fragmented "
-                                    "MP4 (CMAF) and MPEG-TS play.")
+        if any("webm" in mime_of(adaptation, rep) for rep in reps):
+            log.info("%s: WebM is not supported: ignored", where)
+            webm.append(where)
+            continue
+        if any(p.scheme_id_uri == TRICKMODE for p in adaptation.essential_properties or []):
+            log.info("%s: a trick-mode adaptation set: ignored", where)
+            continue
         if kind in ("audio", "text"):  # one rendition per set: its best representation
             if len(reps) > 1:
                 log.info("%s: %d representations, the highest bandwidth is used", where,
@@ -275,6 +280,9 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
             tracks.append(Track(key, kind, rep, adaptation,
                                  _index(period, adaptation, rep, kind, duration, limit, rwhere),
                                  pathways.bases(chain, rwhere)))
+    if webm and not any(t.kind in ("video", "audio") for t in tracks):
+        raise ManifestError(f"{webm[0]}: WebM DASH is not supported (only fragmented MP4, CMAF, "
+                            "and MPEG-TS play), and the MPD offers nothing else.")
     return tracks
 
 

@@ -12,6 +12,7 @@ Period is dropped.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -29,6 +30,8 @@ from player.manifest import (
     SubtitleRendition,
     Variant,
 )
+
+log = logging.getLogger("player.dash")
 
 CONTINUITY_TOLERANCE_S = 0.1
 """How far a Period's media time may be from where the previous one ended (seconds)."""
@@ -201,12 +204,34 @@ def _channels(adaptation: object, rep: object) -> str | None:
     return None
 
 
+_PREFERRED_CODECS = ("avc", "hevc")
+"""Video codec families in the order the ladder prefers them (then the MPD's order)."""
+
+
+def _family(track: Track) -> str:
+    codec = (codecs_of(track.adaptation, track.rep) or "").lower().split(",")[0].split(".")[0]
+    return {"avc1": "avc", "avc3": "avc", "hvc1": "hevc", "hev1": "hevc"}.get(codec, codec)
+
+
+def _one_codec(videos: list[Track]) -> list[Track]:
+    """The video tracks of one codec family (a ladder mixes no codecs: the decoder is opened
+    once): H.264 if offered, else HEVC, else the first listed; the others are logged."""
+    families = list(dict.fromkeys(_family(t) for t in videos))
+    if len(families) < 2:
+        return videos
+    chosen = next((f for f in _PREFERRED_CODECS if f in families), families[0])
+    ignored = [str(getattr(t.rep, "id", t.key)) for t in videos if _family(t) != chosen]
+    log.info("video in %s is played; representations %s (%s) are ignored", chosen or "?",
+             ", ".join(ignored), ", ".join(f for f in families if f != chosen))
+    return [t for t in videos if _family(t) == chosen]
+
+
 def build_multivariant(plan: MpdPlan) -> Multivariant:
     """The presentation model of ``plan`` (every index already read)."""
     by_key = _line_up(plan)
     start_s = plan.periods[0][0]
     first_period = plan.periods[0][1]
-    videos = [t for t in first_period if t.kind == "video"]
+    videos = _one_codec([t for t in first_period if t.kind == "video"])
     audios = [t for t in first_period if t.kind == "audio"]
     texts = [t for t in first_period if t.kind == "text" and f"text:{t.key}" in by_key]
     ladder_kind = "video" if videos else "audio"

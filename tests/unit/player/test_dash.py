@@ -406,3 +406,24 @@ def test_without_mpegdash_hls_still_imports_and_dash_says_what_is_missing(
     monkeypatch.setitem(sys.modules, "mpegdash.nodes", None)  # as if not installed
     with pytest.raises(ManifestError, match="DASH needs the mpegdash package"):
         mpd_to_multivariant(mpd(f"<Period>{video_set(NUMBER)}</Period>"), URL)
+
+
+def test_webm_trick_mode_and_other_codecs_are_left_out_of_the_ladder(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "player.dash")
+    webm = video_set(NUMBER, '<Representation id="vp9" bandwidth="900000"/>').replace(
+        "video/mp4", "video/webm")
+    trick = video_set(NUMBER, '<Representation id="trick" bandwidth="90000"/>').replace(
+        "<SegmentTemplate", '<EssentialProperty schemeIdUri="http://dashif.org/guidelines/'
+                            'trickmode" value="1"/><SegmentTemplate', 1)
+    hevc = video_set(NUMBER, '<Representation id="h265" bandwidth="700000"/>').replace(
+        "avc1.64001e", "hvc1.1.6.L93.B0")
+    mv = mpd_to_multivariant(mpd(f"<Period>{webm}{hevc}{video_set(NUMBER)}{trick}</Period>"),
+                             URL)
+    assert [v.rendition_id for v in mv.pathway(".").variants] == ["lo", "hi"]
+    logged = " | ".join(r.getMessage() for r in caplog.records)
+    assert "WebM is not supported: ignored" in logged
+    assert "trick-mode adaptation set: ignored" in logged
+    assert "video in avc is played; representations h265 (hevc) are ignored" in logged
+    only_hevc = mpd_to_multivariant(mpd(f"<Period>{webm}{hevc}</Period>"), URL)
+    assert [v.rendition_id for v in only_hevc.pathway(".").variants] == ["h265"]
