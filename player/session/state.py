@@ -237,13 +237,16 @@ class SessionState:
             if looks_like_mpd(text):
                 return await self._load_dash(text, url)
             return parse_multivariant(text, url)
-        response = await self._get(url, "manifest")
+        # A URL typed or pasted by a user may redirect (http → https, a short link): what it
+        # names resolves against where the manifest really is.
+        response = await self._get(url, "manifest", follow_redirects=True)
+        base = response.url or url
         if looks_like_mpd(response.content, response.headers.get("Content-Type")):
-            return await self._load_dash(response.content, url)
+            return await self._load_dash(response.content, base)
         text = self._playlist_text(response, url)
         if _is_media_playlist(text):  # a bare media playlist URL
-            return Multivariant.single(url)
-        return parse_multivariant(text, url)
+            return Multivariant.single(base)
+        return parse_multivariant(text, base)
 
     async def _load_dash(self, body: str | bytes, url: str) -> Multivariant:
         """A DASH MPD mapped into the model (a SegmentBase's index fetched with the session's
@@ -258,14 +261,16 @@ class SessionState:
                  len(mv.audio_renditions()))
         return mv
 
-    async def _get(self, url: str, what: str) -> BoundedResponse:
+    async def _get(self, url: str, what: str, *,
+                   follow_redirects: bool = False) -> BoundedResponse:
         """GET ``url`` with the session's client, no bearer token (the plain URL's path); the
         body bounded by the fetch config's playlist limits."""
         assert self._http is not None
         limits = self.config.fetch
         try:
             response = await get_bounded(self._http, url, max_bytes=limits.max_playlist_bytes,
-                                         deadline_s=limits.playlist_deadline_s, what=what)
+                                         deadline_s=limits.playlist_deadline_s, what=what,
+                                         follow_redirects=follow_redirects)
         except httpx.HTTPError as exc:
             raise ManifestError(f"The {what} could not be fetched from {url} "
                                 f"({type(exc).__name__}).") from exc

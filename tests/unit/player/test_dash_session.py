@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+
+from player.manifest import Multivariant
 from player.session import PlaybackSession
 from tests.unit.player.test_session import EDGES, SEGMENTS, VTT, AutoMpv, World, make, settle
 
@@ -52,3 +55,33 @@ def test_a_control_plane_mpd_plays_on_its_pathways_with_steering_and_subtitles()
     assert session.scheduler is not None
     assert {rung for _, rung, _ in session.scheduler.fetched} == {1}  # FixedPolicy(1): 720p
     assert session.report().error_code is None
+
+
+def test_a_plain_url_that_redirects_resolves_against_where_the_manifest_is() -> None:
+    """A short link or http → https: the MPD's (and a playlist's) relative URLs resolve
+    against the URL the manifest came from, not the one typed."""
+    from player.mpv_seam import FakeMpv
+
+    mpd = MPD.replace(f'<BaseURL serviceLocation="edge-1">{EDGES["edge-1"]}/media/t1/</BaseURL>',
+                      "").replace(f'<BaseURL serviceLocation="edge-2">{EDGES["edge-2"]}/media/'
+                                  "t1/</BaseURL>", "")
+    master = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nlo/index.m3u8\n"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "short.test":
+            target = "out.mpd" if request.url.path == "/dash" else "master.m3u8"
+            return httpx.Response(302, headers={"Location": f"https://cdn.test/dir/{target}"})
+        if request.url.path == "/dir/out.mpd":
+            return httpx.Response(200, text=mpd, headers={"Content-Type": "application/dash+xml"})
+        return httpx.Response(200, text=master)
+
+    async def main() -> tuple[Multivariant, Multivariant]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            session = PlaybackSession.from_url("http://short.test/dash", FakeMpv(), http=http)
+            dash = await session._fetch_multivariant("http://short.test/dash")
+            hls = await session._fetch_multivariant("http://short.test/hls")
+            return dash, hls
+    dash, hls = asyncio.run(main())
+    (variant, _) = dash.pathway(".").variants
+    assert dash.media[variant.uri].segments[0].uri == "https://cdn.test/dir/360p/seg_0.ts"
+    assert hls.pathway(".").variants[0].uri == "https://cdn.test/dir/lo/index.m3u8"
