@@ -4,8 +4,9 @@ media playlists per pathway, one timeline across Periods.
 Each (pathway, representation) gets a synthetic URI (its base URL with a ``#dash-…`` fragment)
 that names its :class:`~player.manifest.MediaPlaylist` in :attr:`Multivariant.media`; the
 edge pool reads the pathway's host from it. Periods are concatenated when they line up (the
-same video Representation ids and audio renditions in every Period, and media time that runs
-on: ``presentationTimeOffset`` minus the Period start is the same everywhere); otherwise
+same video Representation ids, or ladders alike but for their ids, matched by bandwidth rank;
+the same audio renditions in every Period; media time that runs on: ``presentationTimeOffset``
+minus the Period start is the same everywhere); otherwise
 :class:`~player.errors.ManifestError` names the Period. A subtitle language missing from a
 Period is dropped.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit
 
 from player.dash_index import RepIndex
@@ -116,14 +117,39 @@ def _synthetic(base: str, kind: str, key: str) -> str:
     return f"{base.partition('#')[0]}#dash-{kind}={key}"
 
 
+def _by_rank(first: tuple[Track, ...], tracks: tuple[Track, ...]) -> tuple[Track, ...] | None:
+    """``tracks`` with its video keyed as Period 1's of the same bandwidth rank, when the two
+    ladders match but for their ids (as many representations, the same resolutions); None
+    otherwise."""
+    def ladder(of: tuple[Track, ...]) -> list[Track]:
+        return sorted((t for t in of if t.kind == "video"),
+                      key=lambda t: getattr(t.rep, "bandwidth", 0) or 0)
+
+    def size(t: Track) -> tuple[object, object]:
+        return getattr(t.rep, "width", None), getattr(t.rep, "height", None)
+    old, new = ladder(first), ladder(tracks)
+    if not new or len(old) != len(new) or any(size(a) != size(b)
+                                              for a, b in zip(old, new, strict=True)):
+        return None
+    keys = {id(b): a.key for a, b in zip(old, new, strict=True)}
+    return tuple(replace(t, key=keys[id(t)]) if id(t) in keys else t for t in tracks)
+
+
 def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
     """Track key → its track in every Period, or the Period that does not line up."""
     first_start, first = plan.periods[0]
     keys = {(t.kind, t.key) for t in first if t.kind != "text"}
     text = {(t.kind, t.key) for t in first if t.kind == "text"}
     offsets = {(t.kind, t.key): t.index.pto_s - first_start for t in first}
+    periods = [plan.periods[0]]
     for n, (start, tracks) in enumerate(plan.periods[1:], 2):
         these = {(t.kind, t.key) for t in tracks if t.kind != "text"}
+        if these != keys and (renamed := _by_rank(first, tracks)) is not None:
+            log.info("Period %d: video representations matched to Period 1's by bandwidth "
+                     "order (their ids differ)", n)
+            tracks = renamed
+            these = {(t.kind, t.key) for t in tracks if t.kind != "text"}
+        periods.append((start, tracks))
         if these != keys:
             missing = sorted(k for _, k in keys - these)
             extra = sorted(k for _, k in these - keys)
@@ -140,7 +166,7 @@ def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
                     "continue one timeline.")
         text &= {(t.kind, t.key) for t in tracks if t.kind == "text"}
     out: dict[str, list[tuple[float, Track]]] = {}
-    for start, tracks in plan.periods:
+    for start, tracks in periods:
         for track in tracks:
             if track.kind != "text" or (track.kind, track.key) in text:
                 out.setdefault(f"{track.kind}:{track.key}", []).append((start, track))

@@ -253,6 +253,19 @@ def test_the_timeline_starts_at_zero_whatever_the_first_period_start() -> None:
     assert [s.start_s for s in playlist(mv).segments] == [0.0, 2.0]
 
 
+def test_periods_whose_ids_differ_line_up_by_bandwidth_rank() -> None:
+    renamed = ('<Representation id="p2-hi" bandwidth="1400000" width="640" height="360"/>'
+               '<Representation id="p2-lo" bandwidth="450000" width="320" height="180"/>')
+    mv = mpd_to_multivariant(mpd(_period("a", "PT0S", 0) + _period("b", "PT4S", 4000, renamed)),
+                             URL)
+    assert [s.uri.rsplit("/", 2)[-2:] for s in playlist(mv, "hi").segments] == [
+        ["pa", "hi-1.m4s"], ["pa", "hi-2.m4s"], ["pb", "p2-hi-1.m4s"], ["pb", "p2-hi-2.m4s"]]
+    other_sizes = renamed.replace('width="640" height="360"', 'width="1280" height="720"')
+    with pytest.raises(ManifestError, match="Period 2 does not line up"):
+        mpd_to_multivariant(mpd(_period("a", "PT0S", 0) + _period("b", "PT4S", 4000,
+                                                                  other_sizes)), URL)
+
+
 def test_periods_that_do_not_line_up_are_refused_by_name() -> None:
     other = '<Representation id="lo" bandwidth="500000"/>'
     with pytest.raises(ManifestError, match=r"Period 2 does not line up.*missing: \['hi'\]"):
