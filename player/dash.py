@@ -4,25 +4,27 @@ The MPD is read with ``mpegdash`` (its typed node classes over ``xml.dom.minidom
 its ``MPEGDASHParser.parse``, which would open a URL or a file for text without ``<MPD``. What
 maps to what:
 
-- each video Representation → a :class:`~player.manifest.Variant` (rendition id = the
-  Representation id), its segments (:mod:`player.dash_index`) → a
-  :class:`~player.manifest.MediaPlaylist` in :attr:`Multivariant.media`, so nothing more is
-  fetched except a ``SegmentBase``'s ``sidx`` (:func:`load_mpd`);
+- each video Representation (of one codec family; WebM and trick-mode sets left out) → a
+  :class:`~player.manifest.Variant` (rendition id = the Representation id), its segments
+  (:mod:`player.dash_index`) → a :class:`~player.manifest.MediaPlaylist` in
+  :attr:`Multivariant.media`, so nothing more is fetched except a ``SegmentBase``'s ``sidx``
+  (:func:`load_mpd`);
 - each audio AdaptationSet → an :class:`~player.manifest.AudioRendition` (language, channels
   from ``AudioChannelConfiguration``; its highest-bandwidth Representation); WebVTT text
   AdaptationSets → :class:`~player.manifest.SubtitleRendition` (TTML/``stpp`` and WebVTT in MP4
   are ignored with a log line);
 - several BaseURLs (at the MPD or Period level) → one pathway each (the edge pool fails over
   between them), named by ``serviceLocation`` or the host;
-- several Periods → one timeline, when every Period has the same video Representations and
-  audio languages and the media time runs on (``presentationTimeOffset`` = the Period's start);
-  otherwise refused, naming the Period;
+- several Periods → one timeline, when every Period has the same video ladder and audio
+  renditions and the media time runs on (:mod:`player.dash_model`); otherwise refused, naming
+  the Period;
 - ContentProtection → :attr:`Multivariant.protection` (scheme, ``default_KID``): the hook for
   CENC. :func:`load_mpd` refuses an encrypted MPD until decryption exists.
 
 Refused with a :class:`~player.errors.ManifestError` that says why: ``type="dynamic"`` (live),
-a DTD or entity declaration (entity bombs: an MPD never needs one), WebM, malformed XML or
-attributes, and anything over the segment-count limit.
+a DTD or entity declaration (entity bombs: an MPD never needs one), WebM only, malformed XML
+or attributes, an MPD over :data:`MAX_MPD_BYTES` and a Representation over the segment-count
+limit.
 """
 
 from __future__ import annotations
