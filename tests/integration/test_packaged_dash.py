@@ -264,9 +264,9 @@ def test_periods_that_restart_their_timeline_are_refused(root: Path, server: str
 
 
 class _Dying(_RangeHandler):
-    """Serves until it has answered ``serve_segments`` media segments; then it is dead: every
-    request (on a kept-alive connection too) is cut without an answer and the listening socket
-    is closed."""
+    """Serves until it has answered ``serve_segments`` media segments; then it dies: a request
+    on a kept-alive connection is cut without an answer, and the server stops accepting (a new
+    connection waits unanswered until the test closes the socket)."""
 
     served = 0
     serve_segments = 3
