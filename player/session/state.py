@@ -233,10 +233,7 @@ class SessionState:
         """The manifest at ``url`` as the one model: HLS or DASH, decided by content (the
         only place that decides; docs/engine.md, *DASH*)."""
         if self.cp is not None:
-            text = await self.cp.fetch_text(url)
-            if looks_like_mpd(text):
-                return await self._load_dash(text, url)
-            return parse_multivariant(text, url)
+            return await self._manifest_of(await self.cp.fetch_text(url), url)
         # A URL typed or pasted by a user may redirect (http → https, a short link): what it
         # names resolves against where the manifest really is.
         response = await self._get(url, "manifest", follow_redirects=True)
@@ -247,6 +244,13 @@ class SessionState:
         if _is_media_playlist(text):  # a bare media playlist URL
             return Multivariant.single(base)
         return parse_multivariant(text, base)
+
+    async def _manifest_of(self, text: str, url: str) -> Multivariant:
+        """The control plane's manifest (fetched, or inline in the playback answer) as the
+        model: HLS or DASH by content."""
+        if looks_like_mpd(text):
+            return await self._load_dash(text, url)
+        return parse_multivariant(text, url)
 
     async def _load_dash(self, body: str | bytes, url: str) -> Multivariant:
         """A DASH MPD mapped into the model (a SegmentBase's index fetched with the session's

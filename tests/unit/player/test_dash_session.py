@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from player.manifest import Multivariant
 from player.session import PlaybackSession
@@ -31,8 +32,10 @@ MPD = f"""<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def test_a_control_plane_mpd_plays_on_its_pathways_with_steering_and_subtitles() -> None:
-    world, mpv = World(manifest=MPD), AutoMpv()
+@pytest.mark.parametrize("inline", [False, True], ids=["fetched", "inline"])
+def test_a_control_plane_mpd_plays_on_its_pathways_with_steering_and_subtitles(
+        inline: bool) -> None:
+    world, mpv = World(manifest=MPD, inline=inline), AutoMpv()
 
     async def main() -> PlaybackSession:
         session = make(world, mpv)
