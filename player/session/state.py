@@ -262,7 +262,10 @@ class SessionState:
         limits = self.config.fetch
         fetch = index_fetcher(self._http, max_bytes=limits.max_playlist_bytes,
                               deadline_s=limits.playlist_deadline_s)
-        mv = await load_mpd(body, url, fetch, max_segments=limits.max_playlist_segments)
+        # An encrypted MPD plays when the engine has its keys (CENC in the engine: the init's
+        # protection names the KIDs); without them the first segment fails with LicenseError.
+        mv = await load_mpd(body, url, fetch, max_segments=limits.max_playlist_segments,
+                            allow_protected=True)
         log.info("DASH manifest %s: %d pathways, %d video renditions, %d audio", url,
                  len(mv.pathways), len(mv.pathways[0].variants),
                  len(mv.audio_renditions()))
