@@ -21,7 +21,8 @@ from offline.store import free_bytes, size_text
 from offline.transfer import open_fetcher
 from player.api.models import Playback
 from player.fetcher import SegmentFetcher
-from player.manifest import MediaPlaylist, Multivariant, parse_multivariant
+from player.manifest import parse_multivariant
+from player.presentation import MediaPlaylist, Multivariant
 
 log = logging.getLogger("offline.download")
 

@@ -42,7 +42,7 @@ from offline.store import disk_full_error, free_bytes, is_disk_full
 from offline.transfer import Transfer, open_fetcher
 from player.api import ControlPlaneClient
 from player.errors import PlayerError
-from player.manifest import Multivariant
+from player.presentation import Multivariant
 
 __all__ = ["DownloadManager", "DownloadProgress", "choose_rung", "progress_of"]
 

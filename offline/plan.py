@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from offline.errors import OfflineError
-from player.manifest import AudioRendition, MediaPlaylist, Segment
+from player.presentation import AudioRendition, MediaPlaylist, Segment
 
 AUDIO_PREFIX = "audio:"
 """Rendition ids of separate audio renditions, as the fetcher names them."""

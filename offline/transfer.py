@@ -37,7 +37,8 @@ from player.edgepool import EdgePool, EdgePoolConfig
 from player.errors import LicenseError, ManifestError, NoEdgeError
 from player.fetchbase import Failed, UrlExpired, describe
 from player.fetcher import SegmentFetcher
-from player.manifest import Multivariant, parse_media_playlist
+from player.manifest import parse_media_playlist
+from player.presentation import Multivariant
 from player.webvtt import merge_segments
 
 log = logging.getLogger("offline.download")

@@ -30,7 +30,7 @@ from player.errors import PlayerError
 from player.failover import AUDIO_PREFIX
 from player.fetcher import Fetched, SegmentFetcher
 from player.http_loopback import ClientGone, Request, Response
-from player.manifest import AudioRendition, Multivariant
+from player.presentation import AudioRendition, Multivariant
 
 log = logging.getLogger("player.audio")
 

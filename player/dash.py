@@ -5,13 +5,13 @@ its ``MPEGDASHParser.parse``, which would open a URL or a file for text without 
 maps to what:
 
 - each video Representation (of one codec family; WebM and trick-mode sets left out) → a
-  :class:`~player.manifest.Variant` (rendition id = the Representation id), its segments
-  (:mod:`player.dash_index`) → a :class:`~player.manifest.MediaPlaylist` in
+  :class:`~player.presentation.Variant` (rendition id = the Representation id), its segments
+  (:mod:`player.dash_index`) → a :class:`~player.presentation.MediaPlaylist` in
   :attr:`Multivariant.media`, so nothing more is fetched except a ``SegmentBase``'s ``sidx``
   (:func:`load_mpd`);
-- each audio AdaptationSet → an :class:`~player.manifest.AudioRendition` (language, channels
+- each audio AdaptationSet → an :class:`~player.presentation.AudioRendition` (language, channels
   from ``AudioChannelConfiguration``; its highest-bandwidth Representation); WebVTT text
-  AdaptationSets → :class:`~player.manifest.SubtitleRendition` (TTML/``stpp`` and WebVTT in MP4
+  AdaptationSets → :class:`~player.presentation.SubtitleRendition` (TTML/``stpp`` and WebVTT in MP4
   are ignored with a log line);
 - several BaseURLs (at the MPD or Period level) → one pathway each (the edge pool fails over
   between them), named by ``serviceLocation`` or the host;
@@ -66,11 +66,7 @@ from player.dash_model import (
 )
 from player.errors import ManifestError
 from player.fmp4 import MediaFormatError
-from player.manifest import (
-    DEFAULT_PATHWAY,
-    ContentProtection,
-    Multivariant,
-)
+from player.presentation import DEFAULT_PATHWAY, ContentProtection, Multivariant
 from player.sidx import parse_sidx
 from player.sniff import describe_body
 

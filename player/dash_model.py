@@ -2,7 +2,7 @@
 media playlists per pathway, one timeline across Periods.
 
 Each (pathway, representation) gets a synthetic URI (its base URL with a ``#dash-…`` fragment)
-that names its :class:`~player.manifest.MediaPlaylist` in :attr:`Multivariant.media`; the
+that names its :class:`~player.presentation.MediaPlaylist` in :attr:`Multivariant.media`; the
 edge pool reads the pathway's host from it. Periods are concatenated when they line up (the
 same video Representation ids, or ladders alike but for their ids, matched by bandwidth rank;
 the same audio renditions in every Period; media time that runs on: ``presentationTimeOffset``
@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 from player.dash_index import RepIndex
 from player.errors import ManifestError
-from player.manifest import (
+from player.presentation import (
     AudioRendition,
     ContentProtection,
     InitSection,

@@ -2,7 +2,7 @@
 
 A segment encrypted with ``METHOD=AES-128`` is the whole file in AES-128-CBC with PKCS#7 padding;
 the IV is the key's IV attribute or, without one, the segment's media sequence number
-(:meth:`player.manifest.Key.iv_for`). Whatever the edge sent, the plaintext must be MPEG-TS: a
+(:meth:`player.presentation.Key.iv_for`). Whatever the edge sent, the plaintext must be MPEG-TS: a
 whole number of 188-byte packets, each starting with the sync byte 0x47 (every packet is checked;
 ``data[::188]`` makes that one C-level slice). A bad padding or a bad sync is
 :class:`CorruptSegment`, which the fetcher treats as the edge's fault and fails over.
@@ -41,7 +41,7 @@ from player.fmp4 import (
     check_packed_audio_start,
 )
 from player.keysource import CLEARKEY_KEYFORMAT, CencKeys
-from player.manifest import Segment
+from player.presentation import Segment
 
 log = logging.getLogger("player.decrypt")
 

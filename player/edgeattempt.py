@@ -32,7 +32,7 @@ from player.fetchbase import (
     describe,
 )
 from player.fmp4 import InitInfo, injected_bytes
-from player.manifest import Segment
+from player.presentation import Segment
 from player.wholefile import WholeFile, WholeFileError, range_mismatch
 
 log = logging.getLogger("edge")

@@ -20,7 +20,7 @@ from player.errors import ManifestError, NoEdgeError
 from player.failover import Cause
 from player.fetchbase import LAST_RESORT, Failed, FetcherBase, UrlExpired, describe
 from player.fmp4 import InitInfo, MediaFormatError
-from player.manifest import InitSection, MediaPlaylist
+from player.presentation import InitSection, MediaPlaylist
 from player.wholefile import WholeFile, WholeFileError, range_mismatch
 
 MAX_INIT_BYTES = 16 * 1024 * 1024

@@ -42,7 +42,7 @@ import httpx
 
 from player.circuit import CircuitBreaker, CircuitConfig, State
 from player.errors import NoEdgeError
-from player.manifest import Multivariant
+from player.presentation import Multivariant
 
 log = logging.getLogger("edge")
 

@@ -41,7 +41,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from player.errors import ManifestError
-from player.manifest import MediaPlaylist, Multivariant, Segment, parse_media_playlist
+from player.manifest import parse_media_playlist
+from player.presentation import MediaPlaylist, Multivariant, Segment
 
 log = logging.getLogger("edge")
 

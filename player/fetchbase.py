@@ -21,7 +21,7 @@ from player.decrypt import Decryptor, StreamDecryptor
 from player.edgepool import EdgePool
 from player.failover import Cause, FetchConfig, PathwayPlaylists, adaptive_timeout_s, ttfb_floor_s
 from player.fmp4 import InitInfo
-from player.manifest import Multivariant
+from player.presentation import Multivariant
 from player.wholefile import WholeFile, WholeFiles
 
 log = logging.getLogger("edge")

@@ -59,7 +59,7 @@ from player.fetchbase import (
     UrlExpired,
     describe,
 )
-from player.manifest import Multivariant
+from player.presentation import Multivariant
 from player.wholefile import WholeFiles
 
 __all__ = ["Abandoned", "Fetched", "Reload", "ReloadSteering", "SegmentFetcher"]

@@ -121,7 +121,7 @@ class Scheduler:
         self._buffer: SegmentBuffer | None = None
         self._durations_s: tuple[float, ...] = ()
         self.container = "ts"
-        """The timeline playlist's :attr:`~player.manifest.MediaPlaylist.container`."""
+        """The timeline playlist's :attr:`~player.presentation.MediaPlaylist.container`."""
         self.timeline_rung = 0
         """The rung whose media playlist gave the timeline."""
         self._inflight: dict[int, asyncio.Task[None]] = {}

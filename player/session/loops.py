@@ -12,7 +12,7 @@ import httpx
 
 from player.edgepool import EdgePool
 from player.errors import NotFoundError, PlayerError
-from player.manifest import Multivariant
+from player.presentation import Multivariant
 from player.session.state import SessionState
 from player.steering import SteeringClient
 

@@ -13,8 +13,9 @@ from player.audio import AudioRoutes, AudioTrack, audio_played, expects_audio, e
 from player.bridge import LoopbackBridge
 from player.errors import ManifestError, PlayerError
 from player.fetcher import SegmentFetcher
-from player.manifest import Multivariant, parse_media_playlist
+from player.manifest import parse_media_playlist
 from player.mpv_seam import MpvEvent
+from player.presentation import Multivariant
 from player.session.loops import SessionLoops
 from player.webvtt import merge_segments
 

@@ -23,8 +23,9 @@ from player.bridge import LoopbackBridge
 from player.dash import index_fetcher, load_mpd, looks_like_mpd
 from player.edgepool import EdgePool
 from player.errors import LicenseError, ManifestError, PlayerError
-from player.manifest import Multivariant, parse_multivariant
+from player.manifest import parse_multivariant
 from player.mpv_seam import MpvLike
+from player.presentation import Multivariant
 from player.scheduler import Scheduler
 from player.segments import SegmentSourceError
 from player.session.config import SessionConfig

@@ -12,7 +12,8 @@ from player.api import ControlPlaneClient
 from player.bundled import ReadyInfo
 from player.circuit import CircuitConfig, State
 from player.edgepool import EdgePool, EdgePoolConfig, ProbeResult
-from player.manifest import Multivariant, parse_multivariant
+from player.manifest import parse_multivariant
+from player.presentation import Multivariant
 from player.steering import SteeringClient
 from tests.conftest import StartControlPlane
 

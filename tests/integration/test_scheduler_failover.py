@@ -23,7 +23,8 @@ from player.bundled import ReadyInfo
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool
 from player.fetcher import SegmentFetcher
-from player.manifest import Multivariant, parse_multivariant
+from player.manifest import parse_multivariant
+from player.presentation import Multivariant
 from player.scheduler import Scheduler
 from player.segments import SegmentSourceError
 from player.steering import SteeringClient

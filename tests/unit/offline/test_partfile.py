@@ -16,7 +16,8 @@ from offline.atrest import AtRest
 from offline.partfile import Counted, PartProgress
 from offline.transfer import open_fetcher
 from player.fetchbase import Fetched
-from player.manifest import Multivariant, parse_multivariant
+from player.manifest import parse_multivariant
+from player.presentation import Multivariant
 
 PACKET = bytes([0x47]) + bytes(range(187))
 BODY = PACKET * 40  # clear TS: 7520 bytes

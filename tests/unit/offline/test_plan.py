@@ -7,7 +7,8 @@ import pytest
 from offline.atrest import AtRest
 from offline.errors import OfflineError
 from offline.plan import Layout, choose_audio, track_of
-from player.manifest import AudioRendition, parse_media_playlist
+from player.manifest import parse_media_playlist
+from player.presentation import AudioRendition
 
 
 def _audio(name: str, language: str | None, default: bool = False) -> AudioRendition:

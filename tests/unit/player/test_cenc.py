@@ -23,7 +23,7 @@ from player.decrypt import CorruptSegment, Decryptor, KeyCache, StreamDecryptor
 from player.errors import LicenseError
 from player.fmp4 import InitInfo, MediaFormatError, Track, iter_boxes
 from player.keysource import CencKeys
-from player.manifest import InitSection, Key, Segment
+from player.presentation import InitSection, Key, Segment
 from tests.helpers.cenc_media import (
     FFMPEG,
     KEY,

@@ -8,7 +8,7 @@ import asyncio
 import httpx
 import pytest
 
-from player.manifest import Multivariant
+from player.presentation import Multivariant
 from player.session import PlaybackSession
 from tests.unit.player.test_session import EDGES, SEGMENTS, VTT, AutoMpv, World, make, settle
 

@@ -8,7 +8,7 @@ import pytest
 
 from player.decrypt import CorruptSegment, Decryptor, KeyCache, decrypt_aes128, validate_ts
 from player.errors import LicenseError
-from player.manifest import Key, Segment
+from player.presentation import Key, Segment
 from tests.helpers.fake_catalog import encrypt_segment, fake_segment
 
 KEY = bytes(range(16))

@@ -19,7 +19,8 @@ from player.edgepool import EdgePool, edges_of
 from player.errors import NetworkError, NoEdgeError, PlayerError
 from player.failover import FailoverEvent, FetchConfig, adaptive_timeout_s
 from player.fetcher import Abandoned, Fetched, SegmentFetcher
-from player.manifest import Multivariant, parse_multivariant
+from player.manifest import parse_multivariant
+from player.presentation import Multivariant
 from tests.helpers.fake_catalog import encrypt_segment, fake_segment
 from tests.helpers.policies import FixedPolicy
 from tests.unit.player.fakes import FakeClock

@@ -5,12 +5,8 @@ from __future__ import annotations
 import pytest
 
 from player.errors import ManifestError
-from player.manifest import (
-    DEFAULT_PATHWAY,
-    Multivariant,
-    parse_media_playlist,
-    parse_multivariant,
-)
+from player.manifest import parse_media_playlist, parse_multivariant
+from player.presentation import DEFAULT_PATHWAY, Multivariant
 
 BASE = "http://cp.test/v1/playback/S1/master.m3u8"
 EDGES = {"edge-2": "http://127.0.0.1:9002", "edge-1": "http://127.0.0.1:9001"}

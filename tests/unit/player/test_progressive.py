@@ -18,7 +18,7 @@ from player.decrypt import (
     decrypt_aes128,
     plaintext_length,
 )
-from player.manifest import Key
+from player.presentation import Key
 from player.segments import SegmentSourceError, SegmentStream, StaticSegments
 from tests.helpers.fake_catalog import encrypt_segment, fake_segment
 from tests.unit.player.test_bridge_http import Client, read_response
