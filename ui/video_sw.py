@@ -82,6 +82,9 @@ class SoftwareVideo(QWidget):
         self._ready_image: QImage | None = None
         """The newest finished frame, handed from the render thread to paintEvent."""
         self._shown_image: QImage | None = None
+        self._spare: list[QImage] = []
+        """Images neither shown nor waiting, for the render thread to draw into again (a fresh
+        1080p image per frame would cost page faults for 8 MB)."""
         self._thread = _RenderThread(self)
         self._thread.start()
 
@@ -117,6 +120,8 @@ class SoftwareVideo(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         with self._cond:
             if self._ready_image is not None:
+                if self._shown_image is not None:
+                    self._spare.append(self._shown_image)
                 self._shown_image, self._ready_image = self._ready_image, None
         painter = QPainter(self)
         image = self._shown_image
@@ -186,7 +191,10 @@ class SoftwareVideo(QWidget):
                     (_SW_STRIDE, ctypes.pointer(stride)), (_SW_POINTER, one)))
             return
         started = time.perf_counter()
-        image = QImage(size, QImage.Format.Format_RGB32)
+        with self._cond:
+            spare = [i for i in self._spare if i.size() == size]
+            self._spare = []
+        image = spare[0] if spare else QImage(size, QImage.Format.Format_RGB32)
         dims = (ctypes.c_int * 2)(size.width(), size.height())
         stride = ctypes.c_size_t(image.bytesPerLine())
         pointer = ctypes.c_void_p(ctypes.addressof(ctypes.c_char.from_buffer(image.bits())))
@@ -198,5 +206,7 @@ class SoftwareVideo(QWidget):
         self.render_ms.append((time.perf_counter() - started) * 1000)
         self.frames += 1
         with self._cond:
+            if self._ready_image is not None:  # the GUI thread has not shown the last one
+                self._spare.append(self._ready_image)
             self._ready_image = image
         self._poster.post(self.update)
