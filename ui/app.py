@@ -42,8 +42,9 @@ def _gl_available() -> bool:
 
 
 def _note_renderer(video: Any) -> None:
-    """Say when OpenGL is a CPU rasteriser: each video frame then costs the GUI thread tens of
-    milliseconds (docs/benchmarks.md, *UI-thread stalls*)."""
+    """Say when video is drawn by OpenGL on a CPU rasteriser (forced with ``EDGEPLAY_VIDEO``):
+    each frame then costs the GUI thread tens of milliseconds (docs/benchmarks.md, *UI-thread
+    stalls*). By default such machines get the software surface (ui/video.py)."""
     if video.software:
         log.warning("OpenGL is software-rendered (%s): video drawing will load the CPU",
                     video.renderer)
@@ -63,7 +64,7 @@ def run_app(options: AppOptions) -> int:
     from ui.config import AppPaths, Settings
     from ui.desktop.integration import DesktopIntegration
     from ui.playback import PlayerController
-    from ui.video import MpvVideoWidget, NullVideoWidget
+    from ui.video import MpvVideoWidget, NullVideoWidget, create_video
     from ui.window import MainWindow
 
     QApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
@@ -98,9 +99,11 @@ def run_app(options: AppOptions) -> int:
     backend = Backend(runner, paths, control_plane_url=url or "", catalog=options.catalog,
                       catalog_dir=options.catalog_dir)
     art = ArtCache(runner, paths.art_cache)
-    video = MpvVideoWidget(mpv.handle) if gl else NullVideoWidget()
+    video = create_video(mpv.handle) if gl else NullVideoWidget()
     if gl:
-        video.gl_ready.connect(lambda: _note_renderer(video))
+        video.gl_ready.connect(lambda: _note_renderer(video))  # type: ignore[attr-defined]
+        if isinstance(video, MpvVideoWidget):  # a GPU: decode on it where a safe decoder exists
+            mpv.set("hwdec", "auto-safe")
     controller = PlayerController(runner, mpv,
                                   estimates=EstimateStore(paths.throughput_estimate))
     tv = options.tv or settings.start_in_tv
