@@ -332,6 +332,9 @@ class MainWindow(QMainWindow):
         tid = str(title.get("id", ""))
         self.backend.call(lambda cp: cp.title(tid, pid), self._details_loaded,
                           lambda exc: self.messages.engine_error(exc), key="details")
+        client = self.backend.client
+        if client is not None and tid and self.dl.playable(tid) is None:
+            self.controller.prefetch(client, tid, pid)  # Play starts from it
 
     def toggle_my_list(self, title: JSON) -> None:
         """My List on the details page: on this device, per profile (the settings file)."""
@@ -506,6 +509,8 @@ class MainWindow(QMainWindow):
             return
         if current == "pair":
             self.tv_signin.stop()
+        if current == "details" and name != "player":
+            self.controller.cancel_prefetch()  # left without Play
         if remember and current and current not in ("splash", "signin", "pair"):
             self.history.append(current)
         page = self.pages[name]
