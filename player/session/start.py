@@ -83,6 +83,13 @@ class SessionStart(SessionMpv):
             self._starts = _starts(announced)
             start_index = max(0, bisect.bisect_right(self._starts, resume_s) - 1)
             loadfile = self._startup(self._load_mpv(listening, callbacks), "loadfile")
+            if self._replay is not None:
+                # Prefetched: nothing below waits on the network, and the replayed segment's
+                # decryption would hold the loop; the bridge listens and mpv loads first.
+                await asyncio.wait({listening})
+            # One turn of the loop: loadfile goes to the mpv thread before the set-up below
+            # (parsing, the scheduler) holds the loop; mpv opens the bridge meanwhile.
+            await asyncio.sleep(0)
         else:
             # mpv can get nothing before the scheduler's timeline: it waits for the key too
             # (a refused key or a bad manifest then fails before mpv is touched).
@@ -187,6 +194,7 @@ class SessionStart(SessionMpv):
         the bridge listens, mpv's callbacks are registered (and the key is good, if given)."""
         url = await listening
         await callbacks
+        self._mark("mpv_callbacks")
         if key is not None:
             await key
         start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
@@ -200,6 +208,7 @@ class SessionStart(SessionMpv):
             self.mpv.play(url)
 
         self._loadfile_sent = True
+        self._mark("mpv_load")
         await self._mpv_call(load)
 
     async def _wait_first_frame(self) -> None:
