@@ -145,6 +145,11 @@ def shutdown(window: Any, runner: Any, aio: Any, backend: Any, art: Any, control
             stopping.result(5.0)
         except Exception as exc:
             log.warning("stopping playback: %s", exc)
+    if aio.running:
+        try:
+            controller.cancel_prefetch().result(3.0)
+        except Exception as exc:
+            log.warning("dropping the prefetch: %s", exc)
     runner.close()
     video.free()
     mpv.terminate()

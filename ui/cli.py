@@ -147,6 +147,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="serve this catalog directory from the bundled control plane")
     play.add_argument("--start-over", action="store_true",
                       help="start at the beginning, not at the resume position")
+    play.add_argument("--prefetch", action="store_true",
+                      help="fetch the start ahead (as the details page does), then play from it")
     play.add_argument("--max-rung", type=_rung, metavar="N",
                       help="highest rendition the ABR may pick (0 = lowest)")
     play.add_argument("-v", "--verbose", action="store_true",
@@ -223,7 +225,7 @@ def _main(argv: list[str]) -> int:
             json=args.json, duration_s=args.duration, start_over=args.start_over,
             max_rung=args.max_rung, speed=args.speed, verbose=args.verbose,
             data_dir=args.play_data_dir or args.data_dir, offline=args.offline,
-            keys=tuple(args.key), audio=args.audio))
+            keys=tuple(args.key), audio=args.audio, prefetch=args.prefetch))
     if args.command in ("download", "downloads"):
         from ui.downloads_cli import DownloadOptions, run_downloads
         return run_downloads(DownloadOptions(

@@ -15,7 +15,8 @@ flushed before exit. ``edgeplay sync`` only replays the outbox. Exit status: 0 p
 or setup error (one line on stderr, no traceback), 2 usage (argparse). With ``--json`` every run
 prints exactly one report object, failures before playback included (:func:`failure_report`);
 ``ok`` is false when the stream died, even if ``--duration`` ended the run first (:func:`died`).
-The fields and error codes: docs/engine.md, *The JSON report*.
+``--prefetch`` fetches the start first (:mod:`player.prefetch`, what the details page does) and
+plays from it. The fields and error codes: docs/engine.md, *The JSON report*.
 """
 
 from __future__ import annotations
@@ -27,14 +28,19 @@ import logging
 import signal
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any, TextIO
+
+import httpx
 
 from player.api import ControlPlaneClient
 from player.bundled import BundledControlPlane, ControlPlaneStartError
 from player.errors import AuthError, NotFoundError, PlayerError
 from player.estimate_store import EstimateStore
 from player.mpv_seam import MpvLike, create_mpv
+from player.prefetch import prefetch_start
+from player.prefetched import PrefetchedStart
 from player.qoe_report import QoeReport
 from player.session import PlaybackSession, SessionConfig
 from player.sync import Outbox, ProgressReporter, ProgressSync
@@ -65,6 +71,8 @@ class HeadlessOptions:
     """``edgeplay sync``: replay the progress outbox and exit."""
     flush_timeout_s: float = 5.0
     """How long the last progress may take to reach the control plane at exit, seconds."""
+    prefetch: bool = False
+    """Prefetch the start first (what the details page does), then play from it."""
     offline: bool = False
     """``--offline``: play the title's download; no control plane, no network."""
     keys: tuple[tuple[bytes, bytes], ...] = ()
@@ -137,8 +145,10 @@ async def play_title(cp: ControlPlaneClient, options: HeadlessOptions, mpv: MpvL
     initial = estimates.load() if estimates is not None else None
     config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung,
                            initial_estimate_bps=initial, clear_keys=options.keys)
+    prefetched = (await _prefetch(err, cp, str(title["id"]), profile_id, config=config)
+                  if options.prefetch else None)
     session = PlaybackSession(cp, str(title["id"]), profile_id, mpv, config=config,
-                              progress=reporter)
+                              progress=reporter, playback=prefetched)
     try:
         return await drive(session, options, mpv)
     finally:
@@ -157,7 +167,26 @@ async def play_url(options: HeadlessOptions, mpv: MpvLike, err: TextIO
     print(f"Playing {options.title}…", file=err, flush=True)
     config = SessionConfig(max_rung=options.max_rung, post_telemetry=False,
                            clear_keys=options.keys)
-    return await drive(PlaybackSession.from_url(options.title, mpv, config=config), options, mpv)
+    prefetched = (await _prefetch(err, None, url=options.title, config=config)
+                  if options.prefetch else None)
+    return await drive(PlaybackSession.from_url(options.title, mpv, config=config,
+                                                playback=prefetched), options, mpv)
+
+
+async def _prefetch(err: TextIO, cp: ControlPlaneClient | None, title_id: str = "",
+                    profile_id: str = "", *, url: str | None = None,
+                    config: SessionConfig) -> PrefetchedStart | None:
+    """``--prefetch``: the start fetched ahead; a failure is reported and the start is cold
+    (Play then says what is wrong)."""
+    started = time.monotonic()
+    try:
+        prefetched = await prefetch_start(cp, title_id, profile_id, url=url, config=config)
+    except (PlayerError, httpx.HTTPError) as exc:
+        print(f"Prefetch failed, starting cold: {first_line(exc)}", file=err, flush=True)
+        return None
+    print(f"Prefetched {prefetched.held_bytes} bytes in "
+          f"{(time.monotonic() - started) * 1000:.0f} ms", file=err, flush=True)
+    return prefetched
 
 
 async def drive(session: PlaybackSession, options: HeadlessOptions, mpv: MpvLike

@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from player.api import ControlPlaneClient
 from player.estimate_store import EstimateStore
 from player.mpv_seam import MpvLike
+from player.prefetch import Prefetcher
 from player.session import PlaybackSession, Session, SessionConfig, SessionSnapshot
 from ui.aio import Runner
 
@@ -88,6 +89,8 @@ class PlayerController(QObject):
         self.before_play: Callable[[], Awaitable[None]] | None = None
         """Awaited on the loop before a session starts (the backend sends pending progress
         first, so the server's resume position is the newest)."""
+        self.prefetcher = Prefetcher()
+        """The details page's prefetch (one at a time; used only on the engine loop)."""
         self._play_future: concurrent.futures.Future[Any] | None = None
         self._poll = QTimer(self, interval=poll_ms)
         self._poll.timeout.connect(self._request_state)
@@ -121,11 +124,19 @@ class PlayerController(QObject):
         emit, post = self.telemetry.emit, self.runner.post
         # Telemetry is published on the engine loop; the signal is emitted on the GUI thread.
         session.telemetry.subscribe(lambda event: post(functools.partial(emit, dict(event))))
-        self._play_future = self.runner.run(self._run(session), None, self._failed,
+        online = make_session is None and isinstance(session, PlaybackSession)
+        self._play_future = self.runner.run(self._run(session, online), None, self._failed,
                                             key="playback")
         self._poll.start()
 
-    async def _run(self, session: Session) -> None:
+    async def _run(self, session: Session, online: bool = False) -> None:
+        if online and isinstance(session, PlaybackSession):
+            # The details page's prefetch, when it is this title's and fresh (a prefetch
+            # still under way gets a moment: its requests are the ones Play would send).
+            session.prefetched = await self.prefetcher.take(
+                session.title_id, session.profile_id, wait_s=1.0)
+        else:
+            await self.prefetcher.cancel()
         if self.before_play is not None:
             await self.before_play()
         await session.play()
@@ -182,6 +193,17 @@ class PlayerController(QObject):
             with contextlib.suppress(Exception):
                 await session.stop()
         return self.runner.aio.submit(stop())
+
+    # --- prefetch (the details page) -----------------------------------------------------------
+
+    def prefetch(self, cp: ControlPlaneClient, title_id: str, profile_id: str) -> None:
+        """Prefetch what Play needs for this title, on the engine loop (any other is dropped)."""
+        config = SessionConfig(initial_estimate_bps=self.last_estimate_bps)
+        self.runner.aio.submit(self.prefetcher.start(cp, title_id, profile_id, config=config))
+
+    def cancel_prefetch(self) -> concurrent.futures.Future[None]:
+        """Drop the prefetch (the details page was left); the future of the drop."""
+        return self.runner.aio.submit(self.prefetcher.cancel())
 
     # --- controls ------------------------------------------------------------------------------
 

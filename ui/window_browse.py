@@ -77,6 +77,9 @@ class BrowseFlow(Router):
         tid = str(title.get("id", ""))
         self.backend.call(lambda cp: cp.title(tid, pid), self._details_loaded,
                           lambda exc: self.messages.engine_error(exc), key="details")
+        client = self.backend.client
+        if client is not None and tid and self.dl.playable(tid) is None:
+            self.controller.prefetch(client, tid, pid)  # Play starts from it
 
     def toggle_my_list(self, title: JSON) -> None:
         """My List on the details page: on this device, per profile (the settings file)."""

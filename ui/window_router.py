@@ -99,6 +99,8 @@ class Router(QMainWindow):
             return
         if current == "pair":
             self.tv_signin.stop()
+        if current == "details" and name != "player":
+            self.controller.cancel_prefetch()  # left without Play
         if remember and current and current not in ("splash", "signin", "pair"):
             self.history.append(current)
         page = self.pages[name]

@@ -44,11 +44,13 @@ class SessionStart(SessionMpv):
         once both are good, the bridge's playlist once the scheduler's timeline is read.
         Steering and probes wait for the first frame."""
         assert self._loop is not None
+        transport = self._adopt_prefetched()
         if self._http is None:
-            # One client (HTTP/1.1 keep-alive, a pool per edge) for the whole session.
+            # One client (HTTP/1.1 keep-alive, a pool per edge) for the whole session; an
+            # adopted prefetch's answers and warm connections behind it.
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0),
                                            headers={"User-Agent": "Edgeplay/0.1"},
-                                           verify=tls_context())
+                                           verify=tls_context(), transport=transport)
         http = self._http
         served = self._served = _Served()
         served.on_first_request = lambda: self._mark("mpv_segment")
@@ -64,8 +66,11 @@ class SessionStart(SessionMpv):
         if playback.duration_s and resume_s >= playback.duration_s - 1.0:
             resume_s = 0.0
         self.position_s = self._resume_s = resume_s
-        keys = KeyCache(self._keys or (self.cp.streaming_key if self.cp is not None
-                                       else self._fetch_key))
+        fetch_key = self._keys or (self.cp.streaming_key if self.cp is not None
+                                   else self._fetch_key)
+        if self._replay is not None and self.prefetched is not None:
+            fetch_key = self.prefetched.key_source(fetch_key)
+        keys = KeyCache(fetch_key)
         key: asyncio.Future[bytes] | None = None
         announced = playback.segment_durations_s
         segment_s = playback.segment_duration_s or (max(announced) if announced else 0.0)
@@ -96,7 +101,7 @@ class SessionStart(SessionMpv):
                                              playback.manifest_url)
                 self._mark("multivariant")
             else:
-                if playback.pathways and self.config.warm_edge:
+                if playback.pathways and self.config.warm_edge and self._replay is None:
                     self._spawn(self._warm(http, playback.pathways[0][1]), "warm")
                 mv = await self._startup(self._fetch_multivariant(playback.manifest_url),
                                          "multivariant")
@@ -192,6 +197,7 @@ class SessionStart(SessionMpv):
         the bridge listens, mpv's callbacks are registered (and the key is good, if given)."""
         url = await listening
         await callbacks
+        self._mark("mpv_callbacks")
         if key is not None:
             await key
         start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
@@ -205,6 +211,7 @@ class SessionStart(SessionMpv):
             self.mpv.play(url)
 
         self._loadfile_sent = True
+        self._mark("mpv_load")
         await self._mpv_call(load)
 
     async def _wait_first_frame(self) -> None:

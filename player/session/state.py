@@ -25,6 +25,7 @@ from player.edgepool import EdgePool
 from player.errors import LicenseError, ManifestError, PlayerError
 from player.manifest import parse_multivariant
 from player.mpv_seam import MpvLike
+from player.prefetched import PrefetchedStart, ReplayTransport
 from player.presentation import Multivariant
 from player.scheduler import Scheduler
 from player.segments import SegmentSourceError
@@ -57,10 +58,18 @@ class SessionState:
                  policy: AbrPolicy | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  progress: ProgressSink | None = None, url: str | None = None,
-                 playback: Playback | Callable[[], Awaitable[Playback]] | None = None,
+                 playback: (Playback | Callable[[], Awaitable[Playback]] | PrefetchedStart
+                            | None) = None,
                  keys: Callable[[str], Awaitable[bytes]] | None = None) -> None:
         if isinstance(playback, Playback) and url is None:
             url = playback.manifest_url
+        self.prefetched: PrefetchedStart | None = None
+        """A start fetched ahead (:mod:`player.prefetch`): adopted at play() when it is for
+        this title (or URL) and fresh, else dropped for a cold start."""
+        self._replay: ReplayTransport | None = None
+        """The adopted prefetch's answers (what was served from it: ``replayed``)."""
+        if isinstance(playback, PrefetchedStart):
+            self.prefetched, playback = playback, None
         if (cp is None) == (url is None):
             raise ValueError("give either a control plane or a URL")
         self._prepared = playback
@@ -223,7 +232,9 @@ class SessionState:
             self._spawn(self._mpv_call(self.mpv.command, "stop"), "mpv-stop")
 
     async def _start_playback(self) -> Playback:
-        """``POST /v1/playback``, or the plain URL's stand-in."""
+        """``POST /v1/playback``, or the plain URL's stand-in (or the adopted prefetch's)."""
+        if self._replay is not None and self.prefetched is not None:
+            return self.prefetched.playback
         if isinstance(self._prepared, Playback):
             return self._prepared
         if self._prepared is not None:
@@ -232,6 +243,24 @@ class SessionState:
             return await self.cp.start_playback(self.title_id, self.profile_id)
         assert self.url is not None
         return Playback.plain(self.url, session_id=f"local-{uuid.uuid4().hex[:12]}")
+
+    def _adopt_prefetched(self) -> httpx.AsyncBaseTransport | None:
+        """The prefetch's transport when it may be adopted (the session's client is its own),
+        else None (a stale or foreign prefetch is dropped: a cold start, not an error)."""
+        prefetched = self.prefetched
+        if prefetched is None:
+            return None
+        why = prefetched.usable_for(self.title_id, self.profile_id,
+                                    self.url if self.cp is None else None)
+        if why is None and self._http is not None:
+            why = "the session was given its own HTTP client"
+        if why is not None:
+            log.info("prefetch not used (cold start): %s", why)
+            self._spawn(prefetched.aclose(), "prefetch-drop")
+            return None
+        self._replay = prefetched.adopt()
+        self._mark("prefetched")
+        return self._replay
 
     async def _fetch_multivariant(self, url: str) -> Multivariant:
         """The manifest at ``url`` as the one model: HLS or DASH, decided by content (the

@@ -1,21 +1,28 @@
-"""Time to first frame: the whole play path vs mpv opening the rendition straight from an edge.
+"""Time to first frame, cold and prefetched, against libmpv opening the same URL directly.
 
-    .venv/bin/python tests/bench/engine_ttff.py [--reps 15] [--catalog test|media] [--shaped]
+    .venv/bin/python tests/bench/engine_ttff.py [--reps 9] [--catalog test|media] [--shaped]
 
-*Engine*: ``PlaybackSession.play()`` — ``POST /v1/playback`` (its answer carries the
-multivariant playlist and the title's timeline), mpv opening the loopback bridge at once, the
-key and the start rung's media playlist (checked against the timeline) in parallel, the first
-segment (fetch, decrypt, validate), mpv's first frame (steering and probes run after it).
-*Plain mpv*: the same libmpv settings (vo/ao null, the engine's paced options), loading the
-media playlist of the rendition the engine started on directly from the best edge, with the
-bearer token in ``http-header-fields`` for the key (mpv fetches playlist, key and segment
-itself); timed from ``loadfile`` to the first frame only. Both players are warm (created
-once). Repetitions alternate. Prints median / p90 of both and the ratio of medians (target
-≤ 2×).
+One table, one run, three sources: the bundled control plane's title, and a plain third-party
+HLS URL packaged by ffmpeg as TS and as fMP4 (two renditions, 4 s segments) on
+``python3 -m http.server``. Per source and repetition, in turn (the first round warms up and
+is not counted):
 
-``--shaped``: the same again with the control plane and edges in a network namespace behind a
-veth whose server side is shaped with ``tbf rate 5mbit burst 32kbit latency 400ms`` (needs root,
-``ip`` and ``tc``; the namespace is removed at the end).
+*cold*: ``PlaybackSession.play()`` from nothing — ``POST /v1/playback`` (its answer carries the
+multivariant playlist and the timeline; a plain URL: the multivariant playlist), mpv opening the
+loopback bridge, key and start-rung media playlist in parallel, the first segment, mpv's first
+frame. *prefetched*: :func:`player.prefetch.prefetch_start` first (what the details page does;
+not timed), then ``play()`` adopting it (``playback=prefetched``). *libmpv direct*: the same
+libmpv settings (vo/ao null, the engine's paced per-file options) loading the URL itself, timed
+from ``loadfile`` to the first frame — for the bundled title the start rung's media playlist on
+the edge the engine started from (the bearer token in ``http-header-fields`` for the key), for a
+plain URL its multivariant playlist. Both players are warm (created once).
+
+Prints median / p90 per row and the ratio of medians to libmpv direct; exits 1 when cold is
+over 1.5× or prefetched over 1.0× on any source (``--no-check``: always 0).
+
+``--shaped``: the bundled title again with the control plane and edges in a network namespace
+behind a veth shaped with ``tbf rate 5mbit burst 32kbit latency 400ms`` (needs root, ``ip`` and
+``tc``; the namespace is removed at the end).
 """
 
 from __future__ import annotations
@@ -25,7 +32,10 @@ import asyncio
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,65 +44,157 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from player.bundled import ReadyInfo
 from player.manifest import parse_multivariant
 from player.mpv_seam import BRIDGE_FILE_OPTIONS, RealMpv, create_mpv, wait_for_first_frame
+from player.prefetch import prefetch_start
+from player.prefetched import PrefetchedStart
+from player.session import PlaybackSession, SessionConfig
+from player.telemetry import TelemetryConfig
 from tests.bench.engine_common import (
     catalog_args,
     median,
-    session,
     signed_in,
     start_controlplane,
     start_controlplane_in,
-    summary,
 )
+from tests.bench.plain_origin import make_sets, serve
 
 TITLES = {"test": "pocket-meadow", "media": "short"}
+COLD_MAX, PREFETCHED_MAX = 1.5, 1.0
 
 
-async def measure(ready: ReadyInfo, title: str, reps: int, engine_mpv: RealMpv,
-                  label: str, settle_s: float,
-                  **config: Any) -> tuple[list[float], list[float]]:
+@dataclass
+class Row:
+    source: str
+    cold: list[float] = field(default_factory=list)
+    prefetched: list[float] = field(default_factory=list)
+    direct: list[float] = field(default_factory=list)
+    stages: dict[str, list[dict[str, float]]] = field(
+        default_factory=lambda: {"cold": [], "prefetched": []})
+
+
+@dataclass
+class Source:
+    """How to start one source cold, prefetched, and what libmpv opens directly."""
+    name: str
+    session: Callable[[PrefetchedStart | None], PlaybackSession]
+    prefetch: Callable[[], Awaitable[PrefetchedStart]]
+    direct_url: Callable[[PlaybackSession], Awaitable[str]]
+
+
+def _config(**config: Any) -> SessionConfig:
+    return SessionConfig(start_over=True, progress_interval_s=None,
+                         telemetry=TelemetryConfig(flush_interval_s=5.0), **config)
+
+
+async def _timed(session: PlaybackSession, row: Row, kind: str, rep: int) -> PlaybackSession:
+    try:
+        await session.play()
+        first = next(e for e in session.telemetry.events if e["type"] == "first_frame")
+        if rep:
+            getattr(row, kind).append(float(first["ttff_ms"]))
+            row.stages[kind].append(dict(session.startup_ms))
+    finally:
+        await session.stop()
+    return session
+
+
+async def measure(sources: list[Source], reps: int, plain: RealMpv,
+                  settle_s: float) -> list[Row]:
+    rows = [Row(s.name) for s in sources]
+    loop = asyncio.get_running_loop()
+    for rep in range(reps + 1):  # the first round warms everything up and is not counted
+        for source, row in zip(sources, rows, strict=True):
+            # Each start begins on an idle link and CPU: what the last one left in flight
+            # (read-ahead, probes, steering) drains first.
+            await asyncio.sleep(settle_s)
+            cold = await _timed(source.session(None), row, "cold", rep)
+            url = await source.direct_url(cold)
+            prefetched = await source.prefetch()
+            await asyncio.sleep(settle_s)
+            await _timed(source.session(prefetched), row, "prefetched", rep)
+            await asyncio.sleep(settle_s)
+            seconds = await loop.run_in_executor(None, wait_for_first_frame, plain, url, 20.0)
+            plain.command("stop")
+            if rep:
+                row.direct.append(seconds * 1000)
+    return rows
+
+
+def table(rows: list[Row], label: str) -> tuple[str, bool]:
+    """The table (markdown) and whether every row is within the targets."""
+    def p90(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+    lines = [f"[{label}] median ms [p90] over {len(rows[0].direct)} reps; ratio = median / "
+             f"libmpv direct's (targets: cold <= {COLD_MAX}x, prefetched <= {PREFETCHED_MAX}x)",
+             "| source | libmpv direct | engine cold | cold ratio | engine prefetched "
+             "| prefetched ratio |", "|---|---|---|---|---|---|"]
+    ok = True
+    for row in rows:
+        direct = median(row.direct)
+        cold, pre = median(row.cold), median(row.prefetched)
+        ok = ok and cold <= COLD_MAX * direct and pre <= PREFETCHED_MAX * direct
+        lines.append(f"| {row.source} | {direct:.0f} [{p90(row.direct):.0f}] "
+                     f"| {cold:.0f} [{p90(row.cold):.0f}] | {cold / direct:.2f}x "
+                     f"| {pre:.0f} [{p90(row.prefetched):.0f}] | {pre / direct:.2f}x |")
+    return "\n".join(lines), ok
+
+
+def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv,
+                   **config: Any) -> Source:
+    def session(prefetched: PrefetchedStart | None) -> PlaybackSession:
+        return PlaybackSession(cp, title, profile, mpv, config=_config(**config),
+                               playback=prefetched)
+
+    async def prefetch() -> PrefetchedStart:
+        return await prefetch_start(cp, title, profile, config=_config(**config))
+
+    async def direct_url(s: PlaybackSession) -> str:
+        first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
+        edge = s.pool.ordered()[0].name if s.pool else None
+        playback = await cp.start_playback(title, profile)
+        mv = parse_multivariant(await cp.fetch_text(playback.manifest_url),
+                                playback.manifest_url)
+        return mv.pathway(edge or mv.default_pathway).variant(first["rendition"]).uri
+
+    return Source(f"bundled title {title}", session, prefetch, direct_url)
+
+
+def url_source(name: str, url: str, mpv: RealMpv, **config: Any) -> Source:
+    def session(prefetched: PrefetchedStart | None) -> PlaybackSession:
+        return PlaybackSession.from_url(url, mpv, config=_config(**config),
+                                        playback=prefetched)
+
+    async def prefetch() -> PrefetchedStart:
+        return await prefetch_start(None, url=url, config=_config(**config))
+
+    async def direct_url(_: PlaybackSession) -> str:
+        return url
+
+    return Source(name, session, prefetch, direct_url)
+
+
+async def run_all(ready: ReadyInfo, title: str, urls: dict[str, str], reps: int,
+                  mpv: RealMpv, label: str, settle_s: float, **config: Any) -> bool:
     cp, profile = await signed_in(ready.base_url)
     token = cp.credentials.access_token if cp.credentials else ""
     # The same libmpv options *and* per-file options as the engine's mpv (forced HLS, no
     # probing: valid for any HLS URL), so plain mpv gets every setting the engine does.
     plain = create_mpv(file_options=BRIDGE_FILE_OPTIONS,
                        http_header_fields=f"Authorization: Bearer {token}")
-    engine_ms: list[float] = []
-    plain_ms: list[float] = []
-    stages: list[dict[str, float]] = []
-    loop = asyncio.get_running_loop()
+    sources = [bundled_source(cp, profile, title, mpv, **config)]
+    sources += [url_source(name, url, mpv, **config) for name, url in urls.items()]
     try:
-        for rep in range(reps + 1):  # the first round warms both up and is not counted
-            # Each side starts on an idle link and CPU: what the other side left in flight
-            # (read-ahead, the next segment, probes) drains first. On the shaped link the tbf
-            # queue alone holds up to 400 ms of bytes.
-            await asyncio.sleep(settle_s)
-            async with session(cp, profile, title, engine_mpv, **config) as s:
-                first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
-                marks = dict(getattr(s, "startup_ms", {}))
-                rendition = first["rendition"]
-                edge = s.pool.ordered()[0].name if s.pool else None
-            playback = await cp.start_playback(title, profile)
-            mv = parse_multivariant(await cp.fetch_text(playback.manifest_url),
-                                    playback.manifest_url)
-            pathway = mv.pathway(edge or mv.default_pathway)
-            url = pathway.variant(rendition).uri
-            await asyncio.sleep(settle_s)
-            seconds = await loop.run_in_executor(None, wait_for_first_frame, plain, url, 20.0)
-            plain.command("stop")
-            if rep:
-                engine_ms.append(float(first["ttff_ms"]))
-                plain_ms.append(seconds * 1000)
-                stages.append(marks)
+        rows = await measure(sources, reps, plain, settle_s)
     finally:
         plain.terminate()
         await cp.aclose()
-    ratio = sorted(engine_ms)[len(engine_ms) // 2] / sorted(plain_ms)[len(plain_ms) // 2]
-    print(f"[{label}] {reps} reps, title {title}")
-    print(f"  engine (full path): {summary(engine_ms)}")
-    print(f"  plain mpv (edge):   {summary(plain_ms)}")
-    print(f"  ratio of medians:   {ratio:.2f}x")
-    print(breakdown(stages))
-    return engine_ms, plain_ms
+    text, ok = table(rows, label)
+    print(text)
+    for row in rows:
+        for kind, stages in row.stages.items():
+            print(f"  {row.source}, {kind}:")
+            print(breakdown(stages))
+    return ok
 
 
 def breakdown(stages: list[dict[str, float]]) -> str:
@@ -119,13 +221,19 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def loopback(args: argparse.Namespace, mpv: RealMpv) -> None:
+def loopback(args: argparse.Namespace, mpv: RealMpv) -> bool:
+    root = Path(tempfile.mkdtemp(prefix="edgeplay-ttff-plain-"))
+    sets = make_sets(root)
     cp = start_controlplane(catalog_args(args.catalog))
     try:
-        asyncio.run(measure(cp.ready, TITLES[args.catalog], args.reps, mpv, "loopback",
-                            args.settle, **config_of(args)))
+        with serve(root) as base:
+            urls = {f"plain {name.upper() if name == 'ts' else name} URL": base + path
+                    for name, path in sets.items()}
+            return asyncio.run(run_all(cp.ready, TITLES[args.catalog], urls, args.reps, mpv,
+                                       "loopback", args.settle, **config_of(args)))
     finally:
         cp.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 NS = "edgeplay-bench"
@@ -158,7 +266,7 @@ def shaped(args: argparse.Namespace, mpv: RealMpv) -> None:
     proc = None
     try:
         proc, ready = start_controlplane_in(NS, NS_IP, catalog_args(args.catalog))
-        asyncio.run(measure(ready, TITLES[args.catalog], args.shaped_reps, mpv,
+        asyncio.run(run_all(ready, TITLES[args.catalog], {}, args.shaped_reps, mpv,
                             "shaped 5 Mbit/s", max(args.settle, 0.8), **config_of(args)))
     finally:
         if proc is not None:
@@ -174,7 +282,7 @@ def _cleanup() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=15)
+    parser.add_argument("--reps", type=int, default=9)
     parser.add_argument("--shaped-reps", type=int, default=7)
     parser.add_argument("--catalog", choices=("test", "media"), default="test")
     parser.add_argument("--shaped", action="store_true")
@@ -182,16 +290,22 @@ def main() -> None:
                         help="a SessionConfig field for the engine, e.g. warm_edge=False")
     parser.add_argument("--settle", type=float, default=0.3,
                         help="idle seconds before each timed run (shaped: at least 0.8)")
+    parser.add_argument("--no-check", action="store_true",
+                        help="exit 0 even when a ratio is over its target")
     args = parser.parse_args()
     started = time.monotonic()
     mpv = create_mpv()
     try:
-        loopback(args, mpv)
+        ok = loopback(args, mpv)
         if args.shaped:
             shaped(args, mpv)
     finally:
         mpv.terminate()
     print(f"total {time.monotonic() - started:.0f} s")
+    if not ok and not args.no_check:
+        print(f"over target: cold > {COLD_MAX}x or prefetched > {PREFETCHED_MAX}x "
+              "libmpv direct", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import pytest
 
 from player.errors import ManifestError
 from player.mpv_seam import create_mpv
+from player.prefetch import prefetch_start
 from player.session import PlaybackSession, SessionConfig
 from tests.helpers.fake_catalog import encrypt_segment
 from tests.integration.test_bridge_mpv import RENDITIONS, SEGMENT_S, make_renditions
@@ -64,8 +65,14 @@ def _write_media_set(root: Path) -> None:
 
 
 class _Quiet(SimpleHTTPRequestHandler):
+    requests: list[str] = []  # noqa: RUF012  (the origin's request log: every path asked)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def do_GET(self) -> None:
+        _Quiet.requests.append(self.path)
+        super().do_GET()
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +182,36 @@ def test_the_cli_reports_an_unknown_average_bitrate_as_null(server: str) -> None
     known = _cli(f"{server}/master.m3u8", "--json", "--duration", "2", "--max-rung", "0")
     assert known.returncode == 0, known.stderr
     assert json.loads(known.stdout.strip().splitlines()[-1])["average_bitrate_bps"] == 400_000
+
+
+def test_a_prefetched_url_plays_without_asking_the_origin_twice(server: str) -> None:
+    url = f"{server}/enc/master.m3u8"
+
+    async def main() -> tuple[list[str], PlaybackSession]:
+        mpv = create_mpv(vo="null", ao="null")
+        before = len(_Quiet.requests)
+        config = SessionConfig(progress_interval_s=None, post_telemetry=False)
+        prefetched = await prefetch_start(None, url=url, config=config)
+        asked = _Quiet.requests[before:]
+        session = PlaybackSession.from_url(url, mpv, config=config, playback=prefetched)
+        try:
+            await session.play()
+        finally:
+            await session.stop()
+            mpv.terminate()
+        return asked, session
+
+    before = len(_Quiet.requests)
+    prefetched, session = asyncio.run(main())
+    assert session.error is None and "prefetched" in session.startup_ms
+    assert {"/enc/master.m3u8", "/key.bin", "/enc/180p/index.m3u8", "/enc/180p/s0.ts",
+            "/enc/180p/s1.ts"} <= set(prefetched)
+    everything = _Quiet.requests[before:]
+    assert {path: everything.count(path) for path in prefetched} == {p: 1 for p in prefetched}
+
+
+def test_the_cli_prefetches_a_url_and_plays_from_it(server: str) -> None:
+    result = _cli(f"{server}/enc/master.m3u8", "--json", "--duration", "1", "--prefetch")
+    assert result.returncode == 0, result.stderr
+    assert "Prefetched" in result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["ok"] is True
