@@ -129,6 +129,10 @@ async def start_playback(request: web.Request) -> web.Response:
         "manifest_url": b.url(f"/v1/playback/{session_id}/master.m3u8"),
         "steering_url": b.url(f"/v1/steering/{session_id}"),
         "license_url": b.key_uri(title.id),
+        # "clearkey": CENC cbcs, keys from the ClearKey licence endpoint at license_url (POST
+        # {"kids": [...]}, bearer token); "aes-128": GET license_url for the 16-byte key
+        "drm": "clearkey" if title.cenc else "aes-128",
+        "key_ids": [title.cenc_kid] if title.cenc_kid else [],
         "resume_position_s": resume,
         "duration_s": title.duration_s,
         "segment_duration_s": title.segment_duration_s,
