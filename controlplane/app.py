@@ -12,6 +12,7 @@ from controlplane.api import (
     auth,
     catalog,
     clearkey,
+    dash,
     licenses,
     pairing,
     playback,
@@ -38,7 +39,7 @@ def build_api_app(backend: Backend) -> web.Application:
     app = web.Application(middlewares=[server_time_middleware, error_middleware],
                           client_max_size=1024 * 1024)
     app[BACKEND] = backend
-    for module in (auth, pairing, activate, profiles, catalog, playback, licenses, clearkey,
+    for module in (auth, pairing, activate, profiles, catalog, playback, licenses, clearkey, dash,
                    progress,
                    telemetry):
         app.add_routes(module.routes)

@@ -108,3 +108,39 @@ def test_bad_licence_requests_get_a_json_error(
 def test_the_licence_needs_the_bearer_token(fleet: ReadyInfo, http: httpx.Client) -> None:
     r = http.post(f"{fleet.base_url}/v1/licenses/clearkey", json={"kids": [_b64url(bytes(16))]})
     assert r.status_code == 401
+
+
+def test_dash_serves_the_mpd_with_a_signed_base_url_per_edge_and_the_licence_url(
+        fleet: ReadyInfo, http: httpx.Client, cenc_catalog: Path) -> None:
+    from mpegdash.parser import MPEGDASHParser
+
+    device = new_device(http, fleet)
+    answer = device.post("/v1/playback", {"title_id": "open", "profile_id": device.profile_id,
+                                          "format": "dash"}).json()
+    assert answer["format"] == "dash" and answer["multivariant_playlist"] is None
+    assert answer["manifest_url"].endswith("/manifest.mpd")
+    r = http.get(answer["manifest_url"])
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/dash+xml")
+    mpd = MPEGDASHParser.parse(r.text)
+    bases = mpd.base_urls
+    assert [b.service_location for b in bases] == [p["id"] for p in answer["pathways"]]
+    assert len(bases) == len(fleet.edges) >= 2
+    adaptation = mpd.periods[0].adaptation_sets[0]
+    protections = {p.scheme_id_uri: p for p in adaptation.content_protections}
+    mp4 = protections["urn:mpeg:dash:mp4protection:2011"]
+    assert mp4.value == "cbcs" and mp4.cenc_default_kid.replace("-", "") == answer["key_ids"][0]
+    assert "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e" in protections
+    assert f"<dashif:laurl>{answer['license_url']}</dashif:laurl>" in r.text
+    # every BaseURL serves the segments the template names, as the pipeline stored them
+    template = adaptation.representations[0].segment_templates[0]
+    first = template.media.replace("$Number%05d$", "00000")
+    stored = (cenc_catalog / "titles/open" / first).read_bytes()
+    for base in bases:
+        assert http.get(base.base_url_value + first).content == stored
+
+
+def test_an_unknown_format_is_refused(fleet: ReadyInfo, http: httpx.Client) -> None:
+    device = new_device(http, fleet)
+    r = device.post("/v1/playback", {"title_id": "open", "profile_id": device.profile_id,
+                                     "format": "smooth"})
+    assert (r.status_code, r.json()["error"]) == (400, "bad_request")
