@@ -114,10 +114,13 @@ class SessionStart(SessionMpv):
                                                clock=self._clock)
             if self.config.max_rung is not None:
                 self.policy.max_rung = self.config.max_rung
+            cenc = CencKeys(dict(self.config.clear_keys), self._licence_post(http))
+            kids = _key_ids(playback.raw.get("key_ids")) if playback.drm == "clearkey" else ()
+            if kids:  # the licence alongside the first fragment's fetch (its request joins it)
+                self._spawn(cenc.get(kids, playback.license_url), "licence")
             fetcher = SegmentFetcher(
                 http, pool, mv,
-                Decryptor(keys, CencKeys(dict(self.config.clear_keys), self._licence_post(http)),
-                          verifier=self._verify_key_with_audio),
+                Decryptor(keys, cenc, verifier=self._verify_key_with_audio),
                 self.policy,
                 refresh_urls=self._refresh_urls,
                 reload_steering=self._steering_hook if self.steering else None,
@@ -290,3 +293,16 @@ class SessionStart(SessionMpv):
             self.telemetry.emit("error", code=event.get("code"), message=event.get("message"))
         else:
             log.debug("scheduler: %s", event)
+
+
+def _key_ids(raw: Any) -> tuple[bytes, ...]:
+    """The playback answer's ``key_ids`` (hex) as KIDs; anything malformed is left out."""
+    out = []
+    for item in raw if isinstance(raw, list) else ():
+        try:
+            kid = bytes.fromhex(item) if isinstance(item, str) else b""
+        except ValueError:
+            continue
+        if len(kid) == 16:
+            out.append(kid)
+    return tuple(out)
