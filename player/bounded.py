@@ -29,6 +29,8 @@ class BoundedResponse:
     status_code: int
     headers: httpx.Headers
     content: bytes
+    url: str = ""
+    """Where the body came from (after redirects, when they were followed)."""
 
     @property
     def text(self) -> str:
@@ -45,11 +47,13 @@ def _mib(n: int) -> str:
 
 async def get_bounded(http: httpx.AsyncClient, url: str, *, max_bytes: int, deadline_s: float,
                       what: str = "playlist", headers_timeout_s: float | None = None,
-                      timeout: float | None = None) -> BoundedResponse:
+                      timeout: float | None = None,
+                      follow_redirects: bool = False) -> BoundedResponse:
     """GET ``url`` and read its body, at most ``max_bytes`` of it within ``deadline_s`` (from the
     request to the last byte). Raises :class:`InputTooLarge` naming the limit; transport errors
     and :class:`TimeoutError` for no response headers within ``headers_timeout_s`` (default:
-    the deadline) propagate (the caller maps them). ``timeout``: httpx's per-read timeout."""
+    the deadline) propagate (the caller maps them). ``timeout``: httpx's per-read timeout;
+    ``follow_redirects``: httpx's (the response's ``url`` is then the last one)."""
     received = bytearray()
     headers_seen = False
     loop = asyncio.get_running_loop()
@@ -57,8 +61,10 @@ async def get_bounded(http: httpx.AsyncClient, url: str, *, max_bytes: int, dead
     first = min(deadline_s, headers_timeout_s) if headers_timeout_s is not None else deadline_s
     try:
         async with asyncio.timeout(first) as limit:
-            request = http.stream("GET", url) if timeout is None else http.stream(
-                "GET", url, timeout=timeout)
+            options: dict[str, Any] = {"follow_redirects": True} if follow_redirects else {}
+            if timeout is not None:
+                options["timeout"] = timeout
+            request = http.stream("GET", url, **options)
             async with request as response:
                 headers_seen = True
                 limit.reschedule(end)
@@ -74,7 +80,8 @@ async def get_bounded(http: httpx.AsyncClient, url: str, *, max_bytes: int, dead
                             f"The {what} at {url} is over the {_mib(max_bytes)} limit: the "
                             "server sent more and did not stop (a playlist that never ends, "
                             "or one too large to play).")
-                return BoundedResponse(response.status_code, response.headers, bytes(received))
+                return BoundedResponse(response.status_code, response.headers, bytes(received),
+                                       str(response.url))
     except TimeoutError:
         if not headers_seen:
             raise

@@ -238,7 +238,9 @@ class PathwayPlaylists:
         except (KeyError, StopIteration):
             raise ManifestError(f"Pathway {pathway} has no rendition {rendition_id}.") from None
         generation = self.generation
-        playlist = parse_media_playlist(await self._fetch(pathway, uri), uri)
+        known = self.multivariant.media.get(uri)  # DASH: the MPD described it already
+        playlist = known if known is not None else parse_media_playlist(
+            await self._fetch(pathway, uri), uri)
         if generation == self.generation:
             self._cache[key] = playlist
         log.debug("media playlist %s/%s: %d segments", pathway, rendition_id,

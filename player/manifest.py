@@ -140,6 +140,18 @@ class AudioRendition:
 
 
 @dataclass(frozen=True)
+class ContentProtection:
+    """A DASH ContentProtection descriptor: the hook for CENC decryption."""
+
+    scheme_id_uri: str
+    """``urn:mpeg:dash:mp4protection:2011`` (the common scheme) or a DRM system's UUID URN."""
+    value: str | None
+    """For the common scheme: ``cenc`` or ``cbcs``."""
+    default_kid: str | None
+    """``cenc:default_KID`` as written (a UUID), or None."""
+
+
+@dataclass(frozen=True)
 class Multivariant:
     pathways: tuple[Pathway, ...]
     """In the order the playlist lists them (the server's steering order)."""
@@ -151,6 +163,12 @@ class Multivariant:
     """Subtitle renditions per GROUP-ID."""
     audio: dict[str, tuple[AudioRendition, ...]] = field(default_factory=dict)
     """Audio renditions per GROUP-ID."""
+    media: dict[str, MediaPlaylist] = field(default_factory=dict)
+    """Media playlists known without a fetch, by the URI that names them (a variant's,
+    an audio or subtitle rendition's): DASH, whose MPD describes every segment
+    (:mod:`player.dash`). Empty for HLS: each media playlist is fetched from its URI."""
+    protection: tuple[ContentProtection, ...] = ()
+    """DASH ContentProtection descriptors of the presentation (empty: clear media)."""
 
     def audio_renditions(self, pathway_id: str | None = None) -> tuple[AudioRendition, ...]:
         """The separate audio renditions (with a URI) of ``pathway_id``'s variants (default:

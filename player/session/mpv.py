@@ -192,8 +192,8 @@ class SessionMpv(SessionLoops):
             if rendition is None or rendition.uri is None:
                 continue
             try:
-                playlist = parse_media_playlist(await self._fetch_text(rendition.uri),
-                                                rendition.uri)
+                playlist = mv.media.get(rendition.uri) or parse_media_playlist(
+                    await self._fetch_text(rendition.uri), rendition.uri)
                 parts = []
                 for segment in playlist.segments:
                     response = await http.get(segment.uri)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import Callable, Sequence
 
 from player.scheduler import Scheduler
 from player.segments import SegmentSourceError, SegmentStream
+from player.tscc import ContinuityStitcher
 
 
 def _starts(durations_s: Sequence[float]) -> list[float]:
@@ -36,6 +38,8 @@ class _Served:
         self._pending: int | None = None
         """mpv's last segment request before the scheduler was attached."""
         self._attached: asyncio.Future[None] | None = None
+        self._continuity = ContinuityStitcher()
+        """MPEG-TS: each PID's counter runs on across rendition switches (:mod:`player.tscc`)."""
 
     def announce(self, durations_s: Sequence[float], container: str = "ts") -> None:
         """The timeline before the scheduler has one (the playback answer's)."""
@@ -110,6 +114,8 @@ class _Served:
     async def segment(self, index: int) -> bytes:
         scheduler = await self._scheduler()
         data = await scheduler.segment(index)
+        if self.container == "ts":
+            data = self._continuity.stitch(index, data)
         buffered = scheduler.buffer.get(index)
         if buffered is not None:
             self.rungs[index] = buffered.rung
@@ -122,6 +128,9 @@ class _Served:
         """The scheduler's progressive delivery (the bridge prefers it)."""
         scheduler = await self._scheduler()
         stream = await scheduler.stream(index)
+        if self.container == "ts":
+            stream = dataclasses.replace(
+                stream, chunks=self._continuity.stitch_stream(index, stream.chunks))
         if stream.rung is not None:
             self.rungs[index] = stream.rung
         if self.first is None:

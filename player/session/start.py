@@ -18,7 +18,6 @@ from player.edgepool import EdgePool
 from player.errors import ManifestError, NoEdgeError, PlayerError
 from player.fetcher import SegmentFetcher
 from player.keysource import CencKeys, Post, licence_poster
-from player.manifest import parse_multivariant
 from player.scheduler import Scheduler
 from player.session.config import tls_context
 from player.session.mpv import SessionMpv
@@ -93,7 +92,8 @@ class SessionStart(SessionMpv):
                 key = self._startup(keys.get(playback.license_url), "key")
         try:
             if playback.multivariant_playlist is not None:  # inline: parse it now
-                mv = parse_multivariant(playback.multivariant_playlist, playback.manifest_url)
+                mv = await self._manifest_of(playback.multivariant_playlist,
+                                             playback.manifest_url)
                 self._mark("multivariant")
             else:
                 if playback.pathways and self.config.warm_edge:

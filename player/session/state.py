@@ -20,6 +20,7 @@ from player.api.models import Playback
 from player.audio import AudioRoutes
 from player.bounded import BoundedResponse, check_segment_count, get_bounded
 from player.bridge import LoopbackBridge
+from player.dash import index_fetcher, load_mpd, looks_like_mpd
 from player.edgepool import EdgePool
 from player.errors import LicenseError, ManifestError, PlayerError
 from player.manifest import Multivariant, parse_multivariant
@@ -232,19 +233,54 @@ class SessionState:
         return Playback.plain(self.url, session_id=f"local-{uuid.uuid4().hex[:12]}")
 
     async def _fetch_multivariant(self, url: str) -> Multivariant:
-        text = await self._fetch_text(url)
-        if self.cp is None and _is_media_playlist(text):  # a bare media playlist URL
-            return Multivariant.single(url)
+        """The manifest at ``url`` as the one model: HLS or DASH, decided by content (the
+        only place that decides; docs/engine.md, *DASH*)."""
+        if self.cp is not None:
+            return await self._manifest_of(await self.cp.fetch_text(url), url)
+        # A URL typed or pasted by a user may redirect (http → https, a short link): what it
+        # names resolves against where the manifest really is.
+        response = await self._get(url, "manifest", follow_redirects=True)
+        base = response.url or url
+        if looks_like_mpd(response.content, response.headers.get("Content-Type")):
+            return await self._load_dash(response.content, base)
+        text = self._playlist_text(response, url)
+        if _is_media_playlist(text):  # a bare media playlist URL
+            return Multivariant.single(base)
+        return parse_multivariant(text, base)
+
+    async def _manifest_of(self, text: str, url: str) -> Multivariant:
+        """The control plane's manifest (fetched, or inline in the playback answer) as the
+        model: HLS or DASH by content."""
+        if looks_like_mpd(text):
+            return await self._load_dash(text, url)
         return parse_multivariant(text, url)
 
-    async def _get(self, url: str, what: str) -> BoundedResponse:
+    async def _load_dash(self, body: str | bytes, url: str) -> Multivariant:
+        """A DASH MPD mapped into the model (a SegmentBase's index fetched with the session's
+        client, bounded like a playlist)."""
+        assert self._http is not None
+        limits = self.config.fetch
+        fetch = index_fetcher(self._http, max_bytes=limits.max_playlist_bytes,
+                              deadline_s=limits.playlist_deadline_s)
+        # An encrypted MPD plays when the engine has its keys (CENC in the engine: the init's
+        # protection names the KIDs); without them the first segment fails with LicenseError.
+        mv = await load_mpd(body, url, fetch, max_segments=limits.max_playlist_segments,
+                            allow_protected=True)
+        log.info("DASH manifest %s: %d pathways, %d video renditions, %d audio", url,
+                 len(mv.pathways), len(mv.pathways[0].variants),
+                 len(mv.audio_renditions()))
+        return mv
+
+    async def _get(self, url: str, what: str, *,
+                   follow_redirects: bool = False) -> BoundedResponse:
         """GET ``url`` with the session's client, no bearer token (the plain URL's path); the
         body bounded by the fetch config's playlist limits."""
         assert self._http is not None
         limits = self.config.fetch
         try:
             response = await get_bounded(self._http, url, max_bytes=limits.max_playlist_bytes,
-                                         deadline_s=limits.playlist_deadline_s, what=what)
+                                         deadline_s=limits.playlist_deadline_s, what=what,
+                                         follow_redirects=follow_redirects)
         except httpx.HTTPError as exc:
             raise ManifestError(f"The {what} could not be fetched from {url} "
                                 f"({type(exc).__name__}).") from exc
@@ -258,14 +294,15 @@ class SessionState:
     async def _fetch_text(self, url: str) -> str:
         if self.cp is not None:
             return await self.cp.fetch_text(url)
-        limits = self.config.fetch
-        response = await self._get(url, "playlist")
+        return self._playlist_text(await self._get(url, "playlist"), url)
+
+    def _playlist_text(self, response: BoundedResponse, url: str) -> str:
         if not looks_like_playlist(response.content):  # say what it is, from its bytes
-            raise ManifestError(f"{url} is not an HLS playlist: the server sent "
-                                f"{describe_body(response.content)}.")
+            raise ManifestError(f"{url} is not an HLS playlist or a DASH manifest: the server "
+                                f"sent {describe_body(response.content)}.")
         text = response.text
         if _is_media_playlist(text):
-            check_segment_count(text, url, limits.max_playlist_segments)
+            check_segment_count(text, url, self.config.fetch.max_playlist_segments)
         return text
 
     async def _fetch_json(self, url: str) -> Any:

@@ -2,14 +2,15 @@
 
     dbus-run-session -- scripts/in-test-session.sh \\
         .venv/bin/python -m tests.bench.fuzz [--seconds 300] [--seed 1]
-        [--only controlplane|playlist]
+        [--only controlplane|playlist|mpd]
 
 *controlplane*: a bundled control plane on the fake catalog (its own temporary state, one edge);
 every JSON-bodied endpoint (docs/protocol.md) fed mutated bodies over HTTP by
 ``tests/integration/test_controlplane_fuzz.py``'s target: no 500, no traceback in an answer or in
 the server's log, every error the JSON shape, the server's RSS growth reported. *playlist*:
 ``tests/unit/player/test_manifest_fuzz.py``'s target in this process: a parsed playlist or a
-ManifestError, nothing else.
+ManifestError, nothing else. *mpd*: ``tests/unit/player/test_dash_fuzz.py``'s target: a DASH
+MPD read into the model or a ManifestError.
 """
 
 from __future__ import annotations
@@ -40,13 +41,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=300.0, help="per fuzzer (default 300)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--only", choices=("controlplane", "playlist"))
+    parser.add_argument("--only", choices=("controlplane", "playlist", "mpd"))
     args = parser.parse_args()
     failed = False
     if args.only in (None, "playlist"):
         from tests.unit.player.test_manifest_fuzz import SEEDS, parse_both
         stats = run(parse_both, Mutator(args.seed), SEEDS, seconds=args.seconds)
         report("playlist", stats)
+        failed |= bool(stats.findings)
+    if args.only in (None, "mpd"):
+        from tests.unit.player.test_dash_fuzz import SEEDS as MPD_SEEDS
+        from tests.unit.player.test_dash_fuzz import read
+        stats = run(read, Mutator(args.seed), MPD_SEEDS, seconds=args.seconds)
+        report("mpd", stats)
         failed |= bool(stats.findings)
     if args.only in (None, "controlplane"):
         from tests.integration.test_controlplane_fuzz import fuzz_controlplane

