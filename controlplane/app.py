@@ -11,6 +11,8 @@ from controlplane.api import (
     admin,
     auth,
     catalog,
+    clearkey,
+    dash,
     licenses,
     pairing,
     playback,
@@ -37,7 +39,8 @@ def build_api_app(backend: Backend) -> web.Application:
     app = web.Application(middlewares=[server_time_middleware, error_middleware],
                           client_max_size=1024 * 1024)
     app[BACKEND] = backend
-    for module in (auth, pairing, activate, profiles, catalog, playback, licenses, progress,
+    for module in (auth, pairing, activate, profiles, catalog, playback, licenses, clearkey, dash,
+                   progress,
                    telemetry):
         app.add_routes(module.routes)
 

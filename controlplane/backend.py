@@ -35,10 +35,18 @@ class Backend:
         return f"{self.base_url}{path}"
 
     def key_uri(self, title_id: str) -> str:
+        """What a title's key lines name: the ClearKey licence endpoint (CENC titles) or the
+        title's AES-128 key."""
+        title = self.catalog.titles.get(title_id)
+        if title is not None and title.cenc:
+            return self.url(CLEARKEY_PATH)
         return self.url(f"/v1/licenses/streaming/{title_id}")
 
     def art_url(self, title_id: str, kind: str) -> str:
         return self.url(f"/v1/art/{title_id}/{kind}.jpg")
 
+
+CLEARKEY_PATH = "/v1/licenses/clearkey"
+"""The W3C ClearKey licence endpoint (:mod:`controlplane.api.clearkey`)."""
 
 BACKEND = web.AppKey("backend", Backend)

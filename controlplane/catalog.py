@@ -15,11 +15,14 @@ Layout of a catalog directory (written by :mod:`controlplane.pipeline`)::
     titles/{id}/subs/{lang}.vtt        WebVTT subtitles, one file per language
 
 A title whose ``segment_container`` is ``"fmp4"`` (CMAF, the generated default since format 2)
-has instead, per rendition, ``init.mp4`` (clear, after ``EXT-X-MAP`` in the playlist) and
-``seg_00000.m4s``.. (video only, encrypted as above), one audio rendition per language in
-``audio/{lang}/`` (the same files), segmented WebVTT in ``subs/{lang}/index.m3u8`` +
-``seg_00000.vtt``.. (clear), and ``manifest.mpd`` (DASH, the same segments before encryption);
-see :mod:`controlplane.pipeline.cmaf`.
+has instead, per rendition, ``init.mp4`` (after ``EXT-X-MAP`` in the playlist) and
+``seg_00000.m4s``.. (video only), one audio rendition per language in ``audio/{lang}/`` (the
+same files), segmented WebVTT in ``subs/{lang}/index.m3u8`` + ``seg_00000.vtt``.. (clear), and
+``manifest.mpd`` (DASH, the same segments); see :mod:`controlplane.pipeline.cmaf`. With a
+``cenc_kid`` (format 3) its samples are CENC ``cbcs`` with ``key.bin`` under that key ID, and
+the playlists' key line is ``#EXT-X-KEY:METHOD=SAMPLE-AES,URI="__KEY_URI__",KEYFORMAT=
+"urn:uuid:e2719d58-…"`` (ClearKey: the edge puts the licence URL in place); without one (a
+format-2 catalog) every segment is whole-segment AES-128 as above.
     titles/{id}/trickplay/thumbs.vtt   WebVTT thumbnail index: cues point at
                                        sprite_NNN.jpg#xywh=x,y,w,h in the same folder
 """
@@ -31,10 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CATALOG_FORMAT = 2
-"""2: titles carry ``segment_container`` (``ts`` or ``fmp4``: CMAF with separate audio)."""
-READABLE_FORMATS = (1, 2)
-"""Format 1 is format 2 with every title in MPEG-TS."""
+CATALOG_FORMAT = 3
+"""2: titles carry ``segment_container`` (``ts`` or ``fmp4``: CMAF with separate audio);
+3: CMAF titles carry ``cenc_kid`` (CENC ``cbcs``, ClearKey licences)."""
+READABLE_FORMATS = (1, 2, 3)
+"""Format 1 is format 2 with every title in MPEG-TS; format 2 is 3 with AES-128 everywhere."""
 FMP4 = "fmp4"
 TS = "ts"
 KEY_URI_PLACEHOLDER = "__KEY_URI__"
@@ -89,6 +93,13 @@ class Title:
     segment_container: str = TS
     """``"ts"`` (video and every audio track muxed) or ``"fmp4"`` (CMAF: video renditions,
     separate audio renditions in ``audio/{lang}/``, segmented WebVTT in ``subs/{lang}/``)."""
+    cenc_kid: str | None = None
+    """The key ID (32 hex digits) of a title encrypted with CENC ``cbcs`` (its key is
+    ``key.bin``); None: whole-segment AES-128 with ``key.bin``."""
+
+    @property
+    def cenc(self) -> bool:
+        return self.cenc_kid is not None
 
     @property
     def separate_audio(self) -> bool:
@@ -148,7 +159,17 @@ def _title_from_json(raw: dict[str, Any]) -> Title:
         trickplay_interval_s=float(raw.get("trickplay_interval_s", 10.0)),
         extra={k: v for k, v in raw.items() if k.startswith("x_")},
         segment_container=_container(raw.get("segment_container", TS)),
+        cenc_kid=_kid(raw.get("cenc_kid")),
     )
+
+
+def _kid(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 32 or \
+            any(c not in "0123456789abcdef" for c in value):
+        raise ValueError(f"cenc_kid {value!r} is not 32 lower-case hex digits")
+    return value
 
 
 def _container(value: object) -> str:
@@ -183,6 +204,8 @@ def load_catalog(root: Path) -> Catalog:
                         if not (tdir / "audio" / t.language / "index.m3u8").is_file()]
         if not (tdir / "key.bin").is_file():
             missing.append("key.bin")
+        if title.cenc and not title.separate_audio:
+            missing.append("CMAF segments (cenc_kid on an MPEG-TS title)")
         if missing:
             raise CatalogError(f"{title.id}: missing {', '.join(missing)}")
     return Catalog(root=root, titles=titles, profile=str(raw.get("profile", "default")))
@@ -207,6 +230,7 @@ def title_to_json(title: Title) -> dict[str, Any]:
         "subtitles": [_track_json(t) for t in title.subtitles],
         "trickplay_interval_s": title.trickplay_interval_s,
         "segment_container": title.segment_container,
+        **({"cenc_kid": title.cenc_kid} if title.cenc_kid else {}),
         **title.extra,
     }
 

@@ -266,7 +266,7 @@ class DownloadManager(Adding):
         lic = lib.license_of(d)
         key = lib.device_key().unwrap(lic.wrapped_key, lic.license_id)
         layout = Layout.of(d.info, d.rendition, [s.duration_s for s in lib.journal.segments(d.id)])
-        fetcher = open_fetcher(self.http, mv, reload, key)
+        fetcher = open_fetcher(self.http, mv, reload, key, lic.key_ids)
         try:
             if d.rendition not in fetcher.playlists.ladder:
                 raise OfflineError(f"The service no longer offers the quality this download "

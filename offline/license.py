@@ -44,6 +44,8 @@ class OfflineLicense:
     wrapped_key: Mapping[str, str]
     signed: Mapping[str, Any]
     """What the control plane sent (``license``, ``signature``, ``key_id``): kept as is."""
+    key_ids: tuple[bytes, ...] = ()
+    """CENC titles: the KIDs (16 bytes each) whose key is the wrapped content key."""
 
     def to_json(self) -> str:
         return json.dumps({k: self.signed[k] for k in ("license", "signature", "key_id")
@@ -85,9 +87,17 @@ def verify(signed: Mapping[str, Any], public_key_raw: bytes) -> OfflineLicense:
             expires_at=float(p["expires_at"]), playback_window_s=float(p["playback_window_s"]),
             first_played_at=None if first is None else float(first),
             server_time=float(p["server_time"]), wrapped_key=dict(p["wrapped_key"]),
-            signed={k: signed[k] for k in ("license", "signature", "key_id") if k in signed})
+            signed={k: signed[k] for k in ("license", "signature", "key_id") if k in signed},
+            key_ids=_kids(p.get("key_ids") or []))
     except (ValueError, TypeError, KeyError) as exc:
         raise _invalid(f"unreadable payload: {exc}") from None
+
+
+def _kids(raw: Any) -> tuple[bytes, ...]:
+    kids = tuple(bytes.fromhex(str(k)) for k in raw)
+    if any(len(k) != 16 for k in kids):
+        raise ValueError("a key ID is not 16 bytes")
+    return kids
 
 
 def from_json(text: str, public_key_raw: bytes) -> OfflineLicense:

@@ -101,6 +101,9 @@ class Track:
     channels: str | None = None
     sealed: bool = False
     """Media segments that came in the clear, sealed at rest here (init segments always are)."""
+    cenc: bool = False
+    """Media segments CENC-encrypted (``SAMPLE-AES``: the init segment's ``tenc`` names the
+    KID), stored as served; played with the license's keys per KID."""
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "rendition": self.rendition, "container": self.container,
@@ -109,7 +112,7 @@ class Track:
                 "media": [[m.part, m.segment, m.duration_s, m.init] for m in self.media],
                 "inits": [list(i) for i in self.inits], "language": self.language,
                 "name": self.name, "default": self.default, "channels": self.channels,
-                "sealed": self.sealed}
+                "sealed": self.sealed, "cenc": self.cenc}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Track:
@@ -120,7 +123,7 @@ class Track:
                          for p, s, d, i in raw["media"]),
                    tuple((int(p), int(s)) for p, s in raw.get("inits") or ()),
                    raw.get("language"), raw.get("name"), bool(raw.get("default")),
-                   raw.get("channels"), bool(raw.get("sealed")))
+                   raw.get("channels"), bool(raw.get("sealed")), bool(raw.get("cenc")))
 
     def init_segment(self, part: int) -> int | None:
         """The first segment index using init part ``part`` (None: not one of this track's)."""
@@ -209,7 +212,7 @@ def track_of(kind: str, rendition: str, playlist: MediaPlaylist, first_part: int
                   first.sequence, tuple(media), tuple(inits),
                   audio.language if audio else None, audio.name if audio else None,
                   audio.default if audio else False, audio.channels if audio else None,
-                  sealed=key is None)
+                  sealed=key is None, cenc=key is not None and key.cenc)
     return track, part
 
 

@@ -17,6 +17,7 @@ which the control plane hears about once the device is online.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import math
@@ -133,7 +134,7 @@ class LocalEdge:
         lines = ["#EXTM3U", f"#EXT-X-VERSION:{6 if track.inits else 3}",
                  f"#EXT-X-TARGETDURATION:{target}",
                  f"#EXT-X-MEDIA-SEQUENCE:{track.media_sequence}", "#EXT-X-PLAYLIST-TYPE:VOD"]
-        if track.encrypted:
+        if track.encrypted and not track.cenc:  # CENC: the init's tenc, the session's keys
             iv = f",IV=0x{track.iv}" if track.iv else ""
             lines.append(f'#EXT-X-KEY:METHOD=AES-128,URI="key"{iv}')
         init: int | None = None
@@ -252,6 +253,10 @@ class OfflineSession(PlaybackSession):
             lambda: [r.index for r in rows if not lib.store.segment_path(d.id, r.index).exists()])
         if missing:
             raise damaged(missing)
+        kids = lib.license_of(d).key_ids
+        if kids:  # CENC: the one title key under each KID the signed license names
+            self.config = dataclasses.replace(
+                self.config, clear_keys=tuple((kid, self._content_key) for kid in kids))
         edge = self.edge = LocalEdge(lib, lib.get(d.id), self._content_key)
         if edge.layout.separate_audio and not edge.layout.audio:
             raise OfflineError("This download has no sound: the title's audio is a separate "

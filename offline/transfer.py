@@ -37,6 +37,7 @@ from player.edgepool import EdgePool, EdgePoolConfig
 from player.errors import LicenseError, ManifestError, NoEdgeError
 from player.fetchbase import Failed, UrlExpired, describe
 from player.fetcher import SegmentFetcher
+from player.keysource import CencKeys
 from player.manifest import parse_media_playlist
 from player.presentation import Multivariant
 from player.webvtt import merge_segments
@@ -89,9 +90,11 @@ class Steady:
 
 def open_fetcher(http: httpx.AsyncClient, multivariant: Multivariant,
                  reload: Callable[[], Awaitable[Multivariant]],
-                 content_key: bytes | None) -> SegmentFetcher:
+                 content_key: bytes | None,
+                 key_ids: Sequence[bytes] = ()) -> SegmentFetcher:
     """The engine's fetcher over ``multivariant``'s edges; ``content_key`` decrypts AES-128
-    segments (None: none may be fetched yet, only playlists)."""
+    segments (None: none may be fetched yet, only playlists), and CENC fragments under each of
+    ``key_ids`` (the license's KIDs), so that every fragment is checked as it is stored."""
 
     async def key(uri: str) -> bytes:
         if content_key is None:
@@ -99,7 +102,8 @@ def open_fetcher(http: httpx.AsyncClient, multivariant: Multivariant,
         return content_key
 
     pool = EdgePool.from_multivariant(multivariant, http, config=EdgePoolConfig())
-    return SegmentFetcher(http, pool, multivariant, Decryptor(KeyCache(key)), Steady(),
+    cenc = CencKeys({kid: content_key for kid in key_ids} if content_key is not None else {})
+    return SegmentFetcher(http, pool, multivariant, Decryptor(KeyCache(key), cenc), Steady(),
                           buffer_s=lambda: PATIENCE_S, refresh_urls=reload,
                           reload_manifest=reload)
 

@@ -47,6 +47,8 @@ def _signed(b: Backend, row: sqlite3.Row, device_public_key: str) -> dict[str, A
         "playback_window_s": b.policy.offline_playback_window_s,
         "first_played_at": row["first_played_at"],
         "server_time": b.clock.now(),
+        # CENC titles: the KIDs the wrapped key decrypts (signed, so they cannot be swapped)
+        "key_ids": [kid] if (kid := _cenc_kid(b, row["title_id"])) else [],
         "wrapped_key": wrap_content_key(
             b.catalog.content_key(row["title_id"]), base64.b64decode(device_public_key), row["id"]
         ),
@@ -54,6 +56,11 @@ def _signed(b: Backend, row: sqlite3.Row, device_public_key: str) -> dict[str, A
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return {"license": b64(raw), "signature": b64(b.keys.sign(raw)), "key_id": b.keys.key_id,
             "payload": payload}
+
+
+def _cenc_kid(b: Backend, title_id: str) -> str | None:
+    title = b.catalog.titles.get(title_id)
+    return title.cenc_kid if title is not None else None
 
 
 def _own_license(b: Backend, caller: Caller, license_id: str) -> sqlite3.Row:

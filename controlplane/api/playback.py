@@ -22,7 +22,7 @@ from controlplane.api.auth import authenticate
 from controlplane.api.catalog import entitled_title, lookup_title, refusal
 from controlplane.backend import BACKEND, Backend
 from controlplane.catalog import Title
-from controlplane.errors import ApiError, json_body
+from controlplane.errors import ApiError, field, json_body
 
 routes = web.RouteTableDef()
 
@@ -112,6 +112,12 @@ async def start_playback(request: web.Request) -> web.Response:
     b = request.app[BACKEND]
     body = await json_body(request)
     title, profile = entitled_title(b, caller, body)
+    fmt = field(body, "format", str, required=False) or "hls"
+    if fmt not in ("hls", "dash"):
+        raise ApiError(400, "bad_request", "field 'format' must be 'hls' or 'dash'")
+    if fmt == "dash" and not title.separate_audio:
+        raise ApiError(400, "format_unavailable", f"{title.name} has no DASH manifest "
+                       "(MPEG-TS title); ask for hls")
     session_id = secrets.token_urlsafe(18)
     b.db.execute(
         "INSERT INTO playback_sessions VALUES (?, ?, ?, ?, ?, ?)",
@@ -129,6 +135,10 @@ async def start_playback(request: web.Request) -> web.Response:
         "manifest_url": b.url(f"/v1/playback/{session_id}/master.m3u8"),
         "steering_url": b.url(f"/v1/steering/{session_id}"),
         "license_url": b.key_uri(title.id),
+        # "clearkey": CENC cbcs, keys from the ClearKey licence endpoint at license_url (POST
+        # {"kids": [...]}, bearer token); "aes-128": GET license_url for the 16-byte key
+        "drm": "clearkey" if title.cenc else "aes-128",
+        "key_ids": [title.cenc_kid] if title.cenc_kid else [],
         "resume_position_s": resume,
         "duration_s": title.duration_s,
         "segment_duration_s": title.segment_duration_s,
@@ -143,6 +153,11 @@ async def start_playback(request: web.Request) -> web.Response:
         # before its first segment. Reloads (fresh tokens, new steering order) use manifest_url.
         "multivariant_playlist": multivariant_playlist(b, session_id, title) if pathways else None,
     }
+    if fmt == "dash":  # the same segments, described by the MPD (controlplane/api/dash.py)
+        out.update(format="dash", multivariant_playlist=None,
+                   manifest_url=b.url(f"/v1/playback/{session_id}/manifest.mpd"))
+    else:
+        out["format"] = "hls"
     if pathways:
         base = media_base(b, pathways[0][1], title)
         out["thumbnails"] = {"interval_s": title.trickplay_interval_s,

@@ -1,13 +1,14 @@
-"""CMAF packaging: Shaka Packager segments the encoded title, then the pipeline protects it.
+"""CMAF packaging: Shaka Packager segments and encrypts (CENC ``cbcs``) the encoded title.
 
 Input: one video-only MP4 per rung (``work_dir/{rung}.mp4``, keyframes every segment), the
 title's audio MP4 (one AAC track per language) and one WebVTT file per subtitle language.
 Shaka Packager writes, in one run, the fragmented-MP4 segments of every video rung and audio
-language, segmented WebVTT, an HLS multivariant playlist and a DASH MPD over the same segments.
-The pipeline then encrypts every media segment (whole-segment AES-128, the title's key, IV =
-media sequence number; :mod:`~controlplane.pipeline.encrypt`, :func:`~controlplane.pipeline.
-playlist.key_line`) and writes each media playlist with ``EXT-X-MAP`` (the init segment stays
-clear) and the key line. Title layout::
+language, encrypted with CENC ``cbcs`` (the title's key, its key ID; :mod:`~controlplane.
+pipeline.cenc`), segmented WebVTT, an HLS multivariant playlist and a DASH MPD over the same
+segments. The pipeline then moves the segments into the title folder and writes each media
+playlist with ``EXT-X-MAP`` and a ``SAMPLE-AES`` key line naming the ClearKey licence URL
+(placeholder, filled at serve time), and adds a ClearKey ``ContentProtection`` to the MPD.
+Title layout::
 
     {rung}/index.m3u8, init.mp4, seg_00000.m4s..     video (H.264), one folder per rung
     audio/{lang}/index.m3u8, init.mp4, seg_..m4s     AAC, one rendition per language
@@ -15,11 +16,10 @@ clear) and the key line. Title layout::
     subs/{lang}.vtt                                  the whole WebVTT file, as in MPEG-TS titles
     manifest.mpd, master.m3u8                        Shaka's DASH MPD and HLS multivariant playlist
 
-``master.m3u8`` is the packager's multivariant playlist: its relative URIs name the protected media
-playlists, so it plays as is once the key URI is filled in (the control plane writes its own,
-with a pathway per edge). ``manifest.mpd`` describes the segments as the packager wrote them,
-before the AES-128 layer (which DASH cannot express): it is for CENC packaging, which replaces
-AES-128, and nothing serves it yet.
+``master.m3u8`` is the packager's multivariant playlist: its relative URIs name the media
+playlists the pipeline wrote, so it plays as is once the licence URI is filled in (the control
+plane writes its own, with a pathway per edge). ``manifest.mpd`` describes the same segments
+(the control plane serves it with a BaseURL per edge).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlplane.catalog import Rendition
-from controlplane.pipeline.encrypt import encrypt_segment
+from controlplane.pipeline.cenc import add_clearkey_to_mpd, packager_key_args
 from controlplane.pipeline.errors import PipelineError
 from controlplane.pipeline.ladder import Rung
 from controlplane.pipeline.playlist import INIT_SEGMENT, media_playlist, read_segments
@@ -62,7 +62,8 @@ class PackagedCmaf:
 
 
 def packager_args(inputs: CmafInputs, rungs: tuple[Rung, ...], segment_s: float) -> list[str]:
-    """Shaka Packager's stream descriptors and flags; outputs relative to its working dir."""
+    """Shaka Packager's stream descriptors and flags (without the key: :func:`~controlplane.
+    pipeline.cenc.packager_key_args`); outputs relative to its working dir."""
     args = []
     for rung in rungs:
         args.append(f"in={inputs.video[rung.id]},stream=video,"
@@ -90,23 +91,24 @@ def _outputs(folder: str, extension: str, *, init: bool = False) -> str:
 
 def package_cmaf(
     packager: str, inputs: CmafInputs, *, rungs: tuple[Rung, ...], stage: Path,
-    title_dir: Path, key: bytes, frame_rate: float, segment_s: float, what: str,
+    title_dir: Path, key: bytes, kid: bytes, frame_rate: float, segment_s: float, what: str,
 ) -> PackagedCmaf:
-    """Package into ``stage`` (an empty scratch folder), then protect into ``title_dir``.
-    Clear segments are deleted as they are encrypted, so disk use stays near one copy."""
+    """Package and encrypt into ``stage`` (an empty scratch folder), then move the segments
+    into ``title_dir`` with their media playlists (so disk use stays near one copy)."""
     stage.mkdir(parents=True, exist_ok=True)
-    run_packager(packager, packager_args(inputs, rungs, segment_s), cwd=stage, what=what)
+    run_packager(packager, [*packager_args(inputs, rungs, segment_s),
+                            *packager_key_args(kid, key)], cwd=stage, what=what)
     codecs = variant_codecs((stage / "master.m3u8").read_text(encoding="utf-8"))
     audio_peak, audio_average = 0.0, 0.0
     for track in inputs.audio_tracks:
         folder = f"{AUDIO_DIR}/{track.language}"
-        sizes, durations = _protect(stage / folder, title_dir / folder, key)
+        sizes, durations = _install(stage / folder, title_dir / folder)
         peak, average = _rates(sizes, durations)
         audio_peak, audio_average = max(audio_peak, peak), max(audio_average, average)
     renditions: list[Rendition] = []
     reference: list[float] | None = None
     for rung in rungs:
-        sizes, durations = _protect(stage / rung.id, title_dir / rung.id, key)
+        sizes, durations = _install(stage / rung.id, title_dir / rung.id)
         if reference is None:
             reference = durations
         elif len(durations) != len(reference) or any(
@@ -123,34 +125,37 @@ def package_cmaf(
     for language in inputs.subtitles:
         folder = f"{SUBS_DIR}/{language}"
         shutil.copytree(stage / folder, title_dir / folder)
-    for name in ("manifest.mpd", "master.m3u8"):
-        shutil.copyfile(stage / name, title_dir / name)
+    shutil.copyfile(stage / "master.m3u8", title_dir / "master.m3u8")
+    mpd = (stage / "manifest.mpd").read_text(encoding="utf-8")
+    (title_dir / "manifest.mpd").write_text(add_clearkey_to_mpd(mpd, kid), encoding="utf-8")
     assert reference is not None
     return PackagedCmaf(tuple(renditions), tuple(reference))
 
 
-def _protect(src: Path, dst: Path, key: bytes) -> tuple[list[int], list[float]]:
-    """Encrypt the segments of the packager's playlist in ``src`` into ``dst``, copy the init
-    segment and write the protected media playlist; (encrypted sizes, durations)."""
+def _install(src: Path, dst: Path) -> tuple[list[int], list[float]]:
+    """Move the encrypted segments of the packager's playlist in ``src`` into ``dst``, copy
+    the init segment and write the media playlist; (segment sizes, durations)."""
     segments = read_segments(src / "index.m3u8")
     if not segments:
         raise PipelineError(f"the packager wrote no segments for {src.name}")
+    init = (src / INIT_SEGMENT).read_bytes()
+    if b"tenc" not in init:
+        raise PipelineError(f"{src.name}: the packager did not encrypt (no tenc in the init)")
     dst.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src / INIT_SEGMENT, dst / INIT_SEGMENT)
+    (dst / INIT_SEGMENT).write_bytes(init)
     sizes: list[int] = []
     for seq, segment in enumerate(segments):
         expected = f"seg_{seq:05d}.m4s"
         if segment.uri != expected:
             raise PipelineError(f"{src.name}: segment {seq} is {segment.uri}, not {expected}")
-        plain = (src / segment.uri).read_bytes()
-        if plain[4:8] not in (b"styp", b"moof"):
-            raise PipelineError(f"{src.name}/{segment.uri} is not a fragmented-MP4 segment")
-        sealed = encrypt_segment(plain, key, seq)
-        (dst / segment.uri).write_bytes(sealed)
-        (src / segment.uri).unlink()
-        sizes.append(len(sealed))
+        with (src / segment.uri).open("rb") as head:
+            if head.read(8)[4:8] not in (b"styp", b"moof"):
+                raise PipelineError(f"{src.name}/{segment.uri} is not a fragmented-MP4 segment")
+        sizes.append((src / segment.uri).stat().st_size)
+        shutil.move(src / segment.uri, dst / segment.uri)
     durations = [s.duration_s for s in segments]
-    (dst / "index.m3u8").write_text(media_playlist(durations, fmp4=True), encoding="utf-8")
+    (dst / "index.m3u8").write_text(media_playlist(durations, fmp4=True, cenc=True),
+                                    encoding="utf-8")
     return sizes, durations
 
 

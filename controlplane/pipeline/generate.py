@@ -2,7 +2,8 @@
 
 prepare: key, poster/backdrop, the stills, the audio tracks and the trick-play sprites.
 encode: one ffmpeg run per group of rungs (see :func:`ladder.split_for_parallel`).
-finish: package and encrypt (CMAF: Shaka Packager, :mod:`~controlplane.pipeline.cmaf`; TS:
+finish: package and encrypt (CMAF: Shaka Packager, CENC ``cbcs``, :mod:`~controlplane.pipeline.
+cmaf`; TS: AES-128,
 :mod:`~controlplane.pipeline.package`), trick-play index, subtitles, manifest; returns the
 ``Title``.
 """
@@ -17,6 +18,7 @@ from controlplane.catalog import FMP4, TS, Rendition, Title, Track
 from controlplane.pipeline.art import ArtText, render_art
 from controlplane.pipeline.audio import encode_tones
 from controlplane.pipeline.canvas import Gradient
+from controlplane.pipeline.cenc import derive_kid
 from controlplane.pipeline.cmaf import CmafInputs, package_cmaf
 from controlplane.pipeline.encode import encode_ladder, synthetic_inputs
 from controlplane.pipeline.encrypt import new_key
@@ -151,6 +153,7 @@ def finish_title(job: TitleJob, prepared: Prepared) -> Title:
         trickplay_interval_s=float(settings.trickplay_interval_s),
         extra={"x_origin": "generated"},
         segment_container=FMP4 if job.cmaf else TS,
+        cenc_kid=derive_kid(spec.id).hex() if job.cmaf else None,
     )
 
 
@@ -189,7 +192,7 @@ def _finish_cmaf(
         CmafInputs(video={r.id: job.work_dir / f"{r.id}.mp4" for r in job.profile.ladder},
                    audio=prepared.audio, audio_tracks=AUDIO_TRACKS, subtitles=plain),
         rungs=job.profile.ladder, stage=job.work_dir / "cmaf", title_dir=job.title_dir,
-        key=prepared.key, frame_rate=float(settings.frame_rate),
+        key=prepared.key, kid=derive_kid(job.spec.id), frame_rate=float(settings.frame_rate),
         segment_s=settings.segment_duration_s, what=f"packaging {job.spec.name!r}",
     )
     return packaged.segment_durations_s, packaged.renditions

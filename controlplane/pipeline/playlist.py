@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlplane.catalog import KEY_URI_PLACEHOLDER
+from controlplane.pipeline.cenc import cenc_key_line
 from controlplane.pipeline.errors import PipelineError
 
 
@@ -48,11 +49,14 @@ def key_line(key_uri: str = KEY_URI_PLACEHOLDER) -> str:
 
 
 def media_playlist(
-    durations_s: Sequence[float], *, key_uri: str = KEY_URI_PLACEHOLDER, fmp4: bool = False
+    durations_s: Sequence[float], *, key_uri: str = KEY_URI_PLACEHOLDER, fmp4: bool = False,
+    cenc: bool = False,
 ) -> str:
     """A VOD media playlist for encrypted segments ``seg_00000.ts``.. with the given durations;
     ``fmp4``: segments ``seg_00000.m4s``.. after ``EXT-X-MAP`` :data:`INIT_SEGMENT`, which the
-    key line follows, so the init segment is clear (RFC 8216 section 4.3.2.4)."""
+    key line follows, so the init segment is clear (RFC 8216 section 4.3.2.4); ``cenc``: the
+    segments are CENC ``cbcs`` (the key line is :func:`~controlplane.pipeline.cenc.
+    cenc_key_line`, the key URI a ClearKey licence URL)."""
     target = max(1, math.ceil(max(durations_s, default=1.0) - 1e-3))
     lines = [
         "#EXTM3U",
@@ -64,7 +68,7 @@ def media_playlist(
     ]
     if fmp4:
         lines.append(f'#EXT-X-MAP:URI="{INIT_SEGMENT}"')
-    lines.append(key_line(key_uri))
+    lines.append(cenc_key_line(key_uri) if cenc else key_line(key_uri))
     extension = "m4s" if fmp4 else "ts"
     for i, duration in enumerate(durations_s):
         lines += [f"#EXTINF:{duration:.3f},", segment_name(i, extension)]

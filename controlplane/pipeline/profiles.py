@@ -10,9 +10,10 @@ from controlplane.pipeline.ladder import DEFAULT_LADDER, TEST_LADDER, Rung
 from controlplane.pipeline.titles import DEFAULT_TITLES, TEST_TITLES, TitleSpec
 from controlplane.pipeline.titles_shared import SHARED_TITLES
 
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 """Bump when the pipeline's output changes; cached catalogs with another version are rebuilt.
-2: CMAF (fMP4 video, separate audio, segmented WebVTT) by Shaka Packager; TS as an option."""
+2: CMAF (fMP4 video, separate audio, segmented WebVTT) by Shaka Packager; TS as an option.
+3: CMAF titles in CENC ``cbcs`` by the packager (ClearKey licences), not AES-128."""
 
 CMAF = "cmaf"
 """Fragmented MP4 video renditions, one audio rendition per language, segmented WebVTT, packaged

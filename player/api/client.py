@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 import random
 import time
@@ -327,6 +328,26 @@ class ControlPlaneClient:
                 f"The decryption key is {len(key)} bytes long, not {AES128_KEY_BYTES}.",
                 status=response.status_code, request=what)
         return key
+
+    def owns(self, url: str) -> bool:
+        """Whether ``url`` is this control plane's (the bearer token may go there)."""
+        return self._ours(self.url(url))
+
+    async def clearkey_licence(self, licence_url: str, body: bytes) -> bytes:
+        """POST an EME ClearKey licence request (JSON ``body``) with the bearer token; the
+        answer's body (keys: never logged). Any refusal is :class:`LicenseError`."""
+        what = label("POST", licence_url)
+        try:
+            request = json.loads(body)
+            response = await self._send("POST", licence_url, json=request, idempotent=True)
+        except ValueError as exc:
+            raise LicenseError(f"The ClearKey licence request is not JSON ({exc}).",
+                               request=what) from None
+        except (AuthError, EntitlementError) as exc:
+            raise LicenseError(f"The decryption key was refused: {exc.message}",
+                               server_code=exc.server_code or exc.code, status=exc.status,
+                               request=what) from exc
+        return response.content
 
     # --- offline licenses (raw JSON; offline/ verifies them) ------------------------------------
 

@@ -59,6 +59,9 @@ class Playback:
     round trip at start-up); None when the server does not send it."""
     segment_durations_s: tuple[float, ...] | None = field(default=None, repr=False,
                                                           compare=False)
+    drm: str = "aes-128"
+    """``clearkey``: CENC, keys from the ClearKey licence endpoint at ``license_url`` (POST,
+    bearer token); ``aes-128`` (or not said): ``GET license_url`` is the 16-byte key."""
     """The title's timeline (seconds per segment, from media sequence 0; the same in every
     rendition): the engine lays out mpv's playlist before it has read a media playlist. None
     when the server does not send it (or sends something that is not a list of positive
@@ -94,6 +97,7 @@ class Playback:
             multivariant_playlist=inline if isinstance(inline := raw.get("multivariant_playlist"),
                                                        str) else None,
             segment_durations_s=_durations(raw.get("segment_durations_s")),
+            drm="clearkey" if raw.get("drm") == "clearkey" else "aes-128",
         )
 
 

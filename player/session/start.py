@@ -17,7 +17,7 @@ from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool
 from player.errors import ManifestError, NoEdgeError, PlayerError
 from player.fetcher import SegmentFetcher
-from player.keysource import CencKeys, licence_poster
+from player.keysource import CencKeys, Post, licence_poster
 from player.scheduler import Scheduler
 from player.session.config import tls_context
 from player.session.mpv import SessionMpv
@@ -93,7 +93,7 @@ class SessionStart(SessionMpv):
             # mpv can get nothing before the scheduler's timeline: it waits for the key too
             # (a refused key or a bad manifest then fails before mpv is touched).
             start_index = int(resume_s // segment_s) if segment_s > 0 else 0
-            if playback.license_url:  # else each EXT-X-KEY URI, when its segment is fetched
+            if playback.license_url and playback.drm != "clearkey":  # else per EXT-X-KEY
                 key = self._startup(keys.get(playback.license_url), "key")
         try:
             if playback.multivariant_playlist is not None:  # inline: parse it now
@@ -119,10 +119,13 @@ class SessionStart(SessionMpv):
                                                clock=self._clock)
             if self.config.max_rung is not None:
                 self.policy.max_rung = self.config.max_rung
+            cenc = CencKeys(dict(self.config.clear_keys), self._licence_post(http))
+            kids = _key_ids(playback.raw.get("key_ids")) if playback.drm == "clearkey" else ()
+            if kids:  # the licence alongside the first fragment's fetch (its request joins it)
+                self._spawn(cenc.get(kids, playback.license_url), "licence")
             fetcher = SegmentFetcher(
                 http, pool, mv,
-                Decryptor(keys, CencKeys(dict(self.config.clear_keys), licence_poster(http)),
-                          verifier=self._verify_key_with_audio),
+                Decryptor(keys, cenc, verifier=self._verify_key_with_audio),
                 self.policy,
                 refresh_urls=self._refresh_urls,
                 reload_steering=self._steering_hook if self.steering else None,
@@ -142,7 +145,7 @@ class SessionStart(SessionMpv):
             self._start_index, self._start_resume_s = start_index, resume_s
             timeline = self._startup(self._start_scheduler(scheduler, segment_s, announced),
                                      "timeline")
-            if key is None and playback.license_url:  # after the timeline's request
+            if key is None and playback.license_url and playback.drm != "clearkey":
                 key = self._startup(keys.get(playback.license_url), "key")
             if key is not None:
                 await key
@@ -157,6 +160,21 @@ class SessionStart(SessionMpv):
             raise
         self._emit_session_start()
         await loadfile
+
+    def _licence_post(self, http: httpx.AsyncClient) -> Post:
+        """ClearKey licence requests: the control plane's endpoint with the bearer token
+        (refreshed as needed), any other licence server without it."""
+        plain = licence_poster(http)
+        cp = self.cp
+        if cp is None:
+            return plain
+
+        async def post(url: str, body: bytes) -> bytes:
+            if cp.owns(url):
+                return await cp.clearkey_licence(url, body)
+            return await plain(url, body)
+
+        return post
 
     async def _start_scheduler(self, scheduler: Scheduler, segment_s: float,
                                announced: Sequence[float] | None) -> None:
@@ -282,3 +300,16 @@ class SessionStart(SessionMpv):
             self.telemetry.emit("error", code=event.get("code"), message=event.get("message"))
         else:
             log.debug("scheduler: %s", event)
+
+
+def _key_ids(raw: Any) -> tuple[bytes, ...]:
+    """The playback answer's ``key_ids`` (hex) as KIDs; anything malformed is left out."""
+    out = []
+    for item in raw if isinstance(raw, list) else ():
+        try:
+            kid = bytes.fromhex(item) if isinstance(item, str) else b""
+        except ValueError:
+            continue
+        if len(kid) == 16:
+            out.append(kid)
+    return tuple(out)

@@ -55,6 +55,10 @@ def test_the_cmaf_catalog_fails_over_on_an_edge_kill_without_a_rebuffer(
     report = session.report()
     assert report.audio_renditions == ["English (en)"]
     assert session.scheduler is not None and session.scheduler.container == "fmp4"
+    # CENC cbcs, its key from the ClearKey licence endpoint with the bearer token
+    assert session.playback is not None and session.playback.drm == "clearkey"
+    assert session.scheduler.fetcher._decryptor.cenc.cached(
+        (bytes.fromhex(session.playback.raw["key_ids"][0]),)) is not None
 
 
 def _clear_faults(ready: ReadyInfo) -> None:

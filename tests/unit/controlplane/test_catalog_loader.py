@@ -81,3 +81,21 @@ def test_an_unknown_segment_container_is_inconsistent(tmp_path: Path) -> None:
     _edit_titles(tmp_path, segment_container="webm")
     with pytest.raises(CatalogError, match=r"inconsistent.*webm"):
         load_catalog(tmp_path)
+
+
+def test_a_cenc_kid_must_be_32_hex_digits_on_a_cmaf_title(tmp_path: Path) -> None:
+    catalog = make_fake_catalog(tmp_path, titles=1)
+    (title,) = catalog.titles.values()
+    _edit_titles(tmp_path, cenc_kid="XYZ")
+    with pytest.raises(CatalogError, match=r"inconsistent.*cenc_kid"):
+        load_catalog(tmp_path)
+    _edit_titles(tmp_path, cenc_kid="ab" * 16)  # an MPEG-TS title cannot be CENC
+    with pytest.raises(CatalogError, match="cenc_kid on an MPEG-TS title"):
+        load_catalog(tmp_path)
+    for track in title.audio:
+        folder = tmp_path / "titles" / title.id / "audio" / track.language
+        folder.mkdir(parents=True)
+        (folder / "index.m3u8").write_text("#EXTM3U\n")
+    _edit_titles(tmp_path, segment_container="fmp4")
+    again = load_catalog(tmp_path).titles[title.id]
+    assert again.cenc and title_to_json(again)["cenc_kid"] == "ab" * 16

@@ -1,5 +1,5 @@
 """CMAF packaging without running the packager: its command line, the profiles, the codecs read
-back from its multivariant playlist, and what protection does to its output."""
+back from its multivariant playlist, and how its encrypted output is installed."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.pipeline.cmaf import CmafInputs, _protect, packager_args, variant_codecs
-from controlplane.pipeline.encrypt import decrypt_segment
+from controlplane.catalog import KEY_URI_PLACEHOLDER
+from controlplane.pipeline.cenc import CLEARKEY_KEYFORMAT
+from controlplane.pipeline.cmaf import CmafInputs, _install, packager_args, variant_codecs
 from controlplane.pipeline.errors import PipelineError
 from controlplane.pipeline.ladder import TEST_LADDER
 from controlplane.pipeline.profiles import AUDIO_TRACKS, PROFILES, SUBTITLE_TRACKS
@@ -35,7 +36,7 @@ def test_the_packager_gets_one_stream_per_rung_language_and_subtitle(tmp_path: P
     assert "language=es" in spanish and "hls_group_id=audio" in spanish
     assert "segment_template=audio/es/seg_$Number%05d$.m4s" in spanish
     assert any("stream=text" in a and "subs/en/seg_$Number%05d$.vtt" in a for a in streams)
-    # segment k is seg_0000k: its name is its media sequence number, the AES-128 IV
+    # segment k is seg_0000k: its name is its media sequence number
     flags = args[len(streams):]
     assert flags[flags.index("--start_segment_number") + 1] == "0"
     assert flags[flags.index("--segment_duration") + 1] == "4"
@@ -62,7 +63,7 @@ def test_codecs_are_read_per_variant_from_the_multivariant_playlist() -> None:
 
 def _packaged(src: Path, segments: list[bytes]) -> None:
     src.mkdir()
-    (src / "init.mp4").write_bytes(b"\0\0\0\x18ftypiso6")
+    (src / "init.mp4").write_bytes(b"\0\0\0\x18ftypiso6\0\0\0\x08tenc")
     lines = ["#EXTM3U", '#EXT-X-MAP:URI="init.mp4"']
     for k, data in enumerate(segments):
         (src / f"seg_{k:05d}.m4s").write_bytes(data)
@@ -70,26 +71,35 @@ def _packaged(src: Path, segments: list[bytes]) -> None:
     (src / "index.m3u8").write_text("\n".join([*lines, "#EXT-X-ENDLIST"]) + "\n")
 
 
-def test_protection_encrypts_whole_segments_and_keeps_the_init_segment_clear(
+def test_installing_moves_the_encrypted_segments_and_writes_a_sample_aes_playlist(
         tmp_path: Path) -> None:
     segments = [b"\0\0\0\x10styp" + bytes([k]) * 300 for k in range(3)]
     _packaged(tmp_path / "src", segments)
-    sizes, durations = _protect(tmp_path / "src", tmp_path / "out", KEY)
+    sizes, durations = _install(tmp_path / "src", tmp_path / "out")
     out = tmp_path / "out"
     assert durations == [4.0, 4.0, 4.0]
+    assert sizes == [len(s) for s in segments]
     assert (out / "init.mp4").read_bytes() == (tmp_path / "src" / "init.mp4").read_bytes()
-    for k, plain in enumerate(segments):
-        sealed = (out / f"seg_{k:05d}.m4s").read_bytes()
-        assert sealed != plain and len(sealed) == sizes[k]
-        assert decrypt_segment(sealed, KEY, k) == plain  # IV = media sequence number
-        assert not (tmp_path / "src" / f"seg_{k:05d}.m4s").exists()  # clear copy gone
-    assert '#EXT-X-MAP:URI="init.mp4"' in (out / "index.m3u8").read_text()
+    for k, data in enumerate(segments):
+        assert (out / f"seg_{k:05d}.m4s").read_bytes() == data  # the packager's, as written
+        assert not (tmp_path / "src" / f"seg_{k:05d}.m4s").exists()  # moved, not copied
+    playlist = (out / "index.m3u8").read_text()
+    assert '#EXT-X-MAP:URI="init.mp4"' in playlist
+    assert f'METHOD=SAMPLE-AES,URI="{KEY_URI_PLACEHOLDER}",KEYFORMAT="{CLEARKEY_KEYFORMAT}"' \
+        in playlist
 
 
-def test_protection_refuses_what_is_not_fragmented_mp4(tmp_path: Path) -> None:
+def test_installing_refuses_what_is_not_fragmented_mp4(tmp_path: Path) -> None:
     _packaged(tmp_path / "src", [b"\x47" * 376])
     with pytest.raises(PipelineError, match="not a fragmented-MP4 segment"):
-        _protect(tmp_path / "src", tmp_path / "out", KEY)
+        _install(tmp_path / "src", tmp_path / "out")
+
+
+def test_installing_refuses_a_clear_init_segment(tmp_path: Path) -> None:
+    _packaged(tmp_path / "src", [b"\0\0\0\x10styp" + bytes(300)])
+    (tmp_path / "src" / "init.mp4").write_bytes(b"\0\0\0\x18ftypiso6")
+    with pytest.raises(PipelineError, match="did not encrypt"):
+        _install(tmp_path / "src", tmp_path / "out")
 
 
 def test_a_packager_failure_is_a_pipeline_error_with_its_reason(tmp_path: Path) -> None:

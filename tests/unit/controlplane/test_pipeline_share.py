@@ -94,10 +94,11 @@ def test_a_real_build_with_a_shared_title(tmp_path: Path) -> None:
     shared, base = catalog.titles["meadow-again"], catalog.titles["pocket-meadow"]
     assert shared.segment_durations_s == base.segment_durations_s
     assert shared.genres == ("Kids", "Family") and shared.name == "Meadow Again"
-    seg = Path("240p") / "seg_00000.ts"
+    seg = Path("240p") / "seg_00000.m4s"  # the test profile is CMAF
     assert os.path.samefile(catalog.title_dir("meadow-again") / seg,
                             catalog.title_dir("pocket-meadow") / seg)
     assert catalog.content_key("meadow-again") == catalog.content_key("pocket-meadow")
+    assert shared.cenc_kid is not None and shared.cenc_kid == base.cenc_kid  # the media's KID
     assert (catalog.title_dir("meadow-again") / "poster.jpg").read_bytes() != (
         catalog.title_dir("pocket-meadow") / "poster.jpg").read_bytes()
     assert any("1 more title sharing their media" in line for line in lines)

@@ -272,6 +272,23 @@ def test_refused_key_is_license_error_with_the_reason() -> None:
     assert info.value.server_code == "plan_required" and "needs premium" in info.value.message
 
 
+def test_a_clearkey_licence_is_posted_as_json_with_the_bearer_token() -> None:
+    answer = b'{"keys": [], "type": "temporary"}'
+    env = Env(lambda r: httpx.Response(200, content=answer))
+    body = b'{"kids": ["AAECAwQFBgcICQoLDA0ODw"], "type": "temporary"}'
+    got = env.run(lambda c: c.clearkey_licence(f"{BASE}/v1/licenses/clearkey", body))
+    assert got == answer
+    sent = env.requests[0]
+    assert sent.method == "POST" and sent.headers["Authorization"] == "Bearer A1"
+    assert json.loads(sent.content) == json.loads(body)
+    env = Env(lambda r: error(403, "region_blocked", "not in GB"))
+    with pytest.raises(LicenseError) as info:
+        env.run(lambda c: c.clearkey_licence(f"{BASE}/v1/licenses/clearkey", body))
+    assert info.value.server_code == "region_blocked" and "not in GB" in info.value.message
+    assert env.run(lambda c: asyncio.sleep(0, c.owns(f"{BASE}/v1/licenses/clearkey")))
+    assert not env.run(lambda c: asyncio.sleep(0, c.owns("http://evil.test/licence")))
+
+
 def test_bearer_token_never_leaves_the_control_plane() -> None:
     env = Env(lambda r: httpx.Response(200, text="#EXTM3U"))
     env.run(lambda c: c.fetch_text("http://edge.test/v1/media/x/index.m3u8"))
