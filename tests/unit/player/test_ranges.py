@@ -191,7 +191,7 @@ def test_an_init_range_from_a_server_that_ignores_range_is_read_only_to_its_end(
     from player.decrypt import Decryptor, KeyCache
     from player.edgepool import EdgePool, edges_of
     from player.fetcher import SegmentFetcher
-    from player.manifest import InitSection, Multivariant
+    from player.presentation import InitSection, Multivariant
     from tests.helpers.policies import FixedPolicy
     from tests.unit.player.test_fmp4 import init_segment
 
