@@ -4,6 +4,7 @@ that never ends, one dripped a byte at a time). Every server keeps a request log
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import os
@@ -17,6 +18,9 @@ from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from player.mpv_seam import create_mpv
+from player.session import PlaybackSession, SessionConfig
 
 SINGLE_SEGMENT_S = 2.0
 SINGLE_DURATION_S = 12.0
@@ -161,3 +165,30 @@ def serve(root: Path, mode: str = "ignore",
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+def play_to_end(url: str, *, realtime: bool = False, policy: Any = None,
+                during: Any = None) -> tuple[PlaybackSession, list[dict[str, Any]]]:
+    """Play ``url`` to its end through the engine and the real libmpv (as fast as it decodes,
+    unless ``realtime``); ``during(session)`` runs after the first frame, paused (played
+    untimed, the title could end meanwhile). The session and mpv's track list at the first
+    frame."""
+    async def main() -> tuple[PlaybackSession, list[dict[str, Any]]]:
+        fast = {} if realtime else {"untimed": "yes", "ao_null_untimed": "yes"}
+        mpv = create_mpv(vo="null", ao="null", **fast)
+        session = PlaybackSession.from_url(url, mpv, policy=policy,
+                                           config=SessionConfig(progress_interval_s=None))
+        try:
+            await session.play()
+            tracks = await session._mpv_call(mpv.get, "track-list")
+            if during is not None:
+                await session.pause()
+                await during(session)
+                await session.resume()
+            async with asyncio.timeout(90):
+                assert await session.wait_ended() == "eof"
+        finally:
+            await session.stop()
+            mpv.terminate()
+        return session, tracks
+    return asyncio.run(main())

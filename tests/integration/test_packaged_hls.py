@@ -21,9 +21,10 @@ import pytest
 from abr.interface import Decision
 from player.errors import PlayerError
 from player.mpv_seam import create_mpv
-from player.session import PlaybackSession, SessionConfig
+from player.session import PlaybackSession
 from tests.helpers.fake_catalog import encrypt_segment
 from tests.helpers.policies import FixedPolicy
+from tests.integration.hls_servers import play_to_end
 
 pytestmark = [pytest.mark.mpv, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")]
@@ -192,26 +193,7 @@ class _Alternating(FixedPolicy):
 
 def _play(url: str, *, policy: Any = None, during: Any = None) -> tuple[PlaybackSession,
                                                                          list[dict[str, Any]]]:
-    """Play ``url`` to the end; ``during(session)`` runs after the first frame. Returns the
-    session and mpv's track list at the first frame."""
-    async def main() -> tuple[PlaybackSession, list[dict[str, Any]]]:
-        mpv = create_mpv(vo="null", ao="null", untimed="yes", ao_null_untimed="yes")
-        session = PlaybackSession.from_url(url, mpv, policy=policy,
-                                           config=SessionConfig(progress_interval_s=None))
-        try:
-            await session.play()
-            tracks = await session._mpv_call(mpv.get, "track-list")
-            if during is not None:  # paused: played untimed, the title could end meanwhile
-                await session.pause()
-                await during(session)
-                await session.resume()
-            async with asyncio.timeout(60):
-                assert await session.wait_ended() == "eof"
-        finally:
-            await session.stop()
-            mpv.terminate()
-        return session, tracks
-    return asyncio.run(main())
+    return play_to_end(url, policy=policy, during=during)
 
 
 def _types(tracks: list[dict[str, Any]]) -> list[str]:

