@@ -8,11 +8,10 @@ fails over, decrypts and validates, and the plaintext goes into the
 :class:`~player.buffer.SegmentBuffer`. An abandoned download is fetched again at the rung the
 policy names.
 
-**One fetch at a time**, by default: on one link, two downloads share the bandwidth, so a second
-only helps when the first is latency-bound. With ``parallel_fetch`` on, a second position is
-fetched alongside when the buffer is under ``parallel_below_s`` *and* the throughput estimate is
-at least ``parallel_headroom`` × the current rung's bitrate (both halves of the link still arrive
-faster than real time).
+**One fetch at a time**, by default (a second only with ``parallel_fetch``; see
+:mod:`player.scheduler_plan`). The pieces: :mod:`player.scheduler_config` (tunables, timeline
+check), :mod:`player.scheduler_plan` (what to fetch next), :mod:`player.scheduler_fetch` (one
+position's fetch and abandon), :mod:`player.scheduler_record` (events, rebuffers, stored list).
 
 **Playhead.** ``on_request(k)`` (mpv asked for position k) moves it. A position that is buffered,
 being fetched, or the next one after the buffered run keeps the buffer (segments more than
@@ -22,10 +21,7 @@ buffer is flushed, fetches in flight are cancelled and fetching restarts at k.
 **Pause** changes nothing in fetching (the buffer still fills to its target); a wait in
 ``segment()`` while paused is not counted as a rebuffer.
 
-**Events** (``on_event(dict)``, each with ``type`` and ``at_s``): ``rendition_switch`` (from, to,
-rendition, reason), ``abandon``, ``failover`` (see :class:`~player.failover.FailoverEvent`),
-``rebuffer_start`` / ``rebuffer_end`` (index, waited_s), ``seek`` (index, flushed),
-``pause`` / ``resume``, ``end_of_stream``, ``error`` (code, message).
+**Events** (``on_event(dict)``): listed in :mod:`player.scheduler_record`.
 """
 
 from __future__ import annotations
@@ -35,60 +31,21 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from abr.interface import AbrPolicy, Decision
-from player.buffer import BufferConfig, BufferedSegment, LiveSegment, SegmentAborted, SegmentBuffer
-from player.errors import ManifestError, PlayerError
+from player.buffer import BufferedSegment, SegmentBuffer
 from player.failover import FailoverEvent
-from player.fetcher import Abandoned, SegmentFetcher
-from player.loadlag import LagConfig, LoopLag
+from player.fetchbase import Abandoned
+from player.fetcher import SegmentFetcher
+from player.loadlag import LoopLag
+from player.scheduler_config import SchedulerConfig, check_timeline
+from player.scheduler_fetch import LiveSegments, failure, fetch_position
+from player.scheduler_plan import capped_choice, next_position, parallel_ok, will_fetch
+from player.scheduler_record import Event, ScheduleRecord
 from player.segments import SegmentSourceError, SegmentStream, whole
 
 log = logging.getLogger("abr")
-edge_log = logging.getLogger("edge")
-
-Event = dict[str, Any]
-
-
-
-@dataclass(frozen=True)
-class SchedulerConfig:
-    buffer: BufferConfig = field(default_factory=BufferConfig)
-    """Target, back-buffer and window of the forward buffer."""
-    parallel_fetch: bool = False
-    """Allow one extra fetch in parallel when the buffer is low (bool). Default False."""
-    parallel_below_s: float = 10.0
-    """Buffer under which the extra fetch may start (seconds). Default 10.0."""
-    parallel_headroom: float = 2.5
-    """The estimate must exceed this × the current rung's bitrate for it (factor). Default 2.5."""
-    lag: LagConfig = field(default_factory=LagConfig)
-    """How the event loop's lateness is sampled and what it adds to the fetch timeouts."""
-
-
-TIMELINE_TOLERANCE_S = 0.001
-"""How far a media playlist's ``EXTINF`` may be from the announced duration (the playlists
-print three decimals)."""
-
-
-def _check_timeline(durations_s: Sequence[float], media_sequence: int,
-                    expected_s: Sequence[float], rendition: str) -> None:
-    """The media playlist's timeline is the announced one, or :class:`ManifestError`."""
-    problem = None
-    if media_sequence != 0:
-        problem = f"it starts at media sequence {media_sequence}, not 0"
-    elif len(durations_s) != len(expected_s):
-        problem = f"it has {len(durations_s)} segments, not {len(expected_s)}"
-    else:
-        for k, (got, want) in enumerate(zip(durations_s, expected_s, strict=True)):
-            if abs(got - want) > TIMELINE_TOLERANCE_S:
-                problem = f"segment {k} lasts {got:.3f} s, not {want:.3f} s"
-                break
-    if problem is not None:
-        raise ManifestError(f"The {rendition} playlist does not match the title's timeline "
-                            f"from the playback answer: {problem}.")
 
 
 class Scheduler:
@@ -112,8 +69,8 @@ class Scheduler:
         self.config = config or SchedulerConfig()
         self.fetcher = fetcher
         self.policy = policy
-        self._on_event = on_event
         self._clock = clock
+        self._record = ScheduleRecord(on_event, clock)
         self._start_index = start_index
         self._first_max_rung = first_max_rung
         self._first: Decision | None = None
@@ -125,10 +82,8 @@ class Scheduler:
         self.timeline_rung = 0
         """The rung whose media playlist gave the timeline."""
         self._inflight: dict[int, asyncio.Task[None]] = {}
-        self._live: dict[int, LiveSegment] = {}
+        self._live = LiveSegments()
         """Segments being fetched, readable as their plaintext arrives (:meth:`stream`)."""
-        self._changed = asyncio.Event()
-        """Set (and replaced) whenever a segment is stored or a live one changes."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
@@ -138,9 +93,9 @@ class Scheduler:
         self._ended = False
         self.error: BaseException | None = None
         """What ended the stream (``NoEdgeError``, ``LicenseError``…), None while healthy."""
-        self.rebuffers: list[tuple[int, float]] = []
+        self.rebuffers = self._record.rebuffers
         """(position, seconds waited) for every rebuffer."""
-        self.fetched: list[tuple[int, int, str]] = []
+        self.fetched = self._record.fetched
         """(position, rung, edge) of every stored segment, in order."""
         self.lag = lag or LoopLag(self.config.lag)
         fetcher.subscribe(self._failover)
@@ -162,7 +117,8 @@ class Scheduler:
         ``expected_durations_s``: the timeline announced beforehand (the playback answer's
         ``segment_durations_s``, which mpv's playlist was already built from); the media
         playlist must agree with it (same count, durations within
-        ``TIMELINE_TOLERANCE_S``, media sequence 0), else :class:`ManifestError`."""
+        :data:`~player.scheduler_config.TIMELINE_TOLERANCE_S`, media sequence 0), else
+        :class:`ManifestError`."""
         bitrates = self.fetcher.playlists.bitrates_bps
         rung = 0
         if not self._stopped:
@@ -182,8 +138,8 @@ class Scheduler:
         self.container = timeline.container
         self.timeline_rung = rung
         if expected_durations_s is not None:
-            _check_timeline(self._durations_s, timeline.media_sequence, expected_durations_s,
-                            self.fetcher.playlists.ladder[rung])
+            check_timeline(self._durations_s, timeline.media_sequence, expected_durations_s,
+                           self.fetcher.playlists.ladder[rung])
         self._buffer = SegmentBuffer(self._durations_s, self.config.buffer)
         self._buffer.set_playhead(max(0, min(self._start_index, len(self._durations_s) - 1)))
         self.fetcher.buffer_level = lambda: self.buffer_s
@@ -201,14 +157,7 @@ class Scheduler:
     def _capped_decision(self, index: int, buffer_s: float) -> Decision:
         """The policy's choice under ``first_max_rung`` (the first segment, and the start-up
         hold)."""
-        cap = self._first_max_rung
-        saved = self.policy.max_rung
-        if cap is not None:
-            self.policy.max_rung = cap if saved is None else min(saved, cap)
-        try:
-            return self.policy.choose(index, buffer_s, self._clock())
-        finally:
-            self.policy.max_rung = saved
+        return capped_choice(self.policy, self._first_max_rung, index, buffer_s, self._clock())
 
     async def stop(self) -> None:
         """Cancel the loop and every fetch; waiters in ``segment()`` get SegmentSourceError."""
@@ -226,7 +175,7 @@ class Scheduler:
         self._inflight.clear()
         if self._buffer is not None and self._buffer.error is None:
             self._buffer.fail(SegmentSourceError("playback stopped"))
-        self._poke()
+        self._live.poke()
 
     @property
     def buffer(self) -> SegmentBuffer:
@@ -256,26 +205,12 @@ class Scheduler:
         with self._rebuffering(index):
             return (await buffer.wait_for(index)).data
 
-    @contextlib.contextmanager
-    def _rebuffering(self, index: int) -> Iterator[None]:
+    def _rebuffering(self, index: int) -> contextlib.AbstractContextManager[None]:
         """Account a wait for segment ``index`` as a rebuffer (unless paused, or the stream has
         already failed: mpv's requests after that are answered with the error at once)."""
         if self._paused or self.buffer.error is not None:
-            yield
-            return
-        start = self._clock()
-        self._emit({"type": "rebuffer_start", "index": index, "buffer_s": self.buffer.buffer_s})
-        # Before anything was served this is the start-up wait (mpv opened the stream while
-        # the first segment was still coming): expected, not a stall.
-        log.log(logging.INFO if not self.fetched else logging.WARNING,
-                "rebuffering: segment %d is not buffered", index)
-        try:
-            yield
-        finally:
-            waited = self._clock() - start
-            self.rebuffers.append((index, waited))
-            self._emit({"type": "rebuffer_end", "index": index, "waited_s": waited})
-            log.info("rebuffer of segment %d ended after %.0f ms", index, waited * 1000)
+            return contextlib.nullcontext()
+        return self._record.rebuffering(index, self.buffer.buffer_s)
 
     async def stream(self, index: int) -> SegmentStream:
         """Position ``index`` progressively: the whole segment if buffered, else the download
@@ -291,26 +226,15 @@ class Scheduler:
         if not self._will_fetch(index):
             self.on_request(index)
         with self._rebuffering(index):
-            while True:
-                ready = buffer.get(index)
-                if ready is not None:
-                    return self._whole(ready)
-                if buffer.error is not None:
-                    raise buffer.error
-                live = self._live.get(index)
-                if live is not None and live.streamable and live.length is not None:
-                    return SegmentStream(live.length, live.chunks(), live.rung,
-                                         live.rendition_id, live.edge)
-                await self._changed.wait()
+            got = await self._live.when_readable(buffer, index)
+        if isinstance(got, BufferedSegment):
+            return self._whole(got)
+        assert got.length is not None
+        return SegmentStream(got.length, got.chunks(), got.rung, got.rendition_id, got.edge)
 
     def _whole(self, ready: BufferedSegment) -> SegmentStream:
-        edge = next((e for k, _, e in reversed(self.fetched) if k == ready.index), None)
         return SegmentStream(len(ready.data), whole(ready.data), ready.rung, ready.rendition_id,
-                             edge)
-
-    def _poke(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
+                             self._record.edge_of(ready.index))
 
     def on_request(self, index: int) -> None:
         buffer = self.buffer
@@ -392,37 +316,27 @@ class Scheduler:
             await self._wake.wait()
 
     def _will_fetch(self, index: int) -> bool:
-        buffer = self.buffer
-        return index in self._inflight or (
-            buffer.playhead <= index
-            and buffer.seconds_between(buffer.playhead, index) < self.config.buffer.target_s)
+        return will_fetch(self.buffer, self._inflight, index,
+                          target_s=self.config.buffer.target_s)
 
     def _parallel_ok(self) -> bool:
-        c = self.config
-        estimate = self.policy.estimate_bps
-        if not c.parallel_fetch or estimate is None or self.buffer_s >= c.parallel_below_s:
-            return False
-        bitrates = self.fetcher.playlists.bitrates_bps
-        rung = min(self._rung or 0, len(bitrates) - 1)
-        return estimate >= c.parallel_headroom * bitrates[rung]
+        return parallel_ok(self.config, self.policy.estimate_bps,
+                           self.fetcher.playlists.bitrates_bps, self._rung, self.buffer_s)
 
     def _schedule(self) -> None:
         if self.error is not None or self._stopped:
             return
         buffer = self.buffer
         while len(self._inflight) < (2 if self._parallel_ok() else 1):
-            k = buffer.contiguous_end()
-            while k < buffer.count and (k in buffer or k in self._inflight):
-                k += 1
+            k = next_position(buffer, self._inflight, target_s=self.config.buffer.target_s,
+                              held=self._held)
+            if k is None:
+                return
             if k >= buffer.count:
                 if not self._inflight and not self._ended:
                     self._ended = True
                     self._emit({"type": "end_of_stream", "index": buffer.playhead})
                     log.info("end of stream: everything up to the last segment is buffered")
-                return
-            if buffer.seconds_between(buffer.playhead, k) >= self.config.buffer.target_s:
-                return
-            if self._held and k > buffer.playhead + 1:
                 return
             task = asyncio.create_task(self._fetch(k), name=f"fetch-{k}")
             self._inflight[k] = task
@@ -451,39 +365,24 @@ class Scheduler:
         self._first = None
         rung = self._clamp(decision.rung)
         self._decided(index, rung, decision.reason)
-        live = LiveSegment(index, on_change=self._poke)
-        live.rung, live.rendition_id = rung, self.fetcher.playlists.ladder[rung]
-        self._live[index] = live
+        live = self._live.start(index, rung, self.fetcher.playlists.ladder[rung])
         try:
-            while True:
-                result = await self.fetcher.fetch(index, rung, sink=live)
-                if not isinstance(result, Abandoned):
-                    break
-                self._emit({"type": "abandon", "index": index, "rung": rung,
-                            "lower": result.lower, "bytes": result.bytes_so_far,
-                            "edge": result.edge})
-                rung = result.lower
-                live.reset()
-                live.rung, live.rendition_id = rung, self.fetcher.playlists.ladder[rung]
-                self._decided(index, rung, "abandoned a download that would drain the buffer")
-        except asyncio.CancelledError:
-            live.fail(SegmentAborted(f"segment {index}: download dropped"))
-            raise
-        except BaseException as exc:
-            error = SegmentSourceError(str(exc))
-            error.__cause__ = exc
-            live.fail(error)
-            raise
+            result, rung = await fetch_position(
+                self.fetcher, index, rung, live,
+                on_abandon=functools.partial(self._abandoned, index))
         finally:
-            if self._live.get(index) is live:
-                del self._live[index]
-            self._poke()
+            self._live.end(index, live)
         if self._stopped or not buffer.within_window(index) or index in buffer:
             return
         buffer.put(BufferedSegment(index, result.data, result.rendition_id, rung,
                                    buffer.durations_s[index]))
         self.fetched.append((index, rung, result.edge))
-        self._poke()
+        self._live.poke()
+
+    def _abandoned(self, index: int, result: Abandoned, rung: int) -> None:
+        self._emit({"type": "abandon", "index": index, "rung": rung, "lower": result.lower,
+                    "bytes": result.bytes_so_far, "edge": result.edge})
+        self._decided(index, result.lower, "abandoned a download that would drain the buffer")
 
     def _decided(self, index: int, rung: int, reason: str) -> None:
         ladder = self.fetcher.playlists.ladder
@@ -498,31 +397,19 @@ class Scheduler:
         if self.error is not None or self._stopped:
             return
         self.error = exc
-        if isinstance(exc, PlayerError):
-            code, message = exc.code, exc.message
-            edge_log.error("stream failed: %s", exc)
-        else:
-            code, message = "internal", f"{type(exc).__name__}: {exc}"
-            edge_log.error("stream failed on an unexpected error", exc_info=exc)
+        code, message = failure(exc)
         for task in self._inflight.values():
             task.cancel()
         error = SegmentSourceError(message)
         error.__cause__ = exc
         self.buffer.fail(error)
-        for live in self._live.values():
-            live.fail(error)
-        self._poke()
+        self._live.fail(error)
+        self._live.poke()
         self._emit({"type": "error", "code": code, "message": message})
 
     def _failover(self, event: FailoverEvent) -> None:
         self._emit(event.as_dict())
 
     def _emit(self, event: Event) -> None:
-        event.setdefault("at_s", self._clock())
-        if self._on_event is None:
-            return
-        try:
-            self._on_event(event)
-        except Exception:
-            edge_log.exception("event subscriber failed on %s", event.get("type"))
+        self._record.emit(event)
 

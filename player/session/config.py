@@ -11,7 +11,7 @@ import httpx
 from abr.config import HysteresisConfig
 from player.edgepool import EdgePoolConfig
 from player.failover import FetchConfig
-from player.scheduler import SchedulerConfig
+from player.scheduler_config import SchedulerConfig
 from player.telemetry import TelemetryConfig
 
 

@@ -16,7 +16,7 @@ from player.api import ControlPlaneClient
 from player.buffer import BufferConfig
 from player.bundled import ReadyInfo
 from player.mpv_seam import create_mpv
-from player.scheduler import SchedulerConfig
+from player.scheduler_config import SchedulerConfig
 from player.session import PlaybackSession, SessionConfig
 from player.telemetry import TelemetryConfig
 

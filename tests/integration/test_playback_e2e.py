@@ -28,7 +28,7 @@ from player.buffer import BufferConfig
 from player.bundled import ReadyInfo
 from player.errors import NoEdgeError
 from player.mpv_seam import Waiter
-from player.scheduler import SchedulerConfig
+from player.scheduler_config import SchedulerConfig
 from player.session import PlaybackSession
 from tests.bench.engine_media import make_media_catalog
 from tests.conftest import REPO, StartControlPlane

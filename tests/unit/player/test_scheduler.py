@@ -14,7 +14,8 @@ from player.buffer import BufferConfig
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool, edges_of
 from player.fetcher import SegmentFetcher
-from player.scheduler import Scheduler, SchedulerConfig
+from player.scheduler import Scheduler
+from player.scheduler_config import SchedulerConfig
 from player.segments import SegmentSource, SegmentSourceError
 from tests.unit.player.test_fetcher import EDGES, FAST, KEY, FixedPolicy, World, plaintext
 

@@ -21,7 +21,7 @@ from player.api.models import Playback
 from player.buffer import BufferConfig
 from player.errors import LicenseError, ManifestError
 from player.mpv_seam import FakeMpv, MpvEvent
-from player.scheduler import SchedulerConfig
+from player.scheduler_config import SchedulerConfig
 from player.session import PlaybackSession, SessionConfig
 from player.telemetry import TelemetryConfig
 from player.tokens import Credentials, MemoryStore
