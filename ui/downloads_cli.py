@@ -37,8 +37,9 @@ from player.bundled import BundledControlPlane, ControlPlaneStartError
 from player.errors import PlayerError
 from player.tokens import TokenStore
 from ui.config import AppPaths
-from ui.headless import HeadlessError, first_line, resolve_title, setup_logging, sign_in
+from ui.headless_report import first_line, setup_logging
 from ui.library import open_library
+from ui.signin import HeadlessError, resolve_title, sign_in
 
 log = logging.getLogger("ui")
 
