@@ -27,17 +27,15 @@ from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QWidget
 
 from ui.post import GuiPoster
+from ui.video_render import (
+    GL_RENDERER,
+    current_proc_address,
+    current_renderer,
+    free_context,
+    is_software,
+)
 
 log = logging.getLogger("player.mpv")
-
-GL_RENDERER = 0x1F01
-SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swiftshader", "software rasterizer")
-
-
-def is_software(renderer: str) -> bool:
-    """True when GL_RENDERER names a CPU rasteriser (Mesa llvmpipe/softpipe, SwiftShader)."""
-    return any(name in renderer.lower() for name in SOFTWARE_RENDERERS)
-
 
 SURFACES = ("auto", "sw", "widget", "thread", "quick", "quickwidget")
 """Video surfaces ``$EDGEPLAY_VIDEO`` may name. ``auto``: ``sw`` where OpenGL is a CPU
@@ -115,22 +113,13 @@ class MpvVideoWidget(QOpenGLWidget):
         return self.ctx is not None
 
     def initializeGL(self) -> None:
-        from mpv import MpvGlGetProcAddressFn, MpvRenderContext
-
-        def get_proc_address(_ctx: Any, name: bytes) -> int:
-            context = QOpenGLContext.currentContext()
-            if context is None:
-                return 0
-            return int(context.getProcAddress(name) or 0)
-
-        self._proc = MpvGlGetProcAddressFn(get_proc_address)
+        from mpv import MpvRenderContext
+        self._proc = current_proc_address()
         self.ctx = MpvRenderContext(self.mpv, "opengl",
                                     opengl_init_params={"get_proc_address": self._proc})
         poster, repaint = self._poster, self.update
         self.ctx.update_cb = lambda: poster.post(repaint)  # on mpv's thread
-        context = QOpenGLContext.currentContext()
-        renderer = context.functions().glGetString(GL_RENDERER) if context else None
-        self.renderer = str(renderer or "")
+        self.renderer = current_renderer()
         log.info("mpv render context created (OpenGL, %s)", self.renderer or "unknown")
         self.gl_ready.emit()
 
@@ -157,11 +146,9 @@ class MpvVideoWidget(QOpenGLWidget):
             return
         self._poster.close()
         self.makeCurrent()
-        self.ctx.update_cb = None
-        self.ctx.free()
+        free_context(self.ctx)
         self.ctx = None
         self.doneCurrent()
-        log.info("mpv render context freed")
 
 
 class NullVideoWidget(QWidget):

@@ -33,10 +33,15 @@ from PySide6.QtQuick import (
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ui.post import GuiPoster
+from ui.video_render import (
+    current_proc_address,
+    current_renderer,
+    free_context,
+    is_software,
+)
 
 log = logging.getLogger("player.mpv")
 
-GL_RENDERER = 0x1F01
 GL_FRAMEBUFFER_BINDING = 0x8CA6
 FREE_WAIT_S = 3.0
 
@@ -94,7 +99,6 @@ class QuickVideo(QWidget):
 
     @property
     def software(self) -> bool:
-        from ui.video import is_software
         return is_software(self.renderer)
 
     # --- render thread -----------------------------------------------------------------------
@@ -102,15 +106,8 @@ class QuickVideo(QWidget):
     def _create_context(self) -> None:
         if self.ctx is not None or self._freed.is_set():
             return
-        from mpv import MpvGlGetProcAddressFn, MpvRenderContext
-
-        def get_proc_address(_ctx: Any, name: bytes) -> int:
-            context = QOpenGLContext.currentContext()
-            if context is None:
-                return 0
-            return int(context.getProcAddress(name) or 0)
-
-        self._proc = MpvGlGetProcAddressFn(get_proc_address)
+        from mpv import MpvRenderContext
+        self._proc = current_proc_address()
         ctx = MpvRenderContext(self.mpv, "opengl",
                                opengl_init_params={"get_proc_address": self._proc})
         poster, window = self._poster, self.window_
@@ -120,8 +117,7 @@ class QuickVideo(QWidget):
         if address:
             self._get_int = ctypes.CFUNCTYPE(None, ctypes.c_uint,
                                              ctypes.POINTER(ctypes.c_int))(address)
-        renderer = context.functions().glGetString(GL_RENDERER) if context else None
-        self.renderer = str(renderer or "")
+        self.renderer = current_renderer()
         with self._lock:
             self.ctx = ctx
         log.info("mpv render context created (OpenGL on the render thread, %s)",
@@ -160,9 +156,7 @@ class QuickVideo(QWidget):
         with self._lock:
             ctx, self.ctx = self.ctx, None
             if ctx is not None:
-                ctx.update_cb = None
-                ctx.free()
-                log.info("mpv render context freed")
+                free_context(ctx)
         self._freed.set()
 
     # --- GUI thread ----------------------------------------------------------------------------

@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import threading
 import time
 from collections import deque
 from typing import Any
 
-from PySide6.QtCore import QRect, QSize, Qt, QThread, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QWidget
 
 from ui.post import GuiPoster
+from ui.video_render import RenderLoop, free_context
 
 log = logging.getLogger("player.mpv")
 
-JOIN_S = 5.0
 # libmpv/render.h: MPV_RENDER_PARAM_* ids python-mpv does not know.
 _BLOCK_FOR_TARGET_TIME, _SKIP_RENDERING = 12, 13
 _SW_SIZE, _SW_FORMAT, _SW_STRIDE, _SW_POINTER = 17, 18, 19, 20
@@ -43,15 +42,6 @@ def _params(*pairs: tuple[int, Any]) -> Any:
         array[i].type_id = kind
         array[i].data = ctypes.cast(data, ctypes.c_void_p)
     return array
-
-
-class _RenderThread(QThread):
-    def __init__(self, owner: SoftwareVideo) -> None:
-        super().__init__()
-        self.owner = owner
-
-    def run(self) -> None:
-        self.owner._run()
 
 
 class SoftwareVideo(QWidget):
@@ -74,9 +64,8 @@ class SoftwareVideo(QWidget):
         """How long each frame's mpv render took (on the render thread)."""
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._poster = GuiPoster(self)
-        self._cond = threading.Condition()
-        self._dirty = False
-        self._stop = False
+        self._loop = RenderLoop(self._run)
+        self._cond = self._loop.cond
         self._shown = False
         self._size = QSize(0, 0)
         self._ready_image: QImage | None = None
@@ -85,8 +74,7 @@ class SoftwareVideo(QWidget):
         self._spare: list[QImage] = []
         """Images neither shown nor waiting, for the render thread to draw into again (a fresh
         1080p image per frame would cost page faults for 8 MB)."""
-        self._thread = _RenderThread(self)
-        self._thread.start()
+        self._loop.start()
 
     @property
     def ready(self) -> bool:
@@ -95,11 +83,11 @@ class SoftwareVideo(QWidget):
     # --- GUI thread ----------------------------------------------------------------------------
 
     def _changed(self) -> None:
-        with self._cond:
-            self._shown = self.isVisible() and not self.window().isMinimized()
-            self._size = self.size() * self.devicePixelRatioF()
-            self._dirty = True
-            self._cond.notify()
+        self._loop.wake(self._take_geometry)
+
+    def _take_geometry(self) -> None:
+        self._shown = self.isVisible() and not self.window().isMinimized()
+        self._size = self.size() * self.devicePixelRatioF()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -135,18 +123,9 @@ class SoftwareVideo(QWidget):
     def free(self) -> None:
         """Stop the render thread (it frees mpv's render context) and join it."""
         self._poster.close()
-        with self._cond:
-            self._stop = True
-            self._cond.notify()
-        if not self._thread.wait(int(JOIN_S * 1000)):
-            log.warning("the video render thread did not stop in time")
+        self._loop.stop()
 
     # --- the render thread ---------------------------------------------------------------------
-
-    def _wake(self) -> None:  # mpv's thread
-        with self._cond:
-            self._dirty = True
-            self._cond.notify()
 
     def _run(self) -> None:
         from mpv import MpvRenderContext
@@ -155,25 +134,17 @@ class SoftwareVideo(QWidget):
         except Exception as exc:
             log.error("libmpv's software renderer could not start: %s", exc)
             return
-        self.ctx.update_cb = self._wake
+        self.ctx.update_cb = self._loop.wake  # on mpv's thread
         log.info("mpv render context created (software, on a render thread)")
         self._poster.post(self.gl_ready.emit)
         self._poster.post(self._changed)
         try:
-            while True:
-                with self._cond:
-                    while not self._dirty and not self._stop:
-                        self._cond.wait()
-                    if self._stop:
-                        break
-                    self._dirty = False
-                    shown, size = self._shown, QSize(self._size)
-                self._frame(shown, size)
+            take = lambda: (self._shown, QSize(self._size))  # noqa: E731
+            while (state := self._loop.next_frame(take)) is not None:
+                self._frame(*state)
         finally:
             ctx, self.ctx = self.ctx, None
-            ctx.update_cb = None
-            ctx.free()
-            log.info("mpv render context freed")
+            free_context(ctx)
 
     def _frame(self, shown: bool, size: QSize) -> None:
         from mpv import _mpv_render_context_render

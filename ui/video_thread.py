@@ -13,12 +13,11 @@ and it frees mpv's render context (its GL context current) before it ends, then
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from typing import Any
 
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import (
     QExposeEvent,
     QOpenGLContext,
@@ -30,11 +29,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ui.post import GuiPoster
+from ui.video_render import GL_RENDERER, RenderLoop, free_context, is_software
 
 log = logging.getLogger("player.mpv")
 
-GL_RENDERER = 0x1F01
-JOIN_S = 5.0
 
 
 class _Surface(QWindow):
@@ -49,15 +47,6 @@ class _Surface(QWindow):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.owner._changed(self)
-
-
-class _RenderThread(QThread):
-    def __init__(self, owner: ThreadVideo) -> None:
-        super().__init__()
-        self.owner = owner
-
-    def run(self) -> None:
-        self.owner._run()
 
 
 class ThreadVideo(QWidget):
@@ -77,9 +66,7 @@ class ThreadVideo(QWidget):
         self.render_ms: deque[float] = deque(maxlen=20000)
         """How long each frame's mpv render and swap took (on the render thread)."""
         self._poster = GuiPoster(self)
-        self._cond = threading.Condition()
-        self._dirty = False
-        self._stop = False
+        self._loop = RenderLoop(self._run)
         self._exposed = False
         self._size = (0, 0)
         self.surface = _Surface(self)
@@ -93,9 +80,8 @@ class ThreadVideo(QWidget):
         self.gl.setFormat(self.surface.format())
         if not self.gl.create():
             log.error("could not create an OpenGL context for video")
-        self.thread_ = _RenderThread(self)
-        self.gl.moveToThread(self.thread_)
-        self.thread_.start()
+        self.gl.moveToThread(self._loop.thread)
+        self._loop.start()
 
     @property
     def ready(self) -> bool:
@@ -103,21 +89,17 @@ class ThreadVideo(QWidget):
 
     @property
     def software(self) -> bool:
-        from ui.video import is_software
         return is_software(self.renderer)
 
     def _changed(self, surface: QWindow) -> None:  # GUI thread
         ratio = surface.devicePixelRatio()
-        with self._cond:
-            self._exposed = surface.isExposed()
-            self._size = (round(surface.width() * ratio), round(surface.height() * ratio))
-            self._dirty = True
-            self._cond.notify()
+        exposed = surface.isExposed()
+        size = (round(surface.width() * ratio), round(surface.height() * ratio))
 
-    def _wake(self) -> None:  # mpv's thread
-        with self._cond:
-            self._dirty = True
-            self._cond.notify()
+        def update() -> None:
+            self._exposed, self._size = exposed, size
+
+        self._loop.wake(update)
 
     # --- the render thread ---------------------------------------------------------------------
 
@@ -127,22 +109,15 @@ class ThreadVideo(QWidget):
             return
         try:
             self._create_context()
-            while True:
-                with self._cond:
-                    while not self._dirty and not self._stop:
-                        self._cond.wait()
-                    if self._stop:
-                        break
-                    self._dirty = False
-                    exposed, (w, h) = self._exposed, self._size
+            while (state := self._loop.next_frame(lambda: (self._exposed, self._size))) \
+                    is not None:
+                exposed, (w, h) = state
                 self._frame(exposed, w, h)
         finally:
             self.gl.makeCurrent(self.surface)
             ctx, self.ctx = self.ctx, None
             if ctx is not None:
-                ctx.update_cb = None
-                ctx.free()
-                log.info("mpv render context freed")
+                free_context(ctx)
             self.gl.doneCurrent()
 
     def _create_context(self) -> None:
@@ -155,7 +130,7 @@ class ThreadVideo(QWidget):
         self._proc = MpvGlGetProcAddressFn(get_proc_address)
         ctx = MpvRenderContext(self.mpv, "opengl",
                                opengl_init_params={"get_proc_address": self._proc})
-        ctx.update_cb = self._wake
+        ctx.update_cb = self._loop.wake  # on mpv's thread
         self.renderer = str(gl.functions().glGetString(GL_RENDERER) or "")
         self.ctx = ctx
         log.info("mpv render context created (OpenGL on a render thread, %s)",
@@ -183,8 +158,4 @@ class ThreadVideo(QWidget):
     def free(self) -> None:
         """Stop the render thread (it frees mpv's render context) and join it."""
         self._poster.close()
-        with self._cond:
-            self._stop = True
-            self._cond.notify()
-        if not self.thread_.wait(int(JOIN_S * 1000)):
-            log.warning("the video render thread did not stop in time")
+        self._loop.stop()

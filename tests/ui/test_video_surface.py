@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from ui.video import NullVideoWidget, create_video, is_software
+from ui.video import NullVideoWidget, create_video
+from ui.video_render import is_software
 
 pytestmark = [pytest.mark.mpv]
 
@@ -79,7 +80,7 @@ def test_frames_are_drawn_off_the_gui_thread_and_not_while_hidden(
     qtbot.waitUntil(lambda: video.frames > drawn, timeout=15000)
 
     video.free()  # before mpv terminates: the thread frees the render context and is joined
-    assert video._thread.isFinished()
+    assert video._loop.thread.isFinished()
     assert video.ctx is None
     video.free()  # twice is harmless
 
@@ -90,7 +91,7 @@ def test_the_thread_stops_even_before_anything_played(qtbot: Any, player: Any) -
     qtbot.addWidget(video)
     qtbot.waitUntil(lambda: video.ready, timeout=10000)
     video.free()
-    assert video._thread.isFinished()
+    assert video._loop.thread.isFinished()
 
 
 def test_unknown_surface_names_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
