@@ -13,7 +13,8 @@ Fault answers are the edge's description; errors are JSON ``{"error", "message"}
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -22,8 +23,16 @@ from controlplane.edge.requestlog import RING_ENTRIES
 from controlplane.edge.server import Edge
 from controlplane.errors import parse_json
 
-if TYPE_CHECKING:
-    from controlplane.edge.fleet import EdgeFleet
+
+class Edges(Protocol):
+    """What the admin API needs of a fleet (:class:`controlplane.edge.fleet.EdgeFleet` is one)."""
+
+    @property
+    def edges(self) -> Sequence[Edge]: ...
+
+    def edge(self, name: str) -> Edge:
+        """The edge called ``name``; KeyError when there is none."""
+        ...
 
 DEFAULT_REQUEST_LIMIT = 100
 
@@ -43,7 +52,7 @@ def _error(status: int, code: str, message: str) -> web.Response:
 
 
 class _Admin:
-    def __init__(self, fleet: EdgeFleet) -> None:
+    def __init__(self, fleet: Edges) -> None:
         self._fleet = fleet
 
     def _edge(self, request: web.Request) -> Edge:
@@ -93,7 +102,7 @@ class _Admin:
         return web.json_response(edge.requests.recent(int(text)))
 
 
-def add_admin_routes(app: web.Application, fleet: EdgeFleet, prefix: str = "/admin") -> None:
+def add_admin_routes(app: web.Application, fleet: Edges, prefix: str = "/admin") -> None:
     admin = _Admin(fleet)
     base = prefix.rstrip("/") + "/edges"
     app.router.add_get(base, admin.list_edges)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from controlplane.catalog import Catalog
 from controlplane.clock import Clock
+from controlplane.edge.admin import add_admin_routes
 from controlplane.edge.assignment import assign_titles
 from controlplane.edge.server import Edge
 from controlplane.signing import UrlSigner
@@ -76,6 +77,4 @@ class EdgeFleet:
 
     def add_admin_routes(self, app: web.Application, prefix: str = "/admin") -> None:
         """Mount the fault/inspection API (see ``controlplane.edge.admin``) on ``app``."""
-        from controlplane.edge.admin import add_admin_routes
-
         add_admin_routes(app, self, prefix)
