@@ -9,7 +9,8 @@ the session's buffer cap (``start(max_buffer_s=...)``), never below its floor in
 * **Startup**: until the buffer first reaches ``up_min_buffer_s`` (and no step down happened),
   step straight up to any rung the measured estimate, or the latest download alone (the probe)
   when that is higher, covers ``1 / startup_up_safety`` times over: a fast link reaches its
-  rung within a few segments, and the buffer still grows while the ladder is climbed.
+  rung within a few segments, and the buffer still grows while the ladder is climbed. After a
+  stall (``restart_after_stall``) the startup rule applies again: an empty buffer is a start.
 * **Step down at once** when the buffer projected after fetching the current rung
   (``buffer - (ttfb + bits / estimate) + segment``) is below ``reservoir_s`` and falling: to the
   highest lower rung whose projection stays at or above the reservoir (or the buffer, if lower),
@@ -78,6 +79,7 @@ class HysteresisPolicy(PolicyBase):
         self._refetch: int | None = None  # the rung a dropped download is replaced by
         self._endgame_stepped_up = False
         self._chosen_index: int | None = None
+        self._last_choice: tuple[float, float] | None = None  # (now_s, buffer_s) of the last choose
 
     def start(
         self,
@@ -114,6 +116,7 @@ class HysteresisPolicy(PolicyBase):
         self._refetch = None
         self._endgame_stepped_up = False
         self._chosen_index = None
+        self._last_choice = None
 
     # -- measurements ---------------------------------------------------------------------------
 
@@ -186,8 +189,13 @@ class HysteresisPolicy(PolicyBase):
             return self._decide(self._refetch, "down: abandoned")
         self.note_segment(segment_index, segment_bits)
         self._chosen_index = segment_index
+        restart = self._stalled_since_last(buffer_s, now_s) and self.config.restart_after_stall
+        if restart:
+            self._in_startup = True
         current = self.last_rung
         decision = self._choose_steady(segment_index, buffer_s, now_s)
+        if restart:  # the step down a stall brings does not end the restart
+            self._in_startup = True
         if current is None or self._in_startup or current > self.top_rung:
             return decision
         left = self._segments_left(segment_index)
@@ -204,6 +212,13 @@ class HysteresisPolicy(PolicyBase):
                     self._endgame_stepped_up = True
                     return self._decide(higher, "end: buffer spent on the last segments")
         return decision
+
+    def _stalled_since_last(self, buffer_s: float, now_s: float) -> bool:
+        """Whether playback ran dry since the last ``choose``: the time since then is longer
+        than the buffer it had (the buffer plays out while the next download is fetched)."""
+        last = self._last_choice
+        self._last_choice = (now_s, buffer_s)
+        return last is not None and now_s - last[0] > last[1] + 1e-6
 
     def _segments_left(self, segment_index: int) -> int | None:
         """Segments still to fetch (this one included) when the endgame applies, else None."""
