@@ -74,6 +74,7 @@ class HysteresisPolicy(PolicyBase):
         self._last_sample_s: float | None = None
         self._probe_bps: float | None = None
         self._in_startup = True
+        self._restarted = False  # the startup rule applies again after a stall
         self._completed = 0
         self._abandon: tuple[int, int] | None = None  # (from rung, to rung) until reported
         self._refetch: int | None = None  # the rung a dropped download is replaced by
@@ -111,6 +112,7 @@ class HysteresisPolicy(PolicyBase):
         self._last_sample_s = None
         self._probe_bps = None
         self._in_startup = True
+        self._restarted = False
         self._completed = 0
         self._abandon = None
         self._refetch = None
@@ -191,11 +193,11 @@ class HysteresisPolicy(PolicyBase):
         self._chosen_index = segment_index
         restart = self._stalled_since_last(buffer_s, now_s) and self.config.restart_after_stall
         if restart:
-            self._in_startup = True
+            self._in_startup = self._restarted = True
         current = self.last_rung
         decision = self._choose_steady(segment_index, buffer_s, now_s)
         if restart:  # the step down a stall brings does not end the restart
-            self._in_startup = True
+            self._in_startup = self._restarted = True
         if current is None or self._in_startup or current > self.top_rung:
             return decision
         left = self._segments_left(segment_index)
@@ -215,10 +217,11 @@ class HysteresisPolicy(PolicyBase):
 
     def _stalled_since_last(self, buffer_s: float, now_s: float) -> bool:
         """Whether playback ran dry since the last ``choose``: the time since then is longer
-        than the buffer it had (the buffer plays out while the next download is fetched)."""
+        than the buffer it had (the buffer plays out while the next download is fetched). An
+        empty buffer then is the start (or a stall already seen), not a new stall."""
         last = self._last_choice
         self._last_choice = (now_s, buffer_s)
-        return last is not None and now_s - last[0] > last[1] + 1e-6
+        return last is not None and last[1] > 0 and now_s - last[0] > last[1] + 1e-6
 
     def _segments_left(self, segment_index: int) -> int | None:
         """Segments still to fetch (this one included) when the endgame applies, else None."""
@@ -268,13 +271,14 @@ class HysteresisPolicy(PolicyBase):
         if current > top:
             return self._decide(top, "cap")
         if self._in_startup and buffer_s >= th.up_min_buffer_s:
-            self._in_startup = False
+            self._in_startup = self._restarted = False
         if self._in_startup and self.estimator.has_estimate():
             probe = self._probe_bps if cfg.probe_startup and self._probe_bps else 0.0
             startup_bps = max(estimate, probe) * cfg.startup_up_safety
             rung = highest_rung_at_most(self.bitrates_bps, startup_bps, top)
             if rung > current:
-                return self._decide(rung, "up: startup headroom")
+                why = "up: headroom after a stall" if self._restarted else "up: startup headroom"
+                return self._decide(rung, why)
         floor_s = min(th.reservoir_s, buffer_s)
         if self.projected_buffer_s(current, buffer_s, estimate, k) < floor_s:
             rung = 0
@@ -282,7 +286,7 @@ class HysteresisPolicy(PolicyBase):
                 if self.projected_buffer_s(lower, buffer_s, estimate, k) >= floor_s:
                     rung = lower
                     break
-            self._in_startup = False
+            self._in_startup = self._restarted = False
             return self._decide(rung, "down: buffer at risk")
         if current < top and buffer_s >= th.up_min_buffer_s:
             for higher in range(top, current, -1):

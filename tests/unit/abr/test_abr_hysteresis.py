@@ -120,7 +120,7 @@ def test_after_a_stall_the_latest_download_lifts_the_rung_as_at_the_start() -> N
     assert down.reason == "down: buffer at risk" and down.rung <= 1
     policy.on_download_complete(down.rung, int(20e6 * 0.5 / 8), 0.5, 0.0, 22.5)  # fast again
     up = policy.choose(5, 7.5, 22.5)  # under up_min_buffer_s: no dwell step could fire
-    assert up == Decision(5, "up: startup headroom")
+    assert up == Decision(5, "up: headroom after a stall")
 
 
 def test_without_a_stall_or_with_the_restart_off_the_rung_is_held() -> None:
