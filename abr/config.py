@@ -77,6 +77,14 @@ class HysteresisConfig:
     """During startup, judge steps up on the latest download alone (the probe) when it is
     higher than the EWMA: the first downloads of a low rung are short, and a slow first
     sample would otherwise hold the EWMA down for many segments on a fast link. Default True."""
+    restart_after_stall: bool = True
+    """After a stall (the time since the last ``choose`` exceeded the buffer it had), the
+    startup rule applies again until the buffer reaches ``up_min_buffer_s``: with the buffer
+    empty the situation is a start, and the EWMA is held down by the outage's long sample, so
+    without it the rung climbs back one dwell per rung (``lte_report_train_0002`` at 15 s:
+    1, 2, 3, 4, 5 over five segments). The step down the stall brings does not end it. No new
+    constant (the startup rule's own); by reasoning, checked on half A, confirmed on half B
+    (2026-12-05). Default True."""
     full_buffer_margin_s: float = 8.0
     """Within this of ``max_buffer_s`` the buffer is *full*: a buffer-funded step up is judged
     with the EWMA estimate instead of the cautious percentile, seconds. Default 8 (at the

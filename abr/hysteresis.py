@@ -9,7 +9,8 @@ the session's buffer cap (``start(max_buffer_s=...)``), never below its floor in
 * **Startup**: until the buffer first reaches ``up_min_buffer_s`` (and no step down happened),
   step straight up to any rung the measured estimate, or the latest download alone (the probe)
   when that is higher, covers ``1 / startup_up_safety`` times over: a fast link reaches its
-  rung within a few segments, and the buffer still grows while the ladder is climbed.
+  rung within a few segments, and the buffer still grows while the ladder is climbed. After a
+  stall (``restart_after_stall``) the startup rule applies again: an empty buffer is a start.
 * **Step down at once** when the buffer projected after fetching the current rung
   (``buffer - (ttfb + bits / estimate) + segment``) is below ``reservoir_s`` and falling: to the
   highest lower rung whose projection stays at or above the reservoir (or the buffer, if lower),
@@ -73,11 +74,13 @@ class HysteresisPolicy(PolicyBase):
         self._last_sample_s: float | None = None
         self._probe_bps: float | None = None
         self._in_startup = True
+        self._restarted = False  # the startup rule applies again after a stall
         self._completed = 0
         self._abandon: tuple[int, int] | None = None  # (from rung, to rung) until reported
         self._refetch: int | None = None  # the rung a dropped download is replaced by
         self._endgame_stepped_up = False
         self._chosen_index: int | None = None
+        self._last_choice: tuple[float, float] | None = None  # (now_s, buffer_s) of the last choose
 
     def start(
         self,
@@ -109,11 +112,13 @@ class HysteresisPolicy(PolicyBase):
         self._last_sample_s = None
         self._probe_bps = None
         self._in_startup = True
+        self._restarted = False
         self._completed = 0
         self._abandon = None
         self._refetch = None
         self._endgame_stepped_up = False
         self._chosen_index = None
+        self._last_choice = None
 
     # -- measurements ---------------------------------------------------------------------------
 
@@ -186,8 +191,13 @@ class HysteresisPolicy(PolicyBase):
             return self._decide(self._refetch, "down: abandoned")
         self.note_segment(segment_index, segment_bits)
         self._chosen_index = segment_index
+        restart = self._stalled_since_last(buffer_s, now_s) and self.config.restart_after_stall
+        if restart:
+            self._in_startup = self._restarted = True
         current = self.last_rung
         decision = self._choose_steady(segment_index, buffer_s, now_s)
+        if restart:  # the step down a stall brings does not end the restart
+            self._in_startup = self._restarted = True
         if current is None or self._in_startup or current > self.top_rung:
             return decision
         left = self._segments_left(segment_index)
@@ -204,6 +214,14 @@ class HysteresisPolicy(PolicyBase):
                     self._endgame_stepped_up = True
                     return self._decide(higher, "end: buffer spent on the last segments")
         return decision
+
+    def _stalled_since_last(self, buffer_s: float, now_s: float) -> bool:
+        """Whether playback ran dry since the last ``choose``: the time since then is longer
+        than the buffer it had (the buffer plays out while the next download is fetched). An
+        empty buffer then is the start (or a stall already seen), not a new stall."""
+        last = self._last_choice
+        self._last_choice = (now_s, buffer_s)
+        return last is not None and last[1] > 0 and now_s - last[0] > last[1] + 1e-6
 
     def _segments_left(self, segment_index: int) -> int | None:
         """Segments still to fetch (this one included) when the endgame applies, else None."""
@@ -253,13 +271,14 @@ class HysteresisPolicy(PolicyBase):
         if current > top:
             return self._decide(top, "cap")
         if self._in_startup and buffer_s >= th.up_min_buffer_s:
-            self._in_startup = False
+            self._in_startup = self._restarted = False
         if self._in_startup and self.estimator.has_estimate():
             probe = self._probe_bps if cfg.probe_startup and self._probe_bps else 0.0
             startup_bps = max(estimate, probe) * cfg.startup_up_safety
             rung = highest_rung_at_most(self.bitrates_bps, startup_bps, top)
             if rung > current:
-                return self._decide(rung, "up: startup headroom")
+                why = "up: headroom after a stall" if self._restarted else "up: startup headroom"
+                return self._decide(rung, why)
         floor_s = min(th.reservoir_s, buffer_s)
         if self.projected_buffer_s(current, buffer_s, estimate, k) < floor_s:
             rung = 0
@@ -267,7 +286,7 @@ class HysteresisPolicy(PolicyBase):
                 if self.projected_buffer_s(lower, buffer_s, estimate, k) >= floor_s:
                     rung = lower
                     break
-            self._in_startup = False
+            self._in_startup = self._restarted = False
             return self._decide(rung, "down: buffer at risk")
         if current < top and buffer_s >= th.up_min_buffer_s:
             for higher in range(top, current, -1):

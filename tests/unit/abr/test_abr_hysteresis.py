@@ -101,6 +101,37 @@ def test_immediate_step_down_when_projected_buffer_under_reservoir() -> None:
     assert policy.choose(4, 40.0, 4.0).rung == 5
 
 
+def _stalled_at_the_top(policy: HysteresisPolicy, gap_s: float) -> Decision:
+    """Play at the top rung out of startup, then a 12 s outage download; the next ``choose``
+    comes ``gap_s`` after the last one, which had 8 s buffered."""
+    policy.choose(0, 0.0, 0.0)
+    for t in (1.0, 2.0, 3.0):
+        feed(policy, 20e6, t)
+    assert policy.choose(1, 6.0, 3.0).rung == 5  # the startup probe
+    assert policy.choose(2, 12.0, 4.0).rung == 5  # out of startup
+    assert policy.choose(3, 8.0, 10.0).rung == 5
+    policy.on_download_complete(5, int(0.3e6 * 12.0 / 8), 12.0, 0.0, 10.0 + gap_s)
+    return policy.choose(4, 4.0, 10.0 + gap_s)
+
+
+def test_after_a_stall_the_latest_download_lifts_the_rung_as_at_the_start() -> None:
+    policy = started()
+    down = _stalled_at_the_top(policy, gap_s=12.0)  # 12 s without a choose, 8 s buffered
+    assert down.reason == "down: buffer at risk" and down.rung <= 1
+    policy.on_download_complete(down.rung, int(20e6 * 0.5 / 8), 0.5, 0.0, 22.5)  # fast again
+    up = policy.choose(5, 7.5, 22.5)  # under up_min_buffer_s: no dwell step could fire
+    assert up == Decision(5, "up: headroom after a stall")
+
+
+def test_without_a_stall_or_with_the_restart_off_the_rung_is_held() -> None:
+    for policy, gap_s in ((started(restart_after_stall=False), 12.0), (started(), 7.9)):
+        down = _stalled_at_the_top(policy, gap_s=gap_s)
+        assert down.reason == "down: buffer at risk"
+        now_s = 10.0 + gap_s + 0.5
+        policy.on_download_complete(down.rung, int(20e6 * 0.5 / 8), 0.5, 0.0, now_s)
+        assert policy.choose(5, 7.5, now_s) == Decision(down.rung, "hold")
+
+
 def test_max_rung_cap_is_honoured() -> None:
     policy = started(up_dwell_s=0.0)
     policy.max_rung = 2
