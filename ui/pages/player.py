@@ -168,7 +168,7 @@ class PlayerPage(PlayerKeys, Page):
         self.volume_osd.move((w - self.volume_osd.width()) // 2, m)
         pw = min(w - 2 * m, max(360, w // 4))
         self.panel.setGeometry(w - pw - m, m, pw, max(0, h - 2 * m))
-        post_w = min(w - 2 * m, 1100)
+        post_w = min(w - 2 * m, round(w * 0.45) if self.theme.tv else 1100)  # on the fade
         self.postplay.setFixedWidth(post_w)
         self.postplay.adjustSize()
         self.postplay.move(m, h - self.postplay.height() - m)
@@ -220,10 +220,13 @@ class PlayerPage(PlayerKeys, Page):
             self.controls.hide()
             self._place_overlays()
             self.header.hide()
-            if self.post_backdrop is not None and self.up_next:
-                self.post_backdrop.set_url(str(self.up_next.get("backdrop_url") or ""))
+            # the next title's backdrop, else the finished one's: never the last frame behind
+            art = str((self.up_next or self.controller.title).get("backdrop_url") or "")
+            if self.post_backdrop is not None and art:
+                self.post_backdrop.set_url(art)
                 self.post_backdrop.show()
                 self.post_backdrop.raise_()
+            self.postplay.set_on_art(bool(art) and self.post_backdrop is not None)
             self.postplay.start(str(self.controller.title.get("name", "")), self.up_next)
             self._place_overlays()
             return

@@ -192,7 +192,8 @@ class Controls(QWidget):
         p = QPainter(self)
         grad = QLinearGradient(0, 0, 0, self.height())
         grad.setColorAt(0, QColor(0, 0, 0, 0))
-        grad.setColorAt(1, QColor(0, 0, 0, 200))
+        grad.setColorAt(0.45, QColor(0, 0, 0, 150))
+        grad.setColorAt(1, QColor(0, 0, 0, 215))
         p.fillRect(self.rect(), grad)
 
 
@@ -202,7 +203,7 @@ class OsdHeader(QLabel):
     one too). The text sits inside ``margin`` (overscan in TV mode); the scrim reaches the
     screen's edge and fades out below the text."""
 
-    SCRIM_ALPHA = 200
+    SCRIM_ALPHA = 215
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
