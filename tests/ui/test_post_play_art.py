@@ -1,6 +1,6 @@
 """Post-play never ends on a dead end or the last frame: a title whose first row holds only it
-(Continue Watching) still gets a next title from another row, and with no next title the
-finished one's backdrop is behind the card."""
+(Continue Watching) still gets a next title from another row (or any other title on home),
+and with no next title the finished one's backdrop is behind the card."""
 
 from __future__ import annotations
 
@@ -35,11 +35,22 @@ def test_next_comes_from_another_row_when_continue_watching_has_only_it(
     assert page.postplay.property("onart") is True  # no box over the backdrop's fade
 
 
+def test_next_from_another_row_when_no_row_has_more(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    w.home.set_rows([{"id": "genre-0", "title": "Drama", "items": [make_title(1)]},
+                     {"id": "genre-1", "title": "Crime", "items": [make_title(2)]}])
+    assert (w.home.next_after("t1") or {}).get("id") == "t2"
+    assert (w.home.next_after("t2") or {}).get("id") == "t1"
+
+
 def test_no_next_title_shows_the_finished_ones_backdrop(qtbot: Any, harness: Harness) -> None:
     w = harness.window
     only = make_title(7)
     only["backdrop_url"] = "http://127.0.0.1:9/art/b7.jpg"
-    w.home.set_rows([{"id": "genre-0", "title": "Drama", "items": [only]}])
+    other = make_title(8)
+    other["playable"] = False
+    w.home.set_rows([{"id": "genre-0", "title": "Drama", "items": [only]},
+                     {"id": "genre-1", "title": "Crime", "items": [other]}])
     assert w.home.next_after("t7") is None
     _finish(qtbot, harness, only)
     page = w.player

@@ -188,7 +188,8 @@ class HomePage(HomeKeys, Page):
 
     def next_after(self, title_id: str) -> JSON | None:
         """Post-play's next title: the one after ``title_id`` in the row it was opened from
-        (else the row's first other title; else the same from the next row that has one)."""
+        (else the row's first other title; else the same from the next row that has one; else
+        the first title on home), None when home has no other."""
         row_id = self.last[0] if self.last[1] == title_id else ""
         sections = self.visible_sections()
         order = sorted(range(len(sections)), key=lambda i: sections[i].model.row_id != row_id)
@@ -202,7 +203,9 @@ class HomePage(HomeKeys, Page):
                           and t.get("playable", True) is not False), None)
             if found is not None:
                 return found
-        return None
+        return next((t for s in sections for t in s.model.titles()  # else anything to watch
+                     if str(t.get("id", "")) != title_id and t.get("playable", True) is not False),
+                    None)
 
     def _art_loaded(self, url: str) -> None:
         for s in [self.results, *self.sections]:
