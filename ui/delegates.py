@@ -143,15 +143,16 @@ class PosterDelegate(QStyledItemDelegate):
     """Rounded posters kept (a screenful of rows many times over)."""
 
     def _rounded(self, pixmap: QPixmap, radius: int) -> QPixmap:
-        """The poster with its corners cut to the page colour (rows sit on it), made once per
-        pixmap: an opaque blit with no antialiased clip path, the costliest part of a tile."""
+        """The poster with its corners cut (transparent: a row may sit on a backdrop, as More
+        like this does), made once per pixmap: painting it needs no antialiased clip path, the
+        costliest part of a tile."""
         key = (pixmap.cacheKey(), radius)
         found = self._round_cache.get(key)
         if found is not None:
             self._round_cache.move_to_end(key)
             return found
         out = QPixmap(pixmap.size())
-        out.fill(QColor(th.BG))
+        out.fill(Qt.GlobalColor.transparent)
         p = QPainter(out)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         path = QPainterPath()

@@ -40,10 +40,10 @@ class GrowingView(QWidget):
 
 
 def _paint_tile(delegate: PosterDelegate, view: GrowingView, index: QModelIndex,
-                focused: bool) -> QImage:
+                focused: bool, under: str = th.BG) -> QImage:
     t = delegate.theme
     image = QImage(t.tile_w, t.tile_h, QImage.Format.Format_RGB32)
-    image.fill(QColor(th.BG))
+    image.fill(QColor(under))
     option = QStyleOptionViewItem()
     option.rect = image.rect()
     option.widget = view
@@ -83,11 +83,12 @@ def test_poster_corners_are_cut(qtbot: Any) -> None:
     title = make_title(1)
     title["poster_url"] = "http://x/p1.png"
     model = TitleRowModel("r", "Row", [title])
-    image = _paint_tile(delegate, GrowingView(), model.index(0, 0), focused=False)
+    backdrop = "#c0e0f0"  # More like this sits on the details page's backdrop
+    image = _paint_tile(delegate, GrowingView(), model.index(0, 0), focused=False, under=backdrop)
     t = th.TV
     left = (t.tile_w - t.poster_w) // 2 + 1
     top = t.grow_pad + 1
-    assert image.pixel(left, top) == QColor(th.BG).rgb()  # the corner is the page
+    assert image.pixel(left, top) == QColor(backdrop).rgb()  # what is under shows at the corner
     assert image.pixel(left + t.poster_w // 2, top + 1) == QColor(art.color).rgb()
     # painted twice, the rounded poster is made once
     _paint_tile(delegate, GrowingView(), model.index(0, 0), focused=False)
