@@ -110,3 +110,19 @@ def test_backdrop_composed_once_per_art_and_size(qtbot: Any) -> None:
     backdrop.resize(900, 300)
     backdrop.grab()
     assert len(backdrop._cache) == 2
+
+
+def test_full_screen_backdrops_kept_within_budget(qtbot: Any) -> None:
+    art = FakeArt()
+    backdrop = Backdrop(art)  # type: ignore[arg-type]
+    qtbot.addWidget(backdrop)
+    backdrop.resize(1920, 1080)
+    for i in range(4):
+        backdrop.set_url(f"http://x/b{i}.png")
+        backdrop.grab()
+    assert len(backdrop._cache) == 2  # 8 MB each: two fit in 20 MB
+    backdrop.resize(1920, 360)  # the billboard's size: seven fit
+    for i in range(12):
+        backdrop.set_url(f"http://x/c{i}.png")
+        backdrop.grab()
+    assert len(backdrop._cache) == 7

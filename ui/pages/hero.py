@@ -59,8 +59,9 @@ class Backdrop(QWidget):
         p = QPainter(self)
         p.drawPixmap(0, 0, self._composed())
 
-    KEEP = 6
-    """Composed backdrops kept: moving back and forth along a row redraws none."""
+    KEEP_BYTES = 20 << 20
+    """Composed backdrops kept, by size: the billboard's (1920×360) keep 7, so moving back and
+    forth along a row redraws none; a full-screen one (details, post-play) keeps 2."""
 
     def _composed(self) -> QPixmap:
         """The backdrop cropped, faded and on the page colour at this size, made once per
@@ -97,7 +98,8 @@ class Backdrop(QWidget):
         p.fillRect(r, foot)
         p.end()
         self._cache[key] = out
-        while len(self._cache) > self.KEEP:
+        while len(self._cache) > 1 and sum(
+                p.width() * p.height() * 4 for p in self._cache.values()) > self.KEEP_BYTES:
             self._cache.popitem(last=False)
         return out
 
