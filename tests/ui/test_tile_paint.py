@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QSize, Signal
+from PySide6.QtCore import QModelIndex, QObject, QRect, QSize, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QStyle, QStyleOptionViewItem, QWidget
 
@@ -15,6 +15,7 @@ from ui import theme as th
 from ui.delegates import PosterDelegate
 from ui.models import TitleRowModel
 from ui.pages.hero import Backdrop
+from ui.widgets import GROW_SPILL
 
 
 class FakeArt(QObject):
@@ -126,3 +127,21 @@ def test_full_screen_backdrops_kept_within_budget(qtbot: Any) -> None:
         backdrop.set_url(f"http://x/c{i}.png")
         backdrop.grab()
     assert len(backdrop._cache) == 7
+
+
+def test_grown_poster_and_ring_stay_inside_the_tile(qtbot: Any) -> None:
+    """The enlarge animation repaints only the focused tile's rect (grown by ``GROW_SPILL``):
+    nothing may be painted past it."""
+    for theme in (th.TV, th.DESKTOP):
+        delegate = PosterDelegate(FakeArt(), theme)  # type: ignore[arg-type]
+        view = GrowingView()
+        view.grow = 1.0
+        option = QStyleOptionViewItem()
+        option.rect = QRect(0, 0, theme.tile_w, theme.tile_h)
+        option.widget = view
+        option.state |= QStyle.StateFlag.State_HasFocus
+        poster = delegate.poster_rect(option)
+        ring = theme.focus_px  # the ring's pen is centred half a width outside the poster
+        bound = option.rect.adjusted(-GROW_SPILL, -GROW_SPILL, GROW_SPILL, GROW_SPILL)
+        assert poster.adjusted(-ring, -ring, ring, ring).intersected(bound) == \
+            poster.adjusted(-ring, -ring, ring, ring), theme.name
