@@ -46,7 +46,7 @@ class PosterDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.art = art
         self.theme = theme
-        self._round_cache: OrderedDict[tuple[int, int], QPixmap] = OrderedDict()
+        self._round_cache: OrderedDict[tuple[int, int, float], QPixmap] = OrderedDict()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return QSize(self.theme.tile_w, self.theme.tile_h)
@@ -80,7 +80,7 @@ class PosterDelegate(QStyledItemDelegate):
         size = QSize(round((t.poster_w - 2) * dpr), round((t.poster_h - 2) * dpr))
         pixmap = self.art.pixmap(url, size) if url else None
         if pixmap is not None:
-            rounded = self._rounded(pixmap, round(radius * dpr))
+            rounded = self._rounded(pixmap, round(radius * dpr), dpr)
             if poster.width() != round(size.width() / dpr):
                 painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawPixmap(poster, rounded)
@@ -142,11 +142,11 @@ class PosterDelegate(QStyledItemDelegate):
     ROUNDED_KEEP = 160
     """Rounded posters kept (a screenful of rows many times over)."""
 
-    def _rounded(self, pixmap: QPixmap, radius: int) -> QPixmap:
+    def _rounded(self, pixmap: QPixmap, radius: int, dpr: float = 1.0) -> QPixmap:
         """The poster with its corners cut (transparent: a row may sit on a backdrop, as More
         like this does), made once per pixmap: painting it needs no antialiased clip path, the
         costliest part of a tile."""
-        key = (pixmap.cacheKey(), radius)
+        key = (pixmap.cacheKey(), radius, dpr)
         found = self._round_cache.get(key)
         if found is not None:
             self._round_cache.move_to_end(key)
@@ -160,6 +160,7 @@ class PosterDelegate(QStyledItemDelegate):
         p.setClipPath(path)
         p.drawPixmap(0, 0, pixmap)
         p.end()
+        out.setDevicePixelRatio(dpr)  # at rest a 1:1 blit on a HiDPI screen too
         self._round_cache[key] = out
         while len(self._round_cache) > self.ROUNDED_KEEP:
             self._round_cache.popitem(last=False)

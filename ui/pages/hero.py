@@ -99,7 +99,7 @@ class Backdrop(QWidget):
         p.end()
         self._cache[key] = out
         while len(self._cache) > 1 and sum(
-                p.width() * p.height() * 4 for p in self._cache.values()) > self.KEEP_BYTES:
+                c.width() * c.height() * 4 for c in self._cache.values()) > self.KEEP_BYTES:
             self._cache.popitem(last=False)
         return out
 
