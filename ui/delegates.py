@@ -6,9 +6,18 @@ not reached the server), profile avatars. They paint the artwork from
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter, QPainterPath, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from ui import theme as th
@@ -30,10 +39,14 @@ def _focused(option: QStyleOptionViewItem) -> bool:
 class PosterDelegate(QStyledItemDelegate):
     """A 2:3 poster with the title and a second line under it."""
 
+    OVERLAY = False
+    """Whether :meth:`paint_overlay` draws (inside the poster's rounded corners)."""
+
     def __init__(self, art: ArtCache, theme: th.Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.art = art
         self.theme = theme
+        self._round_cache: OrderedDict[tuple[int, int, float], QPixmap] = OrderedDict()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return QSize(self.theme.tile_w, self.theme.tile_h)
@@ -59,18 +72,26 @@ class PosterDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         poster = self.poster_rect(option)
         radius = max(4, t.poster_w // 24)
-        path = QPainterPath()
-        path.addRoundedRect(QRectF(poster), radius, radius)
         url = str(index.data(Role.POSTER_URL) or "")
         widget = option.widget
         dpr = widget.devicePixelRatioF() if widget is not None else 1.0
-        size = QSize(round(poster.width() * dpr), round(poster.height() * dpr))
+        # Art at the resting poster size only: the focused tile's growth scales it while
+        # drawing, so the enlarge animation never asks the cache for a size per frame.
+        size = QSize(round((t.poster_w - 2) * dpr), round((t.poster_h - 2) * dpr))
         pixmap = self.art.pixmap(url, size) if url else None
-        painter.setClipPath(path)
         if pixmap is not None:
-            pixmap.setDevicePixelRatio(dpr)
-            painter.drawPixmap(poster.topLeft(), pixmap)
+            rounded = self._rounded(pixmap, round(radius * dpr), dpr)
+            if poster.width() != round(size.width() / dpr):
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawPixmap(poster, rounded)
+            if self.OVERLAY:
+                path = QPainterPath()
+                path.addRoundedRect(QRectF(poster), radius, radius)
+                painter.setClipPath(path)
         else:
+            path = QPainterPath()
+            path.addRoundedRect(QRectF(poster), radius, radius)
+            painter.setClipPath(path)
             base = _placeholder_color(str(index.data(Role.ID) or ""))
             grad = QLinearGradient(poster.topLeft(), poster.bottomRight())
             grad.setColorAt(0, base.lighter(130))
@@ -118,9 +139,38 @@ class PosterDelegate(QStyledItemDelegate):
     def paint_overlay(self, painter: QPainter, poster: QRect, index: Index) -> None:
         """What a tile kind draws over its poster (nothing here)."""
 
+    ROUNDED_KEEP = 160
+    """Rounded posters kept (a screenful of rows many times over)."""
+
+    def _rounded(self, pixmap: QPixmap, radius: int, dpr: float = 1.0) -> QPixmap:
+        """The poster with its corners cut (transparent: a row may sit on a backdrop, as More
+        like this does), made once per pixmap: painting it needs no antialiased clip path, the
+        costliest part of a tile."""
+        key = (pixmap.cacheKey(), radius, dpr)
+        found = self._round_cache.get(key)
+        if found is not None:
+            self._round_cache.move_to_end(key)
+            return found
+        out = QPixmap(pixmap.size())
+        out.fill(Qt.GlobalColor.transparent)
+        p = QPainter(out)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(out.rect()), radius, radius)
+        p.setClipPath(path)
+        p.drawPixmap(0, 0, pixmap)
+        p.end()
+        out.setDevicePixelRatio(dpr)  # at rest a 1:1 blit on a HiDPI screen too
+        self._round_cache[key] = out
+        while len(self._round_cache) > self.ROUNDED_KEEP:
+            self._round_cache.popitem(last=False)
+        return out
+
 
 class ContinueDelegate(PosterDelegate):
     """Continue Watching: the poster with a progress bar across its foot."""
+
+    OVERLAY = True
 
     def paint_overlay(self, painter: QPainter, poster: QRect, index: Index) -> None:
         fraction = index.data(Role.PROGRESS)

@@ -24,6 +24,10 @@ from ui.message import Message
 from ui.nav import Action, action_for
 from ui.theme import GROW_MS, Theme
 
+GROW_SPILL = 8
+"""How far past its tile the focused poster's ring may reach (px): the enlarge animation
+repaints the tile's rect grown by this, not the whole row."""
+
 
 class Page(QWidget):
     """A screen. ``on_action`` returns True when it used the action; ``focus_default`` puts the
@@ -77,7 +81,11 @@ class RowView(QListView):
 
     def _set_grow(self, value: object) -> None:
         self.grow = float(value)  # type: ignore[arg-type]
-        self.viewport().update()
+        rect = self.visualRect(self.currentIndex())
+        if rect.isValid():  # the focused tile only (its ring may reach a pixel past it)
+            self.viewport().update(rect.adjusted(-GROW_SPILL, -GROW_SPILL, GROW_SPILL, GROW_SPILL))
+        else:
+            self.viewport().update()
 
     def currentChanged(self, current: QModelIndex, previous: QModelIndex) -> None:  # type: ignore[override]
         super().currentChanged(current, previous)

@@ -3,10 +3,11 @@ synopsis, and Play / More info. It follows the focus along the rows."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import QRect, QSize, Signal
-from PySide6.QtGui import QColor, QLinearGradient, QPainter
+from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ui.artwork import ArtCache
@@ -38,6 +39,7 @@ class Backdrop(QWidget):
         super().__init__(parent)
         self.art = art
         self.url = ""
+        self._cache: OrderedDict[tuple[int, int, int, float], QPixmap] = OrderedDict()
         art.loaded.connect(self._loaded)
 
     def set_url(self, url: str) -> None:
@@ -55,16 +57,35 @@ class Backdrop(QWidget):
 
     def paintEvent(self, event: object) -> None:
         p = QPainter(self)
+        p.drawPixmap(0, 0, self._composed())
+
+    KEEP_BYTES = 20 << 20
+    """Composed backdrops kept, by size: the billboard's (1920×360) keep 7, so moving back and
+    forth along a row redraws none; a full-screen one (details, post-play) keeps 2."""
+
+    def _composed(self) -> QPixmap:
+        """The backdrop cropped, faded and on the page colour at this size, made once per
+        (art, size): a D-pad step paints one pixmap instead of scaling and blending."""
+        size = self.size()
+        dpr = self.devicePixelRatioF()
         r = self.image_rect()
         full_w = max(1, round(r.width() / ART_KEEP))
         full_h = max(r.height(), round(full_w * 9 / 16))
         pixmap = self.art.pixmap(self.url, QSize(full_w, full_h)) if self.url else None
+        key = (pixmap.cacheKey() if pixmap is not None else 0, size.width(), size.height(), dpr)
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        out = QPixmap(round(size.width() * dpr), round(size.height() * dpr))
+        out.setDevicePixelRatio(dpr)
+        out.fill(QColor(BG))
+        p = QPainter(out)
         if pixmap is not None:
             p.drawPixmap(r, pixmap, QRect(pixmap.width() - r.width(),
                                           (pixmap.height() - r.height()) // 2,
                                           r.width(), r.height()))
         bg = QColor(BG)
-        p.fillRect(QRect(0, 0, r.left(), self.height()), bg)
         clear = QColor(bg)
         clear.setAlpha(0)
         left = QLinearGradient(r.left(), 0, r.left() + r.width() * 0.6, 0)
@@ -75,6 +96,12 @@ class Backdrop(QWidget):
         foot.setColorAt(0, clear)
         foot.setColorAt(1, bg)
         p.fillRect(r, foot)
+        p.end()
+        self._cache[key] = out
+        while len(self._cache) > 1 and sum(
+                c.width() * c.height() * 4 for c in self._cache.values()) > self.KEEP_BYTES:
+            self._cache.popitem(last=False)
+        return out
 
 
 class Hero(Backdrop):

@@ -188,15 +188,24 @@ class HomePage(HomeKeys, Page):
 
     def next_after(self, title_id: str) -> JSON | None:
         """Post-play's next title: the one after ``title_id`` in the row it was opened from
-        (else the row's first other title)."""
+        (else the row's first other title; else the same from the next row that has one; else
+        the first title on home), None when home has no other."""
         row_id = self.last[0] if self.last[1] == title_id else ""
-        at = self._locate(row_id, title_id)
-        if at is None:
-            return None
-        titles = self.visible_sections()[at[0]].model.titles()
-        rest = titles[at[1] + 1:] + titles[:at[1]]
-        return next((t for t in rest if str(t.get("id", "")) != title_id
-                     and t.get("playable", True) is not False), None)
+        sections = self.visible_sections()
+        order = sorted(range(len(sections)), key=lambda i: sections[i].model.row_id != row_id)
+        for i in order:  # a row that holds only this title (Continue Watching) offers none
+            titles = sections[i].model.titles()
+            at = next((j for j, t in enumerate(titles) if str(t.get("id", "")) == title_id), None)
+            if at is None:
+                continue
+            rest = titles[at + 1:] + titles[:at]
+            found = next((t for t in rest if str(t.get("id", "")) != title_id
+                          and t.get("playable", True) is not False), None)
+            if found is not None:
+                return found
+        return next((t for s in sections for t in s.model.titles()  # else anything to watch
+                     if str(t.get("id", "")) != title_id and t.get("playable", True) is not False),
+                    None)
 
     def _art_loaded(self, url: str) -> None:
         for s in [self.results, *self.sections]:

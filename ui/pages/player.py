@@ -20,7 +20,7 @@ from ui.artwork import ArtCache
 from ui.models import fmt_clock
 from ui.pages.hero import Backdrop
 from ui.pages.player_keys import PlayerKeys
-from ui.pages.player_osd import Controls, VolumeIndicator
+from ui.pages.player_osd import Controls, OsdHeader, VolumeIndicator
 from ui.pages.player_panels import (
     QUALITY_LABELS,
     Option,
@@ -69,9 +69,7 @@ class PlayerPage(PlayerKeys, Page):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(video, 0, 0)
-        self.header = QLabel()
-        self.header.setStyleSheet("background: transparent; color: white; font-weight: bold;"
-                                  "padding: 24px;")
+        self.header = OsdHeader()
         self.status = QLabel("Loading…")
         self.status.setStyleSheet("background: rgba(0,0,0,140); color: white; padding: 14px;"
                                   "border-radius: 8px;")
@@ -145,8 +143,7 @@ class PlayerPage(PlayerKeys, Page):
         self.theme = theme
         m = theme.margin_px if theme.tv else 24
         self.controls.box.setContentsMargins(m, 40, m, m // 2 if theme.tv else 20)
-        self.header.setStyleSheet(f"background: transparent; color: white; font-weight: bold;"
-                                  f"font-size: {theme.title_px * 2 // 3}px; padding: {m}px;")
+        self.header.set_look(m, theme.title_px * 2 // 3)
         self.preview.set_thumb_width(360 if theme.tv else 240)
         self.preview.set_font_px(theme.font_px)
         self.controls.set_tv(theme.tv, theme.font_px)
@@ -171,7 +168,7 @@ class PlayerPage(PlayerKeys, Page):
         self.volume_osd.move((w - self.volume_osd.width()) // 2, m)
         pw = min(w - 2 * m, max(360, w // 4))
         self.panel.setGeometry(w - pw - m, m, pw, max(0, h - 2 * m))
-        post_w = min(w - 2 * m, 1100)
+        post_w = min(w - 2 * m, round(w * 0.45) if self.theme.tv else 1100)  # on the fade
         self.postplay.setFixedWidth(post_w)
         self.postplay.adjustSize()
         self.postplay.move(m, h - self.postplay.height() - m)
@@ -223,10 +220,13 @@ class PlayerPage(PlayerKeys, Page):
             self.controls.hide()
             self._place_overlays()
             self.header.hide()
-            if self.post_backdrop is not None and self.up_next:
-                self.post_backdrop.set_url(str(self.up_next.get("backdrop_url") or ""))
+            # the next title's backdrop, else the finished one's: never the last frame behind
+            art = str((self.up_next or self.controller.title).get("backdrop_url") or "")
+            if self.post_backdrop is not None and art:
+                self.post_backdrop.set_url(art)
                 self.post_backdrop.show()
                 self.post_backdrop.raise_()
+            self.postplay.set_on_art(bool(art) and self.post_backdrop is not None)
             self.postplay.start(str(self.controller.title.get("name", "")), self.up_next)
             self._place_overlays()
             return

@@ -192,10 +192,39 @@ class Controls(QWidget):
         p = QPainter(self)
         grad = QLinearGradient(0, 0, 0, self.height())
         grad.setColorAt(0, QColor(0, 0, 0, 0))
-        grad.setColorAt(1, QColor(0, 0, 0, 200))
+        grad.setColorAt(0.45, QColor(0, 0, 0, 150))
+        grad.setColorAt(1, QColor(0, 0, 0, 215))
         p.fillRect(self.rect(), grad)
 
 
+class OsdHeader(QLabel):
+    """The title at the top of the OSD on a scrim that fades from dark into the picture, as the
+    controls' does at the foot: readable at 3 m over any frame (the burned-in text of a bright
+    one too). The text sits inside ``margin`` (overscan in TV mode); the scrim reaches the
+    screen's edge and fades out below the text."""
+
+    SCRIM_ALPHA = 215
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.set_look(24, 20)
+
+    def set_look(self, margin: int, font_px: int) -> None:
+        """Padding ``margin`` on every side but the foot, where the scrim's fade needs room."""
+        self.setStyleSheet(f"background: transparent; color: white; font-weight: bold;"
+                           f"font-size: {font_px}px; padding: {margin}px {margin}px 0 {margin}px;")
+        self.setFixedHeight(margin + round(font_px * 1.3) + max(margin, font_px) * 2)
+
+    def paintEvent(self, event: Any) -> None:
+        p = QPainter(self)
+        grad = QLinearGradient(0, 0, 0, self.height())
+        grad.setColorAt(0, QColor(0, 0, 0, self.SCRIM_ALPHA))
+        grad.setColorAt(0.55, QColor(0, 0, 0, self.SCRIM_ALPHA * 2 // 3))
+        grad.setColorAt(1, QColor(0, 0, 0, 0))
+        p.fillRect(self.rect(), grad)
+        p.end()
+        super().paintEvent(event)
 
 
 class VolumeIndicator(QWidget):

@@ -201,6 +201,12 @@ class PostPlay(QFrame):
         self._tick.stop()
         self.hide()
 
+    def set_on_art(self, on_art: bool) -> None:
+        """Over a backdrop (whose fade keeps the text readable) the card has no box of its own."""
+        self.setProperty("onart", on_art)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
     def _show_count(self) -> None:
         self.countdown.setText(f"Starts in {self.left_s} s" if self._tick.isActive() else "")
         self.countdown.setVisible(self._tick.isActive())
@@ -243,6 +249,7 @@ def panel_style(theme: Theme) -> str:
     pad = max(6, theme.font_px // 2)
     return (f"QFrame#sidepanel, QFrame#postplay {{ background: rgba(16,17,22,235); "
             f"border-radius: {pad * 2}px; }}"
+            f"QFrame#postplay[onart=\"true\"] {{ background: transparent; }}"
             f"QFrame#sidepanel QLabel, QFrame#postplay QLabel {{ background: transparent; }}"
             f"QPushButton#option {{ background: transparent; text-align: left; "
             f"border: {max(3, theme.focus_px // 2)}px solid transparent; "
