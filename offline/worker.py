@@ -114,8 +114,6 @@ class Worker:
             if d.state in ("queued", "downloading"):
                 log.info("resuming %s, interrupted by the last exit", d.title_name)
                 self.manager.start(d.id)
-        await self.manager.release_owed()
-        await self.manager.report_first_plays()
         self.emit(ipc.Changed())
 
     async def handle(self, c: ipc.Message) -> None:
