@@ -167,7 +167,12 @@ async def serve(stdin: BinaryIO, stdout: TextIO) -> int:
         lambda: asyncio.StreamReaderProtocol(reader), stdin)
     worker.emit(ipc.Ready(os.getpid()))
     stopper = asyncio.ensure_future(stop.wait())
-    pending: set[asyncio.Task[None]] = set()
+    commands: asyncio.Queue[ipc.Message] = asyncio.Queue()
+
+    async def consume() -> None:  # one at a time, in order: a Delete then an Add stay so
+        while True:
+            await _run(worker, await commands.get())
+    consumer = asyncio.ensure_future(consume())
     try:
         while True:
             getter = asyncio.ensure_future(reader.readline())
@@ -196,15 +201,12 @@ async def serve(stdin: BinaryIO, stdout: TextIO) -> int:
             if isinstance(command, ipc.Shutdown):
                 log.info("stopping: asked to")
                 break
-            task = asyncio.ensure_future(_run(worker, command))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
+            commands.put_nowait(command)
     finally:
         stopper.cancel()
         transport.close()
-        for task in list(pending):
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
         await worker.aclose()
     return 0
 
