@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -67,11 +68,13 @@ class DownloadsController(QObject):
 
     def __init__(self, runner: Runner, library: OfflineLibrary, *,
                  notify: Callable[[str, str], Any] | None = None,
-                 worker: bool = True, parent: QObject | None = None) -> None:
+                 worker: bool | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.use_worker = worker
+        self.use_worker = (os.environ.get("EDGEPLAY_DOWNLOAD_WORKER", "1") != "0"
+                           if worker is None else worker)
         """Run the downloads in ``python -m offline.worker`` (when the credentials are in the
-        keyring, where the worker can read them); False: on the engine loop, as before."""
+        keyring, where the worker can read them); False (or ``EDGEPLAY_DOWNLOAD_WORKER=0``):
+        on the engine loop, in the app's own interpreter."""
         self.worker: WorkerProcess | None = None
         self._opening: ipc.Open | None = None
         self.runner = runner
