@@ -233,5 +233,5 @@ def test_a_read_that_fails_once_is_tried_again_twice_is_an_error() -> None:
     backend.set_password("svc", "dev", "value")
     assert TrustAnchors("dev", backend=backend)._get("svc", "dev") == "value"
     backend.fails = 2
-    with pytest.raises(KeyringUnavailableError, match="could not be read .Item does not exist"):
+    with pytest.raises(KeyringUnavailableError, match=r"could not be read \(Item does not exist"):
         TrustAnchors("dev", backend=backend)._get("svc", "dev")
