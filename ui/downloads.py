@@ -1,11 +1,18 @@
-"""The Qt side of offline downloads: the library and the download manager on the engine loop,
-state and progress out as signals.
+"""The Qt side of offline downloads: the downloads run in a worker process, state and
+progress come back as signals.
 
-:class:`DownloadsController` owns a :class:`offline.downloader.DownloadManager` over the app's
-:class:`offline.library.OfflineLibrary` (``ui.library.open_library``). Every journal read and
-every network call runs on the engine loop; the GUI thread only reads :attr:`rows`, a snapshot
-the loop refreshes after each change. Downloads left queued or running by an earlier run (a
-crash, a ``kill -9``, a restart) start again once the control plane answers.
+:class:`DownloadsController` drives ``python -m offline.worker`` (:mod:`offline.worker`,
+through :class:`ui.downloads_worker.WorkerProcess`) over the app's
+:class:`offline.library.OfflineLibrary` (``ui.library.open_library``): the worker runs the
+:class:`offline.downloader.DownloadManager` at a lower CPU priority, so the downloader's
+interpreter time is not the GUI's. It is started with the first download, or once the control
+plane answers when downloads were left queued or running by an earlier run (a crash, a
+``kill -9``, a restart); restarted once if it dies; stopped and joined by :meth:`close`. The
+rows come from the journal, read on the engine loop after each ``Changed`` event; the GUI
+thread only reads :attr:`rows`, that snapshot. Light calls (renewing a license, releasing owed
+ones, reporting first plays) and offline playback stay in this process, on the engine loop.
+Without the sign-in in the keyring (the worker reads it there), or with
+``EDGEPLAY_DOWNLOAD_WORKER=0``, the downloads run on the engine loop as well.
 
 Signals:
     changed(): :attr:`rows` was refreshed (a download was added, changed state or was removed).
@@ -258,7 +265,7 @@ class DownloadsController(QObject):
         self._act(lambda m: m.delete(download_id), ipc.Delete(download_id))
 
     def renew(self, download_id: str) -> None:
-        self._act(lambda m: m.renew(download_id), ipc.Renew(download_id))
+        self._act(lambda m: m.renew(download_id))  # one license call: no worker needed
 
     def repair(self, download_id: str) -> None:
         async def go(m: DownloadManager) -> None:
