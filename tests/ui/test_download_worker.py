@@ -20,7 +20,7 @@ from offline.downloader import DownloadProgress
 from offline.journal import Download
 from offline.library import OfflineLibrary
 from player.api import ControlPlaneClient
-from player.tokens import TokenStore
+from player.tokens import Credentials, MemoryStore, TokenStore
 from tests.bench.engine_media import make_media_catalog
 from tests.conftest import StartControlPlane
 from ui.aio import AsyncLoop, Runner
@@ -213,3 +213,38 @@ def test_a_worker_that_keeps_dying_is_restarted_once_then_given_up(qtbot: Any) -
         assert not worker.running and worker.restarts == 1
     finally:
         worker.stop()
+
+
+class _Cp:
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.base_url = "http://127.0.0.1:1"
+
+
+def test_the_worker_is_used_only_with_the_sign_in_in_the_keyring(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    aio = AsyncLoop()
+    aio.start()
+    runner = Runner(aio)
+    library = OfflineLibrary(tmp_path / "lib", device=f"worker-choice {tmp_path}")
+    try:
+        keyring_store = TokenStore(f"http://127.0.0.1:1 {tmp_path}")
+        assert keyring_store.persistent
+        opening = DownloadsController(runner, library)._worker_opening(
+            _Cp(keyring_store), "svc", b"key")
+        assert opening is not None and opening.store_key == keyring_store.key
+        assert opening.device == library.device and opening.root == str(library.root)
+        assert opening.license_key == base64.b64encode(b"key").decode()
+        assert opening.config["concurrent_downloads"] == library.config.concurrent_downloads
+        memory = MemoryStore(Credentials("d", "a", "r"))
+        assert DownloadsController(runner, library)._worker_opening(
+            _Cp(memory), "svc", None) is None
+        assert DownloadsController(runner, library, worker=False)._worker_opening(
+            _Cp(keyring_store), "svc", None) is None
+        monkeypatch.setenv("EDGEPLAY_DOWNLOAD_WORKER", "0")
+        assert DownloadsController(runner, library)._worker_opening(
+            _Cp(keyring_store), "svc", None) is None
+    finally:
+        runner.close()
+        aio.stop()
+        library.close()
