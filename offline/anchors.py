@@ -77,6 +77,10 @@ class TrustAnchors:
             raise KeyringUnavailableError(NO_KEYRING_MESSAGE)
         try:
             return self._backend.get_password(service, user)
+        except Exception:  # another process (the download worker) replaced it mid-read?
+            pass
+        try:
+            return self._backend.get_password(service, user)
         except Exception as exc:
             raise KeyringUnavailableError(f"The password store could not be read ({exc}). "
                                           + NO_KEYRING_MESSAGE) from exc

@@ -74,6 +74,8 @@ class OfflineLibrary:
         self.journal = Journal(self.root / "downloads.sqlite3")
         self.store = Store(self.root / "media")
         device = device or str(self.root.resolve())
+        self.device = device
+        """The keyring's name for this device (another process opening the library uses it)."""
         self.keys = DeviceKeyStore(device, backend=keyring_backend)
         self.anchors = TrustAnchors(device, backend=keyring_backend)
         self.time = TrustedTime(self.anchors, wall=wall,

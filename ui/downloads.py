@@ -1,11 +1,18 @@
-"""The Qt side of offline downloads: the library and the download manager on the engine loop,
-state and progress out as signals.
+"""The Qt side of offline downloads: the downloads run in a worker process, state and
+progress come back as signals.
 
-:class:`DownloadsController` owns a :class:`offline.downloader.DownloadManager` over the app's
-:class:`offline.library.OfflineLibrary` (``ui.library.open_library``). Every journal read and
-every network call runs on the engine loop; the GUI thread only reads :attr:`rows`, a snapshot
-the loop refreshes after each change. Downloads left queued or running by an earlier run (a
-crash, a ``kill -9``, a restart) start again once the control plane answers.
+:class:`DownloadsController` drives ``python -m offline.worker`` (:mod:`offline.worker`,
+through :class:`ui.downloads_worker.WorkerProcess`) over the app's
+:class:`offline.library.OfflineLibrary` (``ui.library.open_library``): the worker runs the
+:class:`offline.downloader.DownloadManager` at a lower CPU priority, so the downloader's
+interpreter time is not the GUI's. It is started with the first download, or once the control
+plane answers when downloads were left queued or running by an earlier run (a crash, a
+``kill -9``, a restart); restarted once if it dies; stopped and joined by :meth:`close`. The
+rows come from the journal, read on the engine loop after each ``Changed`` event; the GUI
+thread only reads :attr:`rows`, that snapshot. Light calls (renewing a license, releasing owed
+ones, reporting first plays) and offline playback stay in this process, on the engine loop.
+Without the sign-in in the keyring (the worker reads it there), or with
+``EDGEPLAY_DOWNLOAD_WORKER=0``, the downloads run on the engine loop as well.
 
 Signals:
     changed(): :attr:`rows` was refreshed (a download was added, changed state or was removed).
@@ -16,12 +23,16 @@ Signals:
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from offline import worker_ipc as ipc
 from offline.downloader import DownloadManager, DownloadProgress, progress_of
 from offline.journal import Download
 from offline.library import OfflineLibrary
@@ -29,7 +40,9 @@ from offline.playback import OfflineSession
 from player.errors import PlayerError
 from player.mpv_seam import MpvLike
 from player.session import SessionConfig
+from player.tokens import TokenStore
 from ui.aio import Runner
+from ui.downloads_worker import WorkerProcess
 
 log = logging.getLogger("ui.downloads")
 
@@ -62,8 +75,15 @@ class DownloadsController(QObject):
 
     def __init__(self, runner: Runner, library: OfflineLibrary, *,
                  notify: Callable[[str, str], Any] | None = None,
-                 parent: QObject | None = None) -> None:
+                 worker: bool | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.use_worker = (os.environ.get("EDGEPLAY_DOWNLOAD_WORKER", "1") != "0"
+                           if worker is None else worker)
+        """Run the downloads in ``python -m offline.worker`` (when the credentials are in the
+        keyring, where the worker can read them); False (or ``EDGEPLAY_DOWNLOAD_WORKER=0``):
+        on the engine loop, in the app's own interpreter."""
+        self.worker: WorkerProcess | None = None
+        self._opening: ipc.Open | None = None
         self.runner = runner
         self.library = library
         self.notify = notify
@@ -85,10 +105,17 @@ class DownloadsController(QObject):
             self.manager = DownloadManager(self.library, cp, service,
                                            on_event=self._on_event,
                                            on_finished=self._on_finished)
-            for d in self.library.all():
-                if d.state in ("queued", "downloading"):
-                    log.info("resuming %s, interrupted by the last exit", d.title_name)
-                    self.manager.start(d.id)
+            self._opening = self._worker_opening(cp, service, license_key)
+            interrupted = [d for d in self.library.all() if d.state in ("queued", "downloading")]
+            if self._opening is not None:
+                if interrupted:
+                    log.info("%d interrupted download(s): starting the download worker",
+                             len(interrupted))
+                    self._start_worker()
+                interrupted = []
+            for d in interrupted:
+                log.info("resuming %s, interrupted by the last exit", d.title_name)
+                self.manager.start(d.id)
             await self.manager.release_owed()
             await self.manager.report_first_plays()
             self._publish()
@@ -99,8 +126,60 @@ class DownloadsController(QObject):
             self._publish()
         self.runner.run(go(), None, self._error)
 
+    def _worker_opening(self, cp: Any, service: str,
+                        license_key: bytes | None) -> ipc.Open | None:
+        """What the worker needs to download as this app would; None: downloads stay here
+        (no worker wanted, or the credentials are not where the worker can read them)."""
+        store = getattr(cp, "store", None)
+        if not self.use_worker:
+            return None
+        if not isinstance(store, TokenStore) or not store.persistent:
+            log.info("downloads run in the app: the sign-in is not in the keyring")
+            return None
+        config = dataclasses.asdict(self.library.config)
+        return ipc.Open(root=str(self.library.root), device=self.library.device,
+                        base_url=cp.base_url, store_key=store.key, service=service,
+                        config=config, license_key=(base64.b64encode(license_key).decode()
+                                                    if license_key is not None else None))
+
+    def _start_worker(self) -> WorkerProcess | None:
+        """The running worker (started now if need be); None when downloads stay here."""
+        if self._opening is None:
+            return None
+        if self.worker is None:
+            self.worker = WorkerProcess(self._on_worker_event, self._on_worker_gave_up)
+        if not self.worker.running:
+            self.worker.start(self._opening)
+        return self.worker
+
+    def _on_worker_event(self, event: ipc.Message) -> None:  # on the worker's reader thread
+        if isinstance(event, ipc.Progress):
+            p = event.progress()
+            self.runner.post(lambda: self._progress(p))
+        elif isinstance(event, ipc.Changed):
+            self.refresh()
+        elif isinstance(event, ipc.Finished):
+            download_id = event.download_id
+
+            async def finished() -> None:
+                d = self.library.journal.get(download_id)
+                if d is not None:
+                    self._on_finished(d)
+            self.runner.aio.submit(finished())
+        elif isinstance(event, ipc.Failed):
+            message = event.message
+            self.runner.post(lambda: self._error(PlayerError(message, code=event.code or "")))
+        elif isinstance(event, ipc.Ready):
+            log.info("download worker ready (pid %d)", event.pid)
+
+    def _on_worker_gave_up(self, message: str) -> None:  # on the worker's reader thread
+        self.runner.post(lambda: self._error(PlayerError(message, code="worker")))
+        self.refresh()
+
     def close(self) -> None:
         """Stop what runs (the next start resumes it)."""
+        if self.worker is not None:
+            self.worker.stop()
         manager = self.manager
         if manager is None:
             return
@@ -147,10 +226,17 @@ class DownloadsController(QObject):
 
     # --- actions (GUI thread) ------------------------------------------------------------------
 
-    def _act(self, make: Callable[[DownloadManager], Any]) -> None:
+    def _act(self, make: Callable[[DownloadManager], Any],
+             command: ipc.Message | None = None) -> None:
         manager = self.manager
         if manager is None:
             self.failed.emit("Downloads are not ready yet: the service is still starting.")
+            return
+        if command is not None and self._opening is not None:
+            worker = self._start_worker()
+            if worker is None or worker.gave_up or not worker.send(command):
+                self.failed.emit("Downloads stopped: the download process is not running. "
+                                 "Restart Edgeplay to continue them.")
             return
 
         async def go() -> None:
@@ -162,20 +248,24 @@ class DownloadsController(QObject):
         async def add(m: DownloadManager) -> None:
             d = await m.add(title_id, profile_id, quality=quality)
             m.start(d.id)
-        self._act(add)
+        self._act(add, ipc.Add(title_id, profile_id, quality))
 
     def pause(self, download_id: str) -> None:
-        self._act(lambda m: m.pause(download_id))
+        self._act(lambda m: m.pause(download_id), ipc.Pause(download_id))
 
     def resume(self, download_id: str) -> None:
-        self._act(lambda m: m.resume(download_id))
+        self._act(lambda m: m.resume(download_id), ipc.Resume(download_id))
+
+    def cancel(self, download_id: str) -> None:
+        self.live.pop(download_id, None)
+        self._act(lambda m: m.cancel(download_id), ipc.Cancel(download_id))
 
     def delete(self, download_id: str) -> None:
         self.live.pop(download_id, None)
-        self._act(lambda m: m.delete(download_id))
+        self._act(lambda m: m.delete(download_id), ipc.Delete(download_id))
 
     def renew(self, download_id: str) -> None:
-        self._act(lambda m: m.renew(download_id))
+        self._act(lambda m: m.renew(download_id))  # one license call: no worker needed
 
     def repair(self, download_id: str) -> None:
         async def go(m: DownloadManager) -> None:
@@ -184,7 +274,7 @@ class DownloadsController(QObject):
             if bad:
                 self.library.mark_for_repair(d, bad)
             m.start(download_id)
-        self._act(go)
+        self._act(go, ipc.Repair(download_id))
 
     # --- lookups (GUI thread, from the snapshot) ----------------------------------------------
 

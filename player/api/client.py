@@ -163,11 +163,22 @@ class ControlPlaneClient:
                 raise AuthError(SIGN_IN_AGAIN)
             if creds.access_token != used_token:  # another request refreshed meanwhile
                 return creds.access_token
+            # Refresh tokens are single-use: another process on this device (the download
+            # worker, `edgeplay download`) may have refreshed and saved newer ones.
+            newer = self._newer_in_store(creds)
+            if newer is not None:
+                creds = newer
+                if newer.access_token != used_token and (
+                        newer.access_expires_at or 0.0) > self._clock() + 30:
+                    return newer.access_token
             url = self.url("/v1/auth/refresh")
             response = await self._req.send(
                 "POST", url, json={"refresh_token": creds.refresh_token}, idempotent=False)
             if not response.is_success:
                 error = error_for(response, "POST")
+                newer = self._newer_in_store(creds)
+                if newer is not None and newer.access_token:  # that process won the race
+                    return newer.access_token
                 if response.status_code in (400, 401, 403, 404):
                     log.warning("token refresh refused (%s): the user must sign in again",
                                 error.server_code)
@@ -178,6 +189,20 @@ class ControlPlaneClient:
             tokens = self._keep(Tokens.parse(response.json(), label("POST", url)))
             log.info("access token refreshed (expires in %.0f s)", tokens.expires_in_s)
             return tokens.access_token
+
+    def _newer_in_store(self, creds: Credentials) -> Credentials | None:
+        """The store's credentials when another process saved a different refresh token
+        (then adopted), else None."""
+        try:
+            stored = self.store.load()
+        except Exception:  # the keyring went away: keep what we have
+            return None
+        if stored is None or not stored.refresh_token or (
+                stored.refresh_token == creds.refresh_token):
+            return None
+        log.info("using the tokens another process on this device refreshed")
+        self._creds = stored
+        return stored
 
     async def _json(self, method: str, path: str, **kw: Any) -> JSON:
         response = await self._send(method, path, **kw)

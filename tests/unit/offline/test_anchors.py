@@ -15,11 +15,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from offline.anchors import RECORDS_CHANGED
+from offline.anchors import RECORDS_CHANGED, TrustAnchors
 from offline.errors import OfflineError
 from offline.journal import Download
 from offline.library import OfflineLibrary
 from offline.license import verify
+from player.errors import KeyringUnavailableError
 from tests.unit.offline.test_license import PUBLIC, SIGNER, b64, wrap
 from tests.unit.player.test_tokens import DictKeyring
 
@@ -210,3 +211,27 @@ def test_sizes_are_never_rounded_away() -> None:
     assert size_text(360 * 1024) == "360 KiB"
     assert size_text(25_000_000) == "25.0 MB"
     assert size_text(300) == "300 bytes"
+
+
+class FlakyKeyring(DictKeyring):
+    """Fails ``fails`` reads, as Secret Service does when another process replaces the item
+    between the lookup and the read ("Item does not exist")."""
+
+    def __init__(self, fails: int) -> None:
+        super().__init__()
+        self.fails = fails
+
+    def get_password(self, service: str, username: str) -> str | None:
+        if self.fails:
+            self.fails -= 1
+            raise RuntimeError("Item does not exist!")
+        return super().get_password(service, username)
+
+
+def test_a_read_that_fails_once_is_tried_again_twice_is_an_error() -> None:
+    backend = FlakyKeyring(fails=1)
+    backend.set_password("svc", "dev", "value")
+    assert TrustAnchors("dev", backend=backend)._get("svc", "dev") == "value"
+    backend.fails = 2
+    with pytest.raises(KeyringUnavailableError, match=r"could not be read \(Item does not exist"):
+        TrustAnchors("dev", backend=backend)._get("svc", "dev")

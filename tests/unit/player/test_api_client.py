@@ -295,3 +295,42 @@ def test_bearer_token_never_leaves_the_control_plane() -> None:
     assert "Authorization" not in env.requests[0].headers
     with pytest.raises(ValueError, match="outside"):
         env.run(lambda c: c.streaming_key("http://evil.test/key"))
+
+
+def test_tokens_another_process_refreshed_are_used_not_refreshed_again() -> None:
+    """Refresh tokens are single-use: the download worker may have refreshed first."""
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/auth/refresh":
+            return error(401, "invalid_token", "unknown refresh token")
+        if request.headers["Authorization"] != "Bearer A9":
+            return error(401, "token_expired")
+        return httpx.Response(200, json={"profiles": []})
+
+    env = Env(handler)
+
+    async def go(c: ControlPlaneClient) -> Any:
+        assert c.signed_in  # loaded R1
+        env.store.save(Credentials("dev_1", "A9", "R9", access_expires_at=1900.0))
+        return await c.profiles()
+
+    assert env.run(go) == []
+    assert env.paths() == ["GET /v1/profiles", "GET /v1/profiles"]
+    assert env.client.signed_in
+
+
+def test_a_refresh_lost_to_another_process_uses_its_tokens() -> None:
+    env: Env
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/auth/refresh":  # the other process got there first
+            env.store.save(Credentials("dev_1", "A9", "R9", access_expires_at=1900.0))
+            return error(401, "invalid_token", "unknown refresh token")
+        if request.headers["Authorization"] != "Bearer A9":
+            return error(401, "token_expired")
+        return httpx.Response(200, json={"profiles": []})
+
+    env = Env(handler)
+    assert env.run(lambda c: c.profiles()) == []
+    assert env.paths() == ["GET /v1/profiles", "POST /v1/auth/refresh", "GET /v1/profiles"]
+    creds = env.store.load()
+    assert creds is not None and creds.refresh_token == "R9"
