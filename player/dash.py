@@ -18,8 +18,10 @@ maps to what:
 - several Periods → one timeline, when every Period has the same video ladder and audio
   renditions and the media time runs on (:mod:`player.dash_model`); otherwise refused, naming
   the Period;
-- ContentProtection → :attr:`Multivariant.protection` (scheme, ``default_KID``): the hook for
-  CENC. :func:`load_mpd` refuses an encrypted MPD until decryption exists.
+- ContentProtection → :attr:`Multivariant.protection` (scheme, ``default_KID``, and the
+  ClearKey licence URL of a ``dashif:laurl``/``clearkey:Laurl`` child, which the session asks
+  for keys it was not given): :func:`load_mpd` refuses an encrypted MPD unless its caller
+  decrypts (``allow_protected``).
 
 Refused with a :class:`~player.errors.ManifestError` that says why: ``type="dynamic"`` (live),
 a DTD or entity declaration (entity bombs: an MPD never needs one), WebM only, malformed XML
@@ -35,7 +37,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from xml.dom import minidom
 from xml.parsers.expat import ExpatError
 
@@ -76,6 +78,8 @@ DASH_CONTENT_TYPE = "application/dash+xml"
 MAX_MPD_BYTES = 2 * 1024 * 1024
 """Largest MPD parsed (bytes; default 2 MiB): parsed, an MPD takes about 35 times its size in
 memory (docs/engine.md, *DASH*)."""
+CLEARKEY_SCHEME = "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e"
+"""The W3C ClearKey system's ContentProtection ``schemeIdUri``."""
 TRICKMODE = "http://dashif.org/guidelines/trickmode"
 """The EssentialProperty of a trick-mode (I-frame) AdaptationSet: never played as the video."""
 DEFAULT_MAX_SEGMENTS = 30_000
@@ -101,7 +105,27 @@ def looks_like_mpd(body: bytes | str, content_type: str | None = None) -> bool:
     return _MPD_ELEMENT.search(head) is not None
 
 
-def _read(text: str | bytes) -> Any:
+LAURL_NAMES = ("laurl", "Laurl")
+"""Local names of the ClearKey licence URL inside a ContentProtection: DASH-IF's
+``dashif:laurl`` and the older ``clearkey:Laurl`` (any namespace prefix)."""
+
+
+def licence_urls(root: minidom.Document, url: str) -> tuple[str, ...]:
+    """The ClearKey licence URLs of the MPD's ContentProtection elements, in document order,
+    resolved against the MPD's ``url`` (mpegdash's nodes drop these child elements)."""
+    out: list[str] = []
+    for cp in root.getElementsByTagNameNS("*", "ContentProtection"):
+        for child in cp.childNodes:
+            if child.nodeType == child.ELEMENT_NODE and child.localName in LAURL_NAMES:
+                text = "".join(n.data for n in child.childNodes
+                               if n.nodeType in (n.TEXT_NODE, n.CDATA_SECTION_NODE)).strip()
+                if text.startswith(("http://", "https://", "data:")) or (
+                        text and ":" not in text.split("/")[0]):
+                    out.append(text if text.startswith("data:") else urljoin(url, text))
+    return tuple(dict.fromkeys(out))
+
+
+def _read(text: str | bytes, url: str = "") -> tuple[Any, tuple[str, ...]]:
     data = text.encode("utf-8") if isinstance(text, str) else text
     if len(data) > MAX_MPD_BYTES:
         raise InputTooLarge(f"The MPD is {len(data)} bytes, over the {MAX_MPD_BYTES} limit.")
@@ -126,6 +150,7 @@ def _read(text: str | bytes) -> Any:
         root.unlink()
         raise ManifestError("DASH needs the mpegdash package, which is not installed.") from None
     try:
+        laurls = licence_urls(root, url)
         nodes = parse_child_nodes(root, "MPD", MPEGDASH)
     except (ValueError, TypeError, AttributeError) as exc:
         raise ManifestError(f"The MPD has a malformed attribute ({str(exc)[:120]}).") from None
@@ -133,7 +158,7 @@ def _read(text: str | bytes) -> Any:
         root.unlink()
     if not nodes:
         raise ManifestError("The document is XML but not a DASH MPD (no MPD element).")
-    return nodes[0]
+    return nodes[0], laurls
 
 
 class _Pathways:
@@ -211,7 +236,7 @@ def _index(period: object, adaptation: object, rep: object, kind: str, period_s:
 def parse_mpd(text: str | bytes, url: str, *,
               max_segments: int = DEFAULT_MAX_SEGMENTS) -> MpdPlan:
     """Read and check the MPD fetched from ``url`` (relative BaseURLs resolve against it)."""
-    mpd = _read(text)
+    mpd, laurls = _read(text, url)
     if (mpd.type or "static") != "static":
         raise ManifestError(f'Live DASH is not supported: the MPD is type="{mpd.type}" '
                             "(only video on demand plays).")
@@ -227,6 +252,11 @@ def parse_mpd(text: str | bytes, url: str, *,
         for track in tracks:
             protection += protection_of([track.adaptation, track.rep])
         periods.append((start, tuple(tracks)))
+    if laurls:  # the licence URL(s) ride on the ClearKey descriptor (or the first one)
+        clearkey = next((i for i, c in enumerate(protection)
+                         if c.scheme_id_uri.lower() == CLEARKEY_SCHEME), 0)
+        protection = protection or [ContentProtection(CLEARKEY_SCHEME, None, None)]
+        protection[clearkey] = replace(protection[clearkey], licence_url=laurls[0])
     return MpdPlan(url, pathways.names, tuple(periods), tuple(dict.fromkeys(protection)))
 
 

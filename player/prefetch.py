@@ -32,6 +32,7 @@ import httpx
 from abr.hysteresis import HysteresisPolicy
 from player.api import ControlPlaneClient
 from player.api.models import Playback
+from player.dash import index_fetcher, load_mpd, looks_like_mpd
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool
 from player.errors import LicenseError, ManifestError
@@ -95,14 +96,14 @@ async def prefetch_start(cp: ControlPlaneClient | None, title_id: str = "",
     created = clock()
     try:
         if cp is not None:
-            playback = await cp.start_playback(title_id, profile_id)
+            playback = await cp.start_playback(title_id, profile_id, config.stream_format)
         else:
             assert url is not None
             playback = Playback.plain(url, session_id=f"local-{uuid.uuid4().hex[:12]}")
         mv = await _multivariant(cp, http, playback)
         if cp is not None and playback.multivariant_playlist is None:
             text = await cp.fetch_text(playback.manifest_url)
-            mv = parse_multivariant(text, playback.manifest_url)
+            mv = await _manifest(config, http, text, playback.manifest_url)
             playback = replace(playback, multivariant_playlist=text)
 
         async def fetch_key(uri: str) -> bytes:
@@ -136,6 +137,19 @@ async def prefetch_start(cp: ControlPlaneClient | None, title_id: str = "",
                            playback=playback, transport=transport.inner,
                            stored=dict(transport.stored), keys=keys, rung=rung,
                            created_s=created, max_age_s=max_age_s, clock=clock)
+
+
+async def _manifest(config: SessionConfig, http: httpx.AsyncClient, text: str,
+                    url: str) -> Multivariant:
+    """The control plane's manifest as the model: HLS or DASH by content (as the session
+    reads it; the session parses the same text again when it adopts the prefetch)."""
+    if not looks_like_mpd(text):
+        return parse_multivariant(text, url)
+    limits = config.fetch
+    fetch = index_fetcher(http, max_bytes=limits.max_playlist_bytes,
+                          deadline_s=limits.playlist_deadline_s)
+    return await load_mpd(text, url, fetch, max_segments=limits.max_playlist_segments,
+                          allow_protected=True)
 
 
 async def _multivariant(cp: ControlPlaneClient | None, http: httpx.AsyncClient,

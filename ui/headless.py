@@ -79,6 +79,8 @@ class HeadlessOptions:
     """``--key KID:KEY``: CENC ClearKey content keys, (KID, key) pairs."""
     audio: str | None = None
     """``--audio LANG``: switch to this audio language once playing (None: the default)."""
+    stream_format: str = "hls"
+    """``--format``: ``hls`` or ``dash`` asked of the control plane (HLS when unavailable)."""
 
 
 class HeadlessError(Exception):
@@ -144,7 +146,8 @@ async def play_title(cp: ControlPlaneClient, options: HeadlessOptions, mpv: MpvL
     print(f"Playing {title.get('name')} ({title.get('id')})…", file=err, flush=True)
     initial = estimates.load() if estimates is not None else None
     config = SessionConfig(start_over=options.start_over, max_rung=options.max_rung,
-                           initial_estimate_bps=initial, clear_keys=options.keys)
+                           initial_estimate_bps=initial, clear_keys=options.keys,
+                           stream_format=options.stream_format)
     prefetched = (await _prefetch(err, cp, str(title["id"]), profile_id, config=config)
                   if options.prefetch else None)
     session = PlaybackSession(cp, str(title["id"]), profile_id, mpv, config=config,

@@ -75,7 +75,8 @@ class SessionLoops(SessionState):
     async def _reload_manifest(self) -> Multivariant:
         if self.cp is None:  # no control plane: the same URL again
             return await self._refresh_urls()
-        playback = await self.cp.start_playback(self.title_id, self.profile_id)
+        playback = await self.cp.start_playback(self.title_id, self.profile_id,
+                                              self.config.stream_format)
         self.playback = playback
         mv = await self._fetch_multivariant(playback.manifest_url)
         self.multivariant = mv

@@ -125,7 +125,8 @@ class SessionStart(SessionMpv):
                 self._spawn(cenc.get(kids, playback.license_url), "licence")
             fetcher = SegmentFetcher(
                 http, pool, mv,
-                Decryptor(keys, cenc, verifier=self._verify_key_with_audio),
+                Decryptor(keys, cenc, verifier=self._verify_key_with_audio,
+                          licence_url=mv.licence_url),
                 self.policy,
                 refresh_urls=self._refresh_urls,
                 reload_steering=self._steering_hook if self.steering else None,
@@ -252,7 +253,10 @@ class SessionStart(SessionMpv):
                             resume_position_s=self._start_resume_s,
                             renditions=list(playlists.ladder),
                             bitrates_bps=list(playlists.bitrates_bps),
-                            edges=[s.name for s in self.pool.ordered()])
+                            edges=[s.name for s in self.pool.ordered()],
+                            format=self.manifest_format,
+                            format_fallback=self.playback is not None
+                            and self.playback.requested_format != self.playback.format)
 
     def _on_fetch_stage(self, stage: str, index: int) -> None:
         if index == self._start_index:
