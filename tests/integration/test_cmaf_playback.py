@@ -46,13 +46,20 @@ def cmaf_fleet(start_module_controlplane: StartControlPlane, cmaf_catalog: Path)
     return start_module_controlplane(catalog_args=("--catalog-dir", str(cmaf_catalog))).ready
 
 
+FORMATS = pytest.mark.parametrize("stream_format", ["hls", "dash"])
+"""The same CMAF segments described by the HLS multivariant playlist and by the DASH MPD."""
+
+
+@FORMATS
 def test_the_cmaf_catalog_fails_over_on_an_edge_kill_without_a_rebuffer(
-        cmaf_fleet: ReadyInfo) -> None:
+        cmaf_fleet: ReadyInfo, stream_format: str) -> None:
     try:
-        session = fault_mid_stream(cmaf_fleet, {"kind": "kill"})
+        session = fault_mid_stream(cmaf_fleet, {"kind": "kill"}, stream_format=stream_format)
     finally:
         _clear_faults(cmaf_fleet)
     report = session.report()
+    assert report.format == stream_format and not report.format_fallback
+    assert session.playback is not None and session.playback.format == stream_format
     assert report.audio_renditions == ["English (en)"]
     assert session.scheduler is not None and session.scheduler.container == "fmp4"
     # CENC cbcs, its key from the ClearKey licence endpoint with the bearer token
@@ -81,12 +88,17 @@ def _audio_fetches(ready: ReadyInfo) -> dict[str, int]:
     return counts
 
 
-def test_the_cmaf_catalog_switches_audio_language_mid_play(cmaf_fleet: ReadyInfo) -> None:
+@FORMATS
+def test_the_cmaf_catalog_switches_audio_language_mid_play(cmaf_fleet: ReadyInfo,
+                                                           stream_format: str) -> None:
     """English plays first (DEFAULT); a switch to Spanish mid-play makes the engine fetch the
     Spanish rendition from there on, mpv play it, and the QoE report list both. Spanish
-    subtitles come from the segmented WebVTT."""
+    subtitles come from the segmented WebVTT (HLS: its subtitle playlist; DASH: the MPD's
+    text AdaptationSet)."""
     async def main() -> tuple[PlaybackSession, dict[str, int], dict[str, int]]:
-        async with playing(cmaf_fleet, speed=4, start_over=True) as session:
+        async with playing(cmaf_fleet, speed=4, start_over=True,
+                           stream_format=stream_format) as session:
+            assert session.manifest_format == stream_format
             assert session.audio_languages == ["en", "es"]
             assert session.subtitle_languages == ["en", "es"]
             await until(lambda: session.position_s >= 8.0, 20, "8 s played")
