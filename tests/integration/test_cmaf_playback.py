@@ -24,6 +24,7 @@ from player.bundled import ReadyInfo
 from player.session import PlaybackSession
 from tests.conftest import StartControlPlane
 from tests.helpers.playing import fault_mid_stream, playing, until
+from tests.integration.test_cli_reports import cli, one_report
 
 pytestmark = [pytest.mark.mpv, pytest.mark.slow]
 
@@ -48,6 +49,9 @@ def cmaf_fleet(start_module_controlplane: StartControlPlane, cmaf_catalog: Path)
 
 FORMATS = pytest.mark.parametrize("stream_format", ["hls", "dash"])
 """The same CMAF segments described by the HLS multivariant playlist and by the DASH MPD."""
+AUDIO = {"hls": ("English (en)", "Español (es)"), "dash": ("en (en)", "es (es)")}
+"""The audio renditions as the report names them: HLS by EXT-X-MEDIA NAME; DASH by the
+AdaptationSet's language (the packaged MPD has no Label)."""
 
 
 @FORMATS
@@ -60,12 +64,15 @@ def test_the_cmaf_catalog_fails_over_on_an_edge_kill_without_a_rebuffer(
     report = session.report()
     assert report.format == stream_format and not report.format_fallback
     assert session.playback is not None and session.playback.format == stream_format
-    assert report.audio_renditions == ["English (en)"]
+    assert report.audio_renditions == [AUDIO[stream_format][0]]
     assert session.scheduler is not None and session.scheduler.container == "fmp4"
     # CENC cbcs, its key from the ClearKey licence endpoint with the bearer token
     assert session.playback is not None and session.playback.drm == "clearkey"
     assert session.scheduler.fetcher._decryptor.cenc.cached(
         (bytes.fromhex(session.playback.raw["key_ids"][0]),)) is not None
+    # the MPD names the control plane's licence endpoint as its ClearKey laurl
+    licence = session.scheduler.fetcher._decryptor.licence_url
+    assert licence == (session.playback.license_url if stream_format == "dash" else None)
 
 
 def _clear_faults(ready: ReadyInfo) -> None:
@@ -118,6 +125,18 @@ def test_the_cmaf_catalog_switches_audio_language_mid_play(cmaf_fleet: ReadyInfo
     assert before.get("en", 0) >= 2
     # the rest of the 12 segments in Spanish (mpv may have probed one before the switch)
     assert after.get("es", 0) - before.get("es", 0) >= 6
-    assert report.audio_renditions == ["English (en)", "Español (es)"]
+    assert report.audio_renditions == list(AUDIO[stream_format])
     audio = [e for e in session.telemetry.events if e["type"] == "audio"]
-    assert audio[-1]["language"] == "es" and audio[-1]["rendition"] == "Español"
+    assert audio[-1]["language"] == "es"
+    assert audio[-1]["rendition"] == AUDIO[stream_format][1].split(" (")[0]
+
+
+def test_the_cli_plays_the_catalog_as_dash(cmaf_fleet: ReadyInfo, tmp_path: Path) -> None:
+    """``edgeplay play TITLE --format dash``: the MPD of the same CMAF segments, CENC keys
+    from the licence the MPD names; the report says DASH."""
+    result = cli("play", "long", "--headless", "--json", "--duration", "3", "--format", "dash",
+                 "--start-over", "--control-plane", cmaf_fleet.base_url,
+                 "--data-dir", str(tmp_path))
+    report = one_report(result, 0)
+    assert report["format"] == "dash" and report["format_fallback"] is False
+    assert report["ttff_ms"] is not None and report["played_s"] >= 2.0

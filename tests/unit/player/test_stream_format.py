@@ -96,7 +96,8 @@ def test_the_report_says_the_format_and_the_fallback() -> None:
 
 MPD = """<?xml version="1.0"?>
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" xmlns:cenc="urn:mpeg:cenc:2013" {ns}
-     type="static" mediaPresentationDuration="PT8S" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011">
+     type="static" mediaPresentationDuration="PT8S"
+     profiles="urn:mpeg:dash:profile:isoff-on-demand:2011">
   <Period>
     <AdaptationSet contentType="video" mimeType="video/mp4" codecs="avc1.64001e">
       <ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cbcs"
