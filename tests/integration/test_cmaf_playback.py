@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from pathlib import Path
 
 import httpx
@@ -20,8 +21,11 @@ from controlplane.pipeline.build import build_catalog
 from controlplane.pipeline.ffmpeg import find_ffmpeg
 from controlplane.pipeline.profiles import PROFILES
 from controlplane.pipeline.titles import TitleSpec
+from player.api import ControlPlaneClient
 from player.bundled import ReadyInfo
-from player.session import PlaybackSession
+from player.mpv_seam import create_mpv
+from player.prefetch import prefetch_start
+from player.session import PlaybackSession, SessionConfig
 from tests.conftest import StartControlPlane
 from tests.helpers.playing import fault_mid_stream, playing, until
 from tests.integration.test_cli_reports import cli, one_report
@@ -140,3 +144,32 @@ def test_the_cli_plays_the_catalog_as_dash(cmaf_fleet: ReadyInfo, tmp_path: Path
     report = one_report(result, 0)
     assert report["format"] == "dash" and report["format_fallback"] is False
     assert report["ttff_ms"] is not None and report["played_s"] >= 2.0
+
+
+@FORMATS
+def test_a_prefetched_cenc_start_is_adopted(cmaf_fleet: ReadyInfo, stream_format: str) -> None:
+    """The details page's prefetch of the CENC title (ClearKey licence, and the MPD when
+    DASH) is adopted by Play: a prefetched start in the asked format, the first frame shown."""
+    async def main() -> PlaybackSession:
+        async with ControlPlaneClient(cmaf_fleet.base_url) as cp:
+            await cp.register_device(f"pre-{stream_format}-{time.time_ns()}@edgeplay.test",
+                                     "edgeplay-pw", "pytest", create_account=True)
+            profile = str((await cp.profiles())[0]["id"])
+            config = SessionConfig(start_over=True, progress_interval_s=None,
+                                   post_telemetry=False, stream_format=stream_format)
+            prefetched = await prefetch_start(cp, "long", profile, config=config)
+            assert prefetched.playback.format == stream_format
+            mpv = create_mpv(vo="null", ao="null")
+            session = PlaybackSession(cp, "long", profile, mpv, config=config,
+                                      playback=prefetched)
+            try:
+                await session.play()
+            finally:
+                await session.stop()
+                mpv.terminate()
+            return session
+
+    session = asyncio.run(main())
+    assert "prefetched" in session.startup_ms and session.error is None
+    assert session.manifest_format == stream_format
+    assert session.report().ttff_ms is not None
