@@ -220,9 +220,12 @@ class SessionStart(SessionMpv):
         if key is not None:
             await key
         start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
-        # Separate audio renditions: external tracks, the default first (mpv selects it).
+        # Separate audio renditions: external tracks. Only the default (the first) is given
+        # at load: mpv opens every audio-file, one after another, before its first frame
+        # (~12 ms a rendition on loopback); set_audio adds another when it is picked.
         # Always set: the option outlives the file on a reused mpv.
-        audio_files = self._audio.urls(url) if self._audio is not None else []
+        self._audio_urls = self._audio.urls(url) if self._audio is not None else []
+        audio_files = self._audio_urls[:1]
 
         def load() -> None:
             self.mpv.set("start", start)

@@ -113,6 +113,9 @@ class SessionState:
         self.bridge: LoopbackBridge | None = None
         self._served: _Served | None = None
         self._audio: AudioRoutes | None = None
+        self._audio_urls: list[str] = []
+        """The bridge URLs of the separate audio renditions (mpv loads the first; set_audio
+        adds another with ``audio-add`` the first time it is picked)."""
         """The separate audio renditions served to mpv (None: the audio is muxed)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="mpv-cmd")
