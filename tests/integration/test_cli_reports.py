@@ -323,3 +323,15 @@ def test_format_dash_on_a_title_without_dash_plays_hls_and_says_so(
     report = one_report(result, 0)
     assert report["format"] == "hls" and report["format_fallback"] is True
     assert result.stderr.count("stream format dash unavailable for short") == 1
+
+
+def test_download_format_dash_says_it_downloads_hls(tmp_path: Path) -> None:
+    """A download reads the HLS description of the segments: asked for DASH, it says so
+    before anything else (never a silent half-success)."""
+    result = cli("download", "long", "--format", "dash", "--json", "--control-plane",
+                 "http://127.0.0.1:9", "--data-dir", str(tmp_path))
+    assert_clean(result.stderr)
+    assert result.stderr.startswith("edgeplay: downloading as HLS:"), result.stderr
+    plain = cli("download", "long", "--json", "--control-plane", "http://127.0.0.1:9",
+                "--data-dir", str(tmp_path))
+    assert "downloading as HLS" not in plain.stderr

@@ -83,6 +83,7 @@ def test_stats_show_the_rendition_on_screen_and_the_one_fetched(qtbot: Any,
     lines = dict(page.stats.lines())
     assert lines["On screen"].startswith("240p")
     assert lines["Fetching"].startswith("1080p")
+    assert lines["Format"] == "HLS"
     session.position_s = 9.0  # segment 2 was served at 1080p
     qtbot.waitUntil(lambda: page.stats.state.get("position_s") == 9.0, timeout=3000)
     assert dict(page.stats.lines())["On screen"].startswith("1080p  5.20 Mbit/s")
@@ -272,5 +273,9 @@ def test_the_stream_format_is_picked_with_arrows_and_kept(qtbot: Any, harness: H
     qtbot.waitUntil(lambda: '"stream_format": "dash"' in w.paths.settings_file.read_text(),
                     timeout=3000)
     assert w.controller.stream_format == "hls"  # taken at the next Play or details page
-    press(qtbot, K.Key_Left)
-    assert w.settings.stream_format == "hls"
+    press(qtbot, K.Key_Back)  # home: the next Play asks for DASH
+    open_and_play(qtbot, harness)
+    session = harness.sessions[-1]
+    assert session.config is not None and session.config.stream_format == "dash"
+    press(qtbot, K.Key_I)
+    qtbot.waitUntil(lambda: dict(w.player.stats.lines())["Format"] == "DASH", timeout=3000)
