@@ -37,7 +37,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 from xml.dom import minidom
 from xml.parsers.expat import ExpatError
 
@@ -56,6 +56,7 @@ from player.dash_index import (
     template_index,
     with_sidx,
 )
+from player.dash_laurl import licence_urls, with_licence_url
 from player.dash_model import (
     MpdPlan,
     Track,
@@ -78,8 +79,6 @@ DASH_CONTENT_TYPE = "application/dash+xml"
 MAX_MPD_BYTES = 2 * 1024 * 1024
 """Largest MPD parsed (bytes; default 2 MiB): parsed, an MPD takes about 35 times its size in
 memory (docs/engine.md, *DASH*)."""
-CLEARKEY_SCHEME = "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e"
-"""The W3C ClearKey system's ContentProtection ``schemeIdUri``."""
 TRICKMODE = "http://dashif.org/guidelines/trickmode"
 """The EssentialProperty of a trick-mode (I-frame) AdaptationSet: never played as the video."""
 DEFAULT_MAX_SEGMENTS = 30_000
@@ -103,26 +102,6 @@ def looks_like_mpd(body: bytes | str, content_type: str | None = None) -> bool:
     if not head.startswith(b"<") or head[:14].lower().startswith((b"<!doctype html", b"<html")):
         return False
     return _MPD_ELEMENT.search(head) is not None
-
-
-LAURL_NAMES = ("laurl", "Laurl")
-"""Local names of the ClearKey licence URL inside a ContentProtection: DASH-IF's
-``dashif:laurl`` and the older ``clearkey:Laurl`` (any namespace prefix)."""
-
-
-def licence_urls(root: minidom.Document, url: str) -> tuple[str, ...]:
-    """The ClearKey licence URLs of the MPD's ContentProtection elements, in document order,
-    resolved against the MPD's ``url`` (mpegdash's nodes drop these child elements)."""
-    out: list[str] = []
-    for cp in root.getElementsByTagNameNS("*", "ContentProtection"):
-        for child in cp.childNodes:
-            if child.nodeType == child.ELEMENT_NODE and child.localName in LAURL_NAMES:
-                text = "".join(n.data for n in child.childNodes
-                               if n.nodeType in (n.TEXT_NODE, n.CDATA_SECTION_NODE)).strip()
-                if text.startswith(("http://", "https://", "data:")) or (
-                        text and ":" not in text.split("/")[0]):
-                    out.append(text if text.startswith("data:") else urljoin(url, text))
-    return tuple(dict.fromkeys(out))
 
 
 def _read(text: str | bytes, url: str = "") -> tuple[Any, tuple[str, ...]]:
@@ -252,12 +231,8 @@ def parse_mpd(text: str | bytes, url: str, *,
         for track in tracks:
             protection += protection_of([track.adaptation, track.rep])
         periods.append((start, tuple(tracks)))
-    if laurls:  # the licence URL(s) ride on the ClearKey descriptor (or the first one)
-        clearkey = next((i for i, c in enumerate(protection)
-                         if c.scheme_id_uri.lower() == CLEARKEY_SCHEME), 0)
-        protection = protection or [ContentProtection(CLEARKEY_SCHEME, None, None)]
-        protection[clearkey] = replace(protection[clearkey], licence_url=laurls[0])
-    return MpdPlan(url, pathways.names, tuple(periods), tuple(dict.fromkeys(protection)))
+    return MpdPlan(url, pathways.names, tuple(periods),
+                   with_licence_url(tuple(dict.fromkeys(protection)), laurls))
 
 
 def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
