@@ -62,6 +62,10 @@ class Playback:
     round trip at start-up); None when the server does not send it."""
     segment_durations_s: tuple[float, ...] | None = field(default=None, repr=False,
                                                           compare=False)
+    """The title's timeline (seconds per segment, from media sequence 0; the same in every
+    rendition): the engine lays out mpv's playlist before it has read a media playlist. None
+    when the server does not send it (or sends something that is not a list of positive
+    numbers)."""
     drm: str = "aes-128"
     """``clearkey``: CENC, keys from the ClearKey licence endpoint at ``license_url`` (POST,
     bearer token); ``aes-128`` (or not said): ``GET license_url`` is the 16-byte key."""
@@ -71,10 +75,6 @@ class Playback:
     requested_format: str = "hls"
     """The format the client asked for; differs from :attr:`format` after a fallback (the
     control plane answered ``format_unavailable`` to ``dash``)."""
-    """The title's timeline (seconds per segment, from media sequence 0; the same in every
-    rendition): the engine lays out mpv's playlist before it has read a media playlist. None
-    when the server does not send it (or sends something that is not a list of positive
-    numbers)."""
 
     @classmethod
     def plain(cls, url: str, session_id: str = "") -> Playback:
