@@ -6,8 +6,9 @@ to another one mid-play ends the file (the newly needed playlist reads as EOF). 
 tracks switch cleanly: each is a demuxer of its own, and mpv seeks the new one to the playhead.
 So each audio rendition of the variants' group is a loopback media playlist of its own,
 ``{token}/audio/{i}/media.m3u8`` (segments ``seg/{k}.{ext}``, fragmented MP4: ``init.mp4``),
-handed to mpv with the ``audio-files`` option before ``loadfile``, the DEFAULT rendition first
-(mpv selects it). mpv's ``aid`` then picks the rendition; the engine fetches what mpv asks for.
+the DEFAULT one handed to mpv with the ``audio-files`` option before ``loadfile`` (mpv opens
+every audio-file before its first frame), the others with ``audio-add`` when first picked.
+mpv's ``aid`` then picks the rendition; the engine fetches what mpv asks for.
 
 Each :class:`AudioTrack` reads its own media playlist (its timeline may differ from the
 video's) and fetches its segments with the player's :class:`~player.fetcher.SegmentFetcher`

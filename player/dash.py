@@ -18,8 +18,10 @@ maps to what:
 - several Periods → one timeline, when every Period has the same video ladder and audio
   renditions and the media time runs on (:mod:`player.dash_model`); otherwise refused, naming
   the Period;
-- ContentProtection → :attr:`Multivariant.protection` (scheme, ``default_KID``): the hook for
-  CENC. :func:`load_mpd` refuses an encrypted MPD until decryption exists.
+- ContentProtection → :attr:`Multivariant.protection` (scheme, ``default_KID``, and the
+  ClearKey licence URL of a ``dashif:laurl``/``clearkey:Laurl`` child, which the session asks
+  for keys it was not given): :func:`load_mpd` refuses an encrypted MPD unless its caller
+  decrypts (``allow_protected``).
 
 Refused with a :class:`~player.errors.ManifestError` that says why: ``type="dynamic"`` (live),
 a DTD or entity declaration (entity bombs: an MPD never needs one), WebM only, malformed XML
@@ -54,6 +56,7 @@ from player.dash_index import (
     template_index,
     with_sidx,
 )
+from player.dash_laurl import licence_urls, with_licence_url
 from player.dash_model import (
     MpdPlan,
     Track,
@@ -101,7 +104,7 @@ def looks_like_mpd(body: bytes | str, content_type: str | None = None) -> bool:
     return _MPD_ELEMENT.search(head) is not None
 
 
-def _read(text: str | bytes) -> Any:
+def _read(text: str | bytes, url: str = "") -> tuple[Any, tuple[str, ...]]:
     data = text.encode("utf-8") if isinstance(text, str) else text
     if len(data) > MAX_MPD_BYTES:
         raise InputTooLarge(f"The MPD is {len(data)} bytes, over the {MAX_MPD_BYTES} limit.")
@@ -126,6 +129,7 @@ def _read(text: str | bytes) -> Any:
         root.unlink()
         raise ManifestError("DASH needs the mpegdash package, which is not installed.") from None
     try:
+        laurls = licence_urls(root, url)
         nodes = parse_child_nodes(root, "MPD", MPEGDASH)
     except (ValueError, TypeError, AttributeError) as exc:
         raise ManifestError(f"The MPD has a malformed attribute ({str(exc)[:120]}).") from None
@@ -133,7 +137,7 @@ def _read(text: str | bytes) -> Any:
         root.unlink()
     if not nodes:
         raise ManifestError("The document is XML but not a DASH MPD (no MPD element).")
-    return nodes[0]
+    return nodes[0], laurls
 
 
 class _Pathways:
@@ -211,7 +215,7 @@ def _index(period: object, adaptation: object, rep: object, kind: str, period_s:
 def parse_mpd(text: str | bytes, url: str, *,
               max_segments: int = DEFAULT_MAX_SEGMENTS) -> MpdPlan:
     """Read and check the MPD fetched from ``url`` (relative BaseURLs resolve against it)."""
-    mpd = _read(text)
+    mpd, laurls = _read(text, url)
     if (mpd.type or "static") != "static":
         raise ManifestError(f'Live DASH is not supported: the MPD is type="{mpd.type}" '
                             "(only video on demand plays).")
@@ -227,7 +231,8 @@ def parse_mpd(text: str | bytes, url: str, *,
         for track in tracks:
             protection += protection_of([track.adaptation, track.rep])
         periods.append((start, tuple(tracks)))
-    return MpdPlan(url, pathways.names, tuple(periods), tuple(dict.fromkeys(protection)))
+    return MpdPlan(url, pathways.names, tuple(periods),
+                   with_licence_url(tuple(dict.fromkeys(protection)), laurls))
 
 
 def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,

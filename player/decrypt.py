@@ -287,8 +287,12 @@ class Decryptor:
 
     def __init__(self, keys: KeyCache, cenc: CencKeys | None = None,
                  verify_wait_s: float = VERIFY_WAIT_S,
-                 verifier: Callable[[], asyncio.Future[None] | None] | None = None) -> None:
+                 verifier: Callable[[], asyncio.Future[None] | None] | None = None,
+                 licence_url: str | None = None) -> None:
         self.keys = keys
+        self.licence_url = licence_url
+        """The manifest's ClearKey licence URL (a DASH MPD's ``laurl``), asked for the keys
+        of CENC segments whose playlist names no key URI; None: none."""
         self.cenc = cenc or CencKeys()
         """The CENC keys per KID (given keys, ClearKey licences)."""
         self.verify_wait_s = verify_wait_s
@@ -338,7 +342,7 @@ class Decryptor:
             assert init is not None and init.protection is not None
             sig = segment.key
             licence = sig.uri if sig is not None and sig.uri and \
-                sig.keyformat == CLEARKEY_KEYFORMAT else None
+                sig.keyformat == CLEARKEY_KEYFORMAT else self.licence_url
             raw = sig.uri if sig is not None and sig.uri.startswith(("http:", "https:")) and \
                 sig.keyformat == "identity" else None
             kids = init.protection.kids

@@ -32,11 +32,13 @@ import httpx
 from abr.hysteresis import HysteresisPolicy
 from player.api import ControlPlaneClient
 from player.api.models import Playback
+from player.dash import index_fetcher, load_mpd, looks_like_mpd
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool
 from player.errors import LicenseError, ManifestError
 from player.failover import PathwayPlaylists
 from player.fetcher import SegmentFetcher
+from player.keysource import CencKeys, Post, licence_poster
 from player.manifest import parse_multivariant
 from player.prefetched import PrefetchedStart, RecordingTransport
 from player.presentation import Multivariant
@@ -95,14 +97,14 @@ async def prefetch_start(cp: ControlPlaneClient | None, title_id: str = "",
     created = clock()
     try:
         if cp is not None:
-            playback = await cp.start_playback(title_id, profile_id)
+            playback = await cp.start_playback(title_id, profile_id, config.stream_format)
         else:
             assert url is not None
             playback = Playback.plain(url, session_id=f"local-{uuid.uuid4().hex[:12]}")
         mv = await _multivariant(cp, http, playback)
         if cp is not None and playback.multivariant_playlist is None:
             text = await cp.fetch_text(playback.manifest_url)
-            mv = parse_multivariant(text, playback.manifest_url)
+            mv = await _manifest(config, http, text, playback.manifest_url)
             playback = replace(playback, multivariant_playlist=text)
 
         async def fetch_key(uri: str) -> bytes:
@@ -117,10 +119,16 @@ async def prefetch_start(cp: ControlPlaneClient | None, title_id: str = "",
             return key
 
         key_cache = KeyCache(fetch_key)
+        # CENC (``drm: clearkey``): the keys come from ClearKey licences, asked by the
+        # decryptor per KID; the license URL is not a raw-key URL then
+        cenc = CencKeys(dict(config.clear_keys), _licence_post(cp, http))
         key_task = (asyncio.ensure_future(key_cache.get(playback.license_url))
-                    if playback.license_url else None)
+                    if playback.license_url and playback.drm != "clearkey" else None)
         try:
-            rung = await _segments(config, http, mv, playback, key_cache, segments, clock)
+            decryptor = Decryptor(key_cache, cenc, licence_url=mv.licence_url
+                                  or (playback.license_url if playback.drm == "clearkey"
+                                      else None))
+            rung = await _segments(config, http, mv, playback, decryptor, segments, clock)
             if key_task is not None:
                 await key_task
         finally:
@@ -138,6 +146,19 @@ async def prefetch_start(cp: ControlPlaneClient | None, title_id: str = "",
                            created_s=created, max_age_s=max_age_s, clock=clock)
 
 
+async def _manifest(config: SessionConfig, http: httpx.AsyncClient, text: str,
+                    url: str) -> Multivariant:
+    """The control plane's manifest as the model: HLS or DASH by content (as the session
+    reads it; the session parses the same text again when it adopts the prefetch)."""
+    if not looks_like_mpd(text):
+        return parse_multivariant(text, url)
+    limits = config.fetch
+    fetch = index_fetcher(http, max_bytes=limits.max_playlist_bytes,
+                          deadline_s=limits.playlist_deadline_s)
+    return await load_mpd(text, url, fetch, max_segments=limits.max_playlist_segments,
+                          allow_protected=True)
+
+
 async def _multivariant(cp: ControlPlaneClient | None, http: httpx.AsyncClient,
                         playback: Playback) -> Multivariant:
     if playback.multivariant_playlist is not None:
@@ -153,8 +174,21 @@ async def _multivariant(cp: ControlPlaneClient | None, http: httpx.AsyncClient,
     return parse_multivariant(text, playback.manifest_url)
 
 
+def _licence_post(cp: ControlPlaneClient | None, http: httpx.AsyncClient) -> Post:
+    """ClearKey licence requests as the session makes them: the control plane's endpoint
+    with the bearer token, any other licence server without it."""
+    plain = licence_poster(http)
+    if cp is None:
+        return plain
+
+    async def post(url: str, body: bytes) -> bytes:
+        return await (cp.clearkey_licence(url, body) if cp.owns(url) else plain(url, body))
+
+    return post
+
+
 async def _segments(config: SessionConfig, http: httpx.AsyncClient, mv: Multivariant,
-                    playback: Playback, keys: KeyCache, count: int,
+                    playback: Playback, decryptor: Decryptor, count: int,
                     clock: Callable[[], float]) -> int:
     """The start rung's media playlist and first ``count`` segments, as the session asks for
     them (same edge order, same rung); returns the rung."""
@@ -180,7 +214,7 @@ async def _segments(config: SessionConfig, http: httpx.AsyncClient, mv: Multivar
                               len(announced) if announced else None, index, clock)
     fetcher: SegmentFetcher | None = None
     try:
-        fetcher = SegmentFetcher(http, pool, mv, Decryptor(keys), policy,
+        fetcher = SegmentFetcher(http, pool, mv, decryptor, policy,
                                  config=config.fetch, clock=clock)
         # Without a nominal duration the session reads rung 0's playlist first (its timeline).
         timeline = await fetcher.timeline(rung if segment_s else 0)

@@ -93,6 +93,8 @@ class ContentProtection:
     """For the common scheme: ``cenc`` or ``cbcs``."""
     default_kid: str | None
     """``cenc:default_KID`` as written (a UUID), or None."""
+    licence_url: str | None = None
+    """A ClearKey licence URL (``dashif:laurl`` or ``clearkey:Laurl``, absolute), or None."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,13 @@ class Multivariant:
     (:mod:`player.dash`). Empty for HLS: each media playlist is fetched from its URI."""
     protection: tuple[ContentProtection, ...] = ()
     """DASH ContentProtection descriptors of the presentation (empty: clear media)."""
+
+    @property
+    def licence_url(self) -> str | None:
+        """The first ClearKey licence URL the MPD names (``dashif:laurl``/``clearkey:Laurl``):
+        where keys no one gave come from; None: none named (or HLS, whose key URI is per
+        playlist)."""
+        return next((c.licence_url for c in self.protection if c.licence_url), None)
 
     def audio_renditions(self, pathway_id: str | None = None) -> tuple[AudioRendition, ...]:
         """The separate audio renditions (with a URI) of ``pathway_id``'s variants (default:

@@ -10,6 +10,8 @@
   ``played_by_rung`` seconds × that rung's bitrate), so a segment fetched but never shown does
   not count; rungs of unknown bitrate (0: a bare media playlist has no BANDWIDTH) do not count
   either, and with nothing left it is None (unknown), never 0;
+* ``format``: ``hls`` or ``dash``, what the manifest was (``session_start``), and
+  ``format_fallback``: True when DASH was asked for and the title played as HLS;
 * edges used: the edges that delivered segments (``session_end``'s ``segments_by_edge``),
   never an edge that was only tried; failovers with cause and detection time, the error (code,
   message) if the session ended in one.
@@ -65,6 +67,10 @@ class QoeReport:
     seeks: int = 0
     error_code: str | None = None
     error_message: str | None = None
+    format: str | None = None
+    """``hls`` or ``dash``: what the manifest was; None before the session started."""
+    format_fallback: bool = False
+    """DASH was asked for, the control plane had none for the title: it played as HLS."""
 
     @classmethod
     def from_events(cls, events: Iterable[Mapping[str, Any]]) -> QoeReport:
@@ -78,6 +84,8 @@ class QoeReport:
         error: tuple[str | None, str | None] = (None, None)
         renditions: dict[int, str] = {}
         audio: list[str] = []
+        fmt: str | None = None
+        fallback = False
 
         def used(edge: object) -> None:
             if isinstance(edge, str) and edge and edge not in edges:
@@ -107,6 +115,9 @@ class QoeReport:
                     str(e.get("cause")), str(e.get("edge_from")),
                     None if e.get("edge_to") is None else str(e.get("edge_to")),
                     float(e.get("detection_ms", 0.0)), int(e.get("index", -1))))
+            elif kind == "session_start" and isinstance(e.get("format"), str):
+                fmt = str(e["format"])
+                fallback = bool(e.get("format_fallback"))
             elif kind == "seek":
                 seeks += 1
             elif kind == "audio":
@@ -152,7 +163,7 @@ class QoeReport:
                    segments_by_edge=delivered,
                    failovers=failovers,
                    url_refreshes=refreshes, seeks=seeks, error_code=error[0],
-                   error_message=error[1])
+                   error_message=error[1], format=fmt, format_fallback=fallback)
 
     def with_error(self, code: str, message: str) -> QoeReport:
         """This report, ending in the error that really ended the session (the caller's
@@ -176,6 +187,8 @@ class QoeReport:
             f"Title:              {self.title_id} (session {self.session_id or '-'})",
             f"Ended:              {self.end_reason or '-'} at "
             f"{'-' if self.position_s is None else f'{self.position_s:.1f} s'}",
+            f"Format:             {(self.format or '-').upper()}"
+            + (" (DASH unavailable for this title)" if self.format_fallback else ""),
             f"Time to first frame: {ms(self.ttff_ms)}",
             f"Played:             {self.played_s:.1f} s",
             f"Rebuffers:          {self.rebuffer_count} ({self.rebuffer_s:.2f} s)",

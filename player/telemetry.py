@@ -8,7 +8,7 @@ Unix seconds, then the fields), logs one line on ``player.telemetry``, calls eve
 Event types the session emits (fields besides the common ones):
 
 =====================  ======================================================================
-``session_start``      ``start_index``, ``resume_position_s``, ``renditions``, ``edges``
+``session_start``      ``start_index``, ``resume_position_s``, ``renditions``, ``edges``, ``format``
 ``first_frame``        ``ttff_ms``, ``rendition``, ``edge``
 ``rendition_switch``   ``from``, ``to`` (rungs; ``from`` None at start-up), ``rendition``,
                        ``bitrate_bps``, ``reason``, ``index``

@@ -24,6 +24,11 @@ from player.bundled import BundledControlPlane, ControlPlaneStartError
 from player.keysource import parse_key_pair
 
 CATALOGS = ("default", "test", "default-ts", "test-ts")
+STREAM_FORMATS = ("hls", "dash")
+"""``--format``: what ``POST /v1/playback`` asks for (player.api.models.STREAM_FORMATS)."""
+DOWNLOAD_AS_HLS = ("edgeplay: downloading as HLS: a download stores the title's CMAF segments "
+                   "and plays them offline from local HLS playlists, so it reads the HLS "
+                   "description of the same segments (--format dash applies to streaming)")
 """The bundled catalogs (``python -m controlplane --catalog``): CMAF, and the same in MPEG-TS."""
 
 
@@ -163,11 +168,18 @@ def _parser() -> argparse.ArgumentParser:
                       help="play this audio language (e.g. es), switched to once playing")
     play.add_argument("--offline", action="store_true",
                       help="play the title's download: no control plane, no network")
+    play.add_argument("--format", choices=STREAM_FORMATS, default=None, dest="play_format",
+                      help="ask the control plane for HLS (default) or DASH, the same CMAF "
+                      "segments described by an MPD; a title without DASH plays HLS (a URL: "
+                      "its content decides)")
     download = sub.add_parser("download", help="download a title to watch offline")
     download.add_argument("title", metavar="TITLE", help="a title id or name")
     download.add_argument("--quality", metavar="RUNG",
                           help="a rung index (0 = lowest), a height such as 720p, best or "
                           "low (default: the best that fits the storage budget)")
+    download.add_argument("--format", choices=STREAM_FORMATS, default=None,
+                          dest="dl_format", help="accepted for symmetry with play: a download "
+                          "always reads the HLS description of the segments (the same bytes)")
     download.add_argument("--audio", metavar="LANG[,LANG]",
                           help="the audio languages to download when the title's audio is in "
                           "separate renditions, e.g. en,fr (default: every language)")
@@ -225,9 +237,12 @@ def _main(argv: list[str]) -> int:
             json=args.json, duration_s=args.duration, start_over=args.start_over,
             max_rung=args.max_rung, speed=args.speed, verbose=args.verbose,
             data_dir=args.play_data_dir or args.data_dir, offline=args.offline,
-            keys=tuple(args.key), audio=args.audio, prefetch=args.prefetch))
+            keys=tuple(args.key), audio=args.audio, prefetch=args.prefetch,
+            stream_format=args.play_format or "hls"))
     if args.command in ("download", "downloads"):
         from ui.downloads_cli import DownloadOptions, run_downloads
+        if getattr(args, "dl_format", None) == "dash":
+            print(DOWNLOAD_AS_HLS, file=sys.stderr, flush=True)
         return run_downloads(DownloadOptions(
             action="download" if args.command == "download" else args.action,
             title=args.title, quality=getattr(args, "quality", None), json=args.json,

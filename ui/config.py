@@ -84,6 +84,9 @@ class Settings:
     """Highest rendition index the ABR may pick (None: Auto)."""
     data_saver: bool = False
     """Caps streaming at the second rung (480p on the bundled ladder)."""
+    stream_format: str = "hls"
+    """``hls`` (default) or ``dash``: what playback asks the control plane for (a title
+    without DASH plays HLS)."""
     subtitle_size: int = 55
     """mpv ``sub-font-size`` (scaled to a 720-line screen)."""
     volume: int = 100

@@ -41,6 +41,8 @@ class HeadlessOptions:
     """``--key KID:KEY``: CENC ClearKey content keys, (KID, key) pairs."""
     audio: str | None = None
     """``--audio LANG``: switch to this audio language once playing (None: the default)."""
+    stream_format: str = "hls"
+    """``--format``: ``hls`` or ``dash`` asked of the control plane (HLS when unavailable)."""
 
 
 def is_url(title: str) -> bool:
@@ -59,4 +61,5 @@ def session_config(options: HeadlessOptions, mode: Mode,
         return SessionConfig(max_rung=options.max_rung, post_telemetry=False,
                              clear_keys=options.keys)
     return SessionConfig(start_over=options.start_over, max_rung=options.max_rung,
-                         initial_estimate_bps=initial_estimate_bps, clear_keys=options.keys)
+                         initial_estimate_bps=initial_estimate_bps, clear_keys=options.keys,
+                         stream_format=options.stream_format)

@@ -80,6 +80,11 @@ class PlayerController(QObject):
         self.ladder: list[str] = []
         """The title's renditions by rung (``session_start``), for the displayed one's name."""
         self.bitrates_bps: list[int] = []
+        self.stream_format = "hls"
+        """What sessions ask the control plane for (the "Stream format" setting): ``hls`` or
+        ``dash``."""
+        self.played_format: str | None = None
+        """``HLS`` or ``DASH`` (``HLS (no DASH)`` after a fallback), from ``session_start``."""
         self.max_rung: int | None = None
         self.audio: str | None = None
         self.subtitles: str | None = None
@@ -114,8 +119,10 @@ class PlayerController(QObject):
         langs = [str(a.get("language")) for a in title.get("audio") or []]
         self.audio = langs[0] if langs else None
         self.subtitles = None
+        self.played_format = None
         config = SessionConfig(start_over=start_over, max_rung=max_rung,
-                               initial_estimate_bps=self.last_estimate_bps)
+                               initial_estimate_bps=self.last_estimate_bps,
+                               stream_format=self.stream_format)
         session = (make_session or self.make_session)(cp, str(title["id"]), profile_id,
                                                       self.mpv, config)
         if self.progress_factory is not None:
@@ -198,7 +205,8 @@ class PlayerController(QObject):
 
     def prefetch(self, cp: ControlPlaneClient, title_id: str, profile_id: str) -> None:
         """Prefetch what Play needs for this title, on the engine loop (any other is dropped)."""
-        config = SessionConfig(initial_estimate_bps=self.last_estimate_bps)
+        config = SessionConfig(initial_estimate_bps=self.last_estimate_bps,
+                               stream_format=self.stream_format)
         self.runner.aio.submit(self.prefetcher.start(cp, title_id, profile_id, config=config))
 
     def cancel_prefetch(self) -> concurrent.futures.Future[None]:
@@ -307,6 +315,7 @@ class PlayerController(QObject):
             "fetching_rung": fetching,
             "fetching_rendition": ladder_name(ladder, fetching),
             "fetching_bitrate_bps": ladder_bitrate(self.bitrates_bps, fetching),
+            "format": self.played_format,
         }
 
     def _on_event(self, event: dict[str, Any]) -> None:
@@ -318,6 +327,9 @@ class PlayerController(QObject):
             self.renditions = [str(r) for r in event.get("renditions") or []]
             self.ladder = list(self.renditions)
             self.bitrates_bps = [int(b or 0) for b in event.get("bitrates_bps") or []]
+            if isinstance(event.get("format"), str):
+                self.played_format = str(event["format"]).upper() + (
+                    " (no DASH)" if event.get("format_fallback") else "")
 
 
 def ladder_name(ladder: list[str], rung: int | None) -> str | None:

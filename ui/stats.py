@@ -82,6 +82,7 @@ class StatsOverlay(QWidget):
             ("Buffer", f"{float(s.get('buffer_s') or 0):.1f} s"),
             ("Throughput est.", _mbps(s.get("estimate_bps"))),
             ("Serving edge", str(s.get("edge") or "—")),
+            ("Format", str(s.get("format") or "—")),
             ("Dropped frames", "—" if dropped is None else str(dropped)),
         ]
 

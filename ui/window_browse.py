@@ -79,6 +79,7 @@ class BrowseFlow(Router):
                           lambda exc: self.messages.engine_error(exc), key="details")
         client = self.backend.client
         if client is not None and tid and self.dl.playable(tid) is None:
+            self.controller.stream_format = self.settings.stream_format
             self.controller.prefetch(client, tid, pid)  # Play starts from it
 
     def toggle_my_list(self, title: JSON) -> None:

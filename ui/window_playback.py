@@ -47,6 +47,7 @@ class PlaybackFlow(Router):
                         config: SessionConfig) -> Any:
                 return self.dl.session_for(row["id"], mpv, config)
         profile_id = str(self.profile.get("id", "") or (row or {}).get("profile_id", ""))
+        self.controller.stream_format = self.settings.stream_format
         self.controller.play(self.backend.client, title,  # type: ignore[arg-type]
                              profile_id,
                              start_over=start_over, make_session=offline,

@@ -14,13 +14,14 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from player.api.models import JSON, Playback, Tokens
+from player.api.models import JSON, STREAM_FORMATS, Playback, Tokens
 from player.api.request import SIGN_IN_AGAIN, Requester, error_for, label, server_error_body
 from player.api.retry import RetryPolicy
 from player.errors import (
@@ -63,6 +64,8 @@ class ControlPlaneClient:
         self._refresh_lock = asyncio.Lock()
         self._creds: Credentials | None = None
         self._loaded = False
+        self._format_fallbacks: set[str] = set()
+        """Titles whose DASH fallback to HLS was logged (once each)."""
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -318,11 +321,29 @@ class ControlPlaneClient:
 
     # --- playback ------------------------------------------------------------------------------
 
-    async def start_playback(self, title_id: str, profile_id: str) -> Playback:
-        """A new playback session; refusals raise :class:`EntitlementError` with the reason."""
-        raw = await self._json("POST", "/v1/playback", idempotent=False,
-                               json={"title_id": title_id, "profile_id": profile_id})
-        return Playback.parse(raw, "POST /v1/playback")
+    async def start_playback(self, title_id: str, profile_id: str,
+                             format: str = "hls") -> Playback:
+        """A new playback session; refusals raise :class:`EntitlementError` with the reason.
+        ``format``: ``hls`` (default) or ``dash``; a title the control plane has no DASH
+        manifest for (``format_unavailable``) falls back to HLS, logged once per title
+        (:attr:`Playback.format` says what was served)."""
+        if format not in STREAM_FORMATS:
+            raise ValueError(f"stream format {format!r} is not one of {', '.join(STREAM_FORMATS)}")
+        body: dict[str, str] = {"title_id": title_id, "profile_id": profile_id}
+        if format != "hls":
+            body["format"] = format
+        try:
+            raw = await self._json("POST", "/v1/playback", idempotent=False, json=body)
+        except PlayerError as exc:
+            if format == "hls" or exc.server_code != "format_unavailable":
+                raise
+            if title_id not in self._format_fallbacks:
+                self._format_fallbacks.add(title_id)
+                log.info("stream format %s unavailable for %s, playing HLS: %s", format,
+                         title_id, exc.message)
+            raw = await self._json("POST", "/v1/playback", idempotent=False,
+                                   json={"title_id": title_id, "profile_id": profile_id})
+        return replace(Playback.parse(raw, "POST /v1/playback"), requested_format=format)
 
     async def fetch_text(self, url: str) -> str:
         """A playlist by absolute URL, without the bearer token (the URL is the capability)."""

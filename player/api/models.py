@@ -9,6 +9,9 @@ from player.errors import ServerError
 
 JSON = dict[str, Any]
 
+STREAM_FORMATS = ("hls", "dash")
+"""What ``POST /v1/playback`` may ask for (``format``); ``hls`` is the default."""
+
 
 def _field(raw: JSON, name: str, kind: type | tuple[type, ...], request: str) -> Any:
     value = raw.get(name)
@@ -59,13 +62,19 @@ class Playback:
     round trip at start-up); None when the server does not send it."""
     segment_durations_s: tuple[float, ...] | None = field(default=None, repr=False,
                                                           compare=False)
-    drm: str = "aes-128"
-    """``clearkey``: CENC, keys from the ClearKey licence endpoint at ``license_url`` (POST,
-    bearer token); ``aes-128`` (or not said): ``GET license_url`` is the 16-byte key."""
     """The title's timeline (seconds per segment, from media sequence 0; the same in every
     rendition): the engine lays out mpv's playlist before it has read a media playlist. None
     when the server does not send it (or sends something that is not a list of positive
     numbers)."""
+    drm: str = "aes-128"
+    """``clearkey``: CENC, keys from the ClearKey licence endpoint at ``license_url`` (POST,
+    bearer token); ``aes-128`` (or not said): ``GET license_url`` is the 16-byte key."""
+    format: str = "hls"
+    """What ``manifest_url`` is: ``hls`` (a multivariant playlist; also when the server does
+    not say) or ``dash`` (an MPD)."""
+    requested_format: str = "hls"
+    """The format the client asked for; differs from :attr:`format` after a fallback (the
+    control plane answered ``format_unavailable`` to ``dash``)."""
 
     @classmethod
     def plain(cls, url: str, session_id: str = "") -> Playback:
@@ -98,6 +107,7 @@ class Playback:
                                                        str) else None,
             segment_durations_s=_durations(raw.get("segment_durations_s")),
             drm="clearkey" if raw.get("drm") == "clearkey" else "aes-128",
+            format="dash" if raw.get("format") == "dash" else "hls",
         )
 
 

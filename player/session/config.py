@@ -66,5 +66,9 @@ class SessionConfig:
     clear_keys: tuple[tuple[bytes, bytes], ...] = ()
     """CENC content keys known up front, (KID, key) pairs of 16 bytes (``--key KID:KEY``); tried
     before any ClearKey licence URL. Default none."""
+    stream_format: str = "hls"
+    """What ``POST /v1/playback`` asks for: ``hls`` or ``dash`` (the same CMAF segments
+    described by an MPD); a title without DASH plays HLS (logged once). No effect on a plain
+    URL, whose content decides. Default ``hls``."""
     stop_timeout_s: float = 3.0
     """How long stop() waits for mpv to acknowledge, seconds. Default 3."""

@@ -75,7 +75,9 @@ class SessionLoops(SessionState):
     async def _reload_manifest(self) -> Multivariant:
         if self.cp is None:  # no control plane: the same URL again
             return await self._refresh_urls()
-        playback = await self.cp.start_playback(self.title_id, self.profile_id)
+        # the format that was served (after a fallback to HLS: HLS, with no second refusal)
+        fmt = self.playback.format if self.playback is not None else self.config.stream_format
+        playback = await self.cp.start_playback(self.title_id, self.profile_id, fmt)
         self.playback = playback
         mv = await self._fetch_multivariant(playback.manifest_url)
         self.multivariant = mv

@@ -137,7 +137,15 @@ class SessionMpv(SessionLoops):
         return self._audio.tracks[0].prefetch(self._resume_s)
 
     async def _external_aid(self, position: int) -> int:
-        """mpv's ``aid`` of separate rendition ``position`` (an external track)."""
+        """mpv's ``aid`` of separate rendition ``position`` (an external track), added to mpv
+        (``audio-add``) the first time: only the default one is loaded at start."""
+        tracks = await self._mpv_call(self.mpv.get, "track-list") or []
+        try:
+            return external_aid(tracks, position)
+        except PlayerError:
+            if position >= len(self._audio_urls):
+                raise
+        await self._mpv_call(self.mpv.command, "audio-add", self._audio_urls[position], "auto")
         return external_aid(await self._mpv_call(self.mpv.get, "track-list") or [], position)
 
     async def _check_audio(self) -> None:

@@ -125,7 +125,8 @@ class SessionStart(SessionMpv):
                 self._spawn(cenc.get(kids, playback.license_url), "licence")
             fetcher = SegmentFetcher(
                 http, pool, mv,
-                Decryptor(keys, cenc, verifier=self._verify_key_with_audio),
+                Decryptor(keys, cenc, verifier=self._verify_key_with_audio,
+                          licence_url=mv.licence_url),
                 self.policy,
                 refresh_urls=self._refresh_urls,
                 reload_steering=self._steering_hook if self.steering else None,
@@ -219,9 +220,12 @@ class SessionStart(SessionMpv):
         if key is not None:
             await key
         start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
-        # Separate audio renditions: external tracks, the default first (mpv selects it).
+        # Separate audio renditions: external tracks. Only the default (the first) is given
+        # at load: mpv opens every audio-file, one after another, before its first frame
+        # (~12 ms a rendition on loopback); set_audio adds another when it is picked.
         # Always set: the option outlives the file on a reused mpv.
-        audio_files = self._audio.urls(url) if self._audio is not None else []
+        self._audio_urls = self._audio.urls(url) if self._audio is not None else []
+        audio_files = self._audio_urls[:1]
 
         def load() -> None:
             self.mpv.set("start", start)
@@ -252,7 +256,10 @@ class SessionStart(SessionMpv):
                             resume_position_s=self._start_resume_s,
                             renditions=list(playlists.ladder),
                             bitrates_bps=list(playlists.bitrates_bps),
-                            edges=[s.name for s in self.pool.ordered()])
+                            edges=[s.name for s in self.pool.ordered()],
+                            format=self.manifest_format,
+                            format_fallback=self.playback is not None
+                            and self.playback.requested_format != self.playback.format)
 
     def _on_fetch_stage(self, stage: str, index: int) -> None:
         if index == self._start_index:

@@ -105,12 +105,17 @@ class SessionState:
             post=cp.post_telemetry if cp is not None and self.config.post_telemetry else None)
         self.playback: Playback | None = None
         self.multivariant: Multivariant | None = None
+        self.manifest_format = "hls"
+        """``dash`` once the manifest read was an MPD, else ``hls`` (telemetry, stats)."""
         self.pool: EdgePool | None = None
         self.steering: SteeringClient | None = None
         self.scheduler: Scheduler | None = None
         self.bridge: LoopbackBridge | None = None
         self._served: _Served | None = None
         self._audio: AudioRoutes | None = None
+        self._audio_urls: list[str] = []
+        """The bridge URLs of the separate audio renditions (mpv loads the first; set_audio
+        adds another with ``audio-add`` the first time it is picked)."""
         """The separate audio renditions served to mpv (None: the audio is muxed)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="mpv-cmd")
@@ -240,7 +245,8 @@ class SessionState:
         if self._prepared is not None:
             return await self._prepared()
         if self.cp is not None:
-            return await self.cp.start_playback(self.title_id, self.profile_id)
+            return await self.cp.start_playback(self.title_id, self.profile_id,
+                                              self.config.stream_format)
         assert self.url is not None
         return Playback.plain(self.url, session_id=f"local-{uuid.uuid4().hex[:12]}")
 
@@ -296,6 +302,7 @@ class SessionState:
         # protection names the KIDs); without them the first segment fails with LicenseError.
         mv = await load_mpd(body, url, fetch, max_segments=limits.max_playlist_segments,
                             allow_protected=True)
+        self.manifest_format = "dash"
         log.info("DASH manifest %s: %d pathways, %d video renditions, %d audio", url,
                  len(mv.pathways), len(mv.pathways[0].variants),
                  len(mv.audio_renditions()))

@@ -2,7 +2,8 @@
 
     .venv/bin/python tests/bench/engine_ttff.py [--reps 9] [--catalog test|media] [--shaped]
 
-One table, one run, three sources: the bundled control plane's title, and a plain third-party
+One table, one run, four sources: the bundled control plane's title as HLS and as DASH (the
+same CMAF segments; ``stream_format``), and a plain third-party
 HLS URL packaged by ffmpeg as TS and as fMP4 (two renditions, 4 s segments) on
 ``python3 -m http.server``. Per source and repetition, in turn (the first round warms up and
 is not counted):
@@ -139,7 +140,7 @@ def table(rows: list[Row], label: str) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
-def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv,
+def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv, label: str = "",
                    **config: Any) -> Source:
     def session(prefetched: PrefetchedStart | None) -> PlaybackSession:
         return PlaybackSession(cp, title, profile, mpv, config=_config(**config),
@@ -150,13 +151,22 @@ def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv,
 
     async def direct_url(s: PlaybackSession) -> str:
         first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
+        wanted = config.get("stream_format", "hls")
+        if s.manifest_format != wanted:  # a fallback would time HLS under the DASH label
+            raise SystemExit(f"{title} played as {s.manifest_format}, not {wanted} (a TS "
+                             "catalog has no DASH: use --catalog test or default)")
         edge = s.pool.ordered()[0].name if s.pool else None
+        # libmpv direct opens the HLS media playlist of the rung the engine started on (for
+        # the DASH row too: the same CMAF segments, and libmpv's DASH demuxer cannot take the
+        # bridge's forced-HLS options)
+        rung = (s.scheduler.fetcher.playlists.ladder.index(first["rendition"])
+                if s.scheduler is not None else 0)
         playback = await cp.start_playback(title, profile)
         mv = parse_multivariant(await cp.fetch_text(playback.manifest_url),
                                 playback.manifest_url)
-        return mv.pathway(edge or mv.default_pathway).variant(first["rendition"]).uri
+        return mv.pathway(edge or mv.default_pathway).variants[rung].uri
 
-    return Source(f"bundled title {title}", session, prefetch, direct_url)
+    return Source(f"bundled title {title}{label}", session, prefetch, direct_url)
 
 
 def url_source(name: str, url: str, mpv: RealMpv, **config: Any) -> Source:
@@ -181,7 +191,9 @@ async def run_all(ready: ReadyInfo, title: str, urls: dict[str, str], reps: int,
     # probing: valid for any HLS URL), so plain mpv gets every setting the engine does.
     plain = create_mpv(file_options=BRIDGE_FILE_OPTIONS,
                        http_header_fields=f"Authorization: Bearer {token}")
-    sources = [bundled_source(cp, profile, title, mpv, **config)]
+    sources = [bundled_source(cp, profile, title, mpv, **config),
+               bundled_source(cp, profile, title, mpv, " as DASH",
+                              **{**config, "stream_format": "dash"})]
     sources += [url_source(name, url, mpv, **config) for name, url in urls.items()]
     try:
         rows = await measure(sources, reps, plain, settle_s)

@@ -61,9 +61,11 @@ def events(session: PlaybackSession, kind: str) -> list[dict[str, Any]]:
     return [e for e in session.telemetry.events if e["type"] == kind]
 
 
-def fault_mid_stream(ready: ReadyInfo, fault: dict[str, Any]) -> PlaybackSession:
+def fault_mid_stream(ready: ReadyInfo, fault: dict[str, Any],
+                     **config: Any) -> PlaybackSession:
     """Play ``long`` at 12x, inject ``fault`` into the edge of the last fetch once 8 s are
-    played with 8 s buffered: no stall after it, a failover away from that edge."""
+    played with 8 s buffered: no stall after it, a failover away from that edge. ``config``:
+    more :class:`SessionConfig` fields (``stream_format="dash"``)."""
     injected_fetches = 0
 
     async def main() -> tuple[PlaybackSession, str, int, float, int]:
@@ -74,7 +76,8 @@ def fault_mid_stream(ready: ReadyInfo, fault: dict[str, Any]) -> PlaybackSession
         # 12; on a loaded machine the check below saw 12 s played, everything was fetched and
         # the fault met no request. 16 s leaves 5 segments to fetch at 8 s, 3 at 16 s.
         short_buffer = SchedulerConfig(buffer=BufferConfig(target_s=16.0))
-        async with playing(ready, speed=12, start_over=True, scheduler=short_buffer) as session:
+        async with playing(ready, speed=12, start_over=True, scheduler=short_buffer,
+                           **config) as session:
             scheduler = session.scheduler
             assert scheduler is not None
             await until(lambda: session.position_s >= 8.0 and scheduler.buffer_s >= 8.0, 10,

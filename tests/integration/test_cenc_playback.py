@@ -9,6 +9,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -189,6 +190,36 @@ def test_a_clearkey_licence_url_in_the_playlist_gives_the_key(
     licences.clear()
     session = _play(f"{base}/ck/master.m3u8")
     _assert_played(session, caplog)
+    assert licences == [{"kids": [b64url(KID)], "type": "temporary"}]  # one request, cached
+
+
+LAURLS = {
+    "dashif": ('xmlns:dashif="https://dashif.org/CPS"', "<dashif:laurl>{}</dashif:laurl>"),
+    "clearkey": ('xmlns:clearkey="http://dashif.org/guidelines/clearKey"',
+                 '<clearkey:Laurl Lic_type="EME-1.0">{}</clearkey:Laurl>'),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LAURLS))
+def test_a_clearkey_laurl_in_the_mpd_gives_the_key(
+        origin: tuple[str, Path, list[Any]], caplog: pytest.LogCaptureFixture,
+        kind: str) -> None:
+    """Shaka Packager's cbcs MPD with a ClearKey ContentProtection whose ``laurl`` (relative)
+    names the loopback licence server: no key given, the engine asks the licence for it."""
+    caplog.set_level(logging.WARNING)
+    base, root, licences = origin
+    namespace, element = LAURLS[kind]
+    mpd = (root / "cbcs" / "manifest.mpd").read_text()
+    clearkey = (f'<ContentProtection schemeIdUri="urn:uuid:{CLEARKEY_KEYFORMAT[9:]}" '
+                f'value="ClearKey1.0">{element.format("/licence")}</ContentProtection>')
+    mpd = re.sub(r"(<AdaptationSet\b[^>]*>)", lambda m: m[1] + clearkey, mpd)
+    mpd = mpd.replace("<MPD ", f"<MPD {namespace} ", 1)
+    assert mpd.count(clearkey) >= 2
+    (root / "cbcs" / f"laurl-{kind}.mpd").write_text(mpd)
+    licences.clear()
+    session = _play(f"{base}/cbcs/laurl-{kind}.mpd")
+    _assert_played(session, caplog)
+    assert session.manifest_format == "dash"
     assert licences == [{"kids": [b64url(KID)], "type": "temporary"}]  # one request, cached
 
 

@@ -308,3 +308,30 @@ def test_the_next_run_starts_from_the_last_runs_throughput(
     start = re.search(r"segment 0: rung (\d) \(\w+\), (.*)", second.stderr)
     assert start is not None, second.stderr[-3000:]
     assert int(start[1]) > 0 and "no estimate" not in start[2], start[0]
+
+
+@pytest.mark.mpv
+@pytest.mark.slow
+def test_format_dash_on_a_title_without_dash_plays_hls_and_says_so(
+        start_controlplane: StartControlPlane, media_catalog: Path, tmp_path: Path) -> None:
+    """The media catalog is MPEG-TS: the control plane answers ``format_unavailable`` to
+    DASH; the CLI plays HLS, logs it once and the report says which format played."""
+    ready = start_controlplane(catalog_args=("--catalog-dir", str(media_catalog)),
+                               edges=1).ready
+    result = cli("play", "short", "--headless", "--json", "--duration", "1", "--format", "dash",
+                 "-v", "--control-plane", ready.base_url, "--data-dir", str(tmp_path))
+    report = one_report(result, 0)
+    assert report["format"] == "hls" and report["format_fallback"] is True
+    assert result.stderr.count("stream format dash unavailable for short") == 1
+
+
+def test_download_format_dash_says_it_downloads_hls(tmp_path: Path) -> None:
+    """A download reads the HLS description of the segments: asked for DASH, it says so
+    before anything else (never a silent half-success)."""
+    result = cli("download", "long", "--format", "dash", "--json", "--control-plane",
+                 "http://127.0.0.1:9", "--data-dir", str(tmp_path))
+    assert_clean(result.stderr)
+    assert result.stderr.startswith("edgeplay: downloading as HLS:"), result.stderr
+    plain = cli("download", "long", "--json", "--control-plane", "http://127.0.0.1:9",
+                "--data-dir", str(tmp_path))
+    assert "downloading as HLS" not in plain.stderr

@@ -58,7 +58,9 @@ class FakeSession:
     """A :class:`player.session.Session` recording the calls. Its snapshot puts segments 0–1
     on screen at 240p, then 1080p (``served_rungs``), while the scheduler fetches ``rung``."""
 
-    def __init__(self, *, fail: BaseException | None = None) -> None:
+    def __init__(self, *, fail: BaseException | None = None, config: Any = None) -> None:
+        self.config = config
+        """The :class:`SessionConfig` the window made (None when not given)."""
         self.calls: list[tuple[str, Any]] = []
         self.telemetry = Telemetry(title_id="t0")
         self.fail = fail
@@ -77,7 +79,8 @@ class FakeSession:
         if self.fail is not None:
             raise self.fail
         self.telemetry.emit("session_start", renditions=LADDER,
-                            bitrates_bps=[300000, 700000, 1200000, 2800000, 5200000])
+                            bitrates_bps=[300000, 700000, 1200000, 2800000, 5200000],
+                            format=getattr(self.config, "stream_format", "hls"))
         self.telemetry.emit("rendition_switch", rendition="240p", bitrate_bps=300000,
                             reason="startup", index=0, to=0)
 
@@ -145,7 +148,7 @@ class Harness:
         self.fail: BaseException | None = None
 
     def make_session(self, *args: Any) -> FakeSession:
-        session = FakeSession(fail=self.fail)
+        session = FakeSession(fail=self.fail, config=args[4] if len(args) > 4 else None)
         self.sessions.append(session)
         return session
 

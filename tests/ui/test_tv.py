@@ -83,6 +83,7 @@ def test_stats_show_the_rendition_on_screen_and_the_one_fetched(qtbot: Any,
     lines = dict(page.stats.lines())
     assert lines["On screen"].startswith("240p")
     assert lines["Fetching"].startswith("1080p")
+    assert lines["Format"] == "HLS"
     session.position_s = 9.0  # segment 2 was served at 1080p
     qtbot.waitUntil(lambda: page.stats.state.get("position_s") == 9.0, timeout=3000)
     assert dict(page.stats.lines())["On screen"].startswith("1080p  5.20 Mbit/s")
@@ -242,7 +243,7 @@ def test_settings_open_on_what_a_viewer_needs(qtbot: Any, harness: Harness) -> N
     page = w.settings_page
     assert w.current_name() == "settings"
     assert page.quality.hasFocus()  # not the developer's URL field
-    press(qtbot, K.Key_Down, 3)
+    press(qtbot, K.Key_Down, 4)  # data saver, stream format, subtitle size, TV mode
     assert page.tv.hasFocus()
     shot = page.tv.grab().toImage()
     ring = w.theme.focus_px
@@ -252,3 +253,29 @@ def test_settings_open_on_what_a_viewer_needs(qtbot: Any, harness: Harness) -> N
     press(qtbot, K.Key_Down)
     shot = page.tv.grab().toImage()
     assert shot.pixelColor(1, shot.height() // 2).lightness() < 100  # not focused: no ring
+
+
+def test_the_stream_format_is_picked_with_arrows_and_kept(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    press(qtbot, K.Key_Up, 2)
+    press(qtbot, K.Key_Right, 2)
+    press(qtbot, K.Key_Return)
+    page = w.settings_page
+    press(qtbot, K.Key_Down, 2)
+    assert page.stream_format.hasFocus()
+    assert page.stream_format.currentText() == "HLS (default)"
+    shot = page.stream_format.grab().toImage()
+    ring = w.theme.focus_px
+    assert min(shot.pixelColor(x, shot.height() // 2).lightness() for x in range(ring)) > 240
+    press(qtbot, K.Key_Right)
+    assert page.stream_format.currentText() == "DASH"
+    assert w.settings.stream_format == "dash"
+    qtbot.waitUntil(lambda: '"stream_format": "dash"' in w.paths.settings_file.read_text(),
+                    timeout=3000)
+    assert w.controller.stream_format == "hls"  # taken at the next Play or details page
+    press(qtbot, K.Key_Back)  # home: the next Play asks for DASH
+    open_and_play(qtbot, harness)
+    session = harness.sessions[-1]
+    assert session.config is not None and session.config.stream_format == "dash"
+    press(qtbot, K.Key_I)
+    qtbot.waitUntil(lambda: dict(w.player.stats.lines())["Format"] == "DASH", timeout=3000)

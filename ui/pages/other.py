@@ -52,6 +52,7 @@ class DownloadsPage(Page):
 
 
 QUALITIES = [("Auto", None), ("240p", 0), ("360p", 1), ("480p", 2), ("720p", 3), ("1080p", 4)]
+STREAM_FORMAT_CHOICES = [("HLS (default)", "hls"), ("DASH", "dash")]
 
 
 class SettingsPage(Page):
@@ -82,6 +83,12 @@ class SettingsPage(Page):
             self.quality.addItem(label, value)
         self.quality.setCurrentIndex(next((i for i, (_, v) in enumerate(QUALITIES)
                                            if v == settings.quality_cap), 0))
+        self.stream_format = QComboBox()
+        for name, fmt in STREAM_FORMAT_CHOICES:
+            self.stream_format.addItem(name, fmt)
+        self.stream_format.setCurrentIndex(next(
+            (i for i, (_, v) in enumerate(STREAM_FORMAT_CHOICES) if v == settings.stream_format),
+            0))
         self.saver = QCheckBox("Data saver (at most 360p)")
         self.saver.setChecked(settings.data_saver)
         self.subs = QSpinBox()
@@ -105,7 +112,8 @@ class SettingsPage(Page):
         self.pair_note.setWordWrap(True)
         # What a viewer needs first; the developer's control-plane URL last.
         rows: list[tuple[str, QWidget]] = [
-            ("Streaming quality", self.quality), ("", self.saver), ("Subtitle size", self.subs),
+            ("Streaming quality", self.quality), ("", self.saver),
+            ("Stream format", self.stream_format), ("Subtitle size", self.subs),
             ("", self.tv), ("", self.start_tv), ("Download quota", self.quota),
             ("Download folder", self.folder), ("Sign in a TV", self.tv_code),
             ("", self.pair_button), ("Control plane URL (advanced)", self.url)]
@@ -119,6 +127,7 @@ class SettingsPage(Page):
         for sig in (self.url.editingFinished, self.folder.editingFinished):
             sig.connect(self._save)
         self.quality.currentIndexChanged.connect(self._save)
+        self.stream_format.currentIndexChanged.connect(self._save)
         self.saver.toggled.connect(self._save)
         self.start_tv.toggled.connect(self._save)
         self.subs.valueChanged.connect(self._save)
@@ -150,6 +159,7 @@ class SettingsPage(Page):
         s.control_plane_url = self.url.text().strip()
         s.quality_cap = self.quality.currentData()
         s.data_saver = self.saver.isChecked()
+        s.stream_format = self.stream_format.currentData()
         s.subtitle_size = self.subs.value()
         s.download_dir = self.folder.text().strip()
         s.download_quota_gb = self.quota.value()

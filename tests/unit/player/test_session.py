@@ -316,7 +316,8 @@ def separate_audio_master() -> str:
 def test_with_an_announced_timeline_mpv_gets_the_separate_audio_renditions(
         inline: bool) -> None:
     """mpv is loaded early, but never before the multivariant playlist's audio renditions are
-    known: they are mpv's audio-files, the DEFAULT first."""
+    known: the DEFAULT is mpv's audio-file (the others are added when picked: mpv opens every
+    audio-file before its first frame)."""
     world = World(announce=ANNOUNCED, inline=inline, manifest=separate_audio_master())
     mpv = AutoMpv({"track-list": [{"type": "audio", "id": 1, "selected": True,
                                    "external-filename": "http://x/t/audio/0/media.m3u8"}]})
@@ -342,7 +343,42 @@ def test_with_an_announced_timeline_mpv_gets_the_separate_audio_renditions(
                    and args[0] == "audio-files"]
     assert len(audio_files) == 1
     assert [url.rsplit("/", 3)[-3:] for url in audio_files[0]] == [
-        ["audio", "0", "media.m3u8"], ["audio", "1", "media.m3u8"]]
+        ["audio", "0", "media.m3u8"]]
+
+
+class AudioAddMpv(AutoMpv):
+    """``audio-add`` puts the file in ``track-list`` as the next external audio track."""
+
+    def command(self, name: str, *args: str) -> Any:
+        super().command(name, *args)
+        if name == "audio-add":
+            tracks = list(self.properties.get("track-list") or [])
+            tracks.append({"type": "audio", "id": len(tracks) + 1, "external-filename": args[0]})
+            self.properties["track-list"] = tracks
+
+
+def test_another_audio_rendition_is_added_to_mpv_when_picked() -> None:
+    """Only the DEFAULT rendition is loaded with the file; the first switch to another adds
+    its bridge playlist (``audio-add``) and selects it; switching back adds nothing."""
+    world = World(announce=ANNOUNCED, inline=True, manifest=separate_audio_master())
+    mpv = AudioAddMpv({"track-list": [{"type": "audio", "id": 1, "selected": True,
+                                       "external-filename": "http://x/t/audio/0/media.m3u8"}]})
+
+    async def main() -> None:
+        session = make(world, mpv)
+        await session.play()
+        languages = session.audio_languages
+        other = languages[1]
+        await session.set_audio(other)
+        await session.set_audio(languages[0])
+        await session.set_audio(other)
+        await session.stop()
+
+    asyncio.run(main())
+    added = [args for name, args in mpv.calls if name == "command" and args[0] == "audio-add"]
+    assert len(added) == 1 and added[0][1].endswith("/audio/1/media.m3u8")
+    assert [args[1] for name, args in mpv.calls if name == "set" and args[0] == "aid"] == \
+        [2, 1, 2]
 
 
 @pytest.mark.parametrize(("world", "error", "text"), [
