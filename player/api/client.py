@@ -21,8 +21,9 @@ from urllib.parse import quote
 
 import httpx
 
+from player.api.credentials import TokenKeeper
 from player.api.models import JSON, STREAM_FORMATS, Playback, Tokens
-from player.api.request import SIGN_IN_AGAIN, Requester, error_for, label, server_error_body
+from player.api.request import Requester, error_for, label, server_error_body
 from player.api.retry import RetryPolicy
 from player.errors import (
     AuthError,
@@ -56,14 +57,11 @@ class ControlPlaneClient:
         self.base_url = base_url.rstrip("/")
         self.store: CredentialStore = store if store is not None else MemoryStore()
         self.retry = retry or RetryPolicy()
-        self._clock = clock
         timeout = httpx.Timeout(self.retry.read_timeout_s, connect=self.retry.connect_timeout_s)
         self._http = httpx.AsyncClient(transport=transport, timeout=timeout,
                                        headers={"User-Agent": "Edgeplay/0.1"})
         self._req = Requester(self._http, self.retry, sleep, rng or random.Random())
-        self._refresh_lock = asyncio.Lock()
-        self._creds: Credentials | None = None
-        self._loaded = False
+        self._tokens = TokenKeeper(self.store, self._req, clock)
         self._format_fallbacks: set[str] = set()
         """Titles whose DASH fallback to HLS was logged (once each)."""
 
@@ -87,13 +85,10 @@ class ControlPlaneClient:
     @property
     def credentials(self) -> Credentials | None:
         """The session, read from the store once (a keyring read is a D-Bus round trip)."""
-        if not self._loaded:
-            self._creds, self._loaded = self.store.load(), True
-        return self._creds
+        return self._tokens.credentials
 
     def _save(self, creds: Credentials) -> None:
-        self._creds, self._loaded = creds, True
-        self.store.save(creds)
+        self._tokens.save(creds)
 
     @property
     def signed_in(self) -> bool:
@@ -101,11 +96,7 @@ class ControlPlaneClient:
         return creds is not None and bool(creds.refresh_token)
 
     def _keep(self, tokens: Tokens) -> Tokens:
-        self._save(Credentials(
-            device_id=tokens.device_id, access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token, account_id=tokens.account_id,
-            access_expires_at=self._clock() + tokens.expires_in_s))
-        return tokens
+        return self._tokens.keep(tokens)
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -128,13 +119,13 @@ class ControlPlaneClient:
         url = self.url(path_or_url)
         if auth and not self._ours(url):
             raise ValueError(f"refusing to send the bearer token outside {self.base_url}: {url}")
-        token = self._access_token() if auth else None
+        token = self._tokens.access_token() if auth else None
         response = await self._req.send(method, url, json=json, params=params,
                                         headers=self._auth(token), idempotent=idempotent)
         if auth and response.status_code == 401 and self._code(response) in _REFRESHABLE:
             log.info("%s: %s, refreshing the access token once", label(method, url),
                      self._code(response))
-            token = await self._refresh(token)
+            token = await self._tokens.refresh(token, self.url("/v1/auth/refresh"))
             response = await self._req.send(method, url, json=json, params=params,
                                             headers=self._auth(token), idempotent=idempotent)
         if response.is_success:
@@ -152,60 +143,6 @@ class ControlPlaneClient:
             if f'error="{code}"' in header:
                 return code
         return server_error_body(response)[0]
-
-    def _access_token(self) -> str:
-        creds = self.credentials
-        if creds is None or not creds.access_token:
-            raise AuthError("You are not signed in. Please sign in.")
-        return creds.access_token
-
-    async def _refresh(self, used_token: str | None) -> str:
-        async with self._refresh_lock:
-            creds = self.credentials
-            if creds is None or not creds.refresh_token:
-                raise AuthError(SIGN_IN_AGAIN)
-            if creds.access_token != used_token:  # another request refreshed meanwhile
-                return creds.access_token
-            # Refresh tokens are single-use: another process on this device (the download
-            # worker, `edgeplay download`) may have refreshed and saved newer ones.
-            newer = self._newer_in_store(creds)
-            if newer is not None:
-                creds = newer
-                if newer.access_token != used_token and (
-                        newer.access_expires_at or 0.0) > self._clock() + 30:
-                    return newer.access_token
-            url = self.url("/v1/auth/refresh")
-            response = await self._req.send(
-                "POST", url, json={"refresh_token": creds.refresh_token}, idempotent=False)
-            if not response.is_success:
-                error = error_for(response, "POST")
-                newer = self._newer_in_store(creds)
-                if newer is not None and newer.access_token:  # that process won the race
-                    return newer.access_token
-                if response.status_code in (400, 401, 403, 404):
-                    log.warning("token refresh refused (%s): the user must sign in again",
-                                error.server_code)
-                    self._save(Credentials(creds.device_id, "", "", creds.account_id))
-                    raise AuthError(SIGN_IN_AGAIN, server_code=error.server_code,
-                                    status=error.status, request=error.request) from error
-                raise error
-            tokens = self._keep(Tokens.parse(response.json(), label("POST", url)))
-            log.info("access token refreshed (expires in %.0f s)", tokens.expires_in_s)
-            return tokens.access_token
-
-    def _newer_in_store(self, creds: Credentials) -> Credentials | None:
-        """The store's credentials when another process saved a different refresh token
-        (then adopted), else None."""
-        try:
-            stored = self.store.load()
-        except Exception:  # the keyring went away: keep what we have
-            return None
-        if stored is None or not stored.refresh_token or (
-                stored.refresh_token == creds.refresh_token):
-            return None
-        log.info("using the tokens another process on this device refreshed")
-        self._creds = stored
-        return stored
 
     async def _json(self, method: str, path: str, **kw: Any) -> JSON:
         response = await self._send(method, path, **kw)

@@ -27,7 +27,7 @@ from tests.conftest import StartControlPlane
 from ui.aio import AsyncLoop, Runner
 from ui.downloads import DownloadsController
 from ui.downloads_worker import WorkerProcess
-from ui.headless import resolve_title, sign_in
+from ui.signin import resolve_title, sign_in
 
 TITLE = "long"
 SEGMENTS = 12  # of "long" at 360p (make_media_catalog)
