@@ -12,70 +12,17 @@ every reader skips).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from player.cenc_protection import Protection, TrackProtection
 from player.errors import LicenseError
 from player.fmp4 import InitInfo, MediaFormatError, iter_boxes, parse_init
+
+__all__ = ["SCHEMES", "Protection", "TrackProtection", "clear_init", "read_init"]
 
 SCHEMES = frozenset({"cenc", "cbcs"})
 _SAMPLE_ENTRY_CHILDREN = {"vide": 78, "soun": 28}
 """Bytes of a visual / audio (version 0) sample entry before its child boxes."""
-
-
-@dataclass(frozen=True)
-class TrackProtection:
-    """One protected track, from its ``sinf``."""
-
-    track_id: int
-    scheme: str
-    """``cenc`` or ``cbcs``."""
-    original_format: str
-    """The sample entry's clear four-character code (``avc1``, ``mp4a``…)."""
-    kid: bytes
-    """16 bytes: the default key ID."""
-    iv_size: int
-    """Per-sample IV size in the ``senc`` (0, 8 or 16); 0 with a constant IV."""
-    constant_iv: bytes = b""
-    crypt_blocks: int = 0
-    skip_blocks: int = 0
-    nal_length_size: int = 0
-    """avcC/hvcC NAL length size (video), 0 otherwise: for the wrong-key check."""
-    default_sample_size: int = 0
-    """From ``trex``: the size of samples no ``tfhd``/``trun`` sizes."""
-    aac: bool = False
-    """An ``mp4a`` track whose ``esds`` says AAC (the AAC plaintext check applies)."""
-    protected_entries: frozenset[int] = frozenset({1})
-    """The ``stsd`` entries (1-based) that are ``encv``/``enca``; a fragment whose
-    sample description index is another is clear (Shaka Packager's clear lead)."""
-    default_entry: int = 1
-    """``trex``'s default sample description index."""
-
-    @property
-    def check_codec(self) -> str:
-        """The codec name :class:`~player.cenccheck.SampleCheck` knows (``aac``, ``avc1``…)."""
-        return "aac" if self.aac else self.original_format
-
-
-@dataclass(frozen=True)
-class Protection:
-    """The protected tracks of an init segment."""
-
-    tracks: tuple[TrackProtection, ...]
-
-    @property
-    def kids(self) -> tuple[bytes, ...]:
-        return tuple(dict.fromkeys(t.kid for t in self.tracks))
-
-    @property
-    def strongly_checked(self) -> bool:
-        """Every KID has a track whose plaintext has a strong wrong-key check (AAC: see
-        :mod:`player.cenccheck`), so each fragment verifies its own keys; else (video alone)
-        a fragment waits for its KID to be verified by another rendition."""
-        audio = {t.kid for t in self.tracks if t.aac}
-        return all(t.kid in audio for t in self.tracks)
-
-    def track(self, track_id: int) -> TrackProtection | None:
-        return next((t for t in self.tracks if t.track_id == track_id), None)
 
 
 def _find(buf: bytes | bytearray, start: int, end: int, kind: bytes) -> tuple[int, int, int]:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from player.errors import PlayerError
 
 if TYPE_CHECKING:
-    from player.cenc_init import Protection
+    from player.cenc_protection import Protection
 
 
 class MediaFormatError(PlayerError):
