@@ -16,7 +16,7 @@ class SlowPlaybackControlPlane(FakeControlPlane):
         super().__init__()
         self.asked: list[str] = []
 
-    async def start_playback(self, title_id: str, profile_id: str) -> Any:
+    async def start_playback(self, title_id: str, profile_id: str, format: str = "hls") -> Any:
         self.asked.append(title_id)
         await asyncio.Event().wait()
 
