@@ -1,7 +1,8 @@
 """Post-play's More like this, with the keys only: the finished title's similar titles (never the
-title itself) under the card; ↓ reaches the row, → moves in it, Enter opens that title's details
-and the countdown stops; ↑ goes back to the card; any key stops the countdown; Back still goes
-to the finished title's details; no row (and no gap) without similar titles."""
+title itself, nor the one up next) under the card; ↓ reaches the row, → moves in it, Enter opens
+that title's details and the countdown stops; ↑ goes back to the card; any key stops the
+countdown; Back still goes to the finished title's details; no row (and no gap) without similar
+titles."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ K = Qt.Key
 
 class SimilarControlPlane(FakeControlPlane):
     """Details carry ``more_like_this``; it lists the title itself too, which post-play must
-    leave out (the real control plane never sends it: the row must not depend on that)."""
+    leave out (the real control plane never sends it: the row must not depend on that), and
+    the one after it, which is up next on the card already."""
 
     def __init__(self) -> None:
         self.asked: list[str] = []
@@ -30,7 +32,8 @@ class SimilarControlPlane(FakeControlPlane):
         self.asked.append(title_id)
         title = await super().title(title_id, profile_id)
         n = int(title_id[1:])
-        title["more_like_this"] = [make_title(n + 10), make_title(n), make_title(n + 20)]
+        title["more_like_this"] = [make_title(n + 10), make_title(n), make_title(n + 1),
+                                   make_title(n + 20)]
         return title
 
 
@@ -65,7 +68,7 @@ def test_down_right_enter_opens_the_similar_titles_details(qtbot: Any,
     _play_to_the_end(qtbot, harness)
     post = w.player.postplay
     assert post.heading.text() == "Up next: Title 2"
-    assert post.similar_ids() == ["t11", "t21"]  # the finished title's, without itself
+    assert post.similar_ids() == ["t11", "t21"]  # the finished title's, without it or t2
     assert post.more is not None and post.more.label.text() == "More like this"
     assert post.counting() and post.play_now.hasFocus()
     m = w.theme.margin_px  # overscan-safe: inside the margin on every side

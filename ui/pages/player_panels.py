@@ -138,8 +138,9 @@ class SidePanel(QFrame):
 
 class PostPlay(QFrame):
     """At the end of a title: "Up next" with a countdown, Play now, Back to details, and below
-    them More like this (the finished title's similar titles, never the title itself; no row
-    when there are none, or no room for one). ↓ reaches the row, ←/→ move in it, ↑ goes back
+    them More like this (the finished title's similar titles, never the title itself nor the
+    one up next, which the card offers already; no row when there are none, or no room for
+    one). ↓ reaches the row, ←/→ move in it, ↑ goes back
     to the buttons; any key stops the countdown (the viewer is here and choosing).
 
     Signals:
@@ -191,6 +192,8 @@ class PostPlay(QFrame):
         self.more: Section | None = None
         """More like this (:meth:`set_art` makes it: its tiles need the art cache)."""
         self._place = (0, 0)
+        self._similar: tuple[list[dict[str, Any]], str] = ([], "")
+        """The finished title's ``more_like_this`` and its id (:meth:`set_similar`)."""
         self._button: QWidget | None = None
         """The button ↓ left for the row: ↑ comes back to it."""
         self._tick = QTimer(self, interval=tick_ms)
@@ -213,11 +216,15 @@ class PostPlay(QFrame):
 
     def set_similar(self, titles: Sequence[Any], finished_id: str) -> None:
         """The finished title's More like this (``more_like_this``), without the title itself."""
-        if self.more is None:
-            return
-        self.more.model.set_titles([t for t in titles if isinstance(t, dict)
-                                    and str(t.get("id", "")) != finished_id])
+        self._similar = ([t for t in titles if isinstance(t, dict)], finished_id)
+        self._fill()
         self._layout()
+
+    def _fill(self) -> None:
+        if self.more is not None:
+            titles, finished_id = self._similar
+            skip = {finished_id, str(self.next_title.get("id", "") or "")}
+            self.more.model.set_titles([t for t in titles if str(t.get("id", "")) not in skip])
 
     def similar_ids(self) -> list[str]:
         """The ids in the row as it is shown ([] when it is not)."""
@@ -266,8 +273,7 @@ class PostPlay(QFrame):
             self.heading.setText("That was the last one here")
             self._tick.stop()
         self._show_count()
-        if self.more is not None:
-            self.more.view.setCurrentIndex(QModelIndex())  # the row starts at its first tile
+        self._fill()  # the row starts again at its first tile
         self._layout()
         self.show()
         self.raise_()
@@ -286,8 +292,13 @@ class PostPlay(QFrame):
         return self._tick.isActive()
 
     def set_on_art(self, on_art: bool) -> None:
-        """Over a backdrop (whose fade keeps the text readable) the card has no box of its own."""
+        """Over a backdrop (whose fade keeps the text readable) the card has no box of its own,
+        and its text and row line up with the page's margin (as on the details page: the row
+        holds as many whole tiles)."""
         self.setProperty("onart", on_art)
+        pad = self.box.contentsMargins()
+        side = 0 if on_art else pad.top()
+        self.box.setContentsMargins(side, pad.top(), side, pad.bottom())
         self.style().unpolish(self)
         self.style().polish(self)
 
