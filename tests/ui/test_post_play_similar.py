@@ -162,3 +162,19 @@ def _play_to_the_end_without_row(qtbot: Any, h: Harness) -> None:
     w.player.postplay._tick.setInterval(60_000)
     h.aio.loop.call_soon_threadsafe(h.sessions[-1].finish)
     qtbot.waitUntil(lambda: w.player.postplay.isVisible(), timeout=3000)
+
+
+def test_down_reaches_the_row_before_a_message_under_it(qtbot: Any, harness: Harness) -> None:
+    w = harness.window
+    w.backend.client = SimilarControlPlane()  # type: ignore[assignment]
+    _play_to_the_end(qtbot, harness)
+    post = w.player.postplay
+    w.messages.error("Downloads are paused.", ("Resume", lambda: None))
+    qtbot.waitUntil(lambda: w.toast.isVisible(), timeout=3000)
+    if w.toast.contains_focus():  # an actionable message takes the focus at once
+        press(qtbot, K.Key_Up)
+    assert post.play_now.hasFocus() and w.toast.waiting()
+    press(qtbot, K.Key_Down)
+    assert post.more is not None and QApplication.focusWidget() is post.more.view
+    press(qtbot, K.Key_Down)  # past the row: the message
+    assert w.toast.contains_focus()

@@ -335,6 +335,11 @@ class PostPlay(QFrame):
     def contains_focus(self) -> bool:
         return self.isVisible() and (self.buttons.contains_focus() or self._in_row())
 
+    def row_below(self) -> bool:
+        """↓ from the focus reaches More like this (not a message under it)."""
+        return (self.isVisible() and self.buttons.contains_focus() and self.more is not None
+                and self.more.isVisible())
+
     def on_action(self, action: Action) -> bool:
         if action == Action.BACK:
             self._back()
@@ -354,7 +359,7 @@ class PostPlay(QFrame):
         if not self.buttons.contains_focus():
             self.buttons.focus_first()
             return True
-        if action == Action.DOWN and more is not None and more.isVisible():
+        if action == Action.DOWN and self.row_below() and more is not None:
             self._button = self.focusWidget()
             more.view.ensure_current()
             more.view.setFocus(Qt.FocusReason.OtherFocusReason)
