@@ -140,8 +140,8 @@ class PostPlay(QFrame):
     """At the end of a title: "Up next" with a countdown, Play now, Back to details, and below
     them More like this (the finished title's similar titles, never the title itself nor the
     one up next, which the card offers already; no row when there are none, or no room for
-    one). ↓ reaches the row, ←/→ move in it, ↑ goes back
-    to the buttons; any key stops the countdown (the viewer is here and choosing).
+    one). ↓ reaches the row, ←/→ move in it, ↑ goes back to the buttons; any key stops the
+    countdown (the viewer is here and choosing).
 
     Signals:
         play_next(dict): the countdown ran out or Play now was pressed.
@@ -203,6 +203,7 @@ class PostPlay(QFrame):
         self.hide()
 
     def set_art(self, art: ArtCache, theme: Theme) -> None:
+        """Make More like this: the details page's row (a :class:`Section` of poster tiles)."""
         self.more = Section(TitleRowModel("post-play-more", "More like this"),
                             PosterDelegate(art, theme))
         self.more.hide()
