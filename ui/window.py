@@ -158,6 +158,7 @@ class MainWindow(StartFlow, BrowseFlow, PlaybackFlow):
         self.player.leave.connect(self._leave_player)
         self.player.play_next.connect(self._play_next)
         self.player.to_details.connect(self._leave_player)
+        self.player.similar.connect(self._open_similar)
         self.player.toggle_fullscreen.connect(self.toggle_fullscreen)
         self.controller.failed.connect(self._playback_failed)
         self.downloads.back.clicked.connect(lambda: self.show_page("home", remember=False))

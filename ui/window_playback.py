@@ -1,9 +1,11 @@
 """The window's playback: play a title (its download when there is one), leave the player,
-post-play's next title, playback errors; downloads from the details and Downloads pages, and
-renewing an expired download's license. A part of :class:`ui.window.MainWindow`."""
+post-play's next title and More like this, playback errors; downloads from the details and
+Downloads pages, and renewing an expired download's license. A part of
+:class:`ui.window.MainWindow`."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -12,6 +14,9 @@ from player.errors import AuthError
 from player.session import SessionConfig
 from ui.models import merge_title
 from ui.window_router import JSON, Router
+
+log = logging.getLogger("ui")
+SIMILAR_KEY = "post-play-similar"
 
 
 class PlaybackFlow(Router):
@@ -27,6 +32,7 @@ class PlaybackFlow(Router):
         resume_s = 0.0 if start_over else float(progress.get("position_s") or 0)
         self.show_page("player")
         self.player.up_next = self.home.next_after(str(title.get("id", "")))
+        self._post_play_similar(title)
         self.player.begin(title, resume_s)
         self._pending_play = (title, start_over)
         self._try_play(0)
@@ -113,12 +119,43 @@ class PlaybackFlow(Router):
         self.play(title, True)
 
     def _leave_player(self) -> None:
+        self._exit_player()
+        if self.details.title_json:
+            self.open_title_refresh()
+        self.load_home()
+
+    def _exit_player(self) -> None:
         self.controller.stop()
         if self.isFullScreen() and not self.tv:
             self.showNormal()
         self.go_back()
-        if self.details.title_json:
-            self.open_title_refresh()
+
+    def _post_play_similar(self, title: JSON) -> None:
+        """Post-play's More like this: the title's ``more_like_this``, from the title played or
+        its details page, else asked for now (a row's title does not carry it)."""
+        tid = str(title.get("id", ""))
+        similar = title.get("more_like_this")
+        if similar is None and self.details.title_json.get("id") == tid:
+            similar = self.details.title_json.get("more_like_this")
+        self.player.postplay.set_similar(similar or [], tid)
+        self.backend.runner.invalidate(SIMILAR_KEY)  # an answer for the title before is stale
+        if similar is not None or not tid or self.backend.client is None:
+            return
+        pid = str(self.profile.get("id", ""))
+        self.backend.call(
+            lambda cp: cp.title(tid, pid),
+            lambda full: self.player.postplay.set_similar(full.get("more_like_this") or [], tid),
+            lambda exc: log.info("no More like this for post-play: %s", exc), key=SIMILAR_KEY)
+
+    def _open_similar(self, title: JSON) -> None:
+        """Post-play's More like this tile: the player goes, and the finished title's details
+        open the tile as its own More like this would (Back returns there, on that tile)."""
+        finished = str(self.controller.title.get("id", ""))
+        self._exit_player()
+        if self.current_name() == "details" and self.details.title_json.get("id") == finished:
+            self.details.follow(title)
+        else:
+            self.open_title(title)
         self.load_home()
 
     def _renew_license(self, exc: BaseException) -> None:

@@ -83,6 +83,7 @@ class Router(QMainWindow):
     if TYPE_CHECKING:  # the flows' methods one another calls, for the type checker
         def load_home(self) -> None: ...
         def open_title_refresh(self) -> None: ...
+        def open_title(self, title: JSON, keep_trail: bool = False) -> None: ...
         def _local(self) -> dict[str, Any]: ...
         def show_sign_in(self) -> None: ...
 
@@ -163,7 +164,8 @@ class Router(QMainWindow):
             return True
         down_to_toast = action == Action.DOWN and self.toast.waiting()
         if down_to_toast and page is self.player and not self.controller.playing \
-                and not self.player.controls.seekbar.hasFocus():
+                and not self.player.controls.seekbar.hasFocus() \
+                and not self.player.postplay.row_below():
             return self.toast.focus_action()  # a stopped player: ↓ from the buttons
         spot = focus_spot()
         if page.on_action(action):

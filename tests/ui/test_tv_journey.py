@@ -1,6 +1,7 @@
 """The 10-foot journey with the keys only, against the real control plane and real libmpv (vo
-and ao null): sign in by code → profile → home → details → play → post-play → Back lands on the
-tile opened; the window never gets wider than the screen on the way."""
+and ao null): sign in by code → profile → home → details → play → post-play (next up; More like
+this from the control plane) → Back lands on the tile opened; the window never gets wider than
+the screen on the way."""
 
 from __future__ import annotations
 
@@ -123,6 +124,12 @@ def test_sign_in_by_code_then_home_details_play_post_play_and_back(
     qtbot.waitUntil(lambda: w.player.postplay.isVisible(), timeout=40000)
     app.widest = max(app.widest, w.width())
     assert w.player.postplay.next_title.get("name") == "Long Film"
+    # More like this from the control plane: Long Film only (never Short Film itself), and as it
+    # is up next on the card already, no row (and the focus stays on the card).
+    post = w.player.postplay
+    qtbot.waitUntil(lambda: bool(post._similar[0]), timeout=5000)
+    assert [t.get("name") for t in post._similar[0]] == ["Long Film"]
+    assert post.similar_ids() == [] and post.more is not None and post.more.isHidden()
     # 5. Back: the details page, Back again: home, on the tile opened.
     app.press(qtbot, K.Key_Escape)
     qtbot.waitUntil(lambda: w.current_name() == "details", timeout=5000)

@@ -182,9 +182,14 @@ class DetailsPage(Page):
     def _similar_chosen(self, index: QModelIndex) -> None:
         title = index.data(Role.TITLE)
         if isinstance(title, dict) and self.title_json:
-            self.trail.append((self.title_json, str(title.get("id", ""))))
-            self._focus_similar = ""
-            self.similar.emit(title)
+            self.follow(title)
+
+    def follow(self, title: JSON) -> None:
+        """Open ``title`` as one of this title's More like this tiles: Back returns here, on
+        that tile (post-play's More like this goes this way too)."""
+        self.trail.append((self.title_json, str(title.get("id", ""))))
+        self._focus_similar = ""
+        self.similar.emit(title)
 
     def set_download(self, row: JSON | None, fraction: float | None = None) -> None:
         """The Download button shows where this title's download is (``row``: the Downloads

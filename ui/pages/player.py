@@ -42,20 +42,20 @@ SUB_POS_OSD = 80
 """mpv ``sub-pos`` while the OSD is up: subtitles sit above it, not under it."""
 
 
-
-
 class PlayerPage(PlayerKeys, Page):
     """Signals:
         leave(): back to where the user came from.
         toggle_fullscreen(): the f key or the button.
         play_next(dict): post-play's next title (the countdown ran out or Play now).
         to_details(): post-play's Back to details.
+        similar(dict): a post-play More like this tile (its details should open).
     """
 
     leave = Signal()
     toggle_fullscreen = Signal()
     play_next = Signal(dict)
     to_details = Signal()
+    similar = Signal(dict)
 
     def __init__(self, controller: PlayerController, video: QWidget, theme: Theme,
                  parent: QWidget | None = None) -> None:
@@ -91,6 +91,7 @@ class PlayerPage(PlayerKeys, Page):
         self.postplay = PostPlay(self)
         self.postplay.play_next.connect(self.play_next)
         self.postplay.back.connect(self.to_details)
+        self.postplay.similar.connect(self.similar)
         self.post_backdrop: Backdrop | None = None
         """The next title's backdrop behind post-play (:meth:`set_art`)."""
         self.up_next: dict[str, Any] | None = None
@@ -152,10 +153,12 @@ class PlayerPage(PlayerKeys, Page):
         style = panel_style(theme)
         self.panel.setStyleSheet(style)
         self.postplay.setStyleSheet(style)
+        self.postplay.apply_theme(theme)
         self._place_overlays()
 
     def set_art(self, art: ArtCache) -> None:
-        """Art for post-play's backdrop (the window's cache)."""
+        """Art for post-play's backdrop and its More like this (the window's cache)."""
+        self.postplay.set_art(art, self.theme)
         self.post_backdrop = Backdrop(art, self)
         self.post_backdrop.hide()
 
@@ -168,10 +171,7 @@ class PlayerPage(PlayerKeys, Page):
         self.volume_osd.move((w - self.volume_osd.width()) // 2, m)
         pw = min(w - 2 * m, max(360, w // 4))
         self.panel.setGeometry(w - pw - m, m, pw, max(0, h - 2 * m))
-        post_w = min(w - 2 * m, round(w * 0.45) if self.theme.tv else 1100)  # on the fade
-        self.postplay.setFixedWidth(post_w)
-        self.postplay.adjustSize()
-        self.postplay.move(m, h - self.postplay.height() - m)
+        self.postplay.place(m, round(w * 0.45) if self.theme.tv else 1100)  # on the fade
         if self.post_backdrop is not None:
             self.post_backdrop.setGeometry(self.rect())
 

@@ -135,7 +135,10 @@ class PlayerKeys:
         return cast(QWidget, self)
 
     def on_key(self, event: QKeyEvent) -> bool:
-        """Keys that are not D-pad actions: space/k, f, m, c, i, Ctrl+Shift+Alt+D."""
+        """Keys that are not D-pad actions: space/k, f, m, c, i, Ctrl+Shift+Alt+D. Any key
+        stops post-play's countdown (someone is there)."""
+        if self.postplay.isVisible():
+            self.postplay.hold()
         key = event.key()
         mods = event.modifiers()
         combo = (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
