@@ -43,8 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from player.bundled import ReadyInfo
-from player.manifest import parse_multivariant
-from player.mpv_seam import BRIDGE_FILE_OPTIONS, RealMpv, create_mpv, wait_for_first_frame
+from player.mpv_seam import BRIDGE_FILE_OPTIONS, RealMpv, create_mpv
 from player.prefetch import prefetch_start
 from player.prefetched import PrefetchedStart
 from player.session import PlaybackSession, SessionConfig
@@ -57,6 +56,7 @@ from tests.bench.engine_common import (
     start_controlplane_in,
 )
 from tests.bench.plain_origin import make_sets, serve
+from tests.bench.ttff_direct import Direct, bundled_direct, content_key, first_frame_s, url_direct
 
 TITLES = {"test": "pocket-meadow", "media": "short"}
 COLD_MAX, PREFETCHED_MAX = 1.5, 1.0
@@ -70,6 +70,7 @@ class Row:
     direct: list[float] = field(default_factory=list)
     stages: dict[str, list[dict[str, float]]] = field(
         default_factory=lambda: {"cold": [], "prefetched": []})
+    notes: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -78,7 +79,8 @@ class Source:
     name: str
     session: Callable[[PrefetchedStart | None], PlaybackSession]
     prefetch: Callable[[], Awaitable[PrefetchedStart]]
-    direct_url: Callable[[PlaybackSession], Awaitable[str]]
+    direct: Callable[[PlaybackSession], Awaitable[Direct]]
+    """What libmpv direct opens, given the cold start (its edge and start rung)."""
 
 
 def _config(**config: Any) -> SessionConfig:
@@ -108,15 +110,16 @@ async def measure(sources: list[Source], reps: int, plain: RealMpv,
             # (read-ahead, probes, steering) drains first.
             await asyncio.sleep(settle_s)
             cold = await _timed(source.session(None), row, "cold", rep)
-            url = await source.direct_url(cold)
+            direct = await source.direct(cold)
             prefetched = await source.prefetch()
             await asyncio.sleep(settle_s)
             await _timed(source.session(prefetched), row, "prefetched", rep)
             await asyncio.sleep(settle_s)
-            seconds = await loop.run_in_executor(None, wait_for_first_frame, plain, url, 20.0)
-            plain.command("stop")
+            seconds = await loop.run_in_executor(None, first_frame_s, plain, direct)
             if rep:
                 row.direct.append(seconds * 1000)
+                if direct.note:
+                    row.notes.add(direct.note)
     return rows
 
 
@@ -140,8 +143,8 @@ def table(rows: list[Row], label: str) -> tuple[str, bool]:
     return "\n".join(lines), ok
 
 
-def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv, label: str = "",
-                   **config: Any) -> Source:
+def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv, key: bytes | None,
+                   label: str = "", **config: Any) -> Source:
     def session(prefetched: PrefetchedStart | None) -> PlaybackSession:
         return PlaybackSession(cp, title, profile, mpv, config=_config(**config),
                                playback=prefetched)
@@ -149,24 +152,14 @@ def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv, label: str =
     async def prefetch() -> PrefetchedStart:
         return await prefetch_start(cp, title, profile, config=_config(**config))
 
-    async def direct_url(s: PlaybackSession) -> str:
-        first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
+    async def direct(s: PlaybackSession) -> Direct:
         wanted = config.get("stream_format", "hls")
         if s.manifest_format != wanted:  # a fallback would time HLS under the DASH label
             raise SystemExit(f"{title} played as {s.manifest_format}, not {wanted} (a TS "
                              "catalog has no DASH: use --catalog test or default)")
-        edge = s.pool.ordered()[0].name if s.pool else None
-        # libmpv direct opens the HLS media playlist of the rung the engine started on (for
-        # the DASH row too: the same CMAF segments, and libmpv's DASH demuxer cannot take the
-        # bridge's forced-HLS options)
-        rung = (s.scheduler.fetcher.playlists.ladder.index(first["rendition"])
-                if s.scheduler is not None else 0)
-        playback = await cp.start_playback(title, profile)
-        mv = parse_multivariant(await cp.fetch_text(playback.manifest_url),
-                                playback.manifest_url)
-        return mv.pathway(edge or mv.default_pathway).variants[rung].uri
+        return await bundled_direct(cp, title, profile, s, key)
 
-    return Source(f"bundled title {title}{label}", session, prefetch, direct_url)
+    return Source(f"bundled title {title}{label}", session, prefetch, direct)
 
 
 def url_source(name: str, url: str, mpv: RealMpv, **config: Any) -> Source:
@@ -177,10 +170,10 @@ def url_source(name: str, url: str, mpv: RealMpv, **config: Any) -> Source:
     async def prefetch() -> PrefetchedStart:
         return await prefetch_start(None, url=url, config=_config(**config))
 
-    async def direct_url(_: PlaybackSession) -> str:
-        return url
+    async def direct(s: PlaybackSession) -> Direct:
+        return url_direct(s, url)
 
-    return Source(name, session, prefetch, direct_url)
+    return Source(name, session, prefetch, direct)
 
 
 async def run_all(ready: ReadyInfo, title: str, urls: dict[str, str], reps: int,
@@ -191,8 +184,9 @@ async def run_all(ready: ReadyInfo, title: str, urls: dict[str, str], reps: int,
     # probing: valid for any HLS URL), so plain mpv gets every setting the engine does.
     plain = create_mpv(file_options=BRIDGE_FILE_OPTIONS,
                        http_header_fields=f"Authorization: Bearer {token}")
-    sources = [bundled_source(cp, profile, title, mpv, **config),
-               bundled_source(cp, profile, title, mpv, " as DASH",
+    key = await content_key(cp, title, profile)  # CENC: libmpv direct is given the key too
+    sources = [bundled_source(cp, profile, title, mpv, key, **config),
+               bundled_source(cp, profile, title, mpv, key, " as DASH",
                               **{**config, "stream_format": "dash"})]
     sources += [url_source(name, url, mpv, **config) for name, url in urls.items()]
     try:
@@ -202,6 +196,9 @@ async def run_all(ready: ReadyInfo, title: str, urls: dict[str, str], reps: int,
         await cp.aclose()
     text, ok = table(rows, label)
     print(text)
+    for row in rows:
+        for note in sorted(row.notes):
+            print(f"  {row.source}: {note}")
     for row in rows:
         for kind, stages in row.stages.items():
             print(f"  {row.source}, {kind}:")
