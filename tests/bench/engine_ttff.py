@@ -12,11 +12,18 @@ is not counted):
 multivariant playlist and the timeline; a plain URL: the multivariant playlist), mpv opening the
 loopback bridge, key and start-rung media playlist in parallel, the first segment, mpv's first
 frame. *prefetched*: :func:`player.prefetch.prefetch_start` first (what the details page does;
-not timed), then ``play()`` adopting it (``playback=prefetched``). *libmpv direct*: the same
-libmpv settings (vo/ao null, the engine's paced per-file options) loading the URL itself, timed
-from ``loadfile`` to the first frame — for the bundled title the start rung's media playlist on
-the edge the engine started from (the bearer token in ``http-header-fields`` for the key), for a
-plain URL its multivariant playlist. Both players are warm (created once).
+not timed), then ``play()`` adopting it (``playback=prefetched``).
+
+*libmpv direct*: the same libmpv settings (vo/ao null, the engine's demuxer options and paced
+per-file options) opening the title itself, timed from ``loadfile`` to the first frame, at the
+rendition the engine started on (``hls-bitrate``); *libmpv, its own pick*: the same with mpv's
+default pick (the top rendition), for reference. For a plain URL: its multivariant playlist.
+For the bundled title (CMAF, CENC cbcs, ClearKey licence): the packager's single-pathway
+multivariant playlist on the edge the engine's first segment came from, given the content key
+(``demuxer-lavf-o`` ``seg_format_options=decryption_key=…``), so libmpv decrypts, and opens the
+default audio rendition as the engine does; a decode error ends the run (libmpv did not
+decrypt). The DASH row's baseline is that too (libavformat's DASH demuxer takes no key). See
+tests/bench/ttff_direct.py. Both players are warm (created once).
 
 Prints median / p90 per row and the ratio of medians to libmpv direct; exits 1 when cold is
 over 1.5× or prefetched over 1.0× on any source (``--no-check``: always 0).
@@ -68,6 +75,9 @@ class Row:
     cold: list[float] = field(default_factory=list)
     prefetched: list[float] = field(default_factory=list)
     direct: list[float] = field(default_factory=list)
+    """libmpv direct at the engine's start rung: the baseline of the ratios."""
+    own_pick: list[float] = field(default_factory=list)
+    """libmpv direct at the rendition it picks itself (``hls-bitrate=max``): for reference."""
     stages: dict[str, list[dict[str, float]]] = field(
         default_factory=lambda: {"cold": [], "prefetched": []})
     notes: set[str] = field(default_factory=set)
@@ -116,8 +126,11 @@ async def measure(sources: list[Source], reps: int, plain: RealMpv,
             await _timed(source.session(prefetched), row, "prefetched", rep)
             await asyncio.sleep(settle_s)
             seconds = await loop.run_in_executor(None, first_frame_s, plain, direct)
+            await asyncio.sleep(settle_s)
+            own = await loop.run_in_executor(None, first_frame_s, plain, direct.own_pick())
             if rep:
                 row.direct.append(seconds * 1000)
+                row.own_pick.append(own * 1000)
                 if direct.note:
                     row.notes.add(direct.note)
     return rows
@@ -130,14 +143,15 @@ def table(rows: list[Row], label: str) -> tuple[str, bool]:
         return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
     lines = [f"[{label}] median ms [p90] over {len(rows[0].direct)} reps; ratio = median / "
              f"libmpv direct's (targets: cold <= {COLD_MAX}x, prefetched <= {PREFETCHED_MAX}x)",
-             "| source | libmpv direct | engine cold | cold ratio | engine prefetched "
-             "| prefetched ratio |", "|---|---|---|---|---|---|"]
+             "| source | libmpv direct | libmpv, its own pick | engine cold | cold ratio "
+             "| engine prefetched | prefetched ratio |", "|---|---|---|---|---|---|---|"]
     ok = True
     for row in rows:
         direct = median(row.direct)
         cold, pre = median(row.cold), median(row.prefetched)
         ok = ok and cold <= COLD_MAX * direct and pre <= PREFETCHED_MAX * direct
         lines.append(f"| {row.source} | {direct:.0f} [{p90(row.direct):.0f}] "
+                     f"| {median(row.own_pick):.0f} [{p90(row.own_pick):.0f}] "
                      f"| {cold:.0f} [{p90(row.cold):.0f}] | {cold / direct:.2f}x "
                      f"| {pre:.0f} [{p90(row.prefetched):.0f}] | {pre / direct:.2f}x |")
     return "\n".join(lines), ok

@@ -23,7 +23,7 @@ that file at the edge (the MPEG-TS catalogs) falls back to the start rung's medi
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -49,6 +49,11 @@ class Direct:
     encrypted: bool = False
     """The media is CENC: a decode error means libmpv did not decrypt (a garbage baseline)."""
     note: str = ""
+
+    def own_pick(self) -> Direct:
+        """The same, at the rendition libmpv picks itself (mpv's default ``hls-bitrate``)."""
+        options = {k: v for k, v in self.options.items() if k != "hls-bitrate"}
+        return replace(self, options=options)
 
 
 class _DecodeErrors(logging.Handler):
