@@ -3,8 +3,8 @@
     .venv/bin/python tests/bench/engine_ttff.py [--reps 9] [--catalog test|media] [--shaped]
 
 One table, one run, four sources: the bundled control plane's title as HLS and as DASH (the
-same CMAF segments; ``stream_format``), and a plain third-party
-HLS URL packaged by ffmpeg as TS and as fMP4 (two renditions, 4 s segments) on
+same CMAF segments; ``stream_format``; no DASH row for an MPEG-TS catalog), and a plain
+third-party HLS URL packaged by ffmpeg as TS and as fMP4 (two renditions, 4 s segments) on
 ``python3 -m http.server``. Per source and repetition, in turn (the first round warms up and
 is not counted):
 
@@ -199,9 +199,12 @@ async def run_all(ready: ReadyInfo, title: str, urls: dict[str, str], reps: int,
     plain = create_mpv(file_options=BRIDGE_FILE_OPTIONS,
                        http_header_fields=f"Authorization: Bearer {token}")
     key = await content_key(cp, title, profile)  # CENC: libmpv direct is given the key too
-    sources = [bundled_source(cp, profile, title, mpv, key, **config),
-               bundled_source(cp, profile, title, mpv, key, " as DASH",
-                              **{**config, "stream_format": "dash"})]
+    sources = [bundled_source(cp, profile, title, mpv, key, **config)]
+    if (await cp.start_playback(title, profile, "dash")).format == "dash":
+        sources.append(bundled_source(cp, profile, title, mpv, key, " as DASH",
+                                      **{**config, "stream_format": "dash"}))
+    else:
+        print(f"[{label}] no DASH row: {title} has no DASH manifest (an MPEG-TS catalog)")
     sources += [url_source(name, url, mpv, **config) for name, url in urls.items()]
     try:
         rows = await measure(sources, reps, plain, settle_s)
