@@ -3,8 +3,8 @@
     .venv/bin/python tests/bench/engine_ttff.py [--reps 9] [--catalog test|media] [--shaped]
 
 One table, one run, four sources: the bundled control plane's title as HLS and as DASH (the
-same CMAF segments; ``stream_format``), and a plain third-party
-HLS URL packaged by ffmpeg as TS and as fMP4 (two renditions, 4 s segments) on
+same CMAF segments; ``stream_format``; no DASH row for an MPEG-TS catalog), and a plain
+third-party HLS URL packaged by ffmpeg as TS and as fMP4 (two renditions, 4 s segments) on
 ``python3 -m http.server``. Per source and repetition, in turn (the first round warms up and
 is not counted):
 
@@ -12,11 +12,18 @@ is not counted):
 multivariant playlist and the timeline; a plain URL: the multivariant playlist), mpv opening the
 loopback bridge, key and start-rung media playlist in parallel, the first segment, mpv's first
 frame. *prefetched*: :func:`player.prefetch.prefetch_start` first (what the details page does;
-not timed), then ``play()`` adopting it (``playback=prefetched``). *libmpv direct*: the same
-libmpv settings (vo/ao null, the engine's paced per-file options) loading the URL itself, timed
-from ``loadfile`` to the first frame — for the bundled title the start rung's media playlist on
-the edge the engine started from (the bearer token in ``http-header-fields`` for the key), for a
-plain URL its multivariant playlist. Both players are warm (created once).
+not timed), then ``play()`` adopting it (``playback=prefetched``).
+
+*libmpv direct*: the same libmpv settings (vo/ao null, the engine's demuxer options and paced
+per-file options) opening the title itself, timed from ``loadfile`` to the first frame, at the
+rendition the engine started on (``hls-bitrate``); *libmpv, its own pick*: the same with mpv's
+default pick (the top rendition), for reference. For a plain URL: its multivariant playlist.
+For the bundled title (CMAF, CENC cbcs, ClearKey licence): the packager's single-pathway
+multivariant playlist on the edge the engine's first segment came from, given the content key
+(``demuxer-lavf-o`` ``seg_format_options=decryption_key=…``), so libmpv decrypts, and opens the
+default audio rendition as the engine does; a decode error ends the run (libmpv did not
+decrypt). The DASH row's baseline is that too (libavformat's DASH demuxer takes no key). See
+tests/bench/ttff_direct.py. Both players are warm (created once).
 
 Prints median / p90 per row and the ratio of medians to libmpv direct; exits 1 when cold is
 over 1.5× or prefetched over 1.0× on any source (``--no-check``: always 0).
@@ -43,8 +50,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from player.bundled import ReadyInfo
-from player.manifest import parse_multivariant
-from player.mpv_seam import BRIDGE_FILE_OPTIONS, RealMpv, create_mpv, wait_for_first_frame
+from player.mpv_seam import BRIDGE_FILE_OPTIONS, RealMpv, create_mpv
 from player.prefetch import prefetch_start
 from player.prefetched import PrefetchedStart
 from player.session import PlaybackSession, SessionConfig
@@ -57,6 +63,7 @@ from tests.bench.engine_common import (
     start_controlplane_in,
 )
 from tests.bench.plain_origin import make_sets, serve
+from tests.bench.ttff_direct import Direct, bundled_direct, content_key, first_frame_s, url_direct
 
 TITLES = {"test": "pocket-meadow", "media": "short"}
 COLD_MAX, PREFETCHED_MAX = 1.5, 1.0
@@ -68,8 +75,12 @@ class Row:
     cold: list[float] = field(default_factory=list)
     prefetched: list[float] = field(default_factory=list)
     direct: list[float] = field(default_factory=list)
+    """libmpv direct at the engine's start rung: the baseline of the ratios."""
+    own_pick: list[float] = field(default_factory=list)
+    """libmpv direct at the rendition it picks itself (``hls-bitrate=max``): for reference."""
     stages: dict[str, list[dict[str, float]]] = field(
         default_factory=lambda: {"cold": [], "prefetched": []})
+    notes: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -78,7 +89,8 @@ class Source:
     name: str
     session: Callable[[PrefetchedStart | None], PlaybackSession]
     prefetch: Callable[[], Awaitable[PrefetchedStart]]
-    direct_url: Callable[[PlaybackSession], Awaitable[str]]
+    direct: Callable[[PlaybackSession], Awaitable[Direct]]
+    """What libmpv direct opens, given the cold start (its edge and start rung)."""
 
 
 def _config(**config: Any) -> SessionConfig:
@@ -108,15 +120,19 @@ async def measure(sources: list[Source], reps: int, plain: RealMpv,
             # (read-ahead, probes, steering) drains first.
             await asyncio.sleep(settle_s)
             cold = await _timed(source.session(None), row, "cold", rep)
-            url = await source.direct_url(cold)
+            direct = await source.direct(cold)
             prefetched = await source.prefetch()
             await asyncio.sleep(settle_s)
             await _timed(source.session(prefetched), row, "prefetched", rep)
             await asyncio.sleep(settle_s)
-            seconds = await loop.run_in_executor(None, wait_for_first_frame, plain, url, 20.0)
-            plain.command("stop")
+            seconds = await loop.run_in_executor(None, first_frame_s, plain, direct)
+            await asyncio.sleep(settle_s)
+            own = await loop.run_in_executor(None, first_frame_s, plain, direct.own_pick())
             if rep:
                 row.direct.append(seconds * 1000)
+                row.own_pick.append(own * 1000)
+                if direct.note:
+                    row.notes.add(direct.note)
     return rows
 
 
@@ -127,21 +143,22 @@ def table(rows: list[Row], label: str) -> tuple[str, bool]:
         return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
     lines = [f"[{label}] median ms [p90] over {len(rows[0].direct)} reps; ratio = median / "
              f"libmpv direct's (targets: cold <= {COLD_MAX}x, prefetched <= {PREFETCHED_MAX}x)",
-             "| source | libmpv direct | engine cold | cold ratio | engine prefetched "
-             "| prefetched ratio |", "|---|---|---|---|---|---|"]
+             "| source | libmpv direct | libmpv, its own pick | engine cold | cold ratio "
+             "| engine prefetched | prefetched ratio |", "|---|---|---|---|---|---|---|"]
     ok = True
     for row in rows:
         direct = median(row.direct)
         cold, pre = median(row.cold), median(row.prefetched)
         ok = ok and cold <= COLD_MAX * direct and pre <= PREFETCHED_MAX * direct
         lines.append(f"| {row.source} | {direct:.0f} [{p90(row.direct):.0f}] "
+                     f"| {median(row.own_pick):.0f} [{p90(row.own_pick):.0f}] "
                      f"| {cold:.0f} [{p90(row.cold):.0f}] | {cold / direct:.2f}x "
                      f"| {pre:.0f} [{p90(row.prefetched):.0f}] | {pre / direct:.2f}x |")
     return "\n".join(lines), ok
 
 
-def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv, label: str = "",
-                   **config: Any) -> Source:
+def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv, key: bytes | None,
+                   label: str = "", **config: Any) -> Source:
     def session(prefetched: PrefetchedStart | None) -> PlaybackSession:
         return PlaybackSession(cp, title, profile, mpv, config=_config(**config),
                                playback=prefetched)
@@ -149,24 +166,14 @@ def bundled_source(cp: Any, profile: str, title: str, mpv: RealMpv, label: str =
     async def prefetch() -> PrefetchedStart:
         return await prefetch_start(cp, title, profile, config=_config(**config))
 
-    async def direct_url(s: PlaybackSession) -> str:
-        first = next(e for e in s.telemetry.events if e["type"] == "first_frame")
+    async def direct(s: PlaybackSession) -> Direct:
         wanted = config.get("stream_format", "hls")
         if s.manifest_format != wanted:  # a fallback would time HLS under the DASH label
             raise SystemExit(f"{title} played as {s.manifest_format}, not {wanted} (a TS "
                              "catalog has no DASH: use --catalog test or default)")
-        edge = s.pool.ordered()[0].name if s.pool else None
-        # libmpv direct opens the HLS media playlist of the rung the engine started on (for
-        # the DASH row too: the same CMAF segments, and libmpv's DASH demuxer cannot take the
-        # bridge's forced-HLS options)
-        rung = (s.scheduler.fetcher.playlists.ladder.index(first["rendition"])
-                if s.scheduler is not None else 0)
-        playback = await cp.start_playback(title, profile)
-        mv = parse_multivariant(await cp.fetch_text(playback.manifest_url),
-                                playback.manifest_url)
-        return mv.pathway(edge or mv.default_pathway).variants[rung].uri
+        return await bundled_direct(cp, title, profile, s, key)
 
-    return Source(f"bundled title {title}{label}", session, prefetch, direct_url)
+    return Source(f"bundled title {title}{label}", session, prefetch, direct)
 
 
 def url_source(name: str, url: str, mpv: RealMpv, **config: Any) -> Source:
@@ -177,10 +184,10 @@ def url_source(name: str, url: str, mpv: RealMpv, **config: Any) -> Source:
     async def prefetch() -> PrefetchedStart:
         return await prefetch_start(None, url=url, config=_config(**config))
 
-    async def direct_url(_: PlaybackSession) -> str:
-        return url
+    async def direct(s: PlaybackSession) -> Direct:
+        return url_direct(s, url)
 
-    return Source(name, session, prefetch, direct_url)
+    return Source(name, session, prefetch, direct)
 
 
 async def run_all(ready: ReadyInfo, title: str, urls: dict[str, str], reps: int,
@@ -191,9 +198,13 @@ async def run_all(ready: ReadyInfo, title: str, urls: dict[str, str], reps: int,
     # probing: valid for any HLS URL), so plain mpv gets every setting the engine does.
     plain = create_mpv(file_options=BRIDGE_FILE_OPTIONS,
                        http_header_fields=f"Authorization: Bearer {token}")
-    sources = [bundled_source(cp, profile, title, mpv, **config),
-               bundled_source(cp, profile, title, mpv, " as DASH",
-                              **{**config, "stream_format": "dash"})]
+    key = await content_key(cp, title, profile)  # CENC: libmpv direct is given the key too
+    sources = [bundled_source(cp, profile, title, mpv, key, **config)]
+    if (await cp.start_playback(title, profile, "dash")).format == "dash":
+        sources.append(bundled_source(cp, profile, title, mpv, key, " as DASH",
+                                      **{**config, "stream_format": "dash"}))
+    else:
+        print(f"[{label}] no DASH row: {title} has no DASH manifest (an MPEG-TS catalog)")
     sources += [url_source(name, url, mpv, **config) for name, url in urls.items()]
     try:
         rows = await measure(sources, reps, plain, settle_s)
@@ -202,6 +213,9 @@ async def run_all(ready: ReadyInfo, title: str, urls: dict[str, str], reps: int,
         await cp.aclose()
     text, ok = table(rows, label)
     print(text)
+    for row in rows:
+        for note in sorted(row.notes):
+            print(f"  {row.source}: {note}")
     for row in rows:
         for kind, stages in row.stages.items():
             print(f"  {row.source}, {kind}:")
