@@ -25,6 +25,7 @@ class HomeKeys:
     results: Section
     sections: list[Section]
     theme: Theme
+    foot_bleed: int
     last: tuple[str, str]
 
     if TYPE_CHECKING:  # the page's methods, for the type checker
@@ -51,7 +52,7 @@ class HomeKeys:
         else:
             section.view.focus_near_x(x)
         self._follow(section.view.currentIndex())
-        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
+        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px + self.foot_bleed)
         return True
 
     def focus_last(self) -> bool:
@@ -64,7 +65,7 @@ class HomeKeys:
         section.view.setFocus(Qt.FocusReason.OtherFocusReason)
         section.view.scrollTo(section.view.currentIndex())
         self._follow(section.view.currentIndex())
-        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
+        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px + self.foot_bleed)
         return True
 
     def focus_default(self) -> None:
