@@ -58,16 +58,20 @@ def _safe(page: HomePage) -> QRect:
 
 def test_the_next_row_peeks_in_under_the_focused_one(qtbot: Any, home: HomePage) -> None:
     sections = home.visible_sections()
-    for focused in range(2):  # Continue Watching, then the first genre row (↓)
+    assert len(sections) == 4
+    under_billboard = _on_page(home, sections[0]).top()
+    for focused in range(len(sections)):  # Continue Watching, then ↓ through the genre rows
         if focused:
             home.on_action(Action.DOWN)
             qtbot.wait(10)
         assert home.focused_section_index() == focused
-        assert _safe(home).contains(_on_page(home, sections[focused]))  # the whole row
-        heading = _on_page(home, sections[focused + 1].label)
-        assert home.rect().contains(heading), heading  # the next row's heading is on screen
-        tiles = _on_page(home, sections[focused + 1].view)
-        assert tiles.top() < home.height()  # and the top of its tiles
+        row = _on_page(home, sections[focused])
+        assert _safe(home).contains(row), (focused, row)  # the whole row, clear of overscan
+        if focused + 1 < len(sections):  # the next row's heading and the top of its tiles
+            assert row.top() == under_billboard  # each row comes up to where the first was
+            heading = _on_page(home, sections[focused + 1].label)
+            assert home.rect().contains(heading), (focused, heading)
+            assert _on_page(home, sections[focused + 1].view).top() < home.height()
 
 
 def test_the_billboard_keeps_its_synopsis_whole(home: HomePage) -> None:

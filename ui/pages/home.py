@@ -217,9 +217,10 @@ class HomePage(HomeKeys, Page):
         margins = self.page_box.contentsMargins()
         self.foot_bleed = margins.bottom()
         """px of the rows under the overscan margin at the foot: the next row peeks in there
-        (the focused one is scrolled clear of it)."""
+        (the focused one is scrolled to the top of the rows, clear of it)."""
         margins.setBottom(0)
         self.page_box.setContentsMargins(margins)
+        self.rows_box.setContentsMargins(0, 0, 0, self.foot_bleed)
         self.theme = theme
         self.hero.apply_theme(theme)
         self.rows_box.setSpacing(theme.font_px)
