@@ -1,12 +1,12 @@
 """Poster and backdrop art, loaded asynchronously into a disk cache.
 
 ``art.pixmap(url, size)`` answers from memory at once or returns None and starts a load on the
-engine loop: disk cache (``<cache>/art``, keyed by the URL's path so a bundled control plane on a
-new port still hits) → else HTTP → decode and scale to ``size`` off the GUI thread (QImage is safe
-there, in the cache's own :class:`ui.decode.DecodePool`) → ``loaded(url)`` on the GUI thread,
-where views repaint that one tile. Only tiles that are painted ask, so a 10,000-title catalog
-loads what is on screen. The owner calls :meth:`ArtCache.aclose` on the engine loop, then
-:meth:`ArtCache.close`, which waits for a decode still running.
+engine loop: disk cache (``<cache>/art``, keyed by the URL's path and query so a bundled control
+plane on a new port still hits) → else HTTP → decode and scale to ``size`` off the GUI thread
+(QImage is safe there, in the cache's own :class:`ui.decode.DecodePool`) → ``loaded(url)`` on
+the GUI thread, where views repaint that one tile. Only tiles that are painted ask, so a
+10,000-title catalog loads what is on screen. The owner calls :meth:`ArtCache.aclose` on the
+engine loop, then :meth:`ArtCache.close`, which waits for a decode still running.
 
 Signals:
     loaded(str): the art of this URL is ready.
@@ -52,8 +52,13 @@ class ArtCache(QObject):
 
     @staticmethod
     def cache_name(url: str) -> str:
-        path = urlsplit(url).path or url
-        return hashlib.sha1(path.encode()).hexdigest()[:20] + Path(path).suffix
+        """The file's name in the disk cache: from the URL's path and query, not its host and
+        port (the bundled control plane's port changes); the query carries the art's version
+        (``?v=…``), so redrawn art is fetched again."""
+        parts = urlsplit(url)
+        path = parts.path or url
+        key = f"{path}?{parts.query}" if parts.query else path
+        return hashlib.sha1(key.encode()).hexdigest()[:20] + Path(path).suffix
 
     def pixmap(self, url: str, size: QSize) -> QPixmap | None:
         if not url or url in self._failed or self._pool.closed:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from controlplane.pipeline.canvas import Gradient, fill_box, gradient_source
-from controlplane.pipeline.drawtext import Box, drawtext, wrap_to_fit
+from controlplane.pipeline.drawtext import drawtext, wrap_to_fit
 from controlplane.pipeline.ffmpeg import run_ffmpeg
 from controlplane.pipeline.fonts import Fonts
 
@@ -16,7 +16,8 @@ from controlplane.pipeline.fonts import Fonts
 class ArtText:
     name: str
     tagline: str
-    """One line under the name, e.g. ``"2023 · Drama · Thriller"``."""
+    """One line under the name on the backdrop, e.g. ``"2023 · Drama · Thriller"`` (the
+    poster carries the name only)."""
     rating: str
     synopsis: str
 
@@ -61,8 +62,11 @@ def render_art(
 
 
 def _poster_text(text: ArtText, w: int, h: int, fonts: Fonts | None) -> str:
+    """Key art: the title (on a band across the lower half) and a faded initial, as a studio's
+    poster carries; no year, genres or rating, which the app prints under the tile."""
     u = w / 600
-    filters = [fill_box("0", str(int(h * 0.52)), "iw", "ih", "black@0.35")]
+    band = h * 0.52
+    filters = [fill_box("0", str(int(band)), "iw", "ih", "black@0.35")]
     if fonts is None:
         return ",".join(filters)
     filters.append(
@@ -71,7 +75,7 @@ def _poster_text(text: ArtText, w: int, h: int, fonts: Fonts | None) -> str:
     )
     lines, size = wrap_to_fit(text.name, max_width_px=w * 0.86, max_size_px=96 * u, max_lines=3)
     line_h = size * 1.15
-    top = h * 0.56
+    top = band + (h - band - len(lines) * line_h) / 2  # centred on the band
     filters.append(
         drawtext(fonts.regular, "E D G E P L A Y", size_px=int(18 * u), x="(w-tw)/2",
                  y=str(int(h * 0.05)), color="white@0.75")
@@ -81,15 +85,6 @@ def _poster_text(text: ArtText, w: int, h: int, fonts: Fonts | None) -> str:
             drawtext(fonts.bold, line, size_px=size, x="(w-tw)/2", y=str(int(top + i * line_h)),
                      shadow_px=max(1, int(3 * u)))
         )
-    below = top + len(lines) * line_h + 14 * u
-    filters.append(
-        drawtext(fonts.regular, text.tagline, size_px=int(24 * u), x="(w-tw)/2",
-                 y=str(int(below)), color="white@0.85")
-    )
-    filters.append(
-        drawtext(fonts.bold, text.rating, size_px=int(22 * u), x="(w-tw)/2",
-                 y=str(int(h * 0.92)), box=Box("black@0.5", int(8 * u)))
-    )
     return ",".join(filters)
 
 

@@ -28,7 +28,7 @@ from controlplane.pipeline.generate import (
     prepare_title,
 )
 from controlplane.pipeline.ladder import Rung, pixels_per_second, split_for_parallel
-from controlplane.pipeline.profiles import CMAF, PIPELINE_VERSION, Profile
+from controlplane.pipeline.profiles import ART_VERSION, CMAF, PIPELINE_VERSION, Profile
 from controlplane.pipeline.progress import ProgressFn, TitleProgress
 from controlplane.pipeline.shaka import find_packager
 from controlplane.pipeline.share import check_sharing, generated_specs, share_title
@@ -42,6 +42,7 @@ def generator_stamp(profile: Profile) -> dict[str, object]:
         "pipeline_version": PIPELINE_VERSION,
         "profile": profile.name,
         "fingerprint": profile.fingerprint(),
+        "art_version": ART_VERSION,
     }
 
 

@@ -1,7 +1,9 @@
 """The generated catalog in the user cache: checked on every start, rebuilt when needed.
 
 A catalog is used as it is when ``catalog.json`` loads, carries the current generator stamp and
-every title's files match its manifest. Otherwise it is rebuilt, with a message saying why: a
+every title's files match its manifest; when only its art version is older, its art is redrawn
+and its media kept (:mod:`~controlplane.pipeline.art_refresh`). Otherwise it is rebuilt, with a
+message saying why: a
 new one is generated into a temporary sibling directory and renamed into place only when
 complete, so an interrupted run never leaves a half catalog that looks finished.
 """
@@ -14,13 +16,14 @@ import uuid
 from pathlib import Path
 
 from controlplane.catalog import CatalogError, load_catalog
+from controlplane.pipeline.art_refresh import refresh_art
 from controlplane.pipeline.build import build_catalog, generator_stamp
 from controlplane.pipeline.catalog_file import read_generator, write_catalog_json
 from controlplane.pipeline.errors import PipelineError
 from controlplane.pipeline.ffmpeg import find_ffmpeg
 from controlplane.pipeline.locking import catalog_lock
 from controlplane.pipeline.manifest import check_manifest
-from controlplane.pipeline.profiles import Profile, get_profile
+from controlplane.pipeline.profiles import ART_VERSION, Profile, get_profile
 from controlplane.pipeline.progress import ProgressFn, silent
 
 
@@ -43,6 +46,8 @@ def ensure_catalog(
         _remove_leftovers(cache_dir, profile)
         problem = catalog_problem(root, spec)
         if problem is None:
+            if read_generator(root).get("art_version") != ART_VERSION:
+                refresh_art(find_ffmpeg(), spec, root, say)
             return root
         if root.exists():
             say(f"catalog at {root} is damaged ({problem}); rebuilding")
@@ -60,7 +65,7 @@ def catalog_problem(root: Path, profile: Profile) -> str | None:
         catalog = load_catalog(root)
     except CatalogError as exc:
         return str(exc)
-    if read_generator(root) != generator_stamp(profile):
+    if _media_stamp(read_generator(root)) != _media_stamp(generator_stamp(profile)):
         return "made by another pipeline version or profile"
     expected = {t.id for t in profile.titles}
     if not expected <= set(catalog.titles):
@@ -70,6 +75,11 @@ def catalog_problem(root: Path, profile: Profile) -> str | None:
         if problem is not None:
             return problem
     return None
+
+
+def _media_stamp(stamp: dict[str, object]) -> dict[str, object]:
+    """The stamp but its art version: a catalog with older art keeps its media."""
+    return {k: v for k, v in stamp.items() if k != "art_version"}
 
 
 def _rebuild(profile: Profile, root: Path, say: ProgressFn) -> None:

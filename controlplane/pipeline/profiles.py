@@ -15,6 +15,12 @@ PIPELINE_VERSION = 3
 2: CMAF (fMP4 video, separate audio, segmented WebVTT) by Shaka Packager; TS as an option.
 3: CMAF titles in CENC ``cbcs`` by the packager (ClearKey licences), not AES-128."""
 
+ART_VERSION = 2
+"""Bump when only the poster and backdrop art change: a cached catalog of another art version
+keeps its media and has its art redrawn (:mod:`controlplane.pipeline.art_refresh`). Not part of
+the fingerprint. 1: posters printed the year, genres and rating. 2: posters carry the title
+only (the app prints year and genre under the tile)."""
+
 CMAF = "cmaf"
 """Fragmented MP4 video renditions, one audio rendition per language, segmented WebVTT, packaged
 by Shaka Packager (HLS playlists and a DASH MPD over the same segments)."""

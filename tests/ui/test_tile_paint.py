@@ -118,15 +118,15 @@ def test_full_screen_backdrops_kept_within_budget(qtbot: Any) -> None:
     backdrop = Backdrop(art)  # type: ignore[arg-type]
     qtbot.addWidget(backdrop)
     backdrop.resize(1920, 1080)
-    for i in range(4):
+    for i in range(6):
         backdrop.set_url(f"http://x/b{i}.png")
         backdrop.grab()
-    assert len(backdrop._cache) == 2  # 8 MB each: two fit in 20 MB
-    backdrop.resize(1920, 360)  # the billboard's size: seven fit
-    for i in range(12):
+    assert len(backdrop._cache) == 4  # the art's 1152×1080, 5 MB each: four fit in 20 MB
+    backdrop.resize(1920, 434)  # the TV billboard's size: ten fit
+    for i in range(14):
         backdrop.set_url(f"http://x/c{i}.png")
         backdrop.grab()
-    assert len(backdrop._cache) == 7
+    assert len(backdrop._cache) == 10
 
 
 def test_grown_poster_and_ring_stay_inside_the_tile(qtbot: Any) -> None:

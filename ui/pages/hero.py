@@ -1,5 +1,9 @@
 """The home page's billboard: the focused title's backdrop, name, year / rating / duration,
-synopsis, and Play / More info. It follows the focus along the rows."""
+synopsis, and Play / More info. It follows the focus along the rows.
+
+The backdrop is full-bleed (as on Netflix or Plex): a :class:`Backdrop` owned by the page, under
+everything, from the screen's top edge (behind the top bar) to the billboard's foot and to the
+right edge; only the text and the buttons keep the overscan-safe margins."""
 
 from __future__ import annotations
 
@@ -7,7 +11,16 @@ from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import QRect, QSize, Signal
-from PySide6.QtGui import QColor, QLinearGradient, QPainter, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QHideEvent,
+    QLinearGradient,
+    QMoveEvent,
+    QPainter,
+    QPixmap,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ui.artwork import ArtCache
@@ -57,18 +70,23 @@ class Backdrop(QWidget):
 
     def paintEvent(self, event: object) -> None:
         p = QPainter(self)
-        p.drawPixmap(0, 0, self._composed())
+        r = self.image_rect()
+        p.fillRect(QRect(0, 0, r.left(), self.height()), QColor(BG))
+        p.drawPixmap(r.topLeft(), self._composed())
 
     KEEP_BYTES = 20 << 20
-    """Composed backdrops kept, by size: the billboard's (1920×360) keep 7, so moving back and
-    forth along a row redraws none; a full-screen one (details, post-play) keeps 2."""
+    """Composed backdrops kept, by size (only the art's part, ``image_rect``, is composed): the
+    TV billboard's (1152×434) keep 10, so moving back and forth along a row redraws none; a
+    full-screen one (details, post-play; 1152×1080) keeps 4."""
 
     def _composed(self) -> QPixmap:
-        """The backdrop cropped, faded and on the page colour at this size, made once per
-        (art, size): a D-pad step paints one pixmap instead of scaling and blending."""
-        size = self.size()
+        """The backdrop's part of the widget (``image_rect``), cropped, faded and on the page
+        colour, made once per (art, size): a D-pad step paints one pixmap instead of scaling
+        and blending."""
         dpr = self.devicePixelRatioF()
-        r = self.image_rect()
+        full = self.image_rect()
+        r = QRect(0, 0, full.width(), full.height())
+        size = r.size()
         full_w = max(1, round(r.width() / ART_KEEP))
         full_h = max(r.height(), round(full_w * 9 / 16))
         pixmap = self.art.pixmap(self.url, QSize(full_w, full_h)) if self.url else None
@@ -104,8 +122,13 @@ class Backdrop(QWidget):
         return out
 
 
-class Hero(Backdrop):
-    """Signals:
+class Hero(QWidget):
+    """The billboard's text and buttons; its backdrop (``self.backdrop``) is a sibling under it,
+    a child of the page, so the art can bleed past the page's margins. The page must not give
+    it a layout: the billboard places it, from the page's top-left corner to its own foot and to
+    the page's right edge, and shows and hides it with itself.
+
+    Signals:
         play(dict): Play.
         more(dict): More info (the details page).
     """
@@ -113,8 +136,11 @@ class Hero(Backdrop):
     play = Signal(dict)
     more = Signal(dict)
 
-    def __init__(self, art: ArtCache, theme: Theme, parent: QWidget | None = None) -> None:
-        super().__init__(art, parent)
+    def __init__(self, art: ArtCache, theme: Theme, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.backdrop = Backdrop(art, parent)
+        self.backdrop.lower()
+        self.backdrop.hide()
         self.title_json: JSON = {}
         self.name = QLabel()
         self.name.setObjectName("h1")
@@ -139,8 +165,40 @@ class Hero(Backdrop):
         self.more_button.clicked.connect(lambda: self.more.emit(self.title_json))
         self.apply_theme(theme)
 
+    @property
+    def url(self) -> str:
+        return self.backdrop.url
+
+    def place_backdrop(self) -> None:
+        """Under the top bar and the billboard: the page's full width, down to this foot."""
+        page = self.backdrop.parentWidget()
+        if page is not None:
+            self.backdrop.setGeometry(0, 0, page.width(), self.geometry().bottom() + 1)
+
+    def moveEvent(self, event: QMoveEvent) -> None:
+        super().moveEvent(event)
+        self.place_backdrop()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.place_backdrop()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.place_backdrop()
+        self.backdrop.show()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.backdrop.hide()
+
+    HEIGHT_TV = 300
+    """px: a two-line name or a three-line synopsis (220 characters) and the buttons, with
+    the next row peeking in under the focused one at 1920×1080."""
+    HEIGHT_DESKTOP = 260
+
     def apply_theme(self, theme: Theme) -> None:
-        self.setFixedHeight(360 if theme.tv else 260)
+        self.setFixedHeight(self.HEIGHT_TV if theme.tv else self.HEIGHT_DESKTOP)
         text_w = theme.title_px * 16
         for w in (self.name, self.meta, self.synopsis):
             w.setMaximumWidth(text_w)
@@ -157,4 +215,4 @@ class Hero(Backdrop):
         resume = isinstance(progress, dict) and float(progress.get("position_s") or 0) > 0 \
             and not progress.get("watched")
         self.play_button.setText("▶  Resume" if resume else "▶  Play")
-        self.set_url(str(title.get("backdrop_url") or ""))
+        self.backdrop.set_url(str(title.get("backdrop_url") or ""))

@@ -62,11 +62,11 @@ class HomePage(HomeKeys, Page):
         self.scroller.setWidget(self.body)
         self.empty = QLabel("Loading your rows…")
         self.empty.setObjectName("muted")
-        self.hero = Hero(art, theme)
+        self.hero = Hero(art, theme, self)
         self.hero.play.connect(self.play_title)
         self.hero.more.connect(self._more_info)
         self.hero.hide()
-        box = QVBoxLayout(self)
+        self.page_box = box = QVBoxLayout(self)
         box.addWidget(self.top)
         box.addSpacing(8)
         box.addWidget(self.hero)
@@ -214,6 +214,13 @@ class HomePage(HomeKeys, Page):
 
     def apply_theme(self, theme: Theme) -> None:
         super().apply_theme(theme)
+        margins = self.page_box.contentsMargins()
+        self.foot_bleed = margins.bottom()
+        """px of the rows under the overscan margin at the foot: the next row peeks in there
+        (the focused one is scrolled to the top of the rows, clear of it)."""
+        margins.setBottom(0)
+        self.page_box.setContentsMargins(margins)
+        self.rows_box.setContentsMargins(0, 0, 0, self.foot_bleed)
         self.theme = theme
         self.hero.apply_theme(theme)
         self.rows_box.setSpacing(theme.font_px)

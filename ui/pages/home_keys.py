@@ -25,6 +25,7 @@ class HomeKeys:
     results: Section
     sections: list[Section]
     theme: Theme
+    foot_bleed: int
     last: tuple[str, str]
 
     if TYPE_CHECKING:  # the page's methods, for the type checker
@@ -51,8 +52,14 @@ class HomeKeys:
         else:
             section.view.focus_near_x(x)
         self._follow(section.view.currentIndex())
-        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
+        self.scroll_to(section)
         return True
+
+    def scroll_to(self, section: Section) -> None:
+        """The focused row at the top of the rows, right under the billboard: the next row peeks
+        in below it as under the first, and no part of the row above is left showing. The
+        rows end with ``foot_bleed`` of room, so the last one also clears the overscan margin."""
+        self.scroller.verticalScrollBar().setValue(section.y())
 
     def focus_last(self) -> bool:
         """Focus the remembered tile (see :meth:`remember_title`); False if it is gone."""
@@ -64,7 +71,7 @@ class HomeKeys:
         section.view.setFocus(Qt.FocusReason.OtherFocusReason)
         section.view.scrollTo(section.view.currentIndex())
         self._follow(section.view.currentIndex())
-        self.scroller.ensureWidgetVisible(section, 0, self.theme.font_px)
+        self.scroll_to(section)
         return True
 
     def focus_default(self) -> None:

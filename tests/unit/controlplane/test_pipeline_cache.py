@@ -11,10 +11,10 @@ import pytest
 from controlplane.catalog import Rendition, Title, Track, load_catalog
 from controlplane.pipeline import PipelineError, cache, ensure_catalog
 from controlplane.pipeline.build import generator_stamp
-from controlplane.pipeline.catalog_file import write_catalog_json
-from controlplane.pipeline.manifest import write_manifest
+from controlplane.pipeline.catalog_file import read_generator, write_catalog_json
+from controlplane.pipeline.manifest import check_manifest, write_manifest
 from controlplane.pipeline.playlist import media_playlist
-from controlplane.pipeline.profiles import Profile
+from controlplane.pipeline.profiles import ART_VERSION, Profile
 
 
 def fake_title(title_id: str) -> Title:
@@ -142,3 +142,28 @@ def test_leftovers_of_an_interrupted_run_are_removed(tmp_path: Path, builder: Fa
 def test_unknown_profile_is_a_pipeline_error(tmp_path: Path) -> None:
     with pytest.raises(PipelineError, match="unknown catalog profile"):
         ensure_catalog("huge", tmp_path)
+
+
+def test_older_art_is_redrawn_and_the_media_kept(tmp_path: Path, builder: FakeBuilder) -> None:
+    """A catalog made before the art changed (no or an older ``art_version``) is not rebuilt:
+    its posters and backdrops are drawn again (with the real ffmpeg) and nothing else moves."""
+    root, _ = run(tmp_path)
+    doc = json.loads((root / "catalog.json").read_text(encoding="utf-8"))
+    del doc["generator"]["art_version"]  # as catalogs made before art versions were stamped
+    (root / "catalog.json").write_text(json.dumps(doc), encoding="utf-8")
+    segment = root / "titles/vault-nine/240p/seg_00000.ts"
+    before = segment.stat()
+    again, lines = run(tmp_path)
+    assert again == root and builder.calls == 1
+    assert len(lines) == 1 and "redrawing the art of 3 titles" in lines[0]
+    for title_id in ("pocket-meadow", "vault-nine", "harbour-lights"):
+        poster = root / "titles" / title_id / "poster.jpg"
+        assert poster.read_bytes()[:2] == b"\xff\xd8"  # a JPEG
+        assert check_manifest(root / "titles" / title_id) is None  # the manifest knows it
+    assert sorted(p.name for p in (root / "titles/vault-nine").iterdir()
+                  if p.name.startswith(".")) == []  # no temporary files left
+    after = segment.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert read_generator(root)["art_version"] == ART_VERSION
+    _, lines = run(tmp_path)  # and it is current now
+    assert lines == [] and builder.calls == 1
