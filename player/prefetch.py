@@ -32,6 +32,7 @@ import httpx
 from abr.hysteresis import HysteresisPolicy
 from player.api import ControlPlaneClient
 from player.api.models import Playback
+from player.audio import AudioTrack
 from player.dash import index_fetcher, load_mpd, looks_like_mpd
 from player.decrypt import Decryptor, KeyCache
 from player.edgepool import EdgePool
@@ -143,13 +144,14 @@ async def prefetch_start(cp: ControlPlaneClient | None, title_id: str = "",
     return PrefetchedStart(title_id=title_id, profile_id=profile_id, url=url,
                            playback=playback, transport=transport.inner,
                            stored=dict(transport.stored), keys=keys, rung=rung,
+                           multivariant=mv,
                            created_s=created, max_age_s=max_age_s, clock=clock)
 
 
 async def _manifest(config: SessionConfig, http: httpx.AsyncClient, text: str,
                     url: str) -> Multivariant:
     """The control plane's manifest as the model: HLS or DASH by content (as the session
-    reads it; the session parses the same text again when it adopts the prefetch)."""
+    reads it; the session adopts this reading with the prefetch)."""
     if not looks_like_mpd(text):
         return parse_multivariant(text, url)
     limits = config.fetch
@@ -221,10 +223,28 @@ async def _segments(config: SessionConfig, http: httpx.AsyncClient, mv: Multivar
         last = len(timeline.segments)
         for i in range(index, min(last, index + count)):
             await fetcher.fetch(i, rung)
+        await _default_audio(fetcher, mv, resume_s)
         return rung
     finally:
         if fetcher is not None:
             await fetcher.aclose()
+
+
+async def _default_audio(fetcher: SegmentFetcher, mv: Multivariant, resume_s: float) -> None:
+    """The default separate audio rendition's playlist, init segment and segment at the start,
+    as the session's track asks for them (mpv opens that rendition before its first frame, and
+    a CENC video fragment's key is checked against an audio fragment)."""
+    renditions = sorted(mv.audio_renditions(), key=lambda r: not r.default)
+    if not renditions:
+        return
+    track = AudioTrack(fetcher, renditions[0])
+    try:
+        await track.start()
+        if track.container == "fmp4":
+            await track.init_segment()
+        await track.prefetch(resume_s)
+    finally:
+        await track.close()
 
 
 async def _no_fetch(edge: str, url: str) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from player.api.models import Playback
+from player.presentation import Multivariant
 
 log = logging.getLogger("player.prefetch")
 
@@ -110,6 +111,8 @@ class PrefetchedStart:
     """Key URI (the license URL, or an EXT-X-KEY URI) → the 16-byte key."""
     rung: int = 0
     """The start rung the segments were fetched at."""
+    multivariant: Multivariant | None = None
+    """``playback``'s manifest, parsed (the session adopts it rather than parse it again)."""
     created_s: float = 0.0
     max_age_s: float = 60.0
     expiry_margin_s: float = 15.0

@@ -115,18 +115,22 @@ class SessionMpv(SessionLoops):
         await self._mpv_call(self.mpv.set, "aid", aid)
         self.telemetry.emit("audio", language=language, aid=aid)
 
-    def _start_audio(self, mv: Multivariant, fetcher: SegmentFetcher,
-                     bridge: LoopbackBridge) -> list[asyncio.Future[None]]:
-        """Separate audio renditions: mounted on the bridge, their playlists read now (a
-        failure fails the start)."""
+    def _mount_audio(self, mv: Multivariant, fetcher: SegmentFetcher,
+                     bridge: LoopbackBridge) -> None:
+        """Separate audio renditions: mounted on the bridge (the default one first: it is the
+        one inside mpv's start playlist)."""
         renditions = mv.audio_renditions()
         if not renditions:
-            return []
-        ordered = sorted(renditions, key=lambda r: not r.default)  # mpv selects the first
+            return
+        ordered = sorted(renditions, key=lambda r: not r.default)
         audio = self._audio = AudioRoutes([AudioTrack(fetcher, r) for r in ordered],
                                           on_error=self._on_bridge_error)
         bridge.mount("audio", audio.handle)
-        return [self._startup(track.start(), "audio") for track in audio.tracks]
+
+    def _start_audio(self) -> list[asyncio.Future[None]]:
+        """The mounted renditions read their playlists now (a failure fails the start)."""
+        tracks = self._audio.tracks if self._audio is not None else ()
+        return [self._startup(track.start(), "audio") for track in tracks]
 
     def _verify_key_with_audio(self) -> asyncio.Future[None] | None:
         """A CENC video fragment waits for an audio fragment to verify its key: fetch the first

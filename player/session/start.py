@@ -34,15 +34,15 @@ class SessionStart(SessionMpv):
     async def _open(self) -> None:
         """The start-up path, ordered by what the first frame waits for (docs/engine.md,
         *Session*): the bridge listens and mpv's callbacks are registered while
-        ``POST /v1/playback`` is under way → with an announced timeline, mpv's playlist is
-        served from it and mpv is loaded at once (with the separate audio renditions of the
-        multivariant playlist inline in the answer; a fetched one is waited for); the
-        multivariant playlist is parsed, the scheduler reads the start rung's media playlist
-        (which must match the announced timeline) and fetches the first segment, and the key
-        is fetched, while mpv opens the bridge (its segment request is held until the
-        scheduler has its timeline). Without one: key and multivariant playlist first, mpv
-        once both are good, the bridge's playlist once the scheduler's timeline is read.
-        Steering and probes wait for the first frame."""
+        ``POST /v1/playback`` is under way → the multivariant playlist is parsed (inline in
+        the answer, fetched, or adopted from a prefetch) and its separate audio renditions
+        mounted → with an announced timeline (or a prefetched start), mpv's playlist is
+        served from it and mpv is loaded before anything else runs; the scheduler then reads
+        the start rung's media playlist (which must match the announced timeline) and fetches
+        the first segment, and the key and licence are fetched, while mpv opens the bridge
+        (its segment request is held until the scheduler has its timeline). Without one: key
+        and multivariant playlist first, mpv once both are good, the bridge's playlist once
+        the scheduler's timeline is read. Steering and probes wait for the first frame."""
         assert self._loop is not None
         transport = self._adopt_prefetched()
         if self._http is None:
@@ -75,6 +75,8 @@ class SessionStart(SessionMpv):
         announced = playback.segment_durations_s
         segment_s = playback.segment_duration_s or (max(announced) if announced else 0.0)
         loadfile: asyncio.Future[None] | None = None
+        loading = self._loop.create_future()
+        """Done once mpv's loadfile is on its way to the mpv thread."""
         if announced:
             # The title's timeline is known: mpv's playlist is served from it at once and mpv
             # opens the bridge now, while the engine reads the start rung's media playlist and
@@ -84,11 +86,6 @@ class SessionStart(SessionMpv):
             bridge.timeline_ready()
             self._starts = _starts(announced)
             start_index = max(0, bisect.bisect_right(self._starts, resume_s) - 1)
-            if playback.multivariant_playlist is not None:
-                # mpv's audio-files (separate audio renditions) come from the multivariant
-                # playlist: parsed inline below, and its renditions mounted, before this task
-                # first runs (no await in between). A fetched one is waited for (below).
-                loadfile = self._startup(self._load_mpv(listening, callbacks), "loadfile")
         else:
             # mpv can get nothing before the scheduler's timeline: it waits for the key too
             # (a refused key or a bad manifest then fails before mpv is touched).
@@ -96,7 +93,11 @@ class SessionStart(SessionMpv):
             if playback.license_url and playback.drm != "clearkey":  # else per EXT-X-KEY
                 key = self._startup(keys.get(playback.license_url), "key")
         try:
-            if playback.multivariant_playlist is not None:  # inline: parse it now
+            adopted = self._prefetched_multivariant(playback)
+            if adopted is not None:  # read by the prefetch, from this very answer
+                mv = adopted
+                self._mark("multivariant")
+            elif playback.multivariant_playlist is not None:  # inline: parse it now
                 mv = await self._manifest_of(playback.multivariant_playlist,
                                              playback.manifest_url)
                 self._mark("multivariant")
@@ -106,8 +107,6 @@ class SessionStart(SessionMpv):
                 mv = await self._startup(self._fetch_multivariant(playback.manifest_url),
                                          "multivariant")
             self.multivariant = mv
-            if loadfile is None:  # runs after _start_audio below has mounted the renditions
-                loadfile = self._startup(self._load_mpv(listening, callbacks, key), "loadfile")
             pool = EdgePool.from_multivariant(mv, http, config=self.config.edges,
                                               clock=self._clock)
             if mv.default_pathway != mv.pathways[0].id:  # until steering answers (HLS §7.2)
@@ -120,9 +119,6 @@ class SessionStart(SessionMpv):
             if self.config.max_rung is not None:
                 self.policy.max_rung = self.config.max_rung
             cenc = CencKeys(dict(self.config.clear_keys), self._licence_post(http))
-            kids = _key_ids(playback.raw.get("key_ids")) if playback.drm == "clearkey" else ()
-            if kids:  # the licence alongside the first fragment's fetch (its request joins it)
-                self._spawn(cenc.get(kids, playback.license_url), "licence")
             fetcher = SegmentFetcher(
                 http, pool, mv,
                 Decryptor(keys, cenc, verifier=self._verify_key_with_audio,
@@ -133,7 +129,20 @@ class SessionStart(SessionMpv):
                 reload_manifest=self._reload_manifest, config=self.config.fetch,
                 clock=self._clock)
             fetcher.on_stage = self._on_fetch_stage
-            audio_started = self._start_audio(mv, fetcher, bridge)
+            # mpv's audio-files are the separate audio renditions: mounted before mpv loads.
+            self._mount_audio(mv, fetcher, bridge)
+            loadfile = self._startup(self._load_mpv(listening, callbacks, key, loading),
+                                     "loadfile")
+            if announced or self._replay is not None:
+                # mpv first: its own opening (~15 ms to a frame on loopback) then overlaps the
+                # engine's reading of the timeline and first segment (a few ms of this loop's
+                # time when prefetched) instead of queueing behind them. (A prefetched start
+                # has had its manifest and key checked already.)
+                await asyncio.wait({loading, loadfile}, return_when=asyncio.FIRST_COMPLETED)
+            kids = _key_ids(playback.raw.get("key_ids")) if playback.drm == "clearkey" else ()
+            if kids:  # the licence alongside the first fragment's fetch (its request joins it)
+                self._spawn(cenc.get(kids, playback.license_url), "licence")
+            audio_started = self._start_audio()
             # the policy owns the first-segment rule (blind_start_rung); the scheduler's cap only
             # keeps the read-ahead before the first frame at the start rung (the hold)
             blind = self._own_policy and self.config.initial_estimate_bps is None
@@ -211,9 +220,11 @@ class SessionStart(SessionMpv):
         self._mark("warm")
 
     async def _load_mpv(self, listening: Awaitable[str], callbacks: Awaitable[None],
-                        key: Awaitable[bytes] | None = None) -> None:
+                        key: Awaitable[bytes] | None,
+                        loading: asyncio.Future[None]) -> None:
         """``start`` and ``loadfile`` of the bridge URL, in one trip to the mpv thread, once
-        the bridge listens, mpv's callbacks are registered (and the key is good, if given)."""
+        the bridge listens, mpv's callbacks are registered (and the key is good, if given);
+        ``loading`` is done once that trip is under way."""
         url = await listening
         await callbacks
         self._mark("mpv_callbacks")
@@ -234,7 +245,10 @@ class SessionStart(SessionMpv):
 
         self._loadfile_sent = True
         self._mark("mpv_load")
-        await self._mpv_call(load)
+        sent = asyncio.get_running_loop().run_in_executor(self._executor, load)
+        if not loading.done():
+            loading.set_result(None)
+        await sent
 
     async def _wait_first_frame(self) -> None:
         assert self._first_frame is not None

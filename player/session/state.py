@@ -284,6 +284,17 @@ class SessionState:
             return Multivariant.single(base)
         return parse_multivariant(text, base)
 
+    def _prefetched_multivariant(self, playback: Playback) -> Multivariant | None:
+        """The adopted prefetch's reading of this answer's manifest (a control-plane title's:
+        the same text, read the same way), else None: read it here."""
+        prefetched = self.prefetched if self._replay is not None else None
+        if (prefetched is None or prefetched.multivariant is None or self.cp is None
+                or playback.multivariant_playlist is None):
+            return None
+        if looks_like_mpd(playback.multivariant_playlist):
+            self.manifest_format = "dash"
+        return prefetched.multivariant
+
     async def _manifest_of(self, text: str, url: str) -> Multivariant:
         """The control plane's manifest (fetched, or inline in the playback answer) as the
         model: HLS or DASH by content."""

@@ -149,7 +149,11 @@ def test_the_cli_plays_the_catalog_as_dash(cmaf_fleet: ReadyInfo, tmp_path: Path
 @FORMATS
 def test_a_prefetched_cenc_start_is_adopted(cmaf_fleet: ReadyInfo, stream_format: str) -> None:
     """The details page's prefetch of the CENC title (ClearKey licence, and the MPD when
-    DASH) is adopted by Play: a prefetched start in the asked format, the first frame shown."""
+    DASH) is adopted by Play: a prefetched start in the asked format, the first frame shown.
+    The prefetch holds what the first frame needs of the default audio rendition too (its
+    playlist, init segment and first segment), and Play uses every whole answer it holds."""
+    stored: list[tuple[str, str]] = []
+
     async def main() -> PlaybackSession:
         async with ControlPlaneClient(cmaf_fleet.base_url) as cp:
             await cp.register_device(f"pre-{stream_format}-{time.time_ns()}@edgeplay.test",
@@ -158,6 +162,7 @@ def test_a_prefetched_cenc_start_is_adopted(cmaf_fleet: ReadyInfo, stream_format
             config = SessionConfig(start_over=True, progress_interval_s=None,
                                    post_telemetry=False, stream_format=stream_format)
             prefetched = await prefetch_start(cp, "long", profile, config=config)
+            stored.extend(prefetched.stored)
             assert prefetched.playback.format == stream_format
             mpv = create_mpv(vo="null", ao="null")
             session = PlaybackSession(cp, "long", profile, mpv, config=config,
@@ -173,3 +178,8 @@ def test_a_prefetched_cenc_start_is_adopted(cmaf_fleet: ReadyInfo, stream_format
     assert "prefetched" in session.startup_ms and session.error is None
     assert session.manifest_format == stream_format
     assert session.report().ttff_ms is not None
+    whole = {url for url, byte_range in stored if not byte_range}
+    assert {u.rsplit("/", 1)[1] for u in whole if "/audio/en/" in u} >= {
+        "init.mp4", "seg_00000.m4s"}
+    assert session._replay is not None
+    assert whole <= set(session._replay.replayed)

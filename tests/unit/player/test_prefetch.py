@@ -88,6 +88,11 @@ def test_a_prefetched_start_is_adopted_without_asking_again() -> None:
     assert sum(1 for _, url, _ in world.log if "/v1/licenses/" in url) == 1
     assert session._replay is not None and set(session._replay.replayed) == set(before)
     assert "prefetched" in session.startup_ms
+    # mpv is loaded first: its own opening overlaps the engine's reading of the (prefetched)
+    # timeline and first segment; the manifest is the prefetch's reading, not parsed again.
+    marks = session.startup_ms
+    assert marks["mpv_load"] <= marks["timeline"] and marks["mpv_load"] <= marks["seg_request"]
+    assert session.multivariant is prefetch.multivariant is not None
 
 
 def test_a_stale_prefetch_is_dropped_and_the_start_is_cold() -> None:
