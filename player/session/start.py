@@ -87,11 +87,17 @@ class SessionStart(SessionMpv):
             self._starts = _starts(announced)
             start_index = max(0, bisect.bisect_right(self._starts, resume_s) - 1)
         else:
-            # mpv can get nothing before the scheduler's timeline: it waits for the key too
-            # (a refused key or a bad manifest then fails before mpv is touched).
+            # mpv can get nothing before the scheduler's timeline (the bridge holds its playlist
+            # request). A key named by the answer is good before mpv is touched; else (a plain
+            # URL) mpv's own opening, ~3 ms before its first request, overlaps the engine's
+            # reading of the manifest, and the separate audio renditions are given to mpv
+            # (audio-files, read once the bridge's playlist is open) before the timeline.
             start_index = int(resume_s // segment_s) if segment_s > 0 else 0
             if playback.license_url and playback.drm != "clearkey":  # else per EXT-X-KEY
                 key = self._startup(keys.get(playback.license_url), "key")
+            elif self._replay is None:
+                loadfile = self._startup(self._load_mpv(listening, callbacks, None, loading),
+                                         "loadfile")
         try:
             adopted = self._prefetched_multivariant(playback)
             if adopted is not None:  # read by the prefetch, from this very answer
@@ -131,8 +137,13 @@ class SessionStart(SessionMpv):
             fetcher.on_stage = self._on_fetch_stage
             # mpv's audio-files are the separate audio renditions: mounted before mpv loads.
             self._mount_audio(mv, fetcher, bridge)
-            loadfile = self._startup(self._load_mpv(listening, callbacks, key, loading),
-                                     "loadfile")
+            if loadfile is not None:  # loaded before the manifest was read
+                if self._audio is not None:
+                    await asyncio.wait({loading, loadfile}, return_when=asyncio.FIRST_COMPLETED)
+                    await self._mpv_call(self._set_audio_files, bridge.url)
+            else:
+                loadfile = self._startup(self._load_mpv(listening, callbacks, key, loading),
+                                         "loadfile")
             if announced or self._replay is not None:
                 # mpv first: its own opening (~15 ms to a frame on loopback) then overlaps the
                 # engine's reading of the timeline and first segment (a few ms of this loop's
@@ -231,16 +242,10 @@ class SessionStart(SessionMpv):
         if key is not None:
             await key
         start = f"{self._resume_s:.3f}" if self._resume_s > 0 else "none"
-        # Separate audio renditions: external tracks. Only the default (the first) is given
-        # at load: mpv opens every audio-file, one after another, before its first frame
-        # (~12 ms a rendition on loopback); set_audio adds another when it is picked.
-        # Always set: the option outlives the file on a reused mpv.
-        self._audio_urls = self._audio.urls(url) if self._audio is not None else []
-        audio_files = self._audio_urls[:1]
 
         def load() -> None:
             self.mpv.set("start", start)
-            self.mpv.set("audio-files", audio_files)
+            self._set_audio_files(url)
             self.mpv.play(url)
 
         self._loadfile_sent = True
@@ -249,6 +254,14 @@ class SessionStart(SessionMpv):
         if not loading.done():
             loading.set_result(None)
         await sent
+
+    def _set_audio_files(self, bridge_url: str) -> None:
+        """mpv's ``audio-files`` (on the mpv thread): the separate audio renditions are
+        external tracks. Only the default (the first) is given: mpv opens every audio-file, one
+        after another, before its first frame (~12 ms a rendition on loopback); set_audio adds
+        another when it is picked. Always set: the option outlives the file on a reused mpv."""
+        self._audio_urls = self._audio.urls(bridge_url) if self._audio is not None else []
+        self.mpv.set("audio-files", self._audio_urls[:1])
 
     async def _wait_first_frame(self) -> None:
         assert self._first_frame is not None
