@@ -37,7 +37,6 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 from xml.dom import minidom
 from xml.parsers.expat import ExpatError
 
@@ -67,9 +66,11 @@ from player.dash_model import (
     mime_of,
     protection_of,
 )
+from player.dash_pathways import Pathways
+from player.dash_props import check_protection, is_trick_mode, unknown_essential
 from player.errors import ManifestError
 from player.fmp4 import MediaFormatError
-from player.presentation import DEFAULT_PATHWAY, ContentProtection, Multivariant
+from player.presentation import ContentProtection, Multivariant
 from player.sidx import parse_sidx
 from player.sniff import describe_body
 
@@ -79,8 +80,6 @@ DASH_CONTENT_TYPE = "application/dash+xml"
 MAX_MPD_BYTES = 2 * 1024 * 1024
 """Largest MPD parsed (bytes; default 2 MiB): parsed, an MPD takes about 35 times its size in
 memory (docs/engine.md, *DASH*)."""
-TRICKMODE = "http://dashif.org/guidelines/trickmode"
-"""The EssentialProperty of a trick-mode (I-frame) AdaptationSet: never played as the video."""
 DEFAULT_MAX_SEGMENTS = 30_000
 """Most segments one representation may expand to (count), as for an HLS media playlist."""
 
@@ -140,54 +139,6 @@ def _read(text: str | bytes, url: str = "") -> tuple[Any, tuple[str, ...]]:
     return nodes[0], laurls
 
 
-class _Pathways:
-    """BaseURLs → pathways: a level with as many BaseURLs as there are pathways gives each
-    its own; a level with one gives it to all."""
-
-    def __init__(self, mpd: Any, url: str) -> None:
-        self.url = url
-        levels = [mpd.base_urls or []] + [p.base_urls or [] for p in mpd.periods or []]
-        self.count = max([len(level) for level in levels] + [1])
-        labels = ["the MPD"] + [f"Period {n + 1}" for n in range(len(levels) - 1)]
-        multiple = [(label, len(level)) for label, level in zip(labels, levels, strict=True)
-                    if len(level) > 1]
-        for label, count in multiple[1:]:
-            if count != multiple[0][1]:
-                raise ManifestError(f"{label} lists {count} BaseURLs but {multiple[0][0]} lists "
-                                    f"{multiple[0][1]}: they must line up, one per pathway.")
-        names: list[str] = []
-        widest = next((level for level in levels if len(level) == self.count), [])
-        for n, base in enumerate(widest):
-            joined = join_url(url, base.base_url_value or "", "BaseURL")
-            name = base.service_location or urlsplit(joined).netloc or f"base{n}"
-            names.append(name if name not in names else f"{name}#{n}")
-        self.names = tuple(names) if self.count > 1 else (DEFAULT_PATHWAY,)
-
-    def pick(self, bases: list[object] | None, p: int, where: str,
-             outer: bool) -> str | None:
-        """The BaseURL of pathway ``p`` at one level (None: the level has none)."""
-        if not bases:
-            return None
-        if outer and len(bases) > 1:  # as many as there are pathways (checked above)
-            return getattr(bases[p], "base_url_value", None) or ""
-        if len(bases) > 1:
-            log.info("%s lists %d BaseURLs: the first one is used", where, len(bases))
-        return getattr(bases[0], "base_url_value", None) or ""
-
-    def bases(self, chain: list[tuple[object, bool]], where: str) -> tuple[str, ...]:
-        """The base URL on each pathway down ``chain``: (node, whether it is an outer level,
-        MPD or Period, whose BaseURLs are the pathways)."""
-        out = []
-        for p in range(self.count):
-            url = self.url
-            for node, outer in chain:
-                ref = self.pick(getattr(node, "base_urls", None), p, where, outer)
-                if ref is not None:
-                    url = join_url(url, ref, where)
-            out.append(url)
-        return tuple(out)
-
-
 def _index(period: object, adaptation: object, rep: object, kind: str, period_s: float | None,
            limit: int, where: str) -> RepIndex:
     rep_id = str(getattr(rep, "id", "") or "")
@@ -221,7 +172,7 @@ def parse_mpd(text: str | bytes, url: str, *,
                             "(only video on demand plays).")
     if not mpd.periods:
         raise ManifestError("The MPD has no Period.")
-    pathways = _Pathways(mpd, url)
+    pathways = Pathways(mpd, url)
     protection: list[ContentProtection] = []
     periods = []
     for n, (period, (start, duration)) in enumerate(zip(mpd.periods, period_bounds(mpd),
@@ -236,10 +187,11 @@ def parse_mpd(text: str | bytes, url: str, *,
 
 
 def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
-                   pathways: _Pathways, limit: int) -> list[Track]:
+                   pathways: Pathways, limit: int) -> list[Track]:
     tracks: list[Track] = []
     names: dict[str, list[str]] = {"audio": [], "text": []}
     webm: list[str] = []
+    unknown: list[str] = []
     for a, adaptation in enumerate(getattr(period, "adaptation_sets", None) or []):
         reps = list(adaptation.representations or [])
         where = f"{name} AdaptationSet {adaptation.id if adaptation.id is not None else a + 1}"
@@ -259,8 +211,20 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
             log.info("%s: WebM is not supported: ignored", where)
             webm.append(where)
             continue
-        if any(p.scheme_id_uri == TRICKMODE for p in adaptation.essential_properties or []):
+        if is_trick_mode(adaptation):
             log.info("%s: a trick-mode adaptation set: ignored", where)
+            continue
+        if (scheme := unknown_essential(adaptation)) is not None:
+            log.info("%s: EssentialProperty %s is not understood: ignored", where, scheme)
+            unknown.append(f"{where} (EssentialProperty {scheme})")
+            continue
+        for rep in [r for r in reps if unknown_essential(r) is not None]:
+            scheme = unknown_essential(rep)
+            log.info("%s Representation %s: EssentialProperty %s is not understood: ignored",
+                     where, rep.id, scheme)
+            unknown.append(f"{where} Representation {rep.id} (EssentialProperty {scheme})")
+            reps.remove(rep)
+        if not reps:
             continue
         if kind in ("audio", "text"):  # one rendition per set: its best representation
             if len(reps) > 1:
@@ -286,6 +250,9 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
     if webm and not any(t.kind in ("video", "audio") for t in tracks):
         raise ManifestError(f"{webm[0]}: WebM DASH is not supported (only fragmented MP4, CMAF, "
                             "and MPEG-TS play), and the MPD offers nothing else.")
+    if unknown and not any(t.kind in ("video", "audio") for t in tracks):
+        raise ManifestError(f"{name}: nothing plays: {unknown[0]} is not understood, so that "
+                            "element is ignored (DASH rule), and the MPD offers nothing else.")
     return tracks
 
 
@@ -314,12 +281,7 @@ async def load_mpd(text: str | bytes, url: str, fetch_range: FetchRange, *,
         plan = await asyncio.to_thread(parse_mpd, text, url, max_segments=max_segments)
     else:
         plan = parse_mpd(text, url, max_segments=max_segments)
-    if plan.protection and not allow_protected:
-        schemes = ", ".join(sorted({c.value or c.scheme_id_uri for c in plan.protection}))
-        kid = next((c.default_kid for c in plan.protection if c.default_kid), None)
-        raise ManifestError(f"The MPD is encrypted ({schemes}"
-                            + (f", default_KID {kid}" if kid else "")
-                            + "): encrypted DASH (CENC) is not supported yet.")
+    check_protection(plan.protection, allow_protected)
     pending: dict[tuple[int, int], asyncio.Task[RepIndex]] = {}
     try:
         async with asyncio.TaskGroup() as group:
