@@ -67,7 +67,7 @@ from player.dash_model import (
     protection_of,
 )
 from player.dash_pathways import Pathways
-from player.dash_props import check_protection, is_trick_mode, unknown_essential
+from player.dash_props import check_protection, is_trick_mode, prepare, unknown_essential
 from player.errors import ManifestError
 from player.fmp4 import MediaFormatError
 from player.presentation import ContentProtection, Multivariant
@@ -128,6 +128,7 @@ def _read(text: str | bytes, url: str = "") -> tuple[Any, tuple[str, ...]]:
         root.unlink()
         raise ManifestError("DASH needs the mpegdash package, which is not installed.") from None
     try:
+        prepare(root)
         laurls = licence_urls(root, url)
         nodes = parse_child_nodes(root, "MPD", MPEGDASH)
     except (ValueError, TypeError, AttributeError) as exc:

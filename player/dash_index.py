@@ -222,6 +222,9 @@ def template_index(levels: Levels, rep_id: str, bandwidth: int, period_s: float 
     if init:
         check_template(init, where)
         init_ref = InitRef(fill_template(init, rep_id, bandwidth, 0, 0), None)
+    elif (child := _init_of(levels, where)) is not None:  # an Initialization element
+        check_template(child.ref, where)
+        init_ref = InitRef(fill_template(child.ref, rep_id, bandwidth, 0, 0), child.byterange)
     number = levels.attr("start_number")
     number = 1 if number is None else number
     end_number = levels.attr("end_number")

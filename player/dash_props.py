@@ -5,6 +5,7 @@ understood is ignored, ISO/IEC 23009-1 §5.8.4.8) and ``ContentProtection`` syst
 from __future__ import annotations
 
 from collections.abc import Iterable
+from xml.dom import minidom
 
 from player.errors import ManifestError
 from player.presentation import ContentProtection
@@ -83,3 +84,28 @@ def check_protection(protection: tuple[ContentProtection, ...], allow_protected:
         raise ManifestError(f"The MPD is protected with {drm} DRM only (no ClearKey and no "
                             "cenc:default_KID): DRM licences are not supported, only "
                             "ClearKey / known-key CENC.")
+
+
+CENC_NS = "urn:mpeg:cenc:2013"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+RESOLVE_TO_ZERO = "urn:mpeg:dash:resolve-to-zero:2013"
+
+
+def prepare(root: minidom.Document) -> None:
+    """Ready the parsed MPD for ``mpegdash``'s nodes, which read attributes by their written
+    name: a ``default_KID`` in the CENC namespace under any prefix (``ns0:default_KID``) is
+    given the ``cenc:`` one too. Remote elements: ``xlink:href`` to ``resolve-to-zero`` removes
+    the element (as the standard says); any other is refused, naming the element."""
+    for element in list(root.getElementsByTagName("*")):
+        kid = element.getAttributeNS(CENC_NS, "default_KID")
+        if kid and not element.hasAttribute("cenc:default_KID"):
+            element.setAttribute("cenc:default_KID", kid)
+        if element.hasAttributeNS(XLINK_NS, "href"):
+            href = element.getAttributeNS(XLINK_NS, "href").strip()
+            if href == RESOLVE_TO_ZERO:
+                if element.parentNode is not None:
+                    element.parentNode.removeChild(element)
+                continue
+            raise ManifestError(f"The MPD's {element.localName} is a remote element "
+                                f"(xlink:href {href[:80]!r}): remote elements are not "
+                                "supported.")

@@ -187,6 +187,32 @@ def test_relative_urls_resolve_against_the_mpd_url_after_a_redirect() -> None:
     assert segments(mv, "v1")[0].uri == "https://edge7.cdn.test/a/b/v1/1.m4s"
 
 
+def test_relative_mpd_base_url_and_a_template_initialization_element() -> None:
+    # Akamai's AMS writes <BaseURL>dash/</BaseURL> relative to the MPD; some encoders give
+    # the template's init as an Initialization child instead of @initialization.
+    template = ('<SegmentTemplate timescale="1000" duration="4000" media="$RepresentationID$/'
+                '$Number$.m4s"><Initialization sourceURL="$RepresentationID$/init.mp4"/>'
+                "</SegmentTemplate>")
+    mv = mpd_to_multivariant(mpd(f"<BaseURL>dash/</BaseURL><Period>{video(template)}</Period>"),
+                             URL)
+    first = segments(mv, "v2")[0]
+    assert first.uri == "https://cdn.test/vod/title/dash/v2/1.m4s"
+    assert first.init is not None
+    assert first.init.uri == "https://cdn.test/vod/title/dash/v2/init.mp4"
+
+
+def test_remote_elements_are_refused_unless_they_resolve_to_zero() -> None:
+    # DASH-IF xlink vectors (dash264/TestCasesIOP33/xlink): remote Periods.
+    xlink = 'xmlns:xlink="http://www.w3.org/1999/xlink"'
+    remote = ('<Period xlink:href="https://ads.test/period.xml" xlink:actuate="onLoad"/>'
+              f"<Period>{video()}</Period>")
+    with pytest.raises(ManifestError, match="Period is a remote element"):
+        mpd_to_multivariant(mpd(remote, attrs=xlink), URL)
+    gone = remote.replace("https://ads.test/period.xml", "urn:mpeg:dash:resolve-to-zero:2013")
+    mv = mpd_to_multivariant(mpd(gone, attrs=xlink), URL)
+    assert len(segments(mv, "v1")) == 3
+
+
 # 5. Durations ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("duration", "seconds", "count", "last"), [
@@ -228,7 +254,13 @@ def test_trick_mode_and_unknown_essential_properties_leave_sets_out(
                    'schemeIdUri="urn:example:hdr-only" value="1"/></Representation>')
     known = video(inner='<EssentialProperty schemeIdUri="urn:mpeg:mpegB:cicp:TransferCharacte'
                         'ristics" value="1"/>')
-    for sets, rungs in ((video() + trick, ["v1", "v2"]), (video() + unknown, ["v1", "v2"]),
+    # DASH-IF thumbnail tiles: an image AdaptationSet, not video
+    thumbs = ('<AdaptationSet contentType="image" mimeType="image/jpeg"><SegmentTemplate '
+              'media="thumb/$Number$.jpg" duration="10" timescale="1"/><Representation '
+              'id="thumbs" bandwidth="10000" width="1024" height="576"><EssentialProperty '
+              'schemeIdUri="http://dashif.org/thumbnail_tile" value="4x4"/></Representation>'
+              "</AdaptationSet>")
+    for sets, rungs in ((video() + trick + thumbs, ["v1", "v2"]), (video() + unknown, ["v1", "v2"]),
                         (video(reps=rep_unknown), ["v1"]), (known, ["v1", "v2"])):
         mv = mpd_to_multivariant(mpd(f"<Period>{sets}</Period>"), URL)
         assert [v.rendition_id for v in ladder(mv)] == rungs
@@ -320,6 +352,15 @@ def test_cenc_default_kid_with_clearkey_is_read() -> None:
     mv = asyncio.run(load_mpd(text, URL, _no_fetch, allow_protected=True))
     assert KID in [c.default_kid for c in mv.protection]
     assert CLEARKEY in [c.scheme_id_uri for c in mv.protection]
+
+
+def test_default_kid_under_another_prefix_is_read() -> None:
+    # Tools serialising with ElementTree write the CENC namespace as ns0/ns1.
+    text = _protected('<ContentProtection xmlns:ns0="urn:mpeg:cenc:2013" '
+                      'schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" '
+                      f'ns0:default_KID="{KID}"/>')
+    mv = asyncio.run(load_mpd(text, URL, _no_fetch, allow_protected=True))
+    assert [c.default_kid for c in mv.protection] == [KID]
 
 
 # 10. Live refused, on-demand profile read -------------------------------------------------
