@@ -4,7 +4,8 @@ The MPD is read with ``mpegdash`` (its typed node classes over ``xml.dom.minidom
 its ``MPEGDASHParser.parse``, which would open a URL or a file for text without ``<MPD``. What
 maps to what:
 
-- each video Representation (of one codec family; WebM and trick-mode sets left out) → a
+- each video Representation (of one codec family; WebM and trick-mode sets, and elements with
+  an ``EssentialProperty`` not understood, left out: :mod:`player.dash_props`) → a
   :class:`~player.presentation.Variant` (rendition id = the Representation id), its segments
   (:mod:`player.dash_index`) → a :class:`~player.presentation.MediaPlaylist` in
   :attr:`Multivariant.media`, so nothing more is fetched except a ``SegmentBase``'s ``sidx``
@@ -21,10 +22,12 @@ maps to what:
 - ContentProtection → :attr:`Multivariant.protection` (scheme, ``default_KID``, and the
   ClearKey licence URL of a ``dashif:laurl``/``clearkey:Laurl`` child, which the session asks
   for keys it was not given): :func:`load_mpd` refuses an encrypted MPD unless its caller
-  decrypts (``allow_protected``).
+  decrypts (``allow_protected``), and even then one with DRM systems only (no ``default_KID``,
+  no ClearKey), naming them.
 
 Refused with a :class:`~player.errors.ManifestError` that says why: ``type="dynamic"`` (live),
-a DTD or entity declaration (entity bombs: an MPD never needs one), WebM only, malformed XML
+a DTD or entity declaration (entity bombs: an MPD never needs one), remote (``xlink``)
+elements, WebM only, malformed XML
 or attributes, an MPD over :data:`MAX_MPD_BYTES` and a Representation over the segment-count
 limit.
 """
