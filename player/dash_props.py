@@ -94,9 +94,18 @@ RESOLVE_TO_ZERO = "urn:mpeg:dash:resolve-to-zero:2013"
 def prepare(root: minidom.Document) -> None:
     """Ready the parsed MPD for ``mpegdash``'s nodes, which read attributes by their written
     name: a ``default_KID`` in the CENC namespace under any prefix (``ns0:default_KID``) is
-    given the ``cenc:`` one too. Remote elements: ``xlink:href`` to ``resolve-to-zero`` removes
-    the element (as the standard says); any other is refused, naming the element."""
+    given the ``cenc:`` one too; a ``<Label>`` element (DASH's, which the nodes drop) becomes its
+    parent's ``label`` attribute (the rendition's name), the first one winning. Remote
+    elements: ``xlink:href`` to ``resolve-to-zero`` removes the element (as the standard
+    says); any other is refused, naming the element."""
     for element in list(root.getElementsByTagName("*")):
+        if element.localName == "Label" and element.parentNode is not None:
+            parent = element.parentNode
+            if isinstance(parent, minidom.Element) and not parent.hasAttribute("label"):
+                text = "".join(n.data for n in element.childNodes
+                               if isinstance(n, minidom.Text)).strip()
+                if text:
+                    parent.setAttribute("label", text[:100])
         kid = element.getAttributeNS(CENC_NS, "default_KID")
         if kid and not element.hasAttribute("cenc:default_KID"):
             element.setAttribute("cenc:default_KID", kid)

@@ -303,6 +303,70 @@ def test_audio_languages_main_role_channels_and_own_segment_duration() -> None:
     assert len(segments(mv, "v1")) == 3
 
 
+UNIFIED_TOS = """<?xml version="1.0" encoding="utf-8"?>
+<!-- Created with Unified Streaming Platform (version=1.11.0) -->
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"
+  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+  xsi:schemaLocation="urn:mpeg:dash:schema:mpd:2011 DASH-MPD.xsd" type="static"
+  mediaPresentationDuration="PT12.5S" maxSegmentDuration="PT4S" minBufferTime="PT10S"
+  profiles="urn:mpeg:dash:profile:isoff-live:2011,urn:com:dashif:dash264">
+  <ProgramInformation moreInformationURL="http://x"><Title>Tears</Title></ProgramInformation>
+  <Location>https://cdn.test/a.mpd</Location>
+  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="https://time.test/?iso"/>
+  <Period id="1" start="PT0S">
+    <EventStream schemeIdUri="urn:scte:scte35:2013:xml" timescale="90000">
+      <Event presentationTime="900000" duration="90000" id="1">
+        <Signal xmlns="http://www.scte.org/schemas/35/2016"/></Event>
+    </EventStream>
+    <AdaptationSet id="1" group="1" contentType="audio" lang="en" segmentAlignment="true"
+      audioSamplingRate="48000" mimeType="audio/mp4" codecs="mp4a.40.2" startWithSAP="1">
+      <AudioChannelConfiguration
+        schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="2"/>
+      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>
+      <Label>English</Label>
+      <SegmentTemplate timescale="48000" initialization="t-$RepresentationID$.dash"
+        media="t-$RepresentationID$-$Time$.dash">
+        <SegmentTimeline><S t="0" d="192512"/><S d="191488" r="1"/><S d="24000"/>
+        </SegmentTimeline>
+      </SegmentTemplate>
+      <Representation id="audio_eng=128000" bandwidth="128000"/>
+    </AdaptationSet>
+    <AdaptationSet id="2" group="2" contentType="video" par="16:9" minBandwidth="100000"
+      maxBandwidth="4482000" maxWidth="1920" maxHeight="1080" segmentAlignment="true"
+      sar="1:1" frameRate="24" mimeType="video/mp4" startWithSAP="1">
+      <InbandEventStream schemeIdUri="urn:mpeg:dash:event:2012" value="1"/>
+      <SupplementalProperty schemeIdUri="urn:mpeg:dash:adaptation-set-switching:2016"
+        value="3"/>
+      <Accessibility schemeIdUri="urn:scte:dash:cc:cea-608:2015" value="CC1=eng"/>
+      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>
+      <SegmentTemplate timescale="12288" initialization="t-$RepresentationID$.dash"
+        media="t-$RepresentationID$-$Time$.dash">
+        <SegmentTimeline><S t="0" d="49152" r="2"/><S d="6144"/></SegmentTimeline>
+      </SegmentTemplate>
+      <Representation id="video_eng=401000" bandwidth="401000" width="224" height="100"
+        codecs="avc1.42C00D" scanType="progressive"/>
+      <Representation id="video_eng=1000000" bandwidth="1000000" width="784" height="350"
+        codecs="avc1.4D401F" scanType="progressive"/>
+    </AdaptationSet>
+  </Period>
+</MPD>"""
+
+def test_unified_streaming_mpd_with_events_labels_and_descriptors() -> None:
+    # demo.unified-streaming.com tears-of-steel.ism/.mpd (trimmed): ProgramInformation,
+    # Location, UTCTiming, an EventStream, Label elements, Accessibility, SupplementalProperty,
+    # InbandEventStream; audio segments of 192512/191488 at 48 kHz against 4 s video.
+    text = UNIFIED_TOS
+    mv = mpd_to_multivariant(text, "https://demo.test/tos.ism/.mpd")
+    assert [(v.rendition_id, v.resolution, v.frame_rate) for v in ladder(mv)] == [
+        ("video_eng=401000", (224, 100), 24.0), ("video_eng=1000000", (784, 350), 24.0)]
+    assert names(mv, "video_eng=401000")[1] == "t-video_eng=401000-49152.dash"
+    assert len(segments(mv, "video_eng=401000")) == 4
+    (english,) = mv.audio_renditions()
+    assert (english.name, english.language, english.default) == ("English", "en", True)
+    durations = [s.duration_s for s in mv.media[english.uri].segments]
+    assert durations == pytest.approx([192512 / 48000, 191488 / 48000, 191488 / 48000, 0.5])
+
+
 # 8. Text -----------------------------------------------------------------------------------
 
 def test_vtt_sidecar_read_and_mp4_text_ignored(caplog: pytest.LogCaptureFixture) -> None:
