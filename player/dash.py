@@ -70,7 +70,13 @@ from player.dash_model import (
     protection_of,
 )
 from player.dash_pathways import Pathways
-from player.dash_props import check_protection, is_trick_mode, prepare, unknown_essential
+from player.dash_props import (
+    check_protection,
+    is_trick_mode,
+    prepare,
+    undecodable_audio,
+    unknown_essential,
+)
 from player.errors import ManifestError
 from player.fmp4 import MediaFormatError
 from player.presentation import ContentProtection, Multivariant
@@ -108,6 +114,8 @@ def looks_like_mpd(body: bytes | str, content_type: str | None = None) -> bool:
 
 def _read(text: str | bytes, url: str = "") -> tuple[Any, tuple[str, ...]]:
     data = text.encode("utf-8") if isinstance(text, str) else text
+    # a BOM, then blank lines before the XML declaration (some servers' templates): tolerated
+    data = data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
     if len(data) > MAX_MPD_BYTES:
         raise InputTooLarge(f"The MPD is {len(data)} bytes, over the {MAX_MPD_BYTES} limit.")
     if _DTD.search(data):
@@ -196,6 +204,7 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
     names: dict[str, list[str]] = {"audio": [], "text": []}
     webm: list[str] = []
     unknown: list[str] = []
+    undecodable: list[str] = []
     for a, adaptation in enumerate(getattr(period, "adaptation_sets", None) or []):
         reps = list(adaptation.representations or [])
         where = f"{name} AdaptationSet {adaptation.id if adaptation.id is not None else a + 1}"
@@ -230,6 +239,10 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
             reps.remove(rep)
         if not reps:
             continue
+        if kind == "audio" and (codec := undecodable_audio(adaptation, reps)) is not None:
+            log.info("%s: audio in %s, which this player cannot decode: ignored", where, codec)
+            undecodable.append(f"{where} ({codec})")
+            continue
         if kind in ("audio", "text"):  # one rendition per set: its best representation
             if len(reps) > 1:
                 log.info("%s: %d representations, the highest bandwidth is used", where,
@@ -254,6 +267,9 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
     if webm and not any(t.kind in ("video", "audio") for t in tracks):
         raise ManifestError(f"{webm[0]}: WebM DASH is not supported (only fragmented MP4, CMAF, "
                             "and MPEG-TS play), and the MPD offers nothing else.")
+    if undecodable and not any(t.kind == "audio" for t in tracks):
+        raise ManifestError(f"{name}: the only audio is in a codec this player cannot decode: "
+                            f"{', '.join(undecodable)}.")
     if unknown and not any(t.kind in ("video", "audio") for t in tracks):
         raise ManifestError(f"{name}: nothing plays: {unknown[0]} is not understood, so that "
                             "element is ignored (DASH rule), and the MPD offers nothing else.")

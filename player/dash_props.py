@@ -36,6 +36,21 @@ def is_trick_mode(node: object) -> bool:
                for p in getattr(node, "essential_properties", None) or [])
 
 
+UNDECODABLE_AUDIO = ("ac-4", "mha1", "mhm1", "mhm2")
+"""Audio codecs (``codecs`` prefixes) the machine's libavcodec 59 has no decoder for: Dolby
+AC-4 and MPEG-H 3D Audio."""
+
+
+def undecodable_audio(adaptation: object, reps: list[object]) -> str | None:
+    """The codec of an audio AdaptationSet whose every Representation is in a codec that
+    cannot be decoded (None: something in it can)."""
+    codecs = [(getattr(r, "codecs", None) or getattr(adaptation, "codecs", None) or "").lower()
+              for r in reps]
+    if codecs and all(c.startswith(UNDECODABLE_AUDIO) for c in codecs):
+        return codecs[0]
+    return None
+
+
 MP4PROTECTION = "urn:mpeg:dash:mp4protection:2011"
 CLEARKEY_SYSTEMS = frozenset({
     "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e",  # DASH-IF ClearKey

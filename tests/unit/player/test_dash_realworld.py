@@ -303,6 +303,17 @@ def test_audio_languages_main_role_channels_and_own_segment_duration() -> None:
     assert len(segments(mv, "v1")) == 3
 
 
+def test_audio_in_a_codec_that_cannot_be_decoded_is_left_out() -> None:
+    # Dolby's AC-4 and Fraunhofer's MPEG-H demo MPDs offer AC-4 / mhm1 beside AAC; this
+    # machine's libavcodec decodes neither.
+    ac4 = audio("en", rep_id="ac4").replace("mp4a.40.2", "ac-4.02.01.00")
+    mpegh = audio("de", rep_id="mpegh").replace("mp4a.40.2", "mhm1.0x0D")
+    mv = mpd_to_multivariant(mpd(f"<Period>{video()}{ac4}{audio('fr')}{mpegh}</Period>"), URL)
+    assert [(a.language, a.default) for a in mv.audio_renditions()] == [("fr", True)]
+    with pytest.raises(ManifestError, match=r"cannot decode.*ac-4\.02\.01\.00"):
+        mpd_to_multivariant(mpd(f"<Period>{video()}{ac4}</Period>"), URL)
+
+
 UNIFIED_TOS = """<?xml version="1.0" encoding="utf-8"?>
 <!-- Created with Unified Streaming Platform (version=1.11.0) -->
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011"
@@ -475,7 +486,8 @@ def test_prefixed_namespace_bom_declaration_and_comments() -> None:
                 .replace(NS, 'xmlns:mpd="urn:mpeg:dash:schema:mpd:2011"'))
     assert "<mpd:MPD " in prefixed and "</mpd:Period>" in prefixed
     for text in (plain, "\ufeff" + plain, plain.encode("utf-8-sig"), prefixed,
-                 prefixed.encode("utf-8-sig")):
+                 prefixed.encode("utf-8-sig"), "\n\r\n  " + plain,
+                 b"\xef\xbb\xbf\n" + plain.encode()):
         mv = mpd_to_multivariant(text, URL)
         assert [v.rendition_id for v in ladder(mv)] == ["v1", "v2"]
         assert names(mv, "v2") == ["1.m4s", "2.m4s", "3.m4s"]
