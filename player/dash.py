@@ -67,6 +67,7 @@ from player.dash_model import (
     join_url,
     kind_of,
     mime_of,
+    one_codec,
     protection_of,
 )
 from player.dash_pathways import Pathways
@@ -264,6 +265,9 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
             tracks.append(Track(key, kind, rep, adaptation,
                                  _index(period, adaptation, rep, kind, duration, limit, rwhere),
                                  pathways.bases(chain, rwhere)))
+    # one codec family now, so no index of a representation never played is fetched
+    chosen = {id(t) for t in one_codec([t for t in tracks if t.kind == "video"])}
+    tracks = [t for t in tracks if t.kind != "video" or id(t) in chosen]
     if webm and not any(t.kind in ("video", "audio") for t in tracks):
         raise ManifestError(f"{webm[0]}: WebM DASH is not supported (only fragmented MP4, CMAF, "
                             "and MPEG-TS play), and the MPD offers nothing else.")

@@ -239,7 +239,7 @@ def _family(track: Track) -> str:
     return {"avc1": "avc", "avc3": "avc", "hvc1": "hevc", "hev1": "hevc"}.get(codec, codec)
 
 
-def _one_codec(videos: list[Track]) -> list[Track]:
+def one_codec(videos: list[Track]) -> list[Track]:
     """The video tracks of one codec family (a ladder mixes no codecs: the decoder is opened
     once): H.264 if offered, else HEVC, else the first listed; the others are logged."""
     families = list(dict.fromkeys(_family(t) for t in videos))
@@ -257,7 +257,7 @@ def build_multivariant(plan: MpdPlan) -> Multivariant:
     by_key = _line_up(plan)
     start_s = plan.periods[0][0]
     first_period = plan.periods[0][1]
-    videos = _one_codec([t for t in first_period if t.kind == "video"])
+    videos = one_codec([t for t in first_period if t.kind == "video"])
     audios = [t for t in first_period if t.kind == "audio"]
     texts = [t for t in first_period if t.kind == "text" and f"text:{t.key}" in by_key]
     ladder_kind = "video" if videos else "audio"

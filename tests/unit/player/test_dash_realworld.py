@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 
 import pytest
 
@@ -282,6 +283,30 @@ def test_mixed_codecs_keep_h264() -> None:
     assert [v.rendition_id for v in ladder(only_hevc)] == ["h1", "h2"]
 
 
+
+def test_only_the_played_codec_s_indexes_are_fetched() -> None:
+    # dash.js sample "hevc-arte" (DVB-DASH, arte): an avc1 and an hev1 AdaptationSet of
+    # SegmentBase files; the HEVC indexes are never needed, and one that fails must not matter.
+    def rep(rep_id: str, codecs: str) -> str:
+        return (f'<Representation id="{rep_id}" width="384" height="216" bandwidth="2{rep_id}00"'
+                f' codecs="{codecs}"><BaseURL>videos/{rep_id}.mp4</BaseURL><SegmentBase '
+                'indexRange="863-2102"><Initialization range="0-862"/></SegmentBase>'
+                "</Representation>")
+    sets = (f'<AdaptationSet mimeType="video/mp4">{rep("1", "avc1.640014")}</AdaptationSet>'
+            f'<AdaptationSet mimeType="video/mp4">{rep("7", "hev1.2.4.L63.B0")}'
+            "</AdaptationSet>")
+    asked = []
+
+    async def fetch(url: str, byterange: tuple[int, int]) -> bytes:
+        asked.append(url)
+        if "/7.mp4" in url:
+            raise ManifestError("HTTP 404")
+        return struct.pack(">I4sB3xIIIIHHIII", 44, b"sidx", 0, 1, 1000, 0, 0, 0, 1,
+                           1000, 10000, 0x90000000)
+    mv = asyncio.run(load_mpd(mpd(f"<Period>{sets}</Period>"), URL, fetch))
+    assert asked == ["https://cdn.test/vod/title/videos/1.mp4"]
+    assert [v.rendition_id for v in ladder(mv)] == ["1"]
+
 # 7. Audio ----------------------------------------------------------------------------------
 
 def test_audio_languages_main_role_channels_and_own_segment_duration() -> None:
@@ -451,7 +476,6 @@ def test_dynamic_mpd_is_refused() -> None:
 def test_on_demand_profile_with_segment_base_index_range() -> None:
     # Shaka Packager / MP4Box isoff-on-demand output: one file per Representation, sidx at
     # indexRange; the init range is given.
-    import struct
     sidx = struct.pack(">I4sB3xIIIIHH", 12 + 20 + 24, b"sidx", 0, 1, 1000, 0, 0, 0, 2)
     sidx += struct.pack(">III", 5000, 4000, 0x90000000) + struct.pack(">III", 3000, 2500,
                                                                       0x90000000)
