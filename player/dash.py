@@ -37,15 +37,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 from xml.dom import minidom
 from xml.parsers.expat import ExpatError
 
-import httpx
-
 from player.bounded import InputTooLarge
+from player.dash_fetch import FetchRange, index_fetcher
 from player.dash_index import (
     IndexRequest,
     InitRef,
@@ -73,8 +71,10 @@ from player.dash_model import (
 from player.dash_pathways import Pathways
 from player.dash_props import (
     check_protection,
+    is_secondary_video,
     is_trick_mode,
     prepare,
+    roles,
     undecodable_audio,
     unknown_essential,
 )
@@ -94,8 +94,6 @@ DEFAULT_MAX_SEGMENTS = 30_000
 """Most segments one representation may expand to (count), as for an HLS media playlist."""
 
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-FetchRange = Callable[[str, tuple[int, int]], Awaitable[bytes]]
-"""``fetch_range(url, (offset, length))``: those bytes of ``url`` (a SegmentBase's index)."""
 
 
 _MPD_ELEMENT = re.compile(rb"<([A-Za-z_][\w.-]*:)?MPD[\s>/]")
@@ -265,6 +263,13 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
             tracks.append(Track(key, kind, rep, adaptation,
                                  _index(period, adaptation, rep, kind, duration, limit, rwhere),
                                  pathways.bases(chain, rwhere)))
+    video_sets = list({id(t.adaptation): t.adaptation for t in tracks
+                       if t.kind == "video"}.values())
+    secondary = [a for a in video_sets if is_secondary_video(a, video_sets)]
+    for adaptation in secondary:
+        log.info("%s: a video AdaptationSet with Role %s beside the main video: ignored", name,
+                 ", ".join(sorted(roles(adaptation))))
+    tracks = [t for t in tracks if not any(t.adaptation is a for a in secondary)]
     # one codec family now, so no index of a representation never played is fetched
     chosen = {id(t) for t in one_codec([t for t in tracks if t.kind == "video"])}
     tracks = [t for t in tracks if t.kind != "video" or id(t) in chosen]
@@ -347,41 +352,6 @@ async def _read_index(track: Track, fetch_range: FetchRange, limit: int,
         return with_sidx(track.index, sidx, limit, where)
     raise ManifestError(f"{where}: the segment index (SegmentBase indexRange) could not be "
                         f"fetched: {'; '.join(failures)}")
-
-
-def index_fetcher(http: httpx.AsyncClient, *, max_bytes: int = 4 * 1024 * 1024,
-                  deadline_s: float = 30.0) -> FetchRange:
-    """A :data:`FetchRange` over ``http``: a 206 is the range; a 200 (a server that ignores
-    Range) is read only up to the range's end. Transport errors, a status of 400 or more, an
-    index over ``max_bytes`` or slower than ``deadline_s`` are :class:`ManifestError`."""
-    async def fetch(url: str, byterange: tuple[int, int]) -> bytes:
-        first, length = byterange
-        if length > max_bytes:
-            raise InputTooLarge(f"The segment index at {url} is {length} bytes, over the "
-                                f"{max_bytes} limit.")
-        headers = {"Range": f"bytes={first}-{first + length - 1}",
-                   "Accept-Encoding": "identity"}
-        body = bytearray()
-        try:
-            async with asyncio.timeout(deadline_s):
-                async with http.stream("GET", url, headers=headers) as response:
-                    if response.status_code >= 400:
-                        raise ManifestError(f"The segment index at {url} answered HTTP "
-                                            f"{response.status_code}.")
-                    want = length if response.status_code == 206 else first + length
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) >= want:
-                            break
-        except httpx.HTTPError as exc:
-            raise ManifestError(f"The segment index at {url} could not be fetched "
-                                f"({type(exc).__name__}).") from None
-        except TimeoutError:
-            raise ManifestError(f"The segment index at {url} did not arrive within "
-                                f"{deadline_s:g} s.") from None
-        return bytes(body[:length] if response.status_code == 206
-                     else body[first:first + length])
-    return fetch
 
 
 __all__ = ["DASH_CONTENT_TYPE", "InitRef", "MpdPlan", "build_multivariant", "index_fetcher",

@@ -133,3 +133,17 @@ def prepare(root: minidom.Document) -> None:
             raise ManifestError(f"The MPD's {element.localName} is a remote element "
                                 f"(xlink:href {href[:80]!r}): remote elements are not "
                                 "supported.")
+
+
+def roles(node: object) -> set[str]:
+    return {str(r.value) for r in getattr(node, "roles", None) or [] if r.value}
+
+
+def is_secondary_video(adaptation: object, others: list[object]) -> bool:
+    """A video AdaptationSet whose ``Role`` is only other than ``main`` (``alternate``,
+    ``sign``, ``commentary``…: another angle or a signer) while ``others`` hold a main video
+    (Role ``main``, or none): not a rung of the main ladder."""
+    mine = roles(adaptation)
+    if not mine or "main" in mine:
+        return False
+    return any(not roles(o) or "main" in roles(o) for o in others if o is not adaptation)

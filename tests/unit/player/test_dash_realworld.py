@@ -284,6 +284,22 @@ def test_mixed_codecs_keep_h264() -> None:
 
 
 
+def test_an_alternate_or_sign_language_video_set_is_not_a_rung() -> None:
+    # DASH-IF IOP "multiple video adaptation sets" / HbbTV sign-language streams: a second
+    # video AdaptationSet with Role alternate or sign beside the main one.
+    main = video(inner='<Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>')
+    sign = video(reps='<Representation id="signer" bandwidth="700000"/>',
+                 inner='<Role schemeIdUri="urn:mpeg:dash:role:2011" value="sign"/>')
+    angle = video(reps='<Representation id="angle2" bandwidth="900000"/>',
+                  inner='<Role schemeIdUri="urn:mpeg:dash:role:2011" value="alternate"/>')
+    mv = mpd_to_multivariant(mpd(f"<Period>{angle}{main}{sign}</Period>"), URL)
+    assert [v.rendition_id for v in ladder(mv)] == ["v1", "v2"]
+    unroled = mpd_to_multivariant(mpd(f"<Period>{video()}{angle}</Period>"), URL)
+    assert [v.rendition_id for v in ladder(unroled)] == ["v1", "v2"]
+    alone = mpd_to_multivariant(mpd(f"<Period>{angle}</Period>"), URL)
+    assert [v.rendition_id for v in ladder(alone)] == ["angle2"]
+
+
 def test_only_the_played_codec_s_indexes_are_fetched() -> None:
     # dash.js sample "hevc-arte" (DVB-DASH, arte): an avc1 and an hev1 AdaptationSet of
     # SegmentBase files; the HEVC indexes are never needed, and one that fails must not matter.
