@@ -252,7 +252,8 @@ def template_index(levels: Levels, rep_id: str, bandwidth: int, period_s: float 
                 fill_template(media, rep_id, bandwidth, number + k, pto + k * duration),
                 None, length if length > 0 else duration / timescale))
     if not segments:
-        raise ManifestError(f"{where}: the SegmentTimeline lists no segment.")
+        raise ManifestError(f"{where}: the SegmentTemplate gives no segment (an empty "
+                            "SegmentTimeline, or endNumber before startNumber).")
     return RepIndex(init_ref, tuple(segments), pto / timescale)
 
 

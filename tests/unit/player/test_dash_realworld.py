@@ -99,6 +99,12 @@ def test_start_number_other_than_one(start: int) -> None:
     mv = mpd_to_multivariant(mpd(f"<Period>{video(template)}</Period>"), URL)
     assert names(mv, "v1") == [f"{start + k}.m4s" for k in range(3)]
     assert [s.duration_s for s in segments(mv, "v1")] == [4.0, 4.0, 2.0]
+    ended = template.replace("/>", f' endNumber="{start + 1}"/>')
+    mv = mpd_to_multivariant(mpd(f"<Period>{video(ended)}</Period>"), URL)
+    assert names(mv, "v1") == [f"{start + k}.m4s" for k in range(2)]
+    backwards = template.replace("/>", f' endNumber="{start - 1}"/>')
+    with pytest.raises(ManifestError, match="endNumber before startNumber"):
+        mpd_to_multivariant(mpd(f"<Period>{video(backwards)}</Period>"), URL)
 
 
 def test_time_template_with_a_presentation_time_offset() -> None:
@@ -137,6 +143,11 @@ def test_repeat_to_the_period_end_in_a_static_mpd() -> None:
     mv = mpd_to_multivariant(mpd(f"<Period>{video(template)}</Period>"), URL)
     assert names(mv, "v1") == ["0.m4s", "3000.m4s", "6000.m4s", "9000.m4s"]
     assert sum(s.duration_s for s in segments(mv, "v1")) == pytest.approx(12.0)
+    # r="-1" in the middle repeats up to the next S@t
+    middle = template.replace('r="-1"/>', 'r="-1"/><S t="7000" d="1500" r="1"/>')
+    mv = mpd_to_multivariant(mpd(f"<Period>{video(middle)}</Period>"), URL)
+    assert names(mv, "v1") == ["0.m4s", "3000.m4s", "6000.m4s", "7000.m4s", "8500.m4s"]
+    assert [s.duration_s for s in segments(mv, "v1")] == [3.0, 3.0, 1.0, 1.5, 1.5]
 
 
 def test_repeat_to_the_end_of_a_huge_period_hits_the_segment_cap() -> None:
@@ -432,14 +443,17 @@ def test_vtt_sidecar_read_and_mp4_text_ignored(caplog: pytest.LogCaptureFixture)
             '<SegmentTemplate timescale="1000" duration="4000" media="fr/$Number$.m4s"/>'
             '<Representation id="sub-fr" bandwidth="2000"/></AdaptationSet>')
     wvtt = stpp.replace("stpp", "wvtt").replace('"fr', '"es').replace("fr/", "es/")
-    mv = mpd_to_multivariant(mpd(f"<Period>{video()}{vtt}{stpp}{wvtt}</Period>"), URL)
+    ttml = ('<AdaptationSet mimeType="application/ttml+xml" lang="de"><Representation '
+            'id="sub-de" bandwidth="256"><BaseURL>subs/de.ttml</BaseURL></Representation>'
+            "</AdaptationSet>")
+    mv = mpd_to_multivariant(mpd(f"<Period>{video()}{vtt}{stpp}{wvtt}{ttml}</Period>"), URL)
     (subs,) = mv.subtitles.values()
     assert [s.language for s in subs] == ["en"]
     assert subs[0].uri is not None
     assert [s.uri for s in mv.media[subs[0].uri].segments] == [
         "https://cdn.test/vod/title/subs/en.vtt"]
     logged = " ".join(r.getMessage() for r in caplog.records)
-    assert "stpp" in logged and "wvtt" in logged and "ignored" in logged
+    assert "stpp" in logged and "wvtt" in logged and "ttml" in logged and "ignored" in logged
 
 
 # 9. ContentProtection ----------------------------------------------------------------------
