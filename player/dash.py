@@ -204,6 +204,7 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
     webm: list[str] = []
     unknown: list[str] = []
     undecodable: list[str] = []
+    video_ids: set[str] = set()
     for a, adaptation in enumerate(getattr(period, "adaptation_sets", None) or []):
         reps = list(adaptation.representations or [])
         where = f"{name} AdaptationSet {adaptation.id if adaptation.id is not None else a + 1}"
@@ -251,9 +252,13 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
             rwhere = f"{where} Representation {rep.id}"
             if not rep.id:
                 raise ManifestError(f"{where}: a Representation has no id.")
-            if kind != "text" and not rep.bandwidth:
-                raise ManifestError(f"{rwhere} has no bandwidth.")
             key = str(rep.id)
+            if kind == "video":  # ids are unique in a Period, says the standard; not always
+                if key in video_ids:
+                    log.info("%s: a second Representation with id %r, named %r", rwhere, key,
+                             f"{key}#{len(video_ids) + 1}")
+                    key = f"{key}#{len(video_ids) + 1}"
+                video_ids.add(key)
             if kind != "video":
                 taken = names[kind]
                 base = adaptation.label or adaptation.lang or f"{kind} {len(taken) + 1}"
@@ -273,6 +278,7 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
     # one codec family now, so no index of a representation never played is fetched
     chosen = {id(t) for t in one_codec([t for t in tracks if t.kind == "video"])}
     tracks = [t for t in tracks if t.kind != "video" or id(t) in chosen]
+    _check_bandwidths(tracks, name)
     if webm and not any(t.kind in ("video", "audio") for t in tracks):
         raise ManifestError(f"{webm[0]}: WebM DASH is not supported (only fragmented MP4, CMAF, "
                             "and MPEG-TS play), and the MPD offers nothing else.")
@@ -283,6 +289,19 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
         raise ManifestError(f"{name}: nothing plays: {unknown[0]} is not understood, so that "
                             "element is ignored (DASH rule), and the MPD offers nothing else.")
     return tracks
+
+
+def _check_bandwidths(tracks: list[Track], name: str) -> None:
+    """A Representation without ``bandwidth`` (or 0) plays when nothing has to be chosen by it:
+    the only video rung, an audio or text one; in a ladder of several it is refused."""
+    videos = [t for t in tracks if t.kind == "video"]
+    for track in tracks:
+        if not getattr(track.rep, "bandwidth", None) and track.kind != "text":
+            where = f"{name} Representation {getattr(track.rep, 'id', track.key)}"
+            if len(videos) > 1 and track.kind == "video":
+                raise ManifestError(f"{where} has no bandwidth, which is needed to choose "
+                                    f"among {len(videos)} video representations.")
+            log.info("%s has no bandwidth: it is the only choice, so it plays", where)
 
 
 def mpd_to_multivariant(text: str | bytes, url: str, *,

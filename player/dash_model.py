@@ -279,7 +279,7 @@ def build_multivariant(plan: MpdPlan) -> Multivariant:
             media[uri] = _playlist(_segments(by_key[f"{ladder_kind}:{track.key}"], p, start_s))
             width, height = getattr(rep, "width", None), getattr(rep, "height", None)
             variants.append(Variant(
-                str(getattr(rep, "id", track.key)), pathway, int(getattr(rep, "bandwidth", 0)),
+                track.key, pathway, int(getattr(rep, "bandwidth", 0) or 0),
                 None, (width, height) if width and height else None,
                 codecs_of(adaptation, rep),
                 _number(getattr(rep, "frame_rate", None) or getattr(adaptation, "frame_rate",

@@ -334,6 +334,22 @@ def test_only_the_played_codec_s_indexes_are_fetched() -> None:
     assert asked == ["https://cdn.test/vod/title/videos/1.mp4"]
     assert [v.rendition_id for v in ladder(mv)] == ["1"]
 
+
+def test_repeated_representation_ids_and_missing_bandwidths() -> None:
+    # dash-mpd-rs fixtures "multiple_supplementals" (the same Representation id in two video
+    # sets) and "st-sl" (bandwidth="0" on the only Representation), as small generators write.
+    twice = video(reps='<Representation id="v1" bandwidth="800000"/>')
+    mv = mpd_to_multivariant(mpd(f"<Period>{video()}{twice}</Period>"), URL)
+    ids = [v.rendition_id for v in ladder(mv)]
+    assert len(ids) == len(set(ids)) == 3 and ids[0] == "v1"
+    assert len({v.uri for v in ladder(mv)}) == 3
+    only = video(reps='<Representation id="only" bandwidth="0"/>')
+    mv = mpd_to_multivariant(mpd(f"<Period>{only}</Period>"), URL)
+    assert [(v.rendition_id, v.bandwidth_bps) for v in ladder(mv)] == [("only", 0)]
+    several = video(reps='<Representation id="a"/><Representation id="b" bandwidth="9"/>')
+    with pytest.raises(ManifestError, match=r"Representation a has no bandwidth.*among 2"):
+        mpd_to_multivariant(mpd(f"<Period>{several}</Period>"), URL)
+
 # 7. Audio ----------------------------------------------------------------------------------
 
 def test_audio_languages_main_role_channels_and_own_segment_duration() -> None:
