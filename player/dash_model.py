@@ -135,6 +135,17 @@ def _by_rank(first: tuple[Track, ...], tracks: tuple[Track, ...]) -> tuple[Track
     return tuple(replace(t, key=keys[id(t)]) if id(t) in keys else t for t in tracks)
 
 
+def _one_audio(first: tuple[Track, ...],
+               tracks: tuple[Track, ...]) -> tuple[Track, ...] | None:
+    """``tracks`` with its audio keyed as Period 1's when each Period has one audio rendition
+    and their names differ (an inserted Period labels its audio ``und``, or not at all)."""
+    old = [t for t in first if t.kind == "audio"]
+    new = [t for t in tracks if t.kind == "audio"]
+    if len(old) != 1 or len(new) != 1 or old[0].key == new[0].key:
+        return None
+    return tuple(replace(t, key=old[0].key) if t is new[0] else t for t in tracks)
+
+
 def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
     """Track key → its track in every Period, or the Period that does not line up."""
     first_start, first = plan.periods[0]
@@ -144,6 +155,11 @@ def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
     periods = [plan.periods[0]]
     for n, (start, tracks) in enumerate(plan.periods[1:], 2):
         these = {(t.kind, t.key) for t in tracks if t.kind != "text"}
+        if these != keys and (renamed := _one_audio(first, tracks)) is not None:
+            log.info("Period %d: its one audio rendition continues Period 1's (their names "
+                     "differ)", n)
+            tracks = renamed
+            these = {(t.kind, t.key) for t in tracks if t.kind != "text"}
         if these != keys and (renamed := _by_rank(first, tracks)) is not None:
             log.info("Period %d: video representations matched to Period 1's by bandwidth "
                      "order (their ids differ)", n)

@@ -382,6 +382,25 @@ def test_audio_in_a_codec_that_cannot_be_decoded_is_left_out() -> None:
         mpd_to_multivariant(mpd(f"<Period>{video()}{ac4}</Period>"), URL)
 
 
+def test_a_later_period_s_one_audio_continues_though_its_language_differs() -> None:
+    # DASH-IF ad-insertion test case 1 / AWS MediaTailor: the inserted Period's one audio set
+    # says lang="und" (or nothing) where the content's says "eng".
+    def period(pid: str, start: int, lang: str) -> str:
+        template = (f'<SegmentTemplate timescale="1000" duration="2000" presentationTimeOffset='
+                    f'"{start * 1000}" media="p{pid}/$RepresentationID$-$Number$.m4s"/>')
+        return (f'<Period id="{pid}" start="PT{start}S">{video(template)}'
+                f'{audio(lang, template=template, rep_id="a")}</Period>')
+    mv = mpd_to_multivariant(mpd(period("1", 0, "eng") + period("2", 4, "und"),
+                                 duration="PT8S"), URL)
+    (rendition,) = mv.audio_renditions()
+    assert rendition.language == "eng"
+    assert [s.uri.rsplit("/", 2)[-2:] for s in mv.media[rendition.uri].segments] == [
+        ["p1", "a-1.m4s"], ["p1", "a-2.m4s"], ["p2", "a-1.m4s"], ["p2", "a-2.m4s"]]
+    two = period("2", 4, "und").replace("</Period>", audio("fr") + "</Period>")
+    with pytest.raises(ManifestError, match="Period 2 does not line up"):
+        mpd_to_multivariant(mpd(period("1", 0, "eng") + two, duration="PT8S"), URL)
+
+
 UNIFIED_TOS = """<?xml version="1.0" encoding="utf-8"?>
 <!-- Created with Unified Streaming Platform (version=1.11.0) -->
 <MPD xmlns="urn:mpeg:dash:schema:mpd:2011"
