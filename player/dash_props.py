@@ -36,9 +36,9 @@ def is_trick_mode(node: object) -> bool:
                for p in getattr(node, "essential_properties", None) or [])
 
 
-UNDECODABLE_AUDIO = ("ac-4", "mha1", "mhm1", "mhm2")
+UNDECODABLE_AUDIO = ("ac-4", "mha1", "mha2", "mhm1", "mhm2", "dtsx", "dtsy")
 """Audio codecs (``codecs`` prefixes) the machine's libavcodec 59 has no decoder for: Dolby
-AC-4 and MPEG-H 3D Audio."""
+AC-4, MPEG-H 3D Audio, DTS-UHD (DTS:X profile 2)."""
 
 
 def undecodable_audio(adaptation: object, reps: list[object]) -> str | None:
