@@ -27,9 +27,8 @@ maps to what:
 
 Refused with a :class:`~player.errors.ManifestError` that says why: ``type="dynamic"`` (live),
 a DTD or entity declaration (entity bombs: an MPD never needs one), remote (``xlink``)
-elements, WebM only, malformed XML
-or attributes, an MPD over :data:`MAX_MPD_BYTES` and a Representation over the segment-count
-limit.
+elements, WebM only, audio only in codecs that cannot be decoded, malformed XML or attributes,
+an MPD over :data:`MAX_MPD_BYTES` and a Representation over the segment-count limit.
 """
 
 from __future__ import annotations
