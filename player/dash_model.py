@@ -202,6 +202,11 @@ def kind_of(adaptation: object, reps: list[object]) -> str:
         return mime.split("/")[0]
     if mime == "application/ttml+xml" or codecs.startswith(("stpp", "wvtt")):
         return "text"
+    if not content and mime in ("", "application/mp4"):  # no type said: the codecs tell
+        if codecs.startswith(("avc", "hvc", "hev", "av01", "vp09", "dvh")):
+            return "video"
+        if codecs.startswith(("mp4a", "ac-3", "ec-3", "opus", "flac", "ac-4", "mha", "mhm")):
+            return "audio"
     return content or mime or "unknown"
 
 

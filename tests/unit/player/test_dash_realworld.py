@@ -350,6 +350,16 @@ def test_repeated_representation_ids_and_missing_bandwidths() -> None:
     with pytest.raises(ManifestError, match=r"Representation a has no bandwidth.*among 2"):
         mpd_to_multivariant(mpd(f"<Period>{several}</Period>"), URL)
 
+
+def test_sets_without_a_mime_type_are_told_by_their_codecs() -> None:
+    # Hand-edited and older encoder MPDs leave mimeType/contentType out; the codecs say enough.
+    bare = video().replace('mimeType="video/mp4" ', "")
+    sound = audio("en").replace('mimeType="audio/mp4" ', "")
+    assert "mimeType" not in bare + sound
+    mv = mpd_to_multivariant(mpd(f"<Period>{bare}{sound}</Period>"), URL)
+    assert [v.rendition_id for v in ladder(mv)] == ["v1", "v2"]
+    assert [a.language for a in mv.audio_renditions()] == ["en"]
+
 # 7. Audio ----------------------------------------------------------------------------------
 
 def test_audio_languages_main_role_channels_and_own_segment_duration() -> None:
