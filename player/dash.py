@@ -4,7 +4,8 @@ The MPD is read with ``mpegdash`` (its typed node classes over ``xml.dom.minidom
 its ``MPEGDASHParser.parse``, which would open a URL or a file for text without ``<MPD``. What
 maps to what:
 
-- each video Representation (of one codec family; WebM and trick-mode sets left out) → a
+- each video Representation (of one codec family; WebM and trick-mode sets, and elements with
+  an ``EssentialProperty`` not understood, left out: :mod:`player.dash_props`) → a
   :class:`~player.presentation.Variant` (rendition id = the Representation id), its segments
   (:mod:`player.dash_index`) → a :class:`~player.presentation.MediaPlaylist` in
   :attr:`Multivariant.media`, so nothing more is fetched except a ``SegmentBase``'s ``sidx``
@@ -21,12 +22,13 @@ maps to what:
 - ContentProtection → :attr:`Multivariant.protection` (scheme, ``default_KID``, and the
   ClearKey licence URL of a ``dashif:laurl``/``clearkey:Laurl`` child, which the session asks
   for keys it was not given): :func:`load_mpd` refuses an encrypted MPD unless its caller
-  decrypts (``allow_protected``).
+  decrypts (``allow_protected``), and even then one with DRM systems only (no ``default_KID``,
+  no ClearKey), naming them.
 
 Refused with a :class:`~player.errors.ManifestError` that says why: ``type="dynamic"`` (live),
-a DTD or entity declaration (entity bombs: an MPD never needs one), WebM only, malformed XML
-or attributes, an MPD over :data:`MAX_MPD_BYTES` and a Representation over the segment-count
-limit.
+a DTD or entity declaration (entity bombs: an MPD never needs one), remote (``xlink``)
+elements, WebM only, audio only in codecs that cannot be decoded, malformed XML or attributes,
+an MPD over :data:`MAX_MPD_BYTES` and a Representation over the segment-count limit.
 """
 
 from __future__ import annotations
@@ -34,16 +36,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 from xml.dom import minidom
 from xml.parsers.expat import ExpatError
 
-import httpx
-
 from player.bounded import InputTooLarge
+from player.dash_fetch import FetchRange, index_fetcher
 from player.dash_index import (
     IndexRequest,
     InitRef,
@@ -65,11 +64,22 @@ from player.dash_model import (
     join_url,
     kind_of,
     mime_of,
+    one_codec,
     protection_of,
+)
+from player.dash_pathways import Pathways
+from player.dash_props import (
+    check_protection,
+    is_secondary_video,
+    is_trick_mode,
+    prepare,
+    roles,
+    undecodable_audio,
+    unknown_essential,
 )
 from player.errors import ManifestError
 from player.fmp4 import MediaFormatError
-from player.presentation import DEFAULT_PATHWAY, ContentProtection, Multivariant
+from player.presentation import ContentProtection, Multivariant
 from player.sidx import parse_sidx
 from player.sniff import describe_body
 
@@ -79,14 +89,10 @@ DASH_CONTENT_TYPE = "application/dash+xml"
 MAX_MPD_BYTES = 2 * 1024 * 1024
 """Largest MPD parsed (bytes; default 2 MiB): parsed, an MPD takes about 35 times its size in
 memory (docs/engine.md, *DASH*)."""
-TRICKMODE = "http://dashif.org/guidelines/trickmode"
-"""The EssentialProperty of a trick-mode (I-frame) AdaptationSet: never played as the video."""
 DEFAULT_MAX_SEGMENTS = 30_000
 """Most segments one representation may expand to (count), as for an HLS media playlist."""
 
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-FetchRange = Callable[[str, tuple[int, int]], Awaitable[bytes]]
-"""``fetch_range(url, (offset, length))``: those bytes of ``url`` (a SegmentBase's index)."""
 
 
 _MPD_ELEMENT = re.compile(rb"<([A-Za-z_][\w.-]*:)?MPD[\s>/]")
@@ -106,6 +112,8 @@ def looks_like_mpd(body: bytes | str, content_type: str | None = None) -> bool:
 
 def _read(text: str | bytes, url: str = "") -> tuple[Any, tuple[str, ...]]:
     data = text.encode("utf-8") if isinstance(text, str) else text
+    # a BOM, then blank lines before the XML declaration (some servers' templates): tolerated
+    data = data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
     if len(data) > MAX_MPD_BYTES:
         raise InputTooLarge(f"The MPD is {len(data)} bytes, over the {MAX_MPD_BYTES} limit.")
     if _DTD.search(data):
@@ -129,6 +137,7 @@ def _read(text: str | bytes, url: str = "") -> tuple[Any, tuple[str, ...]]:
         root.unlink()
         raise ManifestError("DASH needs the mpegdash package, which is not installed.") from None
     try:
+        prepare(root)
         laurls = licence_urls(root, url)
         nodes = parse_child_nodes(root, "MPD", MPEGDASH)
     except (ValueError, TypeError, AttributeError) as exc:
@@ -138,54 +147,6 @@ def _read(text: str | bytes, url: str = "") -> tuple[Any, tuple[str, ...]]:
     if not nodes:
         raise ManifestError("The document is XML but not a DASH MPD (no MPD element).")
     return nodes[0], laurls
-
-
-class _Pathways:
-    """BaseURLs → pathways: a level with as many BaseURLs as there are pathways gives each
-    its own; a level with one gives it to all."""
-
-    def __init__(self, mpd: Any, url: str) -> None:
-        self.url = url
-        levels = [mpd.base_urls or []] + [p.base_urls or [] for p in mpd.periods or []]
-        self.count = max([len(level) for level in levels] + [1])
-        labels = ["the MPD"] + [f"Period {n + 1}" for n in range(len(levels) - 1)]
-        multiple = [(label, len(level)) for label, level in zip(labels, levels, strict=True)
-                    if len(level) > 1]
-        for label, count in multiple[1:]:
-            if count != multiple[0][1]:
-                raise ManifestError(f"{label} lists {count} BaseURLs but {multiple[0][0]} lists "
-                                    f"{multiple[0][1]}: they must line up, one per pathway.")
-        names: list[str] = []
-        widest = next((level for level in levels if len(level) == self.count), [])
-        for n, base in enumerate(widest):
-            joined = join_url(url, base.base_url_value or "", "BaseURL")
-            name = base.service_location or urlsplit(joined).netloc or f"base{n}"
-            names.append(name if name not in names else f"{name}#{n}")
-        self.names = tuple(names) if self.count > 1 else (DEFAULT_PATHWAY,)
-
-    def pick(self, bases: list[object] | None, p: int, where: str,
-             outer: bool) -> str | None:
-        """The BaseURL of pathway ``p`` at one level (None: the level has none)."""
-        if not bases:
-            return None
-        if outer and len(bases) > 1:  # as many as there are pathways (checked above)
-            return getattr(bases[p], "base_url_value", None) or ""
-        if len(bases) > 1:
-            log.info("%s lists %d BaseURLs: the first one is used", where, len(bases))
-        return getattr(bases[0], "base_url_value", None) or ""
-
-    def bases(self, chain: list[tuple[object, bool]], where: str) -> tuple[str, ...]:
-        """The base URL on each pathway down ``chain``: (node, whether it is an outer level,
-        MPD or Period, whose BaseURLs are the pathways)."""
-        out = []
-        for p in range(self.count):
-            url = self.url
-            for node, outer in chain:
-                ref = self.pick(getattr(node, "base_urls", None), p, where, outer)
-                if ref is not None:
-                    url = join_url(url, ref, where)
-            out.append(url)
-        return tuple(out)
 
 
 def _index(period: object, adaptation: object, rep: object, kind: str, period_s: float | None,
@@ -221,7 +182,7 @@ def parse_mpd(text: str | bytes, url: str, *,
                             "(only video on demand plays).")
     if not mpd.periods:
         raise ManifestError("The MPD has no Period.")
-    pathways = _Pathways(mpd, url)
+    pathways = Pathways(mpd, url)
     protection: list[ContentProtection] = []
     periods = []
     for n, (period, (start, duration)) in enumerate(zip(mpd.periods, period_bounds(mpd),
@@ -236,10 +197,13 @@ def parse_mpd(text: str | bytes, url: str, *,
 
 
 def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
-                   pathways: _Pathways, limit: int) -> list[Track]:
+                   pathways: Pathways, limit: int) -> list[Track]:
     tracks: list[Track] = []
     names: dict[str, list[str]] = {"audio": [], "text": []}
     webm: list[str] = []
+    unknown: list[str] = []
+    undecodable: list[str] = []
+    video_ids: set[str] = set()
     for a, adaptation in enumerate(getattr(period, "adaptation_sets", None) or []):
         reps = list(adaptation.representations or [])
         where = f"{name} AdaptationSet {adaptation.id if adaptation.id is not None else a + 1}"
@@ -259,8 +223,24 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
             log.info("%s: WebM is not supported: ignored", where)
             webm.append(where)
             continue
-        if any(p.scheme_id_uri == TRICKMODE for p in adaptation.essential_properties or []):
+        if is_trick_mode(adaptation):
             log.info("%s: a trick-mode adaptation set: ignored", where)
+            continue
+        if (scheme := unknown_essential(adaptation)) is not None:
+            log.info("%s: EssentialProperty %s is not understood: ignored", where, scheme)
+            unknown.append(f"{where} (EssentialProperty {scheme})")
+            continue
+        for rep in [r for r in reps if unknown_essential(r) is not None]:
+            scheme = unknown_essential(rep)
+            log.info("%s Representation %s: EssentialProperty %s is not understood: ignored",
+                     where, rep.id, scheme)
+            unknown.append(f"{where} Representation {rep.id} (EssentialProperty {scheme})")
+            reps.remove(rep)
+        if not reps:
+            continue
+        if kind == "audio" and (codec := undecodable_audio(adaptation, reps)) is not None:
+            log.info("%s: audio in %s, which this player cannot decode: ignored", where, codec)
+            undecodable.append(f"{where} ({codec})")
             continue
         if kind in ("audio", "text"):  # one rendition per set: its best representation
             if len(reps) > 1:
@@ -271,9 +251,13 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
             rwhere = f"{where} Representation {rep.id}"
             if not rep.id:
                 raise ManifestError(f"{where}: a Representation has no id.")
-            if kind != "text" and not rep.bandwidth:
-                raise ManifestError(f"{rwhere} has no bandwidth.")
             key = str(rep.id)
+            if kind == "video":  # ids are unique in a Period, says the standard; not always
+                if key in video_ids:
+                    log.info("%s: a second Representation with id %r, named %r", rwhere, key,
+                             f"{key}#{len(video_ids) + 1}")
+                    key = f"{key}#{len(video_ids) + 1}"
+                video_ids.add(key)
             if kind != "video":
                 taken = names[kind]
                 base = adaptation.label or adaptation.lang or f"{kind} {len(taken) + 1}"
@@ -283,10 +267,40 @@ def _period_tracks(mpd: Any, period: object, name: str, duration: float | None,
             tracks.append(Track(key, kind, rep, adaptation,
                                  _index(period, adaptation, rep, kind, duration, limit, rwhere),
                                  pathways.bases(chain, rwhere)))
+    video_sets = list({id(t.adaptation): t.adaptation for t in tracks
+                       if t.kind == "video"}.values())
+    secondary = [a for a in video_sets if is_secondary_video(a, video_sets)]
+    for adaptation in secondary:
+        log.info("%s: a video AdaptationSet with Role %s beside the main video: ignored", name,
+                 ", ".join(sorted(roles(adaptation))))
+    tracks = [t for t in tracks if not any(t.adaptation is a for a in secondary)]
+    # one codec family now, so no index of a representation never played is fetched
+    chosen = {id(t) for t in one_codec([t for t in tracks if t.kind == "video"])}
+    tracks = [t for t in tracks if t.kind != "video" or id(t) in chosen]
+    _check_bandwidths(tracks, name)
     if webm and not any(t.kind in ("video", "audio") for t in tracks):
         raise ManifestError(f"{webm[0]}: WebM DASH is not supported (only fragmented MP4, CMAF, "
                             "and MPEG-TS play), and the MPD offers nothing else.")
+    if undecodable and not any(t.kind == "audio" for t in tracks):
+        raise ManifestError(f"{name}: the only audio is in a codec this player cannot decode: "
+                            f"{', '.join(undecodable)}.")
+    if unknown and not any(t.kind in ("video", "audio") for t in tracks):
+        raise ManifestError(f"{name}: nothing plays: {unknown[0]} is not understood, so that "
+                            "element is ignored (DASH rule), and the MPD offers nothing else.")
     return tracks
+
+
+def _check_bandwidths(tracks: list[Track], name: str) -> None:
+    """A Representation without ``bandwidth`` (or 0) plays when nothing has to be chosen by it:
+    the only video rung, an audio or text one; in a ladder of several it is refused."""
+    videos = [t for t in tracks if t.kind == "video"]
+    for track in tracks:
+        if not getattr(track.rep, "bandwidth", None) and track.kind != "text":
+            where = f"{name} Representation {getattr(track.rep, 'id', track.key)}"
+            if len(videos) > 1 and track.kind == "video":
+                raise ManifestError(f"{where} has no bandwidth, which is needed to choose "
+                                    f"among {len(videos)} video representations.")
+            log.info("%s has no bandwidth: it is the only choice, so it plays", where)
 
 
 def mpd_to_multivariant(text: str | bytes, url: str, *,
@@ -314,12 +328,7 @@ async def load_mpd(text: str | bytes, url: str, fetch_range: FetchRange, *,
         plan = await asyncio.to_thread(parse_mpd, text, url, max_segments=max_segments)
     else:
         plan = parse_mpd(text, url, max_segments=max_segments)
-    if plan.protection and not allow_protected:
-        schemes = ", ".join(sorted({c.value or c.scheme_id_uri for c in plan.protection}))
-        kid = next((c.default_kid for c in plan.protection if c.default_kid), None)
-        raise ManifestError(f"The MPD is encrypted ({schemes}"
-                            + (f", default_KID {kid}" if kid else "")
-                            + "): encrypted DASH (CENC) is not supported yet.")
+    check_protection(plan.protection, allow_protected)
     pending: dict[tuple[int, int], asyncio.Task[RepIndex]] = {}
     try:
         async with asyncio.TaskGroup() as group:
@@ -361,41 +370,6 @@ async def _read_index(track: Track, fetch_range: FetchRange, limit: int,
         return with_sidx(track.index, sidx, limit, where)
     raise ManifestError(f"{where}: the segment index (SegmentBase indexRange) could not be "
                         f"fetched: {'; '.join(failures)}")
-
-
-def index_fetcher(http: httpx.AsyncClient, *, max_bytes: int = 4 * 1024 * 1024,
-                  deadline_s: float = 30.0) -> FetchRange:
-    """A :data:`FetchRange` over ``http``: a 206 is the range; a 200 (a server that ignores
-    Range) is read only up to the range's end. Transport errors, a status of 400 or more, an
-    index over ``max_bytes`` or slower than ``deadline_s`` are :class:`ManifestError`."""
-    async def fetch(url: str, byterange: tuple[int, int]) -> bytes:
-        first, length = byterange
-        if length > max_bytes:
-            raise InputTooLarge(f"The segment index at {url} is {length} bytes, over the "
-                                f"{max_bytes} limit.")
-        headers = {"Range": f"bytes={first}-{first + length - 1}",
-                   "Accept-Encoding": "identity"}
-        body = bytearray()
-        try:
-            async with asyncio.timeout(deadline_s):
-                async with http.stream("GET", url, headers=headers) as response:
-                    if response.status_code >= 400:
-                        raise ManifestError(f"The segment index at {url} answered HTTP "
-                                            f"{response.status_code}.")
-                    want = length if response.status_code == 206 else first + length
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) >= want:
-                            break
-        except httpx.HTTPError as exc:
-            raise ManifestError(f"The segment index at {url} could not be fetched "
-                                f"({type(exc).__name__}).") from None
-        except TimeoutError:
-            raise ManifestError(f"The segment index at {url} did not arrive within "
-                                f"{deadline_s:g} s.") from None
-        return bytes(body[:length] if response.status_code == 206
-                     else body[first:first + length])
-    return fetch
 
 
 __all__ = ["DASH_CONTENT_TYPE", "InitRef", "MpdPlan", "build_multivariant", "index_fetcher",

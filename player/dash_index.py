@@ -16,6 +16,7 @@ differs per pathway (:mod:`player.dash` resolves them).
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ from typing import Any
 from player.bounded import InputTooLarge
 from player.errors import ManifestError
 from player.sidx import SegmentIndex
+
+log = logging.getLogger("player.dash")
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,21 @@ def _timeline(levels: Levels, period_end: int | None, limit: int,
         _check_count(total, limit, where)
         spans.append((start, s.d, repeat + 1))
         now = start + s.d * (repeat + 1)
-    return [(start + k * d, d) for start, d, count in spans for k in range(count)]
+    out = [(start + k * d, d) for start, d, count in spans for k in range(count)]
+    # An explicit S@t that leaves a gap (or overlaps) moves the next segment: the one before
+    # it is stretched (or cut) to meet it, so the model's contiguous start times stay on the
+    # media timeline.
+    for k in range(len(out) - 1):
+        (start, d), following = out[k], out[k + 1][0]
+        if following <= start:
+            raise ManifestError(f"{where}: SegmentTimeline S@t={following} does not come after "
+                                f"the segment at {start}.")
+        if following != start + d:
+            log.info("%s: SegmentTimeline %s of %d at t=%d: the segment before it is made to "
+                     "meet it", where, "gap" if following > start + d else "overlap",
+                     abs(following - start - d), start + d)
+            out[k] = (start, following - start)
+    return out
 
 
 def template_index(levels: Levels, rep_id: str, bandwidth: int, period_s: float | None,
@@ -205,6 +222,9 @@ def template_index(levels: Levels, rep_id: str, bandwidth: int, period_s: float 
     if init:
         check_template(init, where)
         init_ref = InitRef(fill_template(init, rep_id, bandwidth, 0, 0), None)
+    elif (child := _init_of(levels, where)) is not None:  # an Initialization element
+        check_template(child.ref, where)
+        init_ref = InitRef(fill_template(child.ref, rep_id, bandwidth, 0, 0), child.byterange)
     number = levels.attr("start_number")
     number = 1 if number is None else number
     end_number = levels.attr("end_number")
@@ -232,7 +252,8 @@ def template_index(levels: Levels, rep_id: str, bandwidth: int, period_s: float 
                 fill_template(media, rep_id, bandwidth, number + k, pto + k * duration),
                 None, length if length > 0 else duration / timescale))
     if not segments:
-        raise ManifestError(f"{where}: the SegmentTimeline lists no segment.")
+        raise ManifestError(f"{where}: the SegmentTemplate gives no segment (an empty "
+                            "SegmentTimeline, or endNumber before startNumber).")
     return RepIndex(init_ref, tuple(segments), pto / timescale)
 
 

@@ -135,6 +135,17 @@ def _by_rank(first: tuple[Track, ...], tracks: tuple[Track, ...]) -> tuple[Track
     return tuple(replace(t, key=keys[id(t)]) if id(t) in keys else t for t in tracks)
 
 
+def _one_audio(first: tuple[Track, ...],
+               tracks: tuple[Track, ...]) -> tuple[Track, ...] | None:
+    """``tracks`` with its audio keyed as Period 1's when each Period has one audio rendition
+    and their names differ (an inserted Period labels its audio ``und``, or not at all)."""
+    old = [t for t in first if t.kind == "audio"]
+    new = [t for t in tracks if t.kind == "audio"]
+    if len(old) != 1 or len(new) != 1 or old[0].key == new[0].key:
+        return None
+    return tuple(replace(t, key=old[0].key) if t is new[0] else t for t in tracks)
+
+
 def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
     """Track key → its track in every Period, or the Period that does not line up."""
     first_start, first = plan.periods[0]
@@ -144,6 +155,11 @@ def _line_up(plan: MpdPlan) -> dict[str, list[tuple[float, Track]]]:
     periods = [plan.periods[0]]
     for n, (start, tracks) in enumerate(plan.periods[1:], 2):
         these = {(t.kind, t.key) for t in tracks if t.kind != "text"}
+        if these != keys and (renamed := _one_audio(first, tracks)) is not None:
+            log.info("Period %d: its one audio rendition continues Period 1's (their names "
+                     "differ)", n)
+            tracks = renamed
+            these = {(t.kind, t.key) for t in tracks if t.kind != "text"}
         if these != keys and (renamed := _by_rank(first, tracks)) is not None:
             log.info("Period %d: video representations matched to Period 1's by bandwidth "
                      "order (their ids differ)", n)
@@ -186,6 +202,11 @@ def kind_of(adaptation: object, reps: list[object]) -> str:
         return mime.split("/")[0]
     if mime == "application/ttml+xml" or codecs.startswith(("stpp", "wvtt")):
         return "text"
+    if not content and mime in ("", "application/mp4"):  # no type said: the codecs tell
+        if codecs.startswith(("avc", "hvc", "hev", "av01", "vp09", "dvh")):
+            return "video"
+        if codecs.startswith(("mp4a", "ac-3", "ec-3", "opus", "flac", "ac-4", "mha", "mhm")):
+            return "audio"
     return content or mime or "unknown"
 
 
@@ -239,7 +260,7 @@ def _family(track: Track) -> str:
     return {"avc1": "avc", "avc3": "avc", "hvc1": "hevc", "hev1": "hevc"}.get(codec, codec)
 
 
-def _one_codec(videos: list[Track]) -> list[Track]:
+def one_codec(videos: list[Track]) -> list[Track]:
     """The video tracks of one codec family (a ladder mixes no codecs: the decoder is opened
     once): H.264 if offered, else HEVC, else the first listed; the others are logged."""
     families = list(dict.fromkeys(_family(t) for t in videos))
@@ -257,7 +278,7 @@ def build_multivariant(plan: MpdPlan) -> Multivariant:
     by_key = _line_up(plan)
     start_s = plan.periods[0][0]
     first_period = plan.periods[0][1]
-    videos = _one_codec([t for t in first_period if t.kind == "video"])
+    videos = one_codec([t for t in first_period if t.kind == "video"])
     audios = [t for t in first_period if t.kind == "audio"]
     texts = [t for t in first_period if t.kind == "text" and f"text:{t.key}" in by_key]
     ladder_kind = "video" if videos else "audio"
@@ -279,7 +300,7 @@ def build_multivariant(plan: MpdPlan) -> Multivariant:
             media[uri] = _playlist(_segments(by_key[f"{ladder_kind}:{track.key}"], p, start_s))
             width, height = getattr(rep, "width", None), getattr(rep, "height", None)
             variants.append(Variant(
-                str(getattr(rep, "id", track.key)), pathway, int(getattr(rep, "bandwidth", 0)),
+                track.key, pathway, int(getattr(rep, "bandwidth", 0) or 0),
                 None, (width, height) if width and height else None,
                 codecs_of(adaptation, rep),
                 _number(getattr(rep, "frame_rate", None) or getattr(adaptation, "frame_rate",
