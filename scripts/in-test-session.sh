@@ -1,13 +1,49 @@
 #!/usr/bin/env bash
-# Inside dbus-run-session: unlock a fresh gnome-keyring and start Xvfb, then run the command.
+# Run a command in the test session: a private D-Bus session bus, an unlocked gnome-keyring on
+# it, and a virtual X server. State (XDG data/config/state, the keyring) lives in a scratch folder
+# removed at the end; the cache stays where it was (the generated catalogs are worth keeping).
+#
+# The Secret Service is started unlocked, and the bus is told how to start it again the same way:
+# if the daemon ever goes away mid-run, the next keyring call re-activates it on the same (still
+# unlocked) keyring instead of asking for a password prompt that cannot be shown, which would
+# otherwise fail every keyring test after it.
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+if [ "${EDGEPLAY_TEST_BUS:-}" = "" ]; then
+  bus_dir=$(mktemp -d)
+  mkdir -p "$bus_dir/services"
+  # Our service folder comes first, so it wins over the system's org.freedesktop.secrets.
+  cat > "$bus_dir/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <servicedir>$bus_dir/services</servicedir>
+  <include>/usr/share/dbus-1/session.conf</include>
+</busconfig>
+CONF
+  status=0
+  EDGEPLAY_TEST_BUS="$bus_dir" dbus-run-session --config-file="$bus_dir/bus.conf" -- \
+    "$here/in-test-session.sh" "$@" || status=$?
+  rm -rf "$bus_dir"
+  exit $status
+fi
+
 export XDG_DATA_HOME XDG_CONFIG_HOME XDG_CACHE_HOME XDG_STATE_HOME
 scratch=$(mktemp -d)
 XDG_DATA_HOME="$scratch/data"; XDG_CONFIG_HOME="$scratch/config"; XDG_STATE_HOME="$scratch/state"
-# The generated catalogs are worth keeping between runs: leave the cache where it was.
 XDG_CACHE_HOME="${XDG_CACHE_HOME:-$HOME/.cache}"
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"
 if command -v gnome-keyring-daemon >/dev/null; then
+  keyring="$EDGEPLAY_TEST_BUS/keyring.sh"
+  cat > "$keyring" <<SH
+#!/bin/sh
+export XDG_DATA_HOME='$XDG_DATA_HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_CACHE_HOME='$XDG_CACHE_HOME'
+printf 'edgeplay-test\n' | exec gnome-keyring-daemon --unlock --foreground --components=secrets >/dev/null
+SH
+  chmod +x "$keyring"
+  printf '[D-BUS Service]\nName=org.freedesktop.secrets\nExec=%s\n' "$keyring" \
+    > "$EDGEPLAY_TEST_BUS/services/org.freedesktop.secrets.service"
   eval "$(printf 'edgeplay-test\n' | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)" || true
   export GNOME_KEYRING_CONTROL
 fi

@@ -1,6 +1,6 @@
 """The fuzzers of the suite, run for longer: executions per second and findings.
 
-    dbus-run-session -- scripts/in-test-session.sh \\
+    scripts/in-test-session.sh \\
         .venv/bin/python -m tests.bench.fuzz [--seconds 300] [--seed 1]
         [--only controlplane|playlist|mpd]
 

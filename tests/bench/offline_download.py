@@ -1,6 +1,6 @@
 """Offline downloads: the full download path vs curl, CPU per GB, peak RSS, a 100 Mbit/s link.
 
-    dbus-run-session -- scripts/in-test-session.sh \\
+    scripts/in-test-session.sh \\
         .venv/bin/python -m tests.bench.offline_download [--size-mb 1024] [--reps 3]
         [--shaped-reps 1] [--segment-kb 2560] [--no-shaped] [--no-curl-parallel]
     (quick: --size-mb 200 --reps 1; also runs as ``.venv/bin/python tests/bench/...py``)
@@ -45,7 +45,7 @@ curl on the same link shows what plain TCP reaches. TCP retransmissions come fro
 worker's namespace's ``/proc/net/snmp`` (on loopback that is the root namespace, shared).
 
 The keyring: the library keeps its device key in the session keyring (run under
-``dbus-run-session -- scripts/in-test-session.sh``); a worker that cannot reach it (no D-Bus
+``scripts/in-test-session.sh``); a worker that cannot reach it (no D-Bus
 session, or an abstract D-Bus socket from inside the namespace) uses an in-memory keyring
 backend instead and says so in the output.
 """

@@ -1,6 +1,6 @@
 """Benchmark: launch to interactive home, warm (the real app as a child process).
 
-    dbus-run-session -- scripts/in-test-session.sh .venv/bin/python tests/bench/ui_launch.py \
+    scripts/in-test-session.sh .venv/bin/python tests/bench/ui_launch.py \
         [--runs 5] [--catalog test] [--tv]
 
 Starts ``python -m ui.cli -v --screenshot FILE --catalog test`` (the bundled control plane, the

@@ -1,6 +1,6 @@
 """Benchmark: the worst UI-thread stall of the real app while it plays and downloads at once.
 
-    dbus-run-session -- scripts/in-test-session.sh .venv/bin/python tests/bench/ui_stall.py \\
+    scripts/in-test-session.sh .venv/bin/python tests/bench/ui_stall.py \\
         [--seconds 12] [--catalog test] [--hog] [--surface quick|quickwidget|sw|thread|widget]
 
 The real app (Xvfb + Mesa OpenGL, libmpv rendering into the window, the bundled control plane

@@ -1,5 +1,5 @@
 """Desktop integration through real D-Bus calls on the private session bus of the test run
-(``dbus-run-session -- scripts/in-test-session.sh …``): MPRIS seen from outside with
+(``scripts/in-test-session.sh …``): MPRIS seen from outside with
 ``dbus-send`` (which prints the wire types), PropertiesChanged on a second connection, the
 screen-saver inhibition and notifications against fake services in their own process
 (``desktop_fakes.py``). Without a session bus the bus tests skip; the "no bus" behaviour is
