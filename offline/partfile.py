@@ -15,6 +15,7 @@ fetcher starts the segment over (a corrupt body), the part file starts over too.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -33,14 +34,27 @@ class PartProgress(Progress):
         self.on_bytes = on_bytes
         self.file: BinaryIO | None = None
         self.digest = hashlib.sha256()
+        self._closed = False
+        self._lock = threading.Lock()
         super().__init__()
 
     def open(self) -> None:
-        """Take up the bytes an earlier run left in the part file (none: start it)."""
+        """Take up the bytes an earlier run left in the part file (none: start it).
+
+        It runs in a worker thread, so the download can be cancelled (a pause, a full disk on a
+        sibling part) and :meth:`close` called while it runs: a part closed before it was open
+        stays closed, and the file it opened is closed here."""
+        if self._closed:
+            return
         held = self.path.read_bytes() if self.path.exists() else b""
+        file = self.path.open("r+b" if held else "wb")
+        with self._lock:
+            if self._closed:
+                file.close()
+                return
+            self.file = file
         self.digest = hashlib.sha256(held)
-        self.file = self.path.open("r+b" if held else "wb")
-        self.file.seek(len(held))
+        file.seek(len(held))
         self.fetched = len(held)
         self.backlog = bytearray(self._open(held, 0))
 
@@ -72,9 +86,12 @@ class PartProgress(Progress):
         return self.fetched
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        """Close the part file (its last write may still fail here, on a full disk)."""
+        with self._lock:
+            self._closed = True
+            file, self.file = self.file, None
+        if file is not None:
+            file.close()
 
 
 class Counted(LiveSegment):

@@ -19,6 +19,7 @@ language (:func:`player.webvtt.merge_segments`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -191,10 +192,12 @@ class Transfer:
             await asyncio.to_thread(progress.open)
             await self.fetcher.fetch(media.segment, -1, Counted(media.segment),
                                      rendition=track.rendition, progress=progress)
+            progress.close()  # writes what is buffered: a full disk can show here too
         except OSError as exc:
             # Measured before the part is dropped (which frees room again): the true free space.
             full = disk_full_error(path.parent) if is_disk_full(exc) else None
-            progress.close()
+            with contextlib.suppress(OSError):  # its last write may fail too: it is dropped
+                progress.close()
             path.unlink(missing_ok=True)
             if full is not None:
                 raise full from None

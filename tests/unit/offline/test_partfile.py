@@ -101,3 +101,34 @@ def test_a_clear_part_is_sealed_at_rest_and_resumed_sealed(tmp_path: Path) -> No
     stored = path.read_bytes()
     assert stored != BODY and seal.apply(stored, 0, 3) == BODY
     assert progress.digest.hexdigest() == hashlib.sha256(stored).hexdigest()
+
+
+def test_a_part_closed_while_it_is_being_opened_stays_closed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pause or a sibling's full disk cancels the download while ``open`` runs in its thread:
+    the ``close`` that the cancellation runs must not leave the file it opens behind."""
+    import threading
+
+    path = tmp_path / "000004.ts.part"
+    path.write_bytes(b"held")
+    reading, go_on = threading.Event(), threading.Event()
+    read_bytes = Path.read_bytes
+
+    def slow_read(self: Path) -> bytes:
+        reading.set()
+        assert go_on.wait(10)
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", slow_read)
+    progress = PartProgress(path)
+    opener = threading.Thread(target=progress.open)
+    opener.start()
+    assert reading.wait(10)
+    progress.close()  # what the cancelled download does
+    go_on.set()
+    opener.join(10)
+    assert not opener.is_alive()
+    assert progress.file is None
+    assert path.read_bytes() == b"held"  # taken up later, not truncated
+    progress.open()  # a closed part is not opened again
+    assert progress.file is None
