@@ -60,6 +60,8 @@ class SoftwareVideo(QWidget):
         self.ctx: Any = None
         self.renderer = "libmpv software renderer"
         self.frames = 0
+        self.skipped = 0
+        """Frames consumed without drawing while the widget was hidden."""
         self.render_ms: deque[float] = deque(maxlen=20000)
         """How long each frame's mpv render took (on the render thread)."""
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -160,6 +162,7 @@ class SoftwareVideo(QWidget):
                     (_SKIP_RENDERING, ctypes.pointer(skip)), (_SW_SIZE, dims),
                     (_SW_FORMAT, ctypes.c_char_p(SW_FORMAT)),
                     (_SW_STRIDE, ctypes.pointer(stride)), (_SW_POINTER, one)))
+                self.skipped += 1
             return
         started = time.perf_counter()
         with self._cond:

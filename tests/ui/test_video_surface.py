@@ -79,11 +79,15 @@ def test_frames_are_drawn_off_the_gui_thread_and_not_while_hidden(
         pytest.fail(f"the red clip never showed: {video.frames} frames, centre {seen[-5:]}")
 
     video.hide()  # another page on top: mpv plays on, nothing is drawn
-    qtbot.wait(100)  # let a frame already on its way land
-    drawn = video.frames
+    # Once the render thread has skipped one frame it has seen the hide; a frame it was drawing
+    # before that has landed.
+    skipped = video.skipped
+    qtbot.waitUntil(lambda: video.skipped > skipped, timeout=15000)
+    drawn, skipped = video.frames, video.skipped
     position = float(player.get("time-pos") or 0)
     qtbot.waitUntil(lambda: float(player.get("time-pos") or 0) > position + 1.0, timeout=15000)
     assert video.frames == drawn
+    assert video.skipped > skipped  # consumed, not drawn
 
     video.show()
     qtbot.waitUntil(lambda: video.frames > drawn, timeout=15000)
