@@ -3,10 +3,10 @@
 # it, and a virtual X server. State (XDG data/config/state, the keyring) lives in a scratch folder
 # removed at the end; the cache stays where it was (the generated catalogs are worth keeping).
 #
-# The Secret Service is started unlocked, and the bus is told how to start it again the same way:
-# if the daemon ever goes away mid-run, the next keyring call re-activates it on the same (still
-# unlocked) keyring instead of asking for a password prompt that cannot be shown, which would
-# otherwise fail every keyring test after it.
+# The Secret Service (gnome-keyring) is started by the bus, unlocked, from a service file of our
+# own: if the daemon ever goes away mid-run, the next keyring call starts it again on the same
+# (still unlocked) keyring instead of the system's daemon, which would want a password prompt
+# that cannot be shown and so fail every keyring test after it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -35,17 +35,23 @@ XDG_DATA_HOME="$scratch/data"; XDG_CONFIG_HOME="$scratch/config"; XDG_STATE_HOME
 XDG_CACHE_HOME="${XDG_CACHE_HOME:-$HOME/.cache}"
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"
 if command -v gnome-keyring-daemon >/dev/null; then
+  # Started by the bus (so it is the bus's child, never an orphan), now and whenever it is gone.
   keyring="$EDGEPLAY_TEST_BUS/keyring.sh"
   cat > "$keyring" <<SH
 #!/bin/sh
 export XDG_DATA_HOME='$XDG_DATA_HOME' XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_CACHE_HOME='$XDG_CACHE_HOME'
-printf 'edgeplay-test\n' | exec gnome-keyring-daemon --unlock --foreground --components=secrets >/dev/null
+printf 'edgeplay-test\n' | exec gnome-keyring-daemon --unlock --foreground --components=secrets \
+  > '$EDGEPLAY_TEST_BUS/keyring.env'
 SH
   chmod +x "$keyring"
   printf '[D-BUS Service]\nName=org.freedesktop.secrets\nExec=%s\n' "$keyring" \
     > "$EDGEPLAY_TEST_BUS/services/org.freedesktop.secrets.service"
-  eval "$(printf 'edgeplay-test\n' | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)" || true
-  export GNOME_KEYRING_CONTROL
+  if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+       org.freedesktop.DBus.StartServiceByName string:org.freedesktop.secrets uint32:0 >/dev/null; then
+    eval "export $(grep "^GNOME_KEYRING_CONTROL=" "$EDGEPLAY_TEST_BUS/keyring.env" || true)"
+  else
+    echo "in-test-session: gnome-keyring did not start; the keyring tests will skip or fail" >&2
+  fi
 fi
 xvfb_pid=""
 if [ -z "${DISPLAY:-}" ] && command -v Xvfb >/dev/null; then
