@@ -28,8 +28,9 @@ which serves mpv's segment requests through the bridge). A Qt UI drives a sessio
 thread with ``asyncio.run_coroutine_threadsafe``.
 
 **Errors mid-stream.** When the scheduler's stream dies (every edge down after the steering and
-manifest reloads, the key refused), the bridge's ``on_error`` stops mpv and :meth:`wait_ended`
-raises the scheduler's typed error (``NoEdgeError``…), also sent as an ``error`` event.
+manifest reloads, the key refused), mpv plays out what it already holds and ends (stopped after
+``error_play_out_s`` if not), and :meth:`wait_ended` raises the scheduler's typed error
+(``NoEdgeError``…), also sent as an ``error`` event.
 **Modules.** :mod:`~player.session.config` (``SessionConfig``, ``tls_context``),
 :mod:`~player.session.served` (the scheduler as the bridge sees it),
 :mod:`~player.session.state` (the session's state and the plumbing every part shares: the mpv

@@ -72,3 +72,7 @@ class SessionConfig:
     URL, whose content decides. Default ``hls``."""
     stop_timeout_s: float = 3.0
     """How long stop() waits for mpv to acknowledge, seconds. Default 3."""
+    error_play_out_s: float = 10.0
+    """When the stream dies mid-play (every edge down, the key refused), mpv first plays out
+    what it already holds (~2 s of read-ahead and the segment under way), then the error shows;
+    it is stopped after this long if it has not ended by itself (paused). Seconds, default 10."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import time
 from typing import Any
 
 import httpx
@@ -38,14 +39,22 @@ class SessionMpv(SessionLoops):
                 with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(self._on_time, float(value))
 
+        def on_speed(_name: str, value: Any) -> None:
+            if isinstance(value, int | float) and value > 0:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(setattr, self, "_speed", float(value))
         self._unsubscribe.append(self.mpv.on_event(on_event))
         self._unsubscribe.append(self.mpv.observe("time-pos", on_time))
+        self._unsubscribe.append(self.mpv.observe("speed", on_speed))
 
     def _on_mpv_event(self, event: MpvEvent) -> None:
         if event.name == "start-file":
             self._file_started = True
+        elif event.name == "seek":  # any seek, ours or mpv's own: the next jump is not played
+            self._jumping = True
         elif event.name == "playback-restart":
-            self._seeking = False
+            self._seeking = self._jumping = False
+            self._time_wall = time.monotonic()  # steps count from the restart
             if self._first_frame is not None and not self._first_frame.done():
                 self._playing = True
                 self._first_frame.set_result(None)
@@ -63,9 +72,16 @@ class SessionMpv(SessionLoops):
             self._finish("stopped" if self.error is None else "error", self.error)
 
     def _on_time(self, position_s: float) -> None:
+        """Count what played: forward steps outside seeks. A step may be as long as the wall
+        time since the last one allows at the current speed (mpv coalesces updates: at 12x on
+        a busy machine one step can be several seconds), and never less than 2 s."""
         delta = position_s - self.position_s
         self.position_s = position_s
-        if not self._playing or self._seeking or not 0 < delta <= 2.0 or not self._starts:
+        now = time.monotonic()
+        wall, self._time_wall = now - self._time_wall, now
+        limit = max(2.0, 2.0 * wall * self._speed)
+        if (not self._playing or self._seeking or self._jumping or not 0 < delta <= limit
+                or not self._starts):
             return
         index = max(0, bisect.bisect_right(self._starts, position_s) - 1)
         rung = self._rung_at(index)

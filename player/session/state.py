@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -126,6 +127,12 @@ class SessionState:
         self._file_started = False
         self._playing = False
         self._seeking = False
+        self._jumping = False
+        """mpv announced a seek (``seek`` event) and has not restarted playback yet."""
+        self._speed = 1.0
+        """mpv's ``speed``, as last reported."""
+        self._time_wall = time.monotonic()
+        """When the last ``time-pos`` arrived (monotonic)."""
         self._rebuffer_causes: dict[int, str] = {}
         """The cause of each wait under way, by segment index, as it was when the wait began
         (a wait that began before the first frame is start-up, however long it lasts)."""
@@ -233,8 +240,25 @@ class SessionState:
         log.warning("stream ended in error: %s", error)
         if self.error is None:
             self.error = error
-        if not self._closed:
+        if self._closed:
+            return
+        if self._playing:
+            self._spawn(self._play_out_then_stop(), "mpv-stop")
+        else:
             self._spawn(self._mpv_call(self.mpv.command, "stop"), "mpv-stop")
+
+    async def _play_out_then_stop(self) -> None:
+        """The stream died mid-play: the bridge answers every later position with 503, so
+        ffmpeg skips to the end and mpv plays out what it already holds (its read-ahead, the
+        rest of the segment under way) and ends by itself (``eof`` with the error set, which
+        ends the session in ``error``). Stopped after ``error_play_out_s`` if it has not ended
+        (paused, or thousands of positions to skip)."""
+        assert self._done is not None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.config.error_play_out_s):
+                await asyncio.shield(self._done)
+        if not self._done.done() and not self._closed:
+            await self._mpv_call(self.mpv.command, "stop")
 
     async def _start_playback(self) -> Playback:
         """``POST /v1/playback``, or the plain URL's stand-in (or the adopted prefetch's)."""

@@ -19,7 +19,7 @@ from abr.hysteresis import HysteresisPolicy
 from player.api import ControlPlaneClient
 from player.api.models import Playback
 from player.buffer import BufferConfig
-from player.errors import LicenseError, ManifestError
+from player.errors import LicenseError, ManifestError, NoEdgeError
 from player.mpv_seam import FakeMpv, MpvEvent
 from player.scheduler_config import SchedulerConfig
 from player.session import PlaybackSession, SessionConfig
@@ -229,6 +229,69 @@ def test_end_of_file_ends_the_session() -> None:
         return reason
 
     assert asyncio.run(main()) == "eof"
+
+
+def test_played_time_counts_long_steps_at_high_speed_and_skips_every_seek() -> None:
+    world, mpv = World(), AutoMpv()
+
+    async def main() -> PlaybackSession:
+        session = make(world, mpv, start_over=True)
+        await session.play()
+        for pos in (0.5, 1.0):
+            mpv.emit_property("time-pos", pos)
+        await settle()
+        mpv.set("speed", 12.0)
+        await asyncio.sleep(0.3)  # 0.3 s of wall time at 12x: a 3.5 s step is playback
+        mpv.emit_property("time-pos", 4.5)
+        mpv.emit(MpvEvent("seek"))  # mpv's own seek: the jump is not played
+        mpv.emit_property("time-pos", 5.5)
+        mpv.emit(MpvEvent("playback-restart"))
+        mpv.emit_property("time-pos", 6.0)
+        await settle()
+        await session.stop()
+        return session
+
+    session = asyncio.run(main())
+    assert session.report().played_s == 5.0  # 0.5 + 0.5 + 3.5, the seek skipped, + 0.5
+
+
+def test_a_stream_that_dies_mid_play_plays_out_what_mpv_holds_then_errors() -> None:
+    """The bridge's ``on_error`` while playing: mpv is not stopped at once; it plays what it
+    already read and ends by itself, and the session ends in the typed error."""
+    world, mpv = World(), AutoMpv()
+    dead = NoEdgeError({"edge-1": "refused", "edge-2": "refused"})
+
+    async def main() -> PlaybackSession:
+        session = make(world, mpv, start_over=True)
+        await session.play()
+        session._on_bridge_error(dead)  # what the bridge calls when the source fails
+        await settle()
+        assert ("command", ("stop",)) not in mpv.calls  # still playing out
+        mpv.emit(MpvEvent("end-file", "eof"))  # ffmpeg skipped the 503s to the end
+        with pytest.raises(NoEdgeError):
+            await asyncio.wait_for(session.wait_ended(), 5)
+        await session.stop()
+        return session
+
+    session = asyncio.run(main())
+    assert ("command", ("stop",)) not in mpv.calls
+    assert session.report().end_reason == "error"
+    assert session.report().error_code == "no_edge"
+
+
+def test_a_stream_that_dies_while_mpv_does_not_end_stops_mpv() -> None:
+    world, mpv = World(), AutoMpv()  # AutoMpv answers "stop" with end-file, never with eof
+
+    async def main() -> None:
+        session = make(world, mpv, start_over=True, error_play_out_s=0.05)
+        await session.play()
+        session._on_bridge_error(NoEdgeError({"edge-1": "refused"}))
+        with pytest.raises(NoEdgeError):
+            await asyncio.wait_for(session.wait_ended(), 5)
+        await session.stop()
+
+    asyncio.run(main())
+    assert ("command", ("stop",)) in mpv.calls
 
 
 @pytest.mark.parametrize(("world", "error", "text"), [
